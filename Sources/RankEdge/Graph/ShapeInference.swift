@@ -1,0 +1,186 @@
+/// Shape inference and validation. Nothing here traps: every inconsistency becomes a `GraphProblem`.
+extension Graph {
+    /// The shape of every activation tensor for the given batch size (the inputs' own batch when nil).
+    /// Throws a `GraphValidationError` listing every problem found.
+    public func inferShapes(batch: Int? = nil) throws -> [String: TensorShape] {
+        var problems: [GraphProblem] = []
+        var shapes: [String: TensorShape] = [:]
+        let producedLater = Dictionary(nodes.enumerated().flatMap { i, n in n.outputs.map { ($0, i) } },
+                                       uniquingKeysWith: { a, _ in a })
+
+        if let b = batch, b < 1 { problems.append(GraphProblem(node: nil, "batch size \(b) must be at least 1")) }
+        if inputs.isEmpty { problems.append(GraphProblem(node: nil, "graph has no inputs")) }
+        if outputs.isEmpty { problems.append(GraphProblem(node: nil, "graph has no outputs")) }
+        for input in inputs {
+            if shapes[input.name] != nil || weights[input.name] != nil {
+                problems.append(GraphProblem(node: nil, "input '\(input.name)' is defined twice"))
+            }
+            var s = input.shape
+            if s.rank == 0 || s.dims.contains(where: { $0 < 1 }) {
+                problems.append(GraphProblem(node: nil, "input '\(input.name)' has invalid shape \(s)"))
+                continue
+            }
+            if let b = batch, b >= 1 { s[0] = b }
+            shapes[input.name] = s
+        }
+        for (name, w) in weights where w.shape.checkedElementCount != w.data.count {
+            problems.append(GraphProblem(node: nil, "weight '\(name)' has \(w.data.count) values for shape \(w.shape)"))
+        }
+
+        var nodeNames = Set<String>()
+        for (index, node) in nodes.enumerated() {
+            func fail(_ message: String) { problems.append(GraphProblem(node: node.name, message)) }
+            if node.name.isEmpty { fail("node at position \(index) has an empty name") }
+            if !nodeNames.insert(node.name).inserted { fail("duplicate node name") }
+
+            var resolved: [TensorShape] = []
+            var missing = false
+            for name in node.activationInputs {
+                if let s = shapes[name] {
+                    resolved.append(s)
+                } else if let later = producedLater[name], later >= index {
+                    fail(later == index ? "input '\(name)' is its own output (cycle)"
+                                        : "input '\(name)' is produced later by '\(nodes[later].name)' (cycle or nodes out of order)")
+                    missing = true
+                } else if weights[name] != nil {
+                    fail("input '\(name)' is a weight where an activation is expected")
+                    missing = true
+                } else {
+                    fail("input '\(name)' is not defined")
+                    missing = true
+                }
+            }
+            var weightShapes: [TensorShape] = []
+            for name in node.weightInputs {
+                if let w = weights[name] { weightShapes.append(w.shape) } else {
+                    fail("weight '\(name)' is not in the tensor table")
+                    missing = true
+                }
+            }
+            let counts = node.op.weightInputCounts
+            if !counts.contains(node.weightInputs.count) {
+                fail("\(node.op.kind) takes \(counts.lowerBound == counts.upperBound ? "\(counts.lowerBound)" : "\(counts.lowerBound)–\(counts.upperBound)") weight inputs, got \(node.weightInputs.count)")
+                missing = true
+            }
+            if node.op.activationInputCount == nil && node.inputs.isEmpty { fail("concat needs at least one input"); missing = true }
+            if let n = node.op.activationInputCount, node.inputs.count < n {
+                fail("\(node.op.kind) needs \(n) activation input(s), got \(node.inputs.count)")
+                missing = true
+            }
+            if node.outputs.count != 1 { fail("expected exactly one output, got \(node.outputs.count)") }
+            for out in node.outputs where shapes[out] != nil || weights[out] != nil {
+                fail("output '\(out)' is already defined")
+            }
+            if missing || node.outputs.count != 1 { continue }
+
+            switch Self.outputShape(op: node.op, inputs: resolved, weights: weightShapes) {
+            case .success(let s): shapes[node.outputs[0]] = s
+            case .failure(let p): fail(p.message)
+            }
+        }
+        for out in outputs where shapes[out] == nil {
+            problems.append(GraphProblem(node: nil, "graph output '\(out)' is not produced by any node or input"))
+        }
+        if !problems.isEmpty { throw GraphValidationError(problems: problems) }
+        return shapes
+    }
+
+    /// Validates the graph; throws a `GraphValidationError` listing every problem.
+    public func validate() throws { _ = try inferShapes() }
+
+    struct ShapeProblem: Error { var message: String }
+
+    /// Output shape of one op; `inputs` are activation shapes, `weights` the weight shapes.
+    static func outputShape(op: Op, inputs x: [TensorShape], weights w: [TensorShape]) -> Result<TensorShape, ShapeProblem> {
+        func bad(_ m: String) -> Result<TensorShape, ShapeProblem> { .failure(ShapeProblem(message: m)) }
+        func spatial(_ size: Int, kernel: Int, stride: Int, padBefore: Int, padAfter: Int, dilation: Int) -> Int? {
+            guard kernel >= 1, stride >= 1, dilation >= 1, padBefore >= 0, padAfter >= 0 else { return nil }
+            let span = dilation * (kernel - 1) + 1
+            let padded = size + padBefore + padAfter
+            guard padded >= span else { return nil }
+            return (padded - span) / stride + 1
+        }
+        func nhwc(_ s: TensorShape) -> Bool { s.rank == 4 }
+
+        switch op {
+        case .conv2d(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            guard w[0].rank == 4 else { return bad("weight must be [S, kh, kw, C/groups], got \(w[0])") }
+            let (n, h, wd, c) = (x[0][0], x[0][1], x[0][2], x[0][3])
+            let (s, kh, kw, cg) = (w[0][0], w[0][1], w[0][2], w[0][3])
+            guard a.groups >= 1 else { return bad("groups must be at least 1, got \(a.groups)") }
+            guard c % a.groups == 0, s % a.groups == 0 else {
+                return bad("groups \(a.groups) must divide input channels \(c) and output channels \(s)")
+            }
+            guard cg == c / a.groups else { return bad("weight \(w[0]) expects \(cg * a.groups) input channels, input has \(c)") }
+            if w.count == 2, w[1] != TensorShape([s]) { return bad("bias must be [\(s)], got \(w[1])") }
+            guard let oh = spatial(h, kernel: kh, stride: a.stride.h, padBefore: a.padding.top, padAfter: a.padding.bottom, dilation: a.dilation.h),
+                  let ow = spatial(wd, kernel: kw, stride: a.stride.w, padBefore: a.padding.left, padAfter: a.padding.right, dilation: a.dilation.w)
+            else { return bad("kernel \(kh)x\(kw) with stride \(a.stride), padding \(a.padding), dilation \(a.dilation) does not fit input \(x[0])") }
+            return .success(TensorShape([n, oh, ow, s]))
+
+        case .rankConv2d(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            guard w[0].rank == 4, w[0] == w[1] else { return bad("factors a and b must both be [S, C, L, k], got \(w[0]) and \(w[1])") }
+            let (s, c, l, k) = (w[0][0], w[0][1], w[0][2], w[0][3])
+            guard l >= 1, k >= 1 else { return bad("rank and kernel size must be at least 1, got L=\(l), k=\(k)") }
+            guard c == x[0][3] else { return bad("factors expect \(c) input channels, input has \(x[0][3])") }
+            if w.count == 3, w[2] != TensorShape([s]) { return bad("bias must be [\(s)], got \(w[2])") }
+            guard let oh = spatial(x[0][1], kernel: k, stride: a.stride.h, padBefore: a.padding.top, padAfter: a.padding.bottom, dilation: 1),
+                  let ow = spatial(x[0][2], kernel: k, stride: a.stride.w, padBefore: a.padding.left, padAfter: a.padding.right, dilation: 1)
+            else { return bad("kernel \(k) with stride \(a.stride), padding \(a.padding) does not fit input \(x[0])") }
+            return .success(TensorShape([x[0][0], oh, ow, s]))
+
+        case .linear:
+            guard x[0].rank == 2 else { return bad("input must be [N, C], got \(x[0]) (flatten first)") }
+            guard w[0].rank == 2, w[0][1] == x[0][1] else { return bad("weight must be [S, \(x[0][1])], got \(w[0])") }
+            if w.count == 2, w[1] != TensorShape([w[0][0]]) { return bad("bias must be [\(w[0][0])], got \(w[1])") }
+            return .success(TensorShape([x[0][0], w[0][0]]))
+
+        case .batchNorm(let eps):
+            guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
+            guard eps >= 0, eps.isFinite else { return bad("epsilon must be finite and non-negative, got \(eps)") }
+            let c = x[0].dims.last!
+            for (i, s) in w.enumerated() where s != TensorShape([c]) {
+                return bad("\(["scale", "bias", "mean", "variance"][i]) must be [\(c)], got \(s)")
+            }
+            return .success(x[0])
+
+        case .relu, .relu6, .softmax:
+            return .success(x[0])
+        case .dropout(let rate):
+            guard rate >= 0, rate < 1 else { return bad("dropout rate must be in [0, 1), got \(rate)") }
+            return .success(x[0])
+
+        case .maxPool(let a), .avgPool(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            guard a.padding.top < a.kernel.h, a.padding.bottom < a.kernel.h, a.padding.left < a.kernel.w, a.padding.right < a.kernel.w
+            else { return bad("padding \(a.padding) must be smaller than the kernel \(a.kernel)") }
+            guard let oh = spatial(x[0][1], kernel: a.kernel.h, stride: a.stride.h, padBefore: a.padding.top, padAfter: a.padding.bottom, dilation: 1),
+                  let ow = spatial(x[0][2], kernel: a.kernel.w, stride: a.stride.w, padBefore: a.padding.left, padAfter: a.padding.right, dilation: 1)
+            else { return bad("pool \(a.kernel) with stride \(a.stride), padding \(a.padding) does not fit input \(x[0])") }
+            return .success(TensorShape([x[0][0], oh, ow, x[0][3]]))
+
+        case .globalAvgPool:
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            return .success(TensorShape([x[0][0], 1, 1, x[0][3]]))
+
+        case .add:
+            guard x[0] == x[1] else { return bad("add needs equal shapes, got \(x[0]) and \(x[1])") }
+            return .success(x[0])
+
+        case .flatten:
+            guard x[0].rank >= 2 else { return bad("input must have a batch axis, got \(x[0])") }
+            return .success(TensorShape([x[0][0], x[0].dims.dropFirst().reduce(1, *)]))
+
+        case .concat:
+            let first = x[0]
+            for s in x.dropFirst() where s.rank != first.rank || s.dims.dropLast() != first.dims.dropLast() {
+                return bad("concat inputs must agree except on the last axis, got \(first) and \(s)")
+            }
+            var out = first
+            out[out.rank - 1] = x.reduce(0) { $0 + $1.dims.last! }
+            return .success(out)
+        }
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing RankEdge needs, only when it is missing.
+# Usage: tools/setup.sh [build|test]
+set -euo pipefail
+mode=${1:-build}
+
+need_apt=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for p in libopenblas-dev libarmadillo-dev; do have_pkg "$p" || need_apt+=("$p"); done
+if [ "$mode" = test ]; then
+    for p in gcc-aarch64-linux-gnu qemu-user; do have_pkg "$p" || need_apt+=("$p"); done
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "setup: installing ${need_apt[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "$mode" = test ]; then
+    need_pip=()
+    for m in safetensors numpy; do python3 -c "import $m" 2>/dev/null || need_pip+=("$m"); done
+    if [ ${#need_pip[@]} -gt 0 ]; then
+        echo "setup: pip installing ${need_pip[*]}"
+        python3 -m pip install -q "${need_pip[@]}"
+    fi
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (install the Swift 6 toolchain)" >&2; exit 1; }
