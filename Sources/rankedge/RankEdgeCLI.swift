@@ -30,7 +30,7 @@ enum Entry {
             let message = RankEdgeCLI.message(for: error)
             let firstLine = message.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
             let prefix = firstLine.hasPrefix("Error: ") ? String(firstLine.dropFirst(7)) : firstLine
-            fputs("rankedge: error: \(prefix)\n", stderr)
+            printError("rankedge: error: \(prefix)")
             exit(1)
         }
     }
