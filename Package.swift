@@ -5,22 +5,31 @@ let package = Package(
     name: "RankEdge",
     products: [
         .library(name: "RankEdge", targets: ["RankEdge"]),
+        .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The runtime: no system dependencies, so boards link only this.
         .target(name: "RankEdge"),
+        // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
+        .target(
+            name: "RankEdgeONNX",
+            dependencies: ["RankEdge", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .executableTarget(
             name: "rankedge",
             dependencies: [
                 "RankEdge",
+                "RankEdgeONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge"]),
+        .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),
     ],
     swiftLanguageModes: [.v6]
 )
