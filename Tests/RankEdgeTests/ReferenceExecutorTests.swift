@@ -45,6 +45,24 @@ import Testing
         #expect(abs(rowSum - 1) < 1e-5)
     }
 
+    @Test func graphWithRankConvReplacedByReconstructedConvAgrees() throws {
+        // What a compiler's "reconstruct the dense kernel" choice does, checked on a whole graph.
+        let g = Self.everyOpGraph()
+        var dense = g
+        let index = try #require(dense.nodes.firstIndex { $0.name == "rc1" })
+        guard case .rankConv2d(let attrs) = dense.nodes[index].op else { Issue.record("rc1 is not a rankConv2d"); return }
+        dense.weights["rc1.dense"] = reconstructRankKernel(a: g.weights["rc1.a"]!, b: g.weights["rc1.b"]!)
+        dense.nodes[index].op = .conv2d(Conv2DAttributes(stride: attrs.stride, padding: attrs.padding))
+        dense.nodes[index].inputs = [dense.nodes[index].inputs[0], "rc1.dense", "rc1.bias"]
+        var rng = SeededRandom(seed: 9)
+        let x = F.random([2, 6, 5, 3], &rng)
+        let viaRank = try ReferenceExecutor(graph: g).runCapturingAll(["image": x])
+        let viaDense = try ReferenceExecutor(graph: dense).runCapturingAll(["image": x])
+        let r = try #require(viaRank["rc1"]), d = try #require(viaDense["rc1"])
+        #expect(r.maxAbsDifference(d) <= 1e-5 * max(1, d.maxAbs))
+        #expect(viaRank["probs"]!.maxAbsDifference(viaDense["probs"]!) <= 1e-5)
+    }
+
     @Test func capturingAllReturnsEveryNodeOutput() throws {
         let g = Self.everyOpGraph()
         var rng = SeededRandom(seed: 4)

@@ -24,6 +24,15 @@ import Testing
         F.expectClose(reconstructRankKernel(a: a, b: b), expected, shape: [2, 2, 2, 3])
     }
 
+    @Test func aIsTheVerticalFactor() throws {
+        // L = 1, k = 2, a = (1, 10) down the rows, b = (1, 100) across the columns:
+        // W = [[1·1, 1·100], [10·1, 10·100]] = [[1, 100], [10, 1000]]. On x = [[1, 2], [3, 4]] without
+        // padding: 1·1 + 100·2 + 10·3 + 1000·4 = 4231 (a horizontal a would give 4321).
+        let y = try ReferenceOps.rankConv2d(F.tensor([1, 2, 2, 1], [1, 2, 3, 4]),
+                                            a: F.tensor([1, 1, 1, 2], [1, 10]), b: F.tensor([1, 1, 1, 2], [1, 100]))
+        F.expectClose(y, [4231], shape: [1, 1, 1, 1])
+    }
+
     struct Case: Sendable, CustomStringConvertible {
         var k, rank, stride, c, s, h, w: Int
         var padding: Padding
