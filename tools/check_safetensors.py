@@ -9,15 +9,20 @@ against an independent reading of the raw bytes (docs/FORMAT.md):
   graph input, an earlier node's output, or (for weight inputs) a tensor present in the file, with
   the rank/shape the op needs.
 
-Usage: check_safetensors.py FILE.rkg [FILE.rkg ...]; exit status 1 on the first bad file.
+With --rewrite DIR, each file is also written again into DIR by safetensors' own writer (its
+key order and padding, not RankEdge's), for the caller to read back with RankEdge.
+
+Usage: check_safetensors.py [--rewrite DIR] FILE.rkg [FILE.rkg ...]; exit status 1 on the first
+bad file.
 """
+import os
 import json
 import struct
 import sys
 
 import numpy as np
 from safetensors import safe_open
-from safetensors.numpy import load_file
+from safetensors.numpy import load_file, save_file
 
 # op -> number of leading activation inputs (None: all of them), and allowed weight-input counts.
 ACTIVATION_INPUTS = {"conv2d": 1, "rankConv2d": 1, "linear": 1, "batchNorm": 1, "add": 2, "concat": None}
@@ -125,15 +130,22 @@ def check_file(path):
     check_graph(graph, header)
     params = sum(int(t.size) for t in tensors.values())
     print(f"  ok {path}: {len(tensors)} tensors, {params} values, {len(graph['nodes'])} nodes, graph '{graph['name']}'")
+    return tensors, metadata
 
 
-def main(paths):
+def main(args):
+    rewrite = None
+    if args[:1] == ["--rewrite"] and len(args) >= 2:
+        rewrite, args = args[1], args[2:]
+    paths = args
     if not paths:
         print("check_safetensors: no .rkg files given", file=sys.stderr)
         return 1
     for path in paths:
         try:
-            check_file(path)
+            tensors, metadata = check_file(path)
+            if rewrite:
+                save_file(tensors, os.path.join(rewrite, os.path.basename(path)), metadata=metadata)
         except Bad as e:
             print(f"check_safetensors: {path}: {e}", file=sys.stderr)
             return 1
