@@ -13,6 +13,7 @@
 #
 # Needs: python3 with onnx, protoc (Debian: protobuf-compiler), swift, git.
 # Usage: tools/regenerate_onnx_proto.sh [SWIFT_PROTOBUF_GIT]   (default: the local mirror, else GitHub)
+#        PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift tools/regenerate_onnx_proto.sh   (skip step 2; it must be 1.39.0)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,10 +37,13 @@ print(f"onnx {onnx.__version__}: wrote {sys.argv[1]}")
 EOF
 
 # 2. protoc-gen-swift 1.39.0.
-git clone -q "$src" "$work/swift-protobuf"
-git -C "$work/swift-protobuf" checkout -q 1.39.0
-(cd "$work/swift-protobuf" && swift build -c release --product protoc-gen-swift)
-plugin="$work/swift-protobuf/.build/release/protoc-gen-swift"
+plugin=${PROTOC_GEN_SWIFT:-}
+if [ -z "$plugin" ]; then
+    git clone -q "$src" "$work/swift-protobuf"
+    git -C "$work/swift-protobuf" checkout -q 1.39.0
+    (cd "$work/swift-protobuf" && swift build -c release --product protoc-gen-swift)
+    plugin="$work/swift-protobuf/.build/release/protoc-gen-swift"
+fi
 
 # 3. Generate. protoc names the output after the input: onnx.proto3 -> onnx.pb.swift.
 mkdir -p "$out"
