@@ -27,7 +27,7 @@ struct ExportCommand: ParsableCommand {
         } catch {
             throw CLIError("\(model): \(error)")
         }
-        try FileBytes.writeAtomically(bytes, to: output)
+        try cliFileIO { try writeFileAtomically(bytes, to: output) }
         print("exported \(model): \(graph.nodes.count) nodes, opset \(ONNXExporter.opset) -> \(output)")
     }
 }

@@ -22,7 +22,7 @@ struct ImportCommand: ParsableCommand {
     var output: String
 
     func run() throws {
-        let bytes = try FileBytes.read(model)
+        let bytes = try cliFileIO { try readFileBytes(model) }
         let graph: Graph
         do {
             graph = try ONNXImporter().importModel(bytes)

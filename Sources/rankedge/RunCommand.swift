@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
             for name in graph.outputs {
                 for v in outputs[name]?.data ?? [] { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
             }
-            try FileBytes.writeAtomically(bytes, to: output)
+            try cliFileIO { try writeFileAtomically(bytes, to: output) }
             for name in graph.outputs { print("\(name) \(outputs[name]?.shape.description ?? "[]")") }
         } else {
             for name in graph.outputs {
@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
     }
 
     static func readRawInput(_ path: String, sampleShape: [Int]) throws -> Tensor {
-        let bytes = try FileBytes.read(path)
+        let bytes = try cliFileIO { try readFileBytes(path) }
         let perSample = sampleShape.reduce(1, *)
         let count = bytes.count / 4
         guard bytes.count % 4 == 0, count > 0, perSample > 0, count % perSample == 0 else {
