@@ -26,7 +26,7 @@ extension ExportContext {
             // Dense kernel Σ_l a_l ⊗ b_l: what any ONNX runtime can run.
             let w = reconstructRankKernel(a: weight(1), b: weight(2))
             let (s, k, c) = (w.shape[0], w.shape[1], w.shape[3])
-            let wName = addInitializer(weight: "\(node.name).reconstructed_weight", dims: [s, c, k, k],
+            let wName = addInitializer(weight: uniqueName("\(node.name).reconstructed_weight"), dims: [s, c, k, k],
                                        values: LayoutConversion.oihw(fromOHWI: w.data, o: s, kh: k, kw: k, i: c))
             var inputs = [x, wName]
             if node.inputs.count > 3 { inputs.append(addInitializer(weight: node.inputs[3], dims: [s], values: weight(3).data)) }

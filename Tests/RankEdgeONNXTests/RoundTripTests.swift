@@ -113,4 +113,14 @@ import RankEdge
         g.weights["fc2.bias"] = nil
         #expect(throws: ONNXExportError.self) { try ONNXExporter().exportModel(g) }
     }
+
+    /// Batch norm on a rank-3 tensor normalizes RankEdge's last axis; ONNX would normalize axis 1.
+    @Test func batchNormOnRank3IsRefused() {
+        var b = GraphBuilder(name: "seq", shape: [1, 5, 4], seed: 8)
+        let bn = b.batchNorm("input", name: "bn")
+        let g = b.build(outputs: [bn])
+        #expect(throws: ONNXExportError.unsupported(node: "bn", reason: "batch norm on a rank-3 tensor (ONNX normalizes axis 1; RankEdge the last)")) {
+            try ONNXExporter().exportModel(g)
+        }
+    }
 }
