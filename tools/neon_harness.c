@@ -2,7 +2,7 @@
  * Cross-checks one ISA's GEMM micro-kernels against the portable scalar kernel, and both against a
  * double-precision reference. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
  * A small C driver (same loop structure as the Swift one: K blocks, packed or unpacked A, zero-padded
- * panels, epilogue on the last K block only) runs each kernel over odd sizes that leave edge tiles in
+ * panels by each ISA's own packers, epilogue on the last K block only) runs each kernel over odd sizes that leave edge tiles in
  * every direction. Exit status 1 on any mismatch.
  */
 #include "CRankEdgeKernels.h"
@@ -39,8 +39,8 @@ static void run_gemm(const re_gemm_kernels *ks, const variant *v, size_t m, size
     for (size_t p0 = 0; p0 < k; p0 += v->kc_block) {
         const size_t kc = k - p0 < v->kc_block ? k - p0 : v->kc_block;
         if (v->b_transposed) re_pack_b_transposed(nr, kc, n, b + p0, (ptrdiff_t)ldb, bp);
-        else re_pack_b(nr, kc, n, b + p0 * ldb, (ptrdiff_t)ldb, bp);
-        if (!v->use_rowa) re_pack_a(mr, m, kc, a + p0, (ptrdiff_t)lda, ap);
+        else ks->pack_b(kc, n, b + p0 * ldb, (ptrdiff_t)ldb, bp);
+        if (!v->use_rowa) ks->pack_a(m, kc, a + p0, (ptrdiff_t)lda, ap);
         const int last = p0 + kc == k;
         unsigned flags = p0 > 0 ? RE_FLAG_ACCUMULATE : 0;
         if (last) flags |= RE_FLAG_EPILOGUE | ((unsigned)v->activation << RE_FLAGS_ACTIVATION_SHIFT);

@@ -108,12 +108,22 @@ static void neon_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const fl
     neon_store(acc, c, ldc, m, n, flags, bias, residual, residual_ld);
 }
 
+static void neon_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst) {
+    re_pack_a(NEON_MR, mc, kc, a, lda, dst);
+}
+
+static void neon_pack_b(size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst) {
+    re_pack_b(NEON_NR, kc, nc, b, ldb, dst);
+}
+
 const re_gemm_kernels re_kernels_neon = {
     .isa = RE_ISA_NEON,
     .mr = NEON_MR,
     .nr = NEON_NR,
     .ukernel_packed = neon_ukernel_packed,
     .ukernel_rowa = neon_ukernel_rowa,
+    .pack_a = neon_pack_a,
+    .pack_b = neon_pack_b,
 };
 
 #endif

@@ -24,7 +24,7 @@ import Testing
 
     /// The runs for triple `t`: the plain default call, then two calls whose options cycle with
     /// different periods (epilogue 8, prepacking 2, threads 3, strides 5, B layout 7, A packing 6,
-    /// block sizes 4) over consecutive runs. Each size value occurs in 26 such runs per dimension, so
+    /// B packing 9, block sizes 4) over consecutive runs. Each size value occurs in 26 such runs per dimension, so
     /// each option value meets each size of each dimension.
     static func variants(triple t: Int) -> [GEMMVariant] {
         var out = [GEMMVariant()]
@@ -37,6 +37,7 @@ import Testing
             v.strided = u % 5 != 0
             v.bTransposed = u % 7 < 3
             v.packA = [nil, true, false][(u / 2) % 3]
+            v.packBUpfront = [nil, true, false][(u / 3) % 3]
             v.smallBlocks = u % 4 >= 2
             out.append(v)
         }
@@ -74,11 +75,12 @@ import Testing
         var failures: [String] = []
         for isa in GEMMISA.available() {
             for e in Self.epilogues {
-                for prepacked in [false, true] {
+                // B: prepacked, packed whole before the tasks, or packed per task and block.
+                for bMode in [nil, true, false] as [Bool?] {
                     for threads in [1, 2] {
                         for packA in [true, false] {
                             var v = GEMMVariant(bias: e.bias, residual: e.residual, activation: e.activation, accumulate: e.accumulate)
-                            v.prepacked = prepacked; v.threads = threads; v.packA = packA
+                            v.prepacked = bMode == nil; v.packBUpfront = bMode; v.threads = threads; v.packA = packA
                             v.strided = true; v.smallBlocks = threads == 2
                             if let failure = checkGEMM(problem, isa: isa, variant: v, pool: pool) {
                                 failures.append("\(isa) [\(v)]: \(failure)")
@@ -148,6 +150,12 @@ import Testing
                 }
                 #expect(throws: GEMMError.invalidArgument("ldb=2 < n=3")) {
                     _ = try PackedMatrixB(k: 2, n: 3, b: p, ldb: 2, isa: .scalar)
+                }
+                #expect(throws: GEMMError.invalidArgument("ldb=2 < n=3")) {
+                    try gemm(m: 2, n: 3, k: 2, a: p, lda: 2, b: p, ldb: 2, c: q, ldc: 3)
+                }
+                #expect(throws: GEMMError.invalidArgument("ldb=1 < k=2 for transposed B")) {
+                    try gemm(m: 2, n: 3, k: 2, a: p, lda: 2, b: p, ldb: 1, bTransposed: true, c: q, ldc: 3)
                 }
                 let packed = try PackedMatrixB(k: 3, n: 2, b: p, ldb: 2, isa: .scalar)
                 #expect(throws: GEMMError.packedMatrixMismatch("packed B is 3×2, the call needs 4×2")) {

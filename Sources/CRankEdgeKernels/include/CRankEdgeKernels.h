@@ -65,13 +65,21 @@ typedef void (*re_ukernel_rowa_fn)(size_t kc, const float *a, ptrdiff_t lda, con
                                    float *c, ptrdiff_t ldc, size_t m, size_t n, unsigned flags,
                                    const float *bias, const float *residual, ptrdiff_t residual_ld);
 
-/* One ISA's kernels and their tile shape. */
+/* Packs an mc x kc block of row-major A into MR-row panels (the layout re_pack_a documents). */
+typedef void (*re_pack_a_fn)(size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst);
+/* Packs a kc x nc block of row-major B into NR-column panels (the layout re_pack_b documents). */
+typedef void (*re_pack_b_fn)(size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst);
+
+/* One ISA's kernels, its packers and its tile shape. */
 typedef struct {
     re_isa isa;
     size_t mr;
     size_t nr;
     re_ukernel_packed_fn ukernel_packed;
     re_ukernel_rowa_fn ukernel_rowa;
+    /* Same results as re_pack_a(mr, ...) / re_pack_b(nr, ...), possibly faster. */
+    re_pack_a_fn pack_a;
+    re_pack_b_fn pack_b;
 } re_gemm_kernels;
 
 /*

@@ -1,21 +1,32 @@
 import CRankEdgeKernels
 
 /// Knobs below the public API. The defaults are the tuned heuristics; tests override them to reach
-/// every path (several K blocks, packed and unpacked A, threading on small problems).
+/// every path (several K blocks, packed and unpacked A, both ways of packing B, threading on small
+/// problems).
 struct GEMMOptions {
     /// nil: derived from the cache sizes.
     var blocking: GEMMBlocking?
     /// nil: decided per call (see `GEMMDriver.shouldPackA`); true / false forces it.
     var packA: Bool?
+    /// For an unpacked B: nil decides per call; true packs all of B before the tasks start (shared
+    /// by them), false has each task pack the B blocks it needs just before using them.
+    var packBUpfront: Bool?
     /// Multiply-adds below which splitting off another task costs more than it saves.
     var minMACsPerTask = 1 << 17
 }
 
-/// The loops around the micro-kernel for one C = A·B (+ epilogue) with B already packed.
+/// Where the driver finds B.
+enum GEMMOperandB {
+    case packed(PackedMatrixB)
+    /// Row-major K × N (or N × K when transposed) with leading dimension `ld`, packed block by block.
+    case raw(UnsafePointer<Float>, ld: Int, transposed: Bool)
+}
+
+/// The loops around the micro-kernel for one C = A·B (+ epilogue).
 ///
 /// Loop nest per task (BLIS order; rows and columns are the task's share of C):
 ///
-///     for jc in columns, step NC            B block kc × NC: L3
+///     for jc in columns, step NC            B block kc × NC: L3 (packed here unless B came packed)
 ///       for k0 in 0..<K, step KC            (the epilogue is applied on the last K block only)
 ///         for ic in rows, step MC           A block MC × KC: packed into L2-sized scratch, or read in place
 ///           for jr in jc block, step NR     B micro-panel: stays in L1 across the ir loop
@@ -23,30 +34,32 @@ struct GEMMOptions {
 struct GEMMDriver {
     let m: Int, n: Int, k: Int
     let a: UnsafePointer<Float>, lda: Int
-    let packedB: PackedMatrixB
+    let b: GEMMOperandB
     let c: UnsafeMutablePointer<Float>, ldc: Int
     let epilogue: GEMMEpilogue
     let residualStride: Int
     let kernels: GEMMKernels
     let blocking: GEMMBlocking
     let packA: Bool
+    let panelCount: Int
 
-    init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedMatrixB,
-         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, options: GEMMOptions) throws(GEMMError) {
-        let kernels = try GEMMKernels(packedB.isa)
+    init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: GEMMOperandB,
+         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, kernels: GEMMKernels, options: GEMMOptions) {
         var blocking = options.blocking ?? GEMMBlocking.forKernel(mr: kernels.mr, nr: kernels.nr)
-        blocking.kc = packedB.kc  // B's panels were cut at this depth
+        if case .packed(let packed) = b { blocking.kc = packed.kc }  // B's panels were cut at this depth
+        blocking.kc = max(1, blocking.kc)
         blocking.mc = max(kernels.mr, blocking.mc / kernels.mr * kernels.mr)
         blocking.nc = max(kernels.nr, blocking.nc / kernels.nr * kernels.nr)
         self.m = m; self.n = n; self.k = k
         self.a = a; self.lda = lda
-        self.packedB = packedB
+        self.b = b
         self.c = c; self.ldc = ldc
         self.epilogue = epilogue
         self.residualStride = epilogue.residualStride == 0 ? ldc : epilogue.residualStride
         self.kernels = kernels
         self.blocking = blocking
         self.packA = options.packA ?? Self.shouldPackA(n: n, nr: kernels.nr, lda: lda)
+        self.panelCount = (n + kernels.nr - 1) / kernels.nr
     }
 
     /// Packing A costs a pass over it; it pays when each A panel is reused by many B panels.
@@ -57,21 +70,39 @@ struct GEMMDriver {
     }
 
     /// Splits C into tasks and runs them on `threads` threads of `pool`.
-    func run(threads: Int, pool: ThreadPool, minMACsPerTask: Int) {
+    func run(threads: Int, pool: ThreadPool, options: GEMMOptions) throws(GEMMError) {
         let mr = kernels.mr
-        let mTiles = (m + mr - 1) / mr, nPanels = packedB.panelCount
+        let mTiles = (m + mr - 1) / mr
         let macs = m * n * max(k, 1)
-        let wanted = min(threads, max(1, macs / max(minMACsPerTask, 1)), mTiles * nPanels)
-        let (tm, tn) = Self.grid(tasks: wanted, mTiles: mTiles, nPanels: nPanels, m: m, n: n, k: k, mc: blocking.mc)
-        let rowsPerTask = (mTiles + tm - 1) / tm * mr
-        let panelsPerTask = (nPanels + tn - 1) / tn
+        let wanted = min(threads, max(1, macs / max(options.minMACsPerTask, 1)), mTiles * panelCount)
+        let (tm, tn) = Self.grid(tasks: wanted, mTiles: mTiles, nPanels: panelCount, m: m, n: n, k: k, mc: blocking.mc)
+
+        // Tasks that split M all need every B block: pack B once, together, before they start.
+        // Otherwise each task packs its own B blocks as it goes, so they are hot in cache when used.
+        if case .raw(let bRaw, let ldb, let transposed) = b, options.packBUpfront ?? (tm > 1) {
+            let packed = try PackedMatrixB(k: k, n: n, b: bRaw, ldb: ldb, transposed: transposed, isa: kernels.isa,
+                                           blocking: blocking, threads: threads, pool: pool, scratch: true)
+            var options = options
+            options.packBUpfront = false
+            let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, b: .packed(packed), c: c, ldc: ldc,
+                                    epilogue: epilogue, kernels: kernels, options: options)
+            driver.runTasks(tm: tm, tn: tn, threads: threads, pool: pool)
+            return
+        }
+        runTasks(tm: tm, tn: tn, threads: threads, pool: pool)
+    }
+
+    private func runTasks(tm: Int, tn: Int, threads: Int, pool: ThreadPool) {
+        let mTiles = (m + kernels.mr - 1) / kernels.mr
+        let rowsPerTask = (mTiles + tm - 1) / tm * kernels.mr
+        let panelsPerTask = (panelCount + tn - 1) / tn
         let rowTasks = (m + rowsPerTask - 1) / rowsPerTask
-        let colTasks = (nPanels + panelsPerTask - 1) / panelsPerTask
+        let colTasks = (panelCount + panelsPerTask - 1) / panelsPerTask
         pool.parallelFor(rowTasks * colTasks, threads: threads) { task in
             let row0 = (task % rowTasks) * rowsPerTask
             let panel0 = (task / rowTasks) * panelsPerTask
             runTask(rows: row0..<min(m, row0 + rowsPerTask),
-                    panels: panel0..<min(nPanels, panel0 + panelsPerTask))
+                    panels: panel0..<min(panelCount, panel0 + panelsPerTask))
         }
     }
 
@@ -82,13 +113,13 @@ struct GEMMDriver {
         var best = (1, 1), bestCost = Int.max, bestCount = 0
         for tm in 1...tasks where tm <= mTiles {
             let tn = min((tasks + tm - 1) / tm, nPanels)
-            let count = tm * tn
+            let count = min(tm * tn, tasks)
             let aTraffic = tn * m * k
             let bTraffic = max(tm, (m + mc - 1) / mc) * k * n
             let cost = aTraffic + bTraffic
             // Prefer using every thread; among full splits, the cheapest.
-            if min(count, tasks) > bestCount || (min(count, tasks) == bestCount && cost < bestCost) {
-                best = (tm, tn); bestCost = cost; bestCount = min(count, tasks)
+            if count > bestCount || (count == bestCount && cost < bestCost) {
+                best = (tm, tn); bestCost = cost; bestCount = count
             }
         }
         return best
@@ -102,10 +133,16 @@ struct GEMMDriver {
         let actBits = epilogue.activation.cValue << UInt32(RE_FLAGS_ACTIVATION_SHIFT)
         let accumulateBit = UInt32(RE_FLAG_ACCUMULATE)
         let epilogueBit = UInt32(RE_FLAG_EPILOGUE)
-        let scratch: AlignedFloatBuffer? = packA
-            ? AlignedFloatBuffer(count: min(mcMax, (rows.count + mr - 1) / mr * mr) * min(kcMax, max(k, 1)))
+        let kcCap = min(kcMax, max(k, 1))
+        let aScratch: AlignedFloatBuffer? = packA
+            ? ScratchBuffers.shared.take(count: min(mcMax, (rows.count + mr - 1) / mr * mr) * kcCap)
             : nil
-        defer { scratch?.deallocate() }
+        var bScratch: AlignedFloatBuffer?
+        if case .raw = b { bScratch = ScratchBuffers.shared.take(count: min(ncPanels, panels.count) * nr * kcCap) }
+        defer {
+            if let aScratch { ScratchBuffers.shared.give(aScratch) }
+            if let bScratch { ScratchBuffers.shared.give(bScratch) }
+        }
 
         var jcPanel = panels.lowerBound
         while jcPanel < panels.upperBound {
@@ -116,23 +153,40 @@ struct GEMMDriver {
                 let lastBlock = k0 + kc >= k
                 var flags: UInt32 = (k0 > 0 || epilogue.accumulate) ? accumulateBit : 0
                 if lastBlock { flags |= epilogueBit | actBits }
+
+                // Panels jcPanel..<jcEnd of this K block, kc·NR floats apart.
+                let bBlock: UnsafePointer<Float>
+                switch b {
+                case .packed(let packed):
+                    bBlock = packed.panel(k0: k0, panel: jcPanel)
+                case .raw(let bRaw, let ldb, let transposed):
+                    let j0 = jcPanel * nr, cols = min(jcEnd * nr, n) - j0
+                    let dst = bScratch!.pointer
+                    if transposed {
+                        re_pack_b_transposed(nr, kc, cols, bRaw + j0 * ldb + k0, ldb, dst)
+                    } else {
+                        kernels.packB(kc, cols, bRaw + k0 * ldb + j0, ldb, dst)
+                    }
+                    bBlock = UnsafePointer(dst)
+                }
+
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(mcMax, rows.upperBound - ic)
                     let aBlock = a + ic * lda + k0
-                    if let scratch { re_pack_a(mr, mc, kc, aBlock, lda, scratch.pointer) }
+                    if let aScratch { kernels.packA(mc, kc, aBlock, lda, aScratch.pointer) }
                     for panel in jcPanel..<jcEnd {
                         let j = panel * nr
                         let cols = min(nr, n - j)
-                        let bPanel = packedB.panel(k0: k0, panel: panel)
+                        let bPanel = bBlock + (panel - jcPanel) * kc * nr
                         let bias = lastBlock ? epilogue.bias.map { $0 + j } : nil
                         var ir = 0
                         while ir < mc {
                             let tileRows = min(mr, mc - ir)
                             let row = ic + ir
                             let residual = lastBlock ? epilogue.residual.map { $0 + row * residualStride + j } : nil
-                            if let scratch {
-                                kernels.packed(kc, scratch.pointer + ir * kc, bPanel, c + row * ldc + j, ldc,
+                            if let aScratch {
+                                kernels.packed(kc, aScratch.pointer + ir * kc, bPanel, c + row * ldc + j, ldc,
                                                tileRows, cols, flags, bias, residual, residualStride)
                             } else {
                                 kernels.rowA(kc, aBlock + ir * lda, lda, bPanel, c + row * ldc + j, ldc,
