@@ -32,6 +32,7 @@ AVX2_INLINE __m256 avx2_activate(__m256 v, int act) {
 /* Everything a row store needs that does not change from row to row. */
 typedef struct {
     int full;  /* n == 16: plain loads and stores */
+    size_t n;
     __m256i mask_lo, mask_hi;
     int accumulate, epilogue, act;
     __m256 bias_lo, bias_hi;
@@ -43,6 +44,7 @@ AVX2_INLINE avx2_store_plan avx2_plan(size_t n, unsigned flags, const float *bia
                                       ptrdiff_t residual_ld) {
     avx2_store_plan s;
     s.full = n == AVX2_NR;
+    s.n = n;
     avx2_column_masks(n, &s.mask_lo, &s.mask_hi);
     s.accumulate = (flags & RE_FLAG_ACCUMULATE) != 0;
     s.epilogue = (flags & RE_FLAG_EPILOGUE) != 0;
@@ -61,6 +63,28 @@ AVX2_INLINE avx2_store_plan avx2_plan(size_t n, unsigned flags, const float *bia
     s.residual = s.epilogue ? residual : NULL;
     s.residual_ld = residual_ld;
     return s;
+}
+
+/*
+ * Stores the first `count` (1..7) floats of v. AVX2's masked store (vmaskmovps) is microcoded and
+ * slow on AMD cores, and N-edge tiles are hot in thin GEMMs (N = 25 spends 9 of 25 columns there),
+ * so partial rows are written with at most three plain stores instead.
+ */
+AVX2_INLINE void avx2_store_partial(float *dst, __m256 v, size_t count) {
+    __m128 part = _mm256_castps256_ps128(v);
+    if (count >= 4) {
+        _mm_storeu_ps(dst, part);
+        dst += 4;
+        count -= 4;
+        part = _mm256_extractf128_ps(v, 1);
+    }
+    if (count >= 2) {
+        _mm_storel_pi((__m64 *)dst, part);
+        dst += 2;
+        count -= 2;
+        part = _mm_movehl_ps(part, part);
+    }
+    if (count) _mm_store_ss(dst, part);
 }
 
 AVX2_INLINE void avx2_store_row(const avx2_store_plan *s, float *crow, size_t row, __m256 lo, __m256 hi) {
@@ -83,6 +107,7 @@ AVX2_INLINE void avx2_store_row(const avx2_store_plan *s, float *crow, size_t ro
         _mm256_storeu_ps(crow, lo);
         _mm256_storeu_ps(crow + 8, hi);
     } else {
+        /* Masked loads are cheap and never fault on the masked-off lanes. */
         if (s->accumulate) {
             lo = _mm256_add_ps(lo, _mm256_maskload_ps(crow, s->mask_lo));
             hi = _mm256_add_ps(hi, _mm256_maskload_ps(crow + 8, s->mask_hi));
@@ -97,102 +122,136 @@ AVX2_INLINE void avx2_store_row(const avx2_store_plan *s, float *crow, size_t ro
             lo = avx2_activate(lo, s->act);
             hi = avx2_activate(hi, s->act);
         }
-        _mm256_maskstore_ps(crow, s->mask_lo, lo);
-        _mm256_maskstore_ps(crow + 8, s->mask_hi, hi);
+        if (s->n >= 8) {
+            _mm256_storeu_ps(crow, lo);
+            if (s->n > 8) avx2_store_partial(crow + 8, hi, s->n - 8);
+        } else {
+            avx2_store_partial(crow, lo, s->n);
+        }
     }
 }
 
-/* One k step: two B vectors, six broadcasts of A (A_AT(i) is the address of row i's element). */
-#define AVX2_K_STEP(BPTR, A_AT)                                                   \
-    do {                                                                          \
-        const __m256 b_lo = _mm256_loadu_ps(BPTR);                                \
-        const __m256 b_hi = _mm256_loadu_ps((BPTR) + 8);                          \
-        __m256 av;                                                                \
-        av = _mm256_broadcast_ss(A_AT(0));                                        \
-        c0l = _mm256_fmadd_ps(av, b_lo, c0l); c0h = _mm256_fmadd_ps(av, b_hi, c0h); \
-        av = _mm256_broadcast_ss(A_AT(1));                                        \
-        c1l = _mm256_fmadd_ps(av, b_lo, c1l); c1h = _mm256_fmadd_ps(av, b_hi, c1h); \
-        av = _mm256_broadcast_ss(A_AT(2));                                        \
-        c2l = _mm256_fmadd_ps(av, b_lo, c2l); c2h = _mm256_fmadd_ps(av, b_hi, c2h); \
-        av = _mm256_broadcast_ss(A_AT(3));                                        \
-        c3l = _mm256_fmadd_ps(av, b_lo, c3l); c3h = _mm256_fmadd_ps(av, b_hi, c3h); \
-        av = _mm256_broadcast_ss(A_AT(4));                                        \
-        c4l = _mm256_fmadd_ps(av, b_lo, c4l); c4h = _mm256_fmadd_ps(av, b_hi, c4h); \
-        av = _mm256_broadcast_ss(A_AT(5));                                        \
-        c5l = _mm256_fmadd_ps(av, b_lo, c5l); c5h = _mm256_fmadd_ps(av, b_hi, c5h); \
-    } while (0)
+/*
+ * The tile computation for a compile-time row count M (1..6). Edge tiles with M < 6 rows would
+ * otherwise pay for six: convolution GEMMs have M = H·W, which is 1 or 4 more than a multiple of 6
+ * for every square power-of-two feature map (49, 196, 784, 3136, 1024...), so the short tile is
+ * common. Fewer than four rows cannot keep both FMA pipes busy with one accumulator pair per row
+ * (the 4-cycle FMA latency needs 8 independent chains), so such tiles split k into P interleaved
+ * phases with their own accumulators and add them at the end.
+ *
+ * `packed`: A is a packed panel (row i of step p at a[p*6 + i]); otherwise rows at a + i*lda.
+ */
+/* Loops over rows, phases and unrolled steps must vanish, or the accumulators spill to memory. */
+#define AVX2_UNROLL _Pragma("GCC unroll 8")
+#define AVX2_PHASES(M) ((M) >= 4 ? 1 : ((M) == 1 ? 4 : 2))
 
-#define AVX2_DECLARE_ACCUMULATORS                                                 \
-    __m256 c0l = _mm256_setzero_ps(), c0h = _mm256_setzero_ps();                  \
-    __m256 c1l = _mm256_setzero_ps(), c1h = _mm256_setzero_ps();                  \
-    __m256 c2l = _mm256_setzero_ps(), c2h = _mm256_setzero_ps();                  \
-    __m256 c3l = _mm256_setzero_ps(), c3h = _mm256_setzero_ps();                  \
-    __m256 c4l = _mm256_setzero_ps(), c4h = _mm256_setzero_ps();                  \
-    __m256 c5l = _mm256_setzero_ps(), c5h = _mm256_setzero_ps()
+AVX2_INLINE void avx2_tile(const int M, const int packed, size_t kc, const float *a, ptrdiff_t lda,
+                           const float *b, float *c, ptrdiff_t ldc, size_t n, unsigned flags,
+                           const float *bias, const float *residual, ptrdiff_t residual_ld) {
+    const int P = AVX2_PHASES(M);
+    __m256 lo[4][AVX2_MR], hi[4][AVX2_MR];
+    AVX2_UNROLL
+    for (int q = 0; q < P; q++) {
+        AVX2_UNROLL
+        for (int i = 0; i < M; i++) {
+            lo[q][i] = _mm256_setzero_ps();
+            hi[q][i] = _mm256_setzero_ps();
+        }
+    }
+    const float *rows[AVX2_MR];
+    AVX2_UNROLL
+    for (int i = 0; i < M; i++) {
+        rows[i] = packed ? a + i : a + (ptrdiff_t)i * lda;
+        _mm_prefetch((const char *)(c + (ptrdiff_t)i * ldc), _MM_HINT_T0);
+    }
+    const ptrdiff_t a_step = packed ? AVX2_MR : 1;  /* A floats per k step */
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {  /* 4 steps: a multiple of every phase count */
+        AVX2_UNROLL
+        for (int u = 0; u < 4; u++) {
+            const int q = u % P;
+            const __m256 b_lo = _mm256_loadu_ps(b + u * AVX2_NR);
+            const __m256 b_hi = _mm256_loadu_ps(b + u * AVX2_NR + 8);
+            AVX2_UNROLL
+            for (int i = 0; i < M; i++) {
+                const __m256 av = _mm256_broadcast_ss(rows[i] + u * a_step);
+                lo[q][i] = _mm256_fmadd_ps(av, b_lo, lo[q][i]);
+                hi[q][i] = _mm256_fmadd_ps(av, b_hi, hi[q][i]);
+            }
+        }
+        AVX2_UNROLL
+        for (int i = 0; i < M; i++) rows[i] += 4 * a_step;
+        b += 4 * AVX2_NR;
+    }
+    for (; p < kc; p++) {
+        const __m256 b_lo = _mm256_loadu_ps(b);
+        const __m256 b_hi = _mm256_loadu_ps(b + 8);
+        AVX2_UNROLL
+        for (int i = 0; i < M; i++) {
+            const __m256 av = _mm256_broadcast_ss(rows[i]);
+            lo[0][i] = _mm256_fmadd_ps(av, b_lo, lo[0][i]);
+            hi[0][i] = _mm256_fmadd_ps(av, b_hi, hi[0][i]);
+            rows[i] += a_step;
+        }
+        b += AVX2_NR;
+    }
+    AVX2_UNROLL
+    for (int q = 1; q < P; q++) {
+        AVX2_UNROLL
+        for (int i = 0; i < M; i++) {
+            lo[0][i] = _mm256_add_ps(lo[0][i], lo[q][i]);
+            hi[0][i] = _mm256_add_ps(hi[0][i], hi[q][i]);
+        }
+    }
+    const avx2_store_plan plan = avx2_plan(n, flags, bias, residual, residual_ld);
+    AVX2_UNROLL
+    for (int i = 0; i < M; i++) avx2_store_row(&plan, c + (ptrdiff_t)i * ldc, (size_t)i, lo[0][i], hi[0][i]);
+}
 
-#define AVX2_STORE_TILE                                                           \
-    do {                                                                          \
-        const avx2_store_plan plan = avx2_plan(n, flags, bias, residual, residual_ld); \
-        avx2_store_row(&plan, c, 0, c0l, c0h);                                    \
-        if (m > 1) avx2_store_row(&plan, c + ldc, 1, c1l, c1h);                   \
-        if (m > 2) avx2_store_row(&plan, c + 2 * ldc, 2, c2l, c2h);               \
-        if (m > 3) avx2_store_row(&plan, c + 3 * ldc, 3, c3l, c3h);               \
-        if (m > 4) avx2_store_row(&plan, c + 4 * ldc, 4, c4l, c4h);               \
-        if (m > 5) avx2_store_row(&plan, c + 5 * ldc, 5, c5l, c5h);               \
-    } while (0)
+#define AVX2_DEFINE_TILES(M)                                                                          \
+    AVX2_TARGET static void avx2_packed_##M(size_t kc, const float *a, const float *b, float *c,      \
+                                            ptrdiff_t ldc, size_t n, unsigned flags, const float *bias, \
+                                            const float *residual, ptrdiff_t residual_ld) {           \
+        avx2_tile(M, 1, kc, a, 0, b, c, ldc, n, flags, bias, residual, residual_ld);                  \
+    }                                                                                                 \
+    AVX2_TARGET static void avx2_rowa_##M(size_t kc, const float *a, ptrdiff_t lda, const float *b,   \
+                                          float *c, ptrdiff_t ldc, size_t n, unsigned flags,          \
+                                          const float *bias, const float *residual,                   \
+                                          ptrdiff_t residual_ld) {                                    \
+        avx2_tile(M, 0, kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);                \
+    }
+AVX2_DEFINE_TILES(1)
+AVX2_DEFINE_TILES(2)
+AVX2_DEFINE_TILES(3)
+AVX2_DEFINE_TILES(4)
+AVX2_DEFINE_TILES(5)
+AVX2_DEFINE_TILES(6)
 
-AVX2_TARGET
 static void avx2_ukernel_packed(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                                 size_t m, size_t n, unsigned flags, const float *bias,
                                 const float *residual, ptrdiff_t residual_ld) {
-    AVX2_DECLARE_ACCUMULATORS;
-    for (size_t i = 0; i < 6; i++) _mm_prefetch((const char *)(c + (ptrdiff_t)i * ldc), _MM_HINT_T0);
-    size_t p = 0;
-#define PACKED_A(i) (a + (i))
-    for (; p + 4 <= kc; p += 4) {
-        AVX2_K_STEP(b, PACKED_A);
-        a += AVX2_MR; b += AVX2_NR;
-        AVX2_K_STEP(b, PACKED_A);
-        a += AVX2_MR; b += AVX2_NR;
-        AVX2_K_STEP(b, PACKED_A);
-        a += AVX2_MR; b += AVX2_NR;
-        AVX2_K_STEP(b, PACKED_A);
-        a += AVX2_MR; b += AVX2_NR;
+    switch (m) {
+    case 1: avx2_packed_1(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 2: avx2_packed_2(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 3: avx2_packed_3(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 4: avx2_packed_4(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 5: avx2_packed_5(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    default: avx2_packed_6(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
     }
-    for (; p < kc; p++) {
-        AVX2_K_STEP(b, PACKED_A);
-        a += AVX2_MR; b += AVX2_NR;
-    }
-#undef PACKED_A
-    AVX2_STORE_TILE;
 }
 
-AVX2_TARGET
+/* Only rows below m are read, so A needs no padding. */
 static void avx2_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const float *b, float *c,
                               ptrdiff_t ldc, size_t m, size_t n, unsigned flags, const float *bias,
                               const float *residual, ptrdiff_t residual_ld) {
-    AVX2_DECLARE_ACCUMULATORS;
-    /* Rows past m re-read row 0, so A needs no padding; their results are never stored. */
-    const float *r0 = a;
-    const float *r1 = m > 1 ? a + lda : a;
-    const float *r2 = m > 2 ? a + 2 * lda : a;
-    const float *r3 = m > 3 ? a + 3 * lda : a;
-    const float *r4 = m > 4 ? a + 4 * lda : a;
-    const float *r5 = m > 5 ? a + 5 * lda : a;
-#define ROW_A_0 (r0 + p)
-#define ROW_A(i) ROW_A_##i
-#define ROW_A_1 (r1 + p)
-#define ROW_A_2 (r2 + p)
-#define ROW_A_3 (r3 + p)
-#define ROW_A_4 (r4 + p)
-#define ROW_A_5 (r5 + p)
-    size_t p = 0;
-    for (; p < kc; p++) {
-        AVX2_K_STEP(b, ROW_A);
-        b += AVX2_NR;
+    switch (m) {
+    case 1: avx2_rowa_1(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 2: avx2_rowa_2(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 3: avx2_rowa_3(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 4: avx2_rowa_4(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    case 5: avx2_rowa_5(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
+    default: avx2_rowa_6(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
     }
-#undef ROW_A
-    AVX2_STORE_TILE;
 }
 
 /*

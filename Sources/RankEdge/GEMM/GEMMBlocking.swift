@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 /// Cache blocking of the five GEMM loops (BLIS naming): a kc × NR micro-panel of B stays in L1 while
 /// the micro-kernel sweeps the mc × kc block of A held in L2; a kc × nc block of B lives in L3.
 public struct GEMMBlocking: Sendable, Equatable {
@@ -22,10 +19,6 @@ public struct GEMMBlocking: Sendable, Equatable {
     /// - mc: the A block (mc·kc floats) takes half of L2, leaving room for B panels passing through;
     /// - nc: the B block (kc·nc floats) takes half of this core's L3 share.
     public static func forKernel(mr: Int, nr: Int, caches: CPUCaches = .current) -> GEMMBlocking {
-        if let raw = getenv("RANKEDGE_TUNE_BLOCKING") {  // TEMPORARY tuning knob
-            let v = String(cString: raw).split(separator: ",").compactMap { Int($0) }
-            if v.count == 3 { return GEMMBlocking(mc: v[0], kc: v[1], nc: v[2]) }
-        }
         let floatBytes = MemoryLayout<Float>.size
         var kc = caches.l1d / 2 / (nr * floatBytes)
         kc = min(max(kc / 8 * 8, 64), 512)

@@ -125,6 +125,40 @@ struct GEMMDriver {
         return best
     }
 
+    /// What the micro-kernel calls of one (K block, MC block) share.
+    struct KBlock {
+        let kc: Int
+        let flags: UInt32
+        let last: Bool
+        /// The packed A block, or nil when A is read in place from `aRows`.
+        let a: UnsafePointer<Float>?
+        let aRows: UnsafePointer<Float>
+        let ic: Int
+        let mc: Int
+        /// Panel `firstPanel` of the K block; the following ones are kc·NR floats apart.
+        let b: UnsafePointer<Float>
+        let firstPanel: Int
+    }
+
+    /// One micro-kernel call: the MR × NR tile at row ic + ir of the block, B panel `panel`.
+    @inline(__always)
+    func tile(_ block: KBlock, ir: Int, panel: Int) {
+        let (mr, nr) = (kernels.mr, kernels.nr)
+        let j = panel * nr
+        let row = block.ic + ir
+        let bPanel = block.b + (panel - block.firstPanel) * block.kc * nr
+        let bias = block.last ? epilogue.bias.map { $0 + j } : nil
+        let residual = block.last ? epilogue.residual.map { $0 + row * residualStride + j } : nil
+        let (tileRows, cols) = (min(mr, block.mc - ir), min(nr, n - j))
+        if let aPacked = block.a {
+            kernels.packed(block.kc, aPacked + ir * block.kc, bPanel, c + row * ldc + j, ldc,
+                           tileRows, cols, block.flags, bias, residual, residualStride)
+        } else {
+            kernels.rowA(block.kc, block.aRows + ir * lda, lda, bPanel, c + row * ldc + j, ldc,
+                         tileRows, cols, block.flags, bias, residual, residualStride)
+        }
+    }
+
     /// One rectangle of C: rows `rows`, columns of B panels `panels`.
     func runTask(rows: Range<Int>, panels: Range<Int>) {
         let (mr, nr) = (kernels.mr, kernels.nr)
@@ -134,6 +168,7 @@ struct GEMMDriver {
         let accumulateBit = UInt32(RE_FLAG_ACCUMULATE)
         let epilogueBit = UInt32(RE_FLAG_EPILOGUE)
         let kcCap = min(kcMax, max(k, 1))
+        let l1Bytes = CPUCaches.current.l1d
         let aScratch: AlignedFloatBuffer? = packA
             ? ScratchBuffers.shared.take(count: min(mcMax, (rows.count + mr - 1) / mr * mr) * kcCap)
             : nil
@@ -170,29 +205,30 @@ struct GEMMDriver {
                     bBlock = UnsafePointer(dst)
                 }
 
+                // When the whole B block fits in L1 (thin N), sweep the panels inside each row tile
+                // instead: every A row is then read once, while B stays in L1 regardless.
+                let bBlockBytes = kc * (jcEnd - jcPanel) * nr * MemoryLayout<Float>.size
+                let panelsInner = bBlockBytes <= l1Bytes / 2
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(mcMax, rows.upperBound - ic)
                     let aBlock = a + ic * lda + k0
                     if let aScratch { kernels.packA(mc, kc, aBlock, lda, aScratch.pointer) }
-                    for panel in jcPanel..<jcEnd {
-                        let j = panel * nr
-                        let cols = min(nr, n - j)
-                        let bPanel = bBlock + (panel - jcPanel) * kc * nr
-                        let bias = lastBlock ? epilogue.bias.map { $0 + j } : nil
+                    let block = KBlock(kc: kc, flags: flags, last: lastBlock, a: aScratch.map { UnsafePointer($0.pointer) },
+                                       aRows: aBlock, ic: ic, mc: mc, b: bBlock, firstPanel: jcPanel)
+                    if panelsInner {
                         var ir = 0
                         while ir < mc {
-                            let tileRows = min(mr, mc - ir)
-                            let row = ic + ir
-                            let residual = lastBlock ? epilogue.residual.map { $0 + row * residualStride + j } : nil
-                            if let aScratch {
-                                kernels.packed(kc, aScratch.pointer + ir * kc, bPanel, c + row * ldc + j, ldc,
-                                               tileRows, cols, flags, bias, residual, residualStride)
-                            } else {
-                                kernels.rowA(kc, aBlock + ir * lda, lda, bPanel, c + row * ldc + j, ldc,
-                                             tileRows, cols, flags, bias, residual, residualStride)
-                            }
+                            for panel in jcPanel..<jcEnd { tile(block, ir: ir, panel: panel) }
                             ir += mr
+                        }
+                    } else {
+                        for panel in jcPanel..<jcEnd {
+                            var ir = 0
+                            while ir < mc {
+                                tile(block, ir: ir, panel: panel)
+                                ir += mr
+                            }
                         }
                     }
                     ic += mc
