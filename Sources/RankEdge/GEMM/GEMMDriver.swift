@@ -75,7 +75,13 @@ struct GEMMDriver {
         let mTiles = (m + mr - 1) / mr
         let macs = m * n * max(k, 1)
         let wanted = min(threads, max(1, macs / max(options.minMACsPerTask, 1)), mTiles * panelCount)
-        let (tm, tn) = Self.grid(tasks: wanted, mTiles: mTiles, nPanels: panelCount, m: m, n: n, k: k, mc: blocking.mc)
+        var (tm, tn) = Self.grid(tasks: wanted, mTiles: mTiles, nPanels: panelCount, m: m, n: n, k: k, mc: blocking.mc)
+        if tm > 1, tn == 1 {
+            // Row tasks cost nothing extra (each packs only its own A rows), so give each thread
+            // several, no larger than MC: a thread slowed by other load then takes fewer of them.
+            let perThread = (m + blocking.mc * wanted - 1) / (blocking.mc * wanted)
+            tm = min(mTiles, wanted * perThread)
+        }
 
         // Tasks that split M all need every B block: pack B once, together, before they start.
         // Otherwise each task packs its own B blocks as it goes, so they are hot in cache when used.
