@@ -132,30 +132,33 @@ AVX2_INLINE void avx2_store_row(const avx2_store_plan *s, float *crow, size_t ro
 }
 
 /*
- * The tile computation for a compile-time row count M (1..6). Edge tiles with M < 6 rows would
- * otherwise pay for six: convolution GEMMs have M = H·W, which is 1 or 4 more than a multiple of 6
- * for every square power-of-two feature map (49, 196, 784, 3136, 1024...), so the short tile is
- * common. Fewer than four rows cannot keep both FMA pipes busy with one accumulator pair per row
- * (the 4-cycle FMA latency needs 8 independent chains), so such tiles split k into P interleaved
- * phases with their own accumulators and add them at the end.
+ * The tile computation for a compile-time row count M (1..6) and width V (1 or 2 vectors of 8
+ * columns). Edge tiles would otherwise pay for the full 6 x 16:
+ * - rows: convolution GEMMs have M = H·W, which is 1 or 4 more than a multiple of 6 for every
+ *   square power-of-two feature map (49, 196, 784, 3136, 1024...), so short tiles are common;
+ * - columns: thin GEMMs end in a narrow panel (N = 17, 33, 100, 309 leave 1, 1, 4, 5 columns), and
+ *   one vector of 8 is enough for it.
+ * Two FMA pipes with 4-cycle latency need 8 independent accumulator chains; tiles with fewer
+ * (M·V < 8) split k into P interleaved phases with their own accumulators, added at the end.
  *
  * `packed`: A is a packed panel (row i of step p at a[p*6 + i]); otherwise rows at a + i*lda.
  */
 /* Loops over rows, phases and unrolled steps must vanish, or the accumulators spill to memory. */
 #define AVX2_UNROLL _Pragma("GCC unroll 8")
-#define AVX2_PHASES(M) ((M) >= 4 ? 1 : ((M) == 1 ? 4 : 2))
+#define AVX2_PHASES(CHAINS) ((CHAINS) >= 8 ? 1 : ((CHAINS) >= 4 ? 2 : 4))
 
-AVX2_INLINE void avx2_tile(const int M, const int packed, size_t kc, const float *a, ptrdiff_t lda,
-                           const float *b, float *c, ptrdiff_t ldc, size_t n, unsigned flags,
-                           const float *bias, const float *residual, ptrdiff_t residual_ld) {
-    const int P = AVX2_PHASES(M);
-    __m256 lo[4][AVX2_MR], hi[4][AVX2_MR];
+AVX2_INLINE void avx2_tile(const int M, const int V, const int packed, size_t kc, const float *a,
+                           ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc, size_t n,
+                           unsigned flags, const float *bias, const float *residual,
+                           ptrdiff_t residual_ld) {
+    const int P = AVX2_PHASES(M * V);
+    __m256 acc[4][AVX2_MR][2];
     AVX2_UNROLL
     for (int q = 0; q < P; q++) {
         AVX2_UNROLL
         for (int i = 0; i < M; i++) {
-            lo[q][i] = _mm256_setzero_ps();
-            hi[q][i] = _mm256_setzero_ps();
+            AVX2_UNROLL
+            for (int v = 0; v < V; v++) acc[q][i][v] = _mm256_setzero_ps();
         }
     }
     const float *rows[AVX2_MR];
@@ -170,13 +173,14 @@ AVX2_INLINE void avx2_tile(const int M, const int packed, size_t kc, const float
         AVX2_UNROLL
         for (int u = 0; u < 4; u++) {
             const int q = u % P;
-            const __m256 b_lo = _mm256_loadu_ps(b + u * AVX2_NR);
-            const __m256 b_hi = _mm256_loadu_ps(b + u * AVX2_NR + 8);
+            __m256 bv[2];
+            AVX2_UNROLL
+            for (int v = 0; v < V; v++) bv[v] = _mm256_loadu_ps(b + u * AVX2_NR + 8 * v);
             AVX2_UNROLL
             for (int i = 0; i < M; i++) {
                 const __m256 av = _mm256_broadcast_ss(rows[i] + u * a_step);
-                lo[q][i] = _mm256_fmadd_ps(av, b_lo, lo[q][i]);
-                hi[q][i] = _mm256_fmadd_ps(av, b_hi, hi[q][i]);
+                AVX2_UNROLL
+                for (int v = 0; v < V; v++) acc[q][i][v] = _mm256_fmadd_ps(av, bv[v], acc[q][i][v]);
             }
         }
         AVX2_UNROLL
@@ -184,13 +188,14 @@ AVX2_INLINE void avx2_tile(const int M, const int packed, size_t kc, const float
         b += 4 * AVX2_NR;
     }
     for (; p < kc; p++) {
-        const __m256 b_lo = _mm256_loadu_ps(b);
-        const __m256 b_hi = _mm256_loadu_ps(b + 8);
+        __m256 bv[2];
+        AVX2_UNROLL
+        for (int v = 0; v < V; v++) bv[v] = _mm256_loadu_ps(b + 8 * v);
         AVX2_UNROLL
         for (int i = 0; i < M; i++) {
             const __m256 av = _mm256_broadcast_ss(rows[i]);
-            lo[0][i] = _mm256_fmadd_ps(av, b_lo, lo[0][i]);
-            hi[0][i] = _mm256_fmadd_ps(av, b_hi, hi[0][i]);
+            AVX2_UNROLL
+            for (int v = 0; v < V; v++) acc[0][i][v] = _mm256_fmadd_ps(av, bv[v], acc[0][i][v]);
             rows[i] += a_step;
         }
         b += AVX2_NR;
@@ -199,59 +204,63 @@ AVX2_INLINE void avx2_tile(const int M, const int packed, size_t kc, const float
     for (int q = 1; q < P; q++) {
         AVX2_UNROLL
         for (int i = 0; i < M; i++) {
-            lo[0][i] = _mm256_add_ps(lo[0][i], lo[q][i]);
-            hi[0][i] = _mm256_add_ps(hi[0][i], hi[q][i]);
+            AVX2_UNROLL
+            for (int v = 0; v < V; v++) acc[0][i][v] = _mm256_add_ps(acc[0][i][v], acc[q][i][v]);
         }
     }
     const avx2_store_plan plan = avx2_plan(n, flags, bias, residual, residual_ld);
     AVX2_UNROLL
-    for (int i = 0; i < M; i++) avx2_store_row(&plan, c + (ptrdiff_t)i * ldc, (size_t)i, lo[0][i], hi[0][i]);
+    for (int i = 0; i < M; i++) {
+        avx2_store_row(&plan, c + (ptrdiff_t)i * ldc, (size_t)i, acc[0][i][0],
+                       V == 2 ? acc[0][i][1] : _mm256_setzero_ps());
+    }
 }
 
-#define AVX2_DEFINE_TILES(M)                                                                          \
-    AVX2_TARGET static void avx2_packed_##M(size_t kc, const float *a, const float *b, float *c,      \
-                                            ptrdiff_t ldc, size_t n, unsigned flags, const float *bias, \
-                                            const float *residual, ptrdiff_t residual_ld) {           \
-        avx2_tile(M, 1, kc, a, 0, b, c, ldc, n, flags, bias, residual, residual_ld);                  \
+/* One packed-A and one row-A entry point per (rows, vectors) shape. */
+typedef void (*avx2_packed_tile_fn)(size_t, const float *, const float *, float *, ptrdiff_t, size_t,
+                                    unsigned, const float *, const float *, ptrdiff_t);
+typedef void (*avx2_rowa_tile_fn)(size_t, const float *, ptrdiff_t, const float *, float *, ptrdiff_t,
+                                  size_t, unsigned, const float *, const float *, ptrdiff_t);
+
+#define AVX2_DEFINE_TILES(M, V)                                                                       \
+    AVX2_TARGET static void avx2_packed_##M##x##V(size_t kc, const float *a, const float *b, float *c, \
+                                                  ptrdiff_t ldc, size_t n, unsigned flags,             \
+                                                  const float *bias, const float *residual,            \
+                                                  ptrdiff_t residual_ld) {                             \
+        avx2_tile(M, V, 1, kc, a, 0, b, c, ldc, n, flags, bias, residual, residual_ld);               \
     }                                                                                                 \
-    AVX2_TARGET static void avx2_rowa_##M(size_t kc, const float *a, ptrdiff_t lda, const float *b,   \
-                                          float *c, ptrdiff_t ldc, size_t n, unsigned flags,          \
-                                          const float *bias, const float *residual,                   \
-                                          ptrdiff_t residual_ld) {                                    \
-        avx2_tile(M, 0, kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);                \
+    AVX2_TARGET static void avx2_rowa_##M##x##V(size_t kc, const float *a, ptrdiff_t lda,             \
+                                                const float *b, float *c, ptrdiff_t ldc, size_t n,     \
+                                                unsigned flags, const float *bias,                     \
+                                                const float *residual, ptrdiff_t residual_ld) {        \
+        avx2_tile(M, V, 0, kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);             \
     }
-AVX2_DEFINE_TILES(1)
-AVX2_DEFINE_TILES(2)
-AVX2_DEFINE_TILES(3)
-AVX2_DEFINE_TILES(4)
-AVX2_DEFINE_TILES(5)
-AVX2_DEFINE_TILES(6)
+AVX2_DEFINE_TILES(1, 1) AVX2_DEFINE_TILES(2, 1) AVX2_DEFINE_TILES(3, 1)
+AVX2_DEFINE_TILES(4, 1) AVX2_DEFINE_TILES(5, 1) AVX2_DEFINE_TILES(6, 1)
+AVX2_DEFINE_TILES(1, 2) AVX2_DEFINE_TILES(2, 2) AVX2_DEFINE_TILES(3, 2)
+AVX2_DEFINE_TILES(4, 2) AVX2_DEFINE_TILES(5, 2) AVX2_DEFINE_TILES(6, 2)
+
+/* Indexed by [vectors - 1][rows - 1]. */
+static const avx2_packed_tile_fn avx2_packed_tiles[2][AVX2_MR] = {
+    {avx2_packed_1x1, avx2_packed_2x1, avx2_packed_3x1, avx2_packed_4x1, avx2_packed_5x1, avx2_packed_6x1},
+    {avx2_packed_1x2, avx2_packed_2x2, avx2_packed_3x2, avx2_packed_4x2, avx2_packed_5x2, avx2_packed_6x2},
+};
+static const avx2_rowa_tile_fn avx2_rowa_tiles[2][AVX2_MR] = {
+    {avx2_rowa_1x1, avx2_rowa_2x1, avx2_rowa_3x1, avx2_rowa_4x1, avx2_rowa_5x1, avx2_rowa_6x1},
+    {avx2_rowa_1x2, avx2_rowa_2x2, avx2_rowa_3x2, avx2_rowa_4x2, avx2_rowa_5x2, avx2_rowa_6x2},
+};
 
 static void avx2_ukernel_packed(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                                 size_t m, size_t n, unsigned flags, const float *bias,
                                 const float *residual, ptrdiff_t residual_ld) {
-    switch (m) {
-    case 1: avx2_packed_1(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 2: avx2_packed_2(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 3: avx2_packed_3(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 4: avx2_packed_4(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 5: avx2_packed_5(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    default: avx2_packed_6(kc, a, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    }
+    avx2_packed_tiles[n > 8][m - 1](kc, a, b, c, ldc, n, flags, bias, residual, residual_ld);
 }
 
 /* Only rows below m are read, so A needs no padding. */
 static void avx2_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const float *b, float *c,
                               ptrdiff_t ldc, size_t m, size_t n, unsigned flags, const float *bias,
                               const float *residual, ptrdiff_t residual_ld) {
-    switch (m) {
-    case 1: avx2_rowa_1(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 2: avx2_rowa_2(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 3: avx2_rowa_3(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 4: avx2_rowa_4(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    case 5: avx2_rowa_5(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    default: avx2_rowa_6(kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld); return;
-    }
+    avx2_rowa_tiles[n > 8][m - 1](kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);
 }
 
 /*
