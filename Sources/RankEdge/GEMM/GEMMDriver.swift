@@ -168,16 +168,17 @@ struct GEMMDriver {
     /// One rectangle of C: rows `rows`, columns of B panels `panels`.
     func runTask(rows: Range<Int>, panels: Range<Int>) {
         let (mr, nr) = (kernels.mr, kernels.nr)
-        let (mcMax, kcMax) = (blocking.mc, blocking.kc)
-        let ncPanels = blocking.nc / nr
-        let actBits = epilogue.activation.cValue << UInt32(RE_FLAGS_ACTIVATION_SHIFT)
-        let accumulateBit = UInt32(RE_FLAG_ACCUMULATE)
-        let epilogueBit = UInt32(RE_FLAG_EPILOGUE)
+        let kcMax = blocking.kc
         let kcCap = min(kcMax, max(k, 1))
-        let l1Bytes = CPUCaches.current.l1d
-        let aScratch: AlignedFloatBuffer? = packA
-            ? ScratchBuffers.shared.take(count: min(mcMax, (rows.count + mr - 1) / mr * mr) * kcCap)
-            : nil
+        // Balanced MC blocks: 256 rows become 132 + 124, not 252 + 4.
+        let mBlocks = (rows.count + blocking.mc - 1) / blocking.mc
+        let mc = ((rows.count + mBlocks - 1) / mBlocks + mr - 1) / mr * mr
+        // With a single MC block nothing reuses a B block across row blocks, so B is cut into
+        // blocks small enough to stay in L2 next to the A block, and A is packed once per K block.
+        let ncPanels = mBlocks == 1
+            ? max(1, CPUCaches.current.l2 / 4 / (kcCap * nr * MemoryLayout<Float>.size))
+            : blocking.nc / nr
+        let aScratch: AlignedFloatBuffer? = packA ? ScratchBuffers.shared.take(count: mc * kcCap) : nil
         var bScratch: AlignedFloatBuffer?
         if case .raw = b { bScratch = ScratchBuffers.shared.take(count: min(ncPanels, panels.count) * nr * kcCap) }
         defer {
@@ -185,63 +186,101 @@ struct GEMMDriver {
             if let bScratch { ScratchBuffers.shared.give(bScratch) }
         }
 
-        var jcPanel = panels.lowerBound
-        while jcPanel < panels.upperBound {
-            let jcEnd = min(jcPanel + ncPanels, panels.upperBound)
-            var k0 = 0
-            repeat {  // at least once: with K = 0 the epilogue still defines C
-                let kc = min(kcMax, k - k0)
-                let lastBlock = k0 + kc >= k
-                var flags: UInt32 = (k0 > 0 || epilogue.accumulate) ? accumulateBit : 0
-                if lastBlock { flags |= epilogueBit | actBits }
-
-                // Panels jcPanel..<jcEnd of this K block, kc·NR floats apart.
-                let bBlock: UnsafePointer<Float>
-                switch b {
-                case .packed(let packed):
-                    bBlock = packed.panel(k0: k0, panel: jcPanel)
-                case .raw(let bRaw, let ldb, let transposed):
-                    let j0 = jcPanel * nr, cols = min(jcEnd * nr, n) - j0
-                    let dst = bScratch!.pointer
-                    if transposed {
-                        re_pack_b_transposed(nr, kc, cols, bRaw + j0 * ldb + k0, ldb, dst)
-                    } else {
-                        kernels.packB(kc, cols, bRaw + k0 * ldb + j0, ldb, dst)
-                    }
-                    bBlock = UnsafePointer(dst)
+        if mBlocks == 1 {
+            forEachKBlock { k0, kc, flags, last in
+                let aRows = a + rows.lowerBound * lda + k0
+                if let aScratch { kernels.packA(rows.count, kc, aRows, lda, aScratch.pointer) }
+                var jc = panels.lowerBound
+                while jc < panels.upperBound {
+                    let jcEnd = min(jc + ncPanels, panels.upperBound)
+                    let block = KBlock(kc: kc, flags: flags, last: last, a: aScratch.map { UnsafePointer($0.pointer) },
+                                       aRows: aRows, ic: rows.lowerBound, mc: rows.count,
+                                       b: bBlock(k0: k0, kc: kc, panels: jc..<jcEnd, scratch: bScratch), firstPanel: jc)
+                    computeBlock(block, panels: jc..<jcEnd)
+                    jc = jcEnd
                 }
+            }
+            return
+        }
 
-                // When the whole B block fits in L1 (thin N), sweep the panels inside each row tile
-                // instead: every A row is then read once, while B stays in L1 regardless.
-                let bBlockBytes = kc * (jcEnd - jcPanel) * nr * MemoryLayout<Float>.size
-                let panelsInner = bBlockBytes <= l1Bytes / 2
+        var jc = panels.lowerBound
+        while jc < panels.upperBound {
+            let jcEnd = min(jc + ncPanels, panels.upperBound)
+            forEachKBlock { k0, kc, flags, last in
+                let bPanels = bBlock(k0: k0, kc: kc, panels: jc..<jcEnd, scratch: bScratch)
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
-                    let mc = min(mcMax, rows.upperBound - ic)
-                    let aBlock = a + ic * lda + k0
-                    if let aScratch { kernels.packA(mc, kc, aBlock, lda, aScratch.pointer) }
-                    let block = KBlock(kc: kc, flags: flags, last: lastBlock, a: aScratch.map { UnsafePointer($0.pointer) },
-                                       aRows: aBlock, ic: ic, mc: mc, b: bBlock, firstPanel: jcPanel)
-                    if panelsInner {
-                        var ir = 0
-                        while ir < mc {
-                            for panel in jcPanel..<jcEnd { tile(block, ir: ir, panel: panel) }
-                            ir += mr
-                        }
-                    } else {
-                        for panel in jcPanel..<jcEnd {
-                            var ir = 0
-                            while ir < mc {
-                                tile(block, ir: ir, panel: panel)
-                                ir += mr
-                            }
-                        }
-                    }
-                    ic += mc
+                    let rowsHere = min(mc, rows.upperBound - ic)
+                    let aRows = a + ic * lda + k0
+                    if let aScratch { kernels.packA(rowsHere, kc, aRows, lda, aScratch.pointer) }
+                    let block = KBlock(kc: kc, flags: flags, last: last, a: aScratch.map { UnsafePointer($0.pointer) },
+                                       aRows: aRows, ic: ic, mc: rowsHere, b: bPanels, firstPanel: jc)
+                    computeBlock(block, panels: jc..<jcEnd)
+                    ic += rowsHere
                 }
-                k0 += kcMax
-            } while k0 < k
-            jcPanel = jcEnd
+            }
+            jc = jcEnd
+        }
+    }
+
+    /// Calls `body(k0, kc, flags, isLast)` for each K block, at least once (with K = 0 the epilogue
+    /// still defines C). Only the last block applies the epilogue; every block after the first
+    /// accumulates into C.
+    @inline(__always)
+    private func forEachKBlock(_ body: (Int, Int, UInt32, Bool) -> Void) {
+        let actBits = epilogue.activation.cValue << UInt32(RE_FLAGS_ACTIVATION_SHIFT)
+        var k0 = 0
+        repeat {
+            let kc = min(blocking.kc, k - k0)
+            let last = k0 + kc >= k
+            var flags: UInt32 = (k0 > 0 || epilogue.accumulate) ? UInt32(RE_FLAG_ACCUMULATE) : 0
+            if last { flags |= UInt32(RE_FLAG_EPILOGUE) | actBits }
+            body(k0, kc, flags, last)
+            k0 += blocking.kc
+        } while k0 < k
+    }
+
+    /// The first of `panels` in K block k0 (the others follow, kc·NR floats apart): from the
+    /// prepacked B, or packed now into `scratch`.
+    @inline(__always)
+    private func bBlock(k0: Int, kc: Int, panels: Range<Int>, scratch: AlignedFloatBuffer?) -> UnsafePointer<Float> {
+        switch b {
+        case .packed(let packed):
+            return packed.panel(k0: k0, panel: panels.lowerBound)
+        case .raw(let bRaw, let ldb, let transposed):
+            let nr = kernels.nr
+            let j0 = panels.lowerBound * nr, cols = min(panels.upperBound * nr, n) - j0
+            let dst = scratch!.pointer
+            if transposed {
+                re_pack_b_transposed(nr, kc, cols, bRaw + j0 * ldb + k0, ldb, dst)
+            } else {
+                kernels.packB(kc, cols, bRaw + k0 * ldb + j0, ldb, dst)
+            }
+            return UnsafePointer(dst)
+        }
+    }
+
+    /// Every tile of one (K block, row block) against `panels`.
+    @inline(__always)
+    private func computeBlock(_ block: KBlock, panels: Range<Int>) {
+        let mr = kernels.mr
+        // When the B panels fit in L1 (thin N), sweep them inside each row tile: every A row is
+        // then read once, while B stays in L1 regardless.
+        let bBytes = block.kc * panels.count * kernels.nr * MemoryLayout<Float>.size
+        if bBytes <= CPUCaches.current.l1d / 2 {
+            var ir = 0
+            while ir < block.mc {
+                for panel in panels { tile(block, ir: ir, panel: panel) }
+                ir += mr
+            }
+        } else {
+            for panel in panels {
+                var ir = 0
+                while ir < block.mc {
+                    tile(block, ir: ir, panel: panel)
+                    ir += mr
+                }
+            }
         }
     }
 }
