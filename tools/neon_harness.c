@@ -19,6 +19,7 @@ typedef struct {
     int activation;
     int with_bias;
     int with_residual;
+    int use_panel_loop;  /* re_gemm_panel instead of one micro-kernel call per tile */
 } variant;
 
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
@@ -46,6 +47,13 @@ static void run_gemm(const re_gemm_kernels *ks, const variant *v, size_t m, size
         if (last) flags |= RE_FLAG_EPILOGUE | ((unsigned)v->activation << RE_FLAGS_ACTIVATION_SHIFT);
         for (size_t j = 0; j < n; j += nr) {
             const size_t nn = n - j < nr ? n - j : nr;
+            if (v->use_panel_loop) {
+                const float *next = j + nr < n ? bp + (j + nr) * kc : NULL;
+                re_gemm_panel(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, bp + j * kc, next,
+                              c + j, (ptrdiff_t)ldc, nn, flags, bias ? bias + j : NULL,
+                              residual ? residual + j : NULL, (ptrdiff_t)ldr);
+                continue;
+            }
             for (size_t i = 0; i < m; i += mr) {
                 const size_t mm = m - i < mr ? m - i : mr;
                 const float *bias_t = bias ? bias + j : NULL;
@@ -99,6 +107,7 @@ int main(int argc, char **argv) {
         v.activation = (int)((s / 8) % 3);
         v.with_bias = ((s / 3) & 1) == 0;
         v.with_residual = ((s / 5) & 1) == 0;
+        v.use_panel_loop = ((s / 7) & 1) == 0;
         const size_t lda = k + (s % 3), ldc = n + (s % 4), ldr = n + 1 + (s % 2);
         const size_t ldb = v.b_transposed ? k + (s % 2) : n + (s % 5);
         const size_t b_rows = v.b_transposed ? n : k;

@@ -83,6 +83,17 @@ typedef struct {
 } re_gemm_kernels;
 
 /*
+ * Runs the micro-kernel down one B panel: the mc rows of C starting at c, columns [0, n) (n <= NR),
+ * one MR-row tile after another. A is packed (lda == 0: panels of kc x MR, as re_pack_a lays
+ * them out) or read in place (lda > 0: row-major). bias / residual / flags as for the
+ * micro-kernel, residual pointing at the block's first row. While it runs it prefetches the
+ * kc x NR panel at b_next (if not NULL), the one the caller will use next.
+ */
+void re_gemm_panel(const re_gemm_kernels *ks, size_t kc, size_t mc, const float *a, ptrdiff_t lda,
+                   const float *b_panel, const float *b_next, float *c, ptrdiff_t ldc, size_t n,
+                   unsigned flags, const float *bias, const float *residual, ptrdiff_t residual_ld);
+
+/*
  * The kernels for `isa`, or NULL when this build has no kernels for it (NEON on x86) or the CPU /
  * OS cannot run them (AVX2 without AVX2, FMA or OS-enabled YMM state).
  */

@@ -274,12 +274,18 @@ struct GEMMDriver {
                 ir += mr
             }
         } else {
+            // One C call per panel runs its row tiles and prefetches the next panel meanwhile.
+            let nr = kernels.nr
+            let (a, aStride) = block.a.map { ($0, 0) } ?? (block.aRows, lda)
+            let cRow = c + block.ic * ldc
+            let residualRow = block.last ? epilogue.residual.map { $0 + block.ic * residualStride } : nil
             for panel in panels {
-                var ir = 0
-                while ir < block.mc {
-                    tile(block, ir: ir, panel: panel)
-                    ir += mr
-                }
+                let j = panel * nr
+                let bPanel = block.b + (panel - block.firstPanel) * block.kc * nr
+                let bNext = panel + 1 < panels.upperBound ? bPanel + block.kc * nr : nil
+                re_gemm_panel(kernels.table, block.kc, block.mc, a, aStride, bPanel, bNext, cRow + j, ldc,
+                              min(nr, n - j), block.flags, block.last ? epilogue.bias.map { $0 + j } : nil,
+                              residualRow.map { $0 + j }, residualStride)
             }
         }
     }

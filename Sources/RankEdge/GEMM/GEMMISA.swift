@@ -78,12 +78,15 @@ struct GEMMKernels {
     let rowA: re_ukernel_rowa_fn
     let packA: re_pack_a_fn
     let packB: re_pack_b_fn
+    /// The table itself, for C loops that call the kernels (re_gemm_panel).
+    let table: UnsafePointer<re_gemm_kernels>
 
     init(_ isa: GEMMISA) throws(GEMMError) {
         guard let table = re_gemm_kernels_get(isa.cValue),
               let packed = table.pointee.ukernel_packed, let rowA = table.pointee.ukernel_rowa,
               let packA = table.pointee.pack_a, let packB = table.pointee.pack_b
         else { throw .isaUnavailable(isa) }
+        self.table = table
         self.packA = packA
         self.packB = packB
         self.isa = isa
