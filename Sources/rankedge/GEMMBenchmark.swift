@@ -1,5 +1,8 @@
 import COpenBLAS
 import RankEdge
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One shape's result; `jsonObject` is the documented row format of `gemm-bench --json`.
 struct GEMMBenchRow {
@@ -77,10 +80,14 @@ struct GEMMBenchmark {
         let theirs: () -> Void = {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, cTheirs, Int32(n))
         }
+        // OpenBLAS's idle workers spin (sched_yield) for about 2^28 cycles after each call; with more
+        // than one thread they would compete with whatever runs next, so let them park first.
+        let settle: () -> Void = { if threads > 1 { usleep(150_000) } }
         // Warm-up (page faults, thread start-up) and calibration: enough calls per sample to outlast the timer's noise.
         let callsOurs = calls(toFill: minSampleSeconds, ours)
         let callsPrepacked = calls(toFill: minSampleSeconds, oursPrepacked)
         let callsTheirs = calls(toFill: minSampleSeconds, theirs)
+        settle()
         if let failure { throw CLIError(failure.description) }
 
         var samplesOurs: [Double] = [], samplesPrepacked: [Double] = [], samplesTheirs: [Double] = []
@@ -89,8 +96,10 @@ struct GEMMBenchmark {
             if r % 2 == 0 {
                 samplesOurs.append(time(callsOurs, ours))
                 samplesTheirs.append(time(callsTheirs, theirs))
+                settle()
             } else {
                 samplesTheirs.append(time(callsTheirs, theirs))
+                settle()
                 samplesOurs.append(time(callsOurs, ours))
             }
             samplesPrepacked.append(time(callsPrepacked, oursPrepacked))

@@ -74,13 +74,15 @@ struct GEMMDriver {
         let mr = kernels.mr
         let mTiles = (m + mr - 1) / mr
         let macs = m * n * max(k, 1)
-        let wanted = min(threads, max(1, macs / max(options.minMACsPerTask, 1)), mTiles * panelCount)
-        var (tm, tn) = Self.grid(tasks: wanted, mTiles: mTiles, nPanels: panelCount, m: m, n: n, k: k, mc: blocking.mc)
+        let maxTasks = max(1, macs / max(options.minMACsPerTask, 1))
+        let threadsUsed = min(threads, maxTasks, mTiles * panelCount)
+        // Two tasks per thread where the work allows, so a thread slowed by other load takes fewer.
+        let tasks = min(threadsUsed > 1 ? 2 * threadsUsed : 1, maxTasks, mTiles * panelCount)
+        var (tm, tn) = Self.grid(tasks: tasks, mTiles: mTiles, nPanels: panelCount, m: m, n: n, k: k, mc: blocking.mc)
         if tm > 1, tn == 1 {
-            // Row tasks cost nothing extra (each packs only its own A rows), so give each thread
-            // several, no larger than MC: a thread slowed by other load then takes fewer of them.
-            let perThread = (m + blocking.mc * wanted - 1) / (blocking.mc * wanted)
-            tm = min(mTiles, wanted * perThread)
+            // Row tasks cost nothing extra (each packs only its own A rows): no larger than MC.
+            let perThread = (m + blocking.mc * threadsUsed - 1) / (blocking.mc * threadsUsed)
+            tm = min(mTiles, max(tm, threadsUsed * perThread))
         }
 
         // Tasks that split M all need every B block: pack B once, together, before they start.
