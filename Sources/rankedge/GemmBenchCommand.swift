@@ -84,6 +84,11 @@ struct GEMMShape: Equatable {
         guard parts.count == 3, let m = parts[0], let n = parts[1], let k = parts[2], m > 0, n > 0, k > 0 else {
             throw CLIError("bad --shape '\(text)': expected MxNxK with positive integers, e.g. 1024x16x27")
         }
+        // A, B and two C buffers; refuse shapes that would not fit in memory rather than crash.
+        let bytes = (Double(m) * Double(k) + Double(k) * Double(n) + 2 * Double(m) * Double(n)) * 4
+        guard bytes <= 8 * 1_073_741_824 else {
+            throw CLIError("bad --shape '\(text)': needs \(Int(bytes / 1_073_741_824)) GiB of operands (limit 8)")
+        }
         return GEMMShape(m: m, n: n, k: k)
     }
 

@@ -144,6 +144,12 @@ import Testing
                 #expect(throws: GEMMError.invalidArgument("negative size m=-1 n=2 k=3")) {
                     try gemm(m: -1, n: 2, k: 3, a: p, lda: 3, b: p, ldb: 2, c: q, ldc: 2)
                 }
+                #expect(throws: GEMMError.invalidArgument("sizes m=4294967296 n=4294967296 k=3 are too large")) {
+                    try gemm(m: 1 << 32, n: 1 << 32, k: 3, a: p, lda: 3, b: p, ldb: 1 << 32, c: q, ldc: 1 << 32)
+                }
+                #expect(throws: GEMMError.invalidArgument("sizes k=4611686018427387904 n=3 are too large")) {
+                    _ = try PackedMatrixB(k: 1 << 62, n: 3, b: p, ldb: 3, isa: .scalar)
+                }
                 #expect(throws: GEMMError.invalidArgument("residualStride=1 < n=2")) {
                     try gemm(m: 2, n: 2, k: 3, a: p, lda: 3, b: p, ldb: 2, c: q, ldc: 2,
                              epilogue: GEMMEpilogue(residual: p, residualStride: 1))

@@ -66,6 +66,13 @@ private func validate(m: Int, n: Int, k: Int, lda: Int, ldc: Int, epilogue: GEMM
     guard lda >= max(k, 1) else { throw .invalidArgument("lda=\(lda) < k=\(k)") }
     guard ldc >= max(n, 1) else { throw .invalidArgument("ldc=\(ldc) < n=\(n)") }
     guard threads >= 1 else { throw .invalidArgument("threads=\(threads) < 1") }
+    // Work and buffer sizes are computed as M·N·K and K·N products; refuse sizes where they overflow.
+    let (mn, o1) = m.multipliedReportingOverflow(by: n)
+    let (mnk, o2) = mn.multipliedReportingOverflow(by: max(k, 1))
+    let (kn, o3) = max(k, 1).multipliedReportingOverflow(by: n + 64)
+    guard !o1, !o2, !o3, !kn.multipliedReportingOverflow(by: 4).overflow, !mnk.multipliedReportingOverflow(by: 2).overflow else {
+        throw .invalidArgument("sizes m=\(m) n=\(n) k=\(k) are too large")
+    }
     if epilogue.residual != nil {
         let stride = epilogue.residualStride == 0 ? ldc : epilogue.residualStride
         guard stride >= n else { throw .invalidArgument("residualStride=\(stride) < n=\(n)") }

@@ -41,6 +41,10 @@ public final class PackedMatrixB: @unchecked Sendable {
         } else {
             guard ldb >= max(n, 1) else { throw .invalidArgument("ldb=\(ldb) < n=\(n)") }
         }
+        let (kn, overflow) = max(k, 1).multipliedReportingOverflow(by: n + 64)
+        guard !overflow, !kn.multipliedReportingOverflow(by: 4).overflow else {
+            throw .invalidArgument("sizes k=\(k) n=\(n) are too large")
+        }
         let resolved = try GEMMISA.resolve(isa)
         let kernels = try GEMMKernels(resolved)
         self.k = k
