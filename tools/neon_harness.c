@@ -87,9 +87,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s kernels are not available in this build or on this CPU\n", isa_name);
         return 2;
     }
-    /* Multiples of both tiles (8, 12, 16, 24), one less and one more, primes and 1. */
-    static const size_t ms[] = {1, 2, 3, 7, 8, 9, 13, 16, 17, 24, 31, 33};
-    static const size_t ns[] = {1, 2, 3, 5, 11, 12, 13, 16, 17, 24, 25, 37};
+    /* Every row-tile remainder of MR = 6 and 8 (1..MR) and every column remainder of NR = 12 and 16
+     * in 4- and 8-column vector steps, plus whole tiles and multi-tile sizes. */
+    static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 16, 17, 24, 31, 33};
+    static const size_t ns[] = {1, 2, 3, 4, 5, 7, 8, 10, 11, 12, 13, 16, 17, 20, 24, 25, 37};
     static const size_t ks_[] = {1, 2, 3, 7, 16, 17, 64, 100, 257};
     const size_t nm = sizeof ms / sizeof ms[0], nn_ = sizeof ns / sizeof ns[0], nk = sizeof ks_ / sizeof ks_[0];
     long passed = 0, failed = 0;
