@@ -105,6 +105,51 @@ import Testing
         }
     }
 
+    /// Weights are packed once and shared: one PackedMatrixB (packed from its [N × K] transpose)
+    /// serves calls with different M, epilogues and threads, from several tasks at once.
+    @Test func onePackedWeightServesConcurrentCallsOfDifferentShapes() async throws {
+        let (n, k) = (37, 70)
+        var random = SeededRandom(seed: 5)
+        let weights = random.uniformArray(count: n * k, bound: 1)  // [N × K], as conv weights are stored
+        let bias = random.uniformArray(count: n, bound: 1)
+        let packed = try weights.withUnsafeBufferPointer { w in
+            try PackedMatrixB(k: k, n: n, b: w.baseAddress!, ldb: k, transposed: true)
+        }
+        let failures = await withTaskGroup(of: String?.self) { group in
+            for (index, m) in [1, 13, 64, 200].enumerated() {
+                group.addTask {
+                    var random = SeededRandom(seed: UInt64(10 + index))
+                    let a = random.uniformArray(count: m * k, bound: 1)
+                    var got = [Float](repeating: 0, count: m * n), want = got
+                    let epilogue: (UnsafePointer<Float>) -> GEMMEpilogue = { GEMMEpilogue(bias: $0, activation: index % 2 == 0 ? .relu : .none) }
+                    do {
+                        try a.withUnsafeBufferPointer { ap in
+                            try bias.withUnsafeBufferPointer { bp in
+                                try got.withUnsafeMutableBufferPointer { cp in
+                                    try gemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, packedB: packed, c: cp.baseAddress!, ldc: n,
+                                             epilogue: epilogue(bp.baseAddress!), threads: 1 + index % 2)
+                                }
+                                weights.withUnsafeBufferPointer { wp in
+                                    want.withUnsafeMutableBufferPointer { cp in
+                                        naiveGEMM(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, bTransposed: true,
+                                                  c: cp.baseAddress!, ldc: n, epilogue: epilogue(bp.baseAddress!))
+                                    }
+                                }
+                            }
+                        }
+                    } catch { return "m=\(m): \(error)" }
+                    // |a|, |b| ≤ 1: each sum has k + 1 terms of size ≤ 1.
+                    let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
+                    return worst <= Float(k + 1) * Float(k + 1) * Float.ulpOfOne ? nil : "m=\(m): max difference \(worst)"
+                }
+            }
+            var failures: [String] = []
+            for await failure in group { if let failure { failures.append(failure) } }
+            return failures
+        }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
     @Test func emptyDimensionsAndZeroDepth() throws {
         // K = 0: C is the epilogue of a zero product.
         var c: [Float] = [5, 5, 5, 5, 5, 5]
