@@ -24,7 +24,7 @@ public final class PackedMatrixB: @unchecked Sendable {
     /// - Parameters:
     ///   - isa: the kernels this packing is for (nil: `RANKEDGE_ISA` or the native ISA).
     ///   - blocking: overrides the cache-derived blocking (tests use it to force several K blocks).
-    ///   - threads, pool: packing a large B is split over N panels.
+    ///   - threads, pool: packing a large B is split over K blocks and runs of panels.
     public convenience init(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transposed: Bool = false,
                             isa: GEMMISA? = nil, blocking: GEMMBlocking? = nil,
                             threads: Int = 1, pool: ThreadPool? = nil) throws(GEMMError) {
@@ -81,6 +81,9 @@ public final class PackedMatrixB: @unchecked Sendable {
             }
         }
     }
+
+    /// Bytes of packed storage (K × N rounded up to whole panels), for memory planning.
+    public var byteCount: Int { k * panelCount * nr * MemoryLayout<Float>.size }
 
     deinit {
         if fromScratch { ScratchBuffers.shared.give(storage) } else { storage.deallocate() }
