@@ -216,23 +216,24 @@ AVX2_INLINE void avx2_tile(const int M, const int V, const int packed, size_t kc
     }
 }
 
-/* One packed-A and one row-A entry point per (rows, vectors) shape. */
-typedef void (*avx2_packed_tile_fn)(size_t, const float *, const float *, float *, ptrdiff_t, size_t,
-                                    unsigned, const float *, const float *, ptrdiff_t);
-typedef void (*avx2_rowa_tile_fn)(size_t, const float *, ptrdiff_t, const float *, float *, ptrdiff_t,
-                                  size_t, unsigned, const float *, const float *, ptrdiff_t);
-
+/*
+ * One packed-A and one row-A entry point per (rows, vectors) shape, with exactly the micro-kernel's
+ * signature: the dispatchers below then compile to a jump that leaves the (partly stack-passed)
+ * arguments in place, instead of re-pushing them for a second call.
+ */
 #define AVX2_DEFINE_TILES(M, V)                                                                       \
     AVX2_TARGET static void avx2_packed_##M##x##V(size_t kc, const float *a, const float *b, float *c, \
-                                                  ptrdiff_t ldc, size_t n, unsigned flags,             \
+                                                  ptrdiff_t ldc, size_t m, size_t n, unsigned flags,   \
                                                   const float *bias, const float *residual,            \
                                                   ptrdiff_t residual_ld) {                             \
+        (void)m;                                                                                      \
         avx2_tile(M, V, 1, kc, a, 0, b, c, ldc, n, flags, bias, residual, residual_ld);               \
     }                                                                                                 \
     AVX2_TARGET static void avx2_rowa_##M##x##V(size_t kc, const float *a, ptrdiff_t lda,             \
-                                                const float *b, float *c, ptrdiff_t ldc, size_t n,     \
-                                                unsigned flags, const float *bias,                     \
+                                                const float *b, float *c, ptrdiff_t ldc, size_t m,     \
+                                                size_t n, unsigned flags, const float *bias,           \
                                                 const float *residual, ptrdiff_t residual_ld) {        \
+        (void)m;                                                                                      \
         avx2_tile(M, V, 0, kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);             \
     }
 AVX2_DEFINE_TILES(1, 1) AVX2_DEFINE_TILES(2, 1) AVX2_DEFINE_TILES(3, 1)
@@ -241,11 +242,11 @@ AVX2_DEFINE_TILES(1, 2) AVX2_DEFINE_TILES(2, 2) AVX2_DEFINE_TILES(3, 2)
 AVX2_DEFINE_TILES(4, 2) AVX2_DEFINE_TILES(5, 2) AVX2_DEFINE_TILES(6, 2)
 
 /* Indexed by [vectors - 1][rows - 1]. */
-static const avx2_packed_tile_fn avx2_packed_tiles[2][AVX2_MR] = {
+static const re_ukernel_packed_fn avx2_packed_tiles[2][AVX2_MR] = {
     {avx2_packed_1x1, avx2_packed_2x1, avx2_packed_3x1, avx2_packed_4x1, avx2_packed_5x1, avx2_packed_6x1},
     {avx2_packed_1x2, avx2_packed_2x2, avx2_packed_3x2, avx2_packed_4x2, avx2_packed_5x2, avx2_packed_6x2},
 };
-static const avx2_rowa_tile_fn avx2_rowa_tiles[2][AVX2_MR] = {
+static const re_ukernel_rowa_fn avx2_rowa_tiles[2][AVX2_MR] = {
     {avx2_rowa_1x1, avx2_rowa_2x1, avx2_rowa_3x1, avx2_rowa_4x1, avx2_rowa_5x1, avx2_rowa_6x1},
     {avx2_rowa_1x2, avx2_rowa_2x2, avx2_rowa_3x2, avx2_rowa_4x2, avx2_rowa_5x2, avx2_rowa_6x2},
 };
@@ -253,14 +254,14 @@ static const avx2_rowa_tile_fn avx2_rowa_tiles[2][AVX2_MR] = {
 static void avx2_ukernel_packed(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                                 size_t m, size_t n, unsigned flags, const float *bias,
                                 const float *residual, ptrdiff_t residual_ld) {
-    avx2_packed_tiles[n > 8][m - 1](kc, a, b, c, ldc, n, flags, bias, residual, residual_ld);
+    avx2_packed_tiles[n > 8][m - 1](kc, a, b, c, ldc, m, n, flags, bias, residual, residual_ld);
 }
 
 /* Only rows below m are read, so A needs no padding. */
 static void avx2_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const float *b, float *c,
                               ptrdiff_t ldc, size_t m, size_t n, unsigned flags, const float *bias,
                               const float *residual, ptrdiff_t residual_ld) {
-    avx2_rowa_tiles[n > 8][m - 1](kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);
+    avx2_rowa_tiles[n > 8][m - 1](kc, a, lda, b, c, ldc, m, n, flags, bias, residual, residual_ld);
 }
 
 /*

@@ -144,20 +144,18 @@ static inline __attribute__((always_inline)) void neon_tile(const int M, const i
     re_store_tile_scalar(tile, NEON_NR, c, ldc, (size_t)M, n, flags, bias, residual, residual_ld);
 }
 
-typedef void (*neon_packed_tile_fn)(size_t, const float *, const float *, float *, ptrdiff_t, size_t,
-                                    unsigned, const float *, const float *, ptrdiff_t);
-typedef void (*neon_rowa_tile_fn)(size_t, const float *, ptrdiff_t, const float *, float *, ptrdiff_t,
-                                  size_t, unsigned, const float *, const float *, ptrdiff_t);
-
+/* Entry points with exactly the micro-kernel's signature, so the dispatchers are plain jumps. */
 #define NEON_DEFINE_TILES(M, V)                                                                       \
     static void neon_packed_##M##x##V(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc, \
-                                      size_t n, unsigned flags, const float *bias, const float *residual, \
-                                      ptrdiff_t residual_ld) {                                        \
+                                      size_t m, size_t n, unsigned flags, const float *bias,          \
+                                      const float *residual, ptrdiff_t residual_ld) {                 \
+        (void)m;                                                                                      \
         neon_tile(M, V, 1, kc, a, 0, b, c, ldc, n, flags, bias, residual, residual_ld);               \
     }                                                                                                 \
     static void neon_rowa_##M##x##V(size_t kc, const float *a, ptrdiff_t lda, const float *b, float *c, \
-                                    ptrdiff_t ldc, size_t n, unsigned flags, const float *bias,       \
+                                    ptrdiff_t ldc, size_t m, size_t n, unsigned flags, const float *bias, \
                                     const float *residual, ptrdiff_t residual_ld) {                   \
+        (void)m;                                                                                      \
         neon_tile(M, V, 0, kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);             \
     }
 #define NEON_DEFINE_ROWS(V)                                                                           \
@@ -171,22 +169,22 @@ NEON_DEFINE_ROWS(3)
     {neon_##KIND##_1x##V, neon_##KIND##_2x##V, neon_##KIND##_3x##V, neon_##KIND##_4x##V,              \
      neon_##KIND##_5x##V, neon_##KIND##_6x##V, neon_##KIND##_7x##V, neon_##KIND##_8x##V}
 /* Indexed by [vectors - 1][rows - 1]. */
-static const neon_packed_tile_fn neon_packed_tiles[3][NEON_MR] = {
+static const re_ukernel_packed_fn neon_packed_tiles[3][NEON_MR] = {
     NEON_ROW_TABLE(packed, 1), NEON_ROW_TABLE(packed, 2), NEON_ROW_TABLE(packed, 3)};
-static const neon_rowa_tile_fn neon_rowa_tiles[3][NEON_MR] = {
+static const re_ukernel_rowa_fn neon_rowa_tiles[3][NEON_MR] = {
     NEON_ROW_TABLE(rowa, 1), NEON_ROW_TABLE(rowa, 2), NEON_ROW_TABLE(rowa, 3)};
 
 static void neon_ukernel_packed(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                                 size_t m, size_t n, unsigned flags, const float *bias,
                                 const float *residual, ptrdiff_t residual_ld) {
-    neon_packed_tiles[(n + 3) / 4 - 1][m - 1](kc, a, b, c, ldc, n, flags, bias, residual, residual_ld);
+    neon_packed_tiles[(n + 3) / 4 - 1][m - 1](kc, a, b, c, ldc, m, n, flags, bias, residual, residual_ld);
 }
 
 /* Only rows below m are read, so A needs no padding. */
 static void neon_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const float *b, float *c,
                               ptrdiff_t ldc, size_t m, size_t n, unsigned flags, const float *bias,
                               const float *residual, ptrdiff_t residual_ld) {
-    neon_rowa_tiles[(n + 3) / 4 - 1][m - 1](kc, a, lda, b, c, ldc, n, flags, bias, residual, residual_ld);
+    neon_rowa_tiles[(n + 3) / 4 - 1][m - 1](kc, a, lda, b, c, ldc, m, n, flags, bias, residual, residual_ld);
 }
 
 static void neon_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst) {
