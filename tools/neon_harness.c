@@ -20,6 +20,7 @@ typedef struct {
     int with_bias;
     int with_residual;
     int use_panel_loop;  /* re_gemm_panel instead of one micro-kernel call per tile */
+    int use_rows_loop;   /* re_gemm_block_by_rows over the whole width */
 } variant;
 
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
@@ -45,6 +46,11 @@ static void run_gemm(const re_gemm_kernels *ks, const variant *v, size_t m, size
         const int last = p0 + kc == k;
         unsigned flags = p0 > 0 ? RE_FLAG_ACCUMULATE : 0;
         if (last) flags |= RE_FLAG_EPILOGUE | ((unsigned)v->activation << RE_FLAGS_ACTIVATION_SHIFT);
+        if (v->use_rows_loop) {
+            re_gemm_block_by_rows(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, bp, n, c,
+                                  (ptrdiff_t)ldc, flags, bias, residual, (ptrdiff_t)ldr);
+            continue;
+        }
         for (size_t j = 0; j < n; j += nr) {
             const size_t nn = n - j < nr ? n - j : nr;
             if (v->use_panel_loop) {
@@ -109,6 +115,7 @@ int main(int argc, char **argv) {
         v.with_bias = ((s / 3) & 1) == 0;
         v.with_residual = ((s / 5) & 1) == 0;
         v.use_panel_loop = ((s / 7) & 1) == 0;
+        v.use_rows_loop = !v.use_panel_loop && (s / 11) % 2 == 0;
         const size_t lda = k + (s % 3), ldc = n + (s % 4), ldr = n + 1 + (s % 2);
         const size_t ldb = v.b_transposed ? k + (s % 2) : n + (s % 5);
         const size_t b_rows = v.b_transposed ? n : k;

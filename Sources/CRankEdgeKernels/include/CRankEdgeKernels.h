@@ -94,6 +94,16 @@ void re_gemm_panel(const re_gemm_kernels *ks, size_t kc, size_t mc, const float 
                    unsigned flags, const float *bias, const float *residual, ptrdiff_t residual_ld);
 
 /*
+ * Runs the micro-kernel over an mc x n block of C row tile by row tile, each row tile across all
+ * the block's B panels (consecutive, kc x NR floats apart from b_block): the order for thin N,
+ * where the whole B block stays in L1 and each A row is then read once. Arguments as for
+ * re_gemm_panel, with bias and residual pointing at the block's first column.
+ */
+void re_gemm_block_by_rows(const re_gemm_kernels *ks, size_t kc, size_t mc, const float *a, ptrdiff_t lda,
+                           const float *b_block, size_t n, float *c, ptrdiff_t ldc, unsigned flags,
+                           const float *bias, const float *residual, ptrdiff_t residual_ld);
+
+/*
  * The kernels for `isa`, or NULL when this build has no kernels for it (NEON on x86) or the CPU /
  * OS cannot run them (AVX2 without AVX2, FMA or OS-enabled YMM state).
  */

@@ -156,25 +156,6 @@ struct GEMMDriver {
         let firstPanel: Int
     }
 
-    /// One micro-kernel call: the MR × NR tile at row ic + ir of the block, B panel `panel`.
-    @inline(__always)
-    func tile(_ block: KBlock, ir: Int, panel: Int) {
-        let (mr, nr) = (kernels.mr, kernels.nr)
-        let j = panel * nr
-        let row = block.ic + ir
-        let bPanel = block.b + (panel - block.firstPanel) * block.kc * nr
-        let bias = block.last ? epilogue.bias.map { $0 + j } : nil
-        let residual = block.last ? epilogue.residual.map { $0 + row * residualStride + j } : nil
-        let (tileRows, cols) = (min(mr, block.mc - ir), min(nr, n - j))
-        if let aPacked = block.a {
-            kernels.packed(block.kc, aPacked + ir * block.kc, bPanel, c + row * ldc + j, ldc,
-                           tileRows, cols, block.flags, bias, residual, residualStride)
-        } else {
-            kernels.rowA(block.kc, block.aRows + ir * lda, lda, bPanel, c + row * ldc + j, ldc,
-                         tileRows, cols, block.flags, bias, residual, residualStride)
-        }
-    }
-
     /// One rectangle of C: rows `rows`, columns of B panels `panels`.
     func runTask(rows: Range<Int>, panels: Range<Int>) {
         let (mr, nr) = (kernels.mr, kernels.nr)
@@ -273,22 +254,20 @@ struct GEMMDriver {
     /// Every tile of one (K block, row block) against `panels`.
     @inline(__always)
     private func computeBlock(_ block: KBlock, panels: Range<Int>) {
-        let mr = kernels.mr
+        let nr = kernels.nr
+        let (a, aStride) = block.a.map { ($0, 0) } ?? (block.aRows, lda)
+        let cRow = c + block.ic * ldc
+        let residualRow = block.last ? epilogue.residual.map { $0 + block.ic * residualStride } : nil
         // When the B panels fit in L1 (thin N), sweep them inside each row tile: every A row is
         // then read once, while B stays in L1 regardless.
-        let bBytes = block.kc * panels.count * kernels.nr * MemoryLayout<Float>.size
+        let bBytes = block.kc * panels.count * nr * MemoryLayout<Float>.size
         if bBytes <= CPUCaches.current.l1d / 2 {
-            var ir = 0
-            while ir < block.mc {
-                for panel in panels { tile(block, ir: ir, panel: panel) }
-                ir += mr
-            }
+            let j = panels.lowerBound * nr
+            re_gemm_block_by_rows(kernels.table, block.kc, block.mc, a, aStride, block.b, min(panels.upperBound * nr, n) - j,
+                                  cRow + j, ldc, block.flags, block.last ? epilogue.bias.map { $0 + j } : nil,
+                                  residualRow.map { $0 + j }, residualStride)
         } else {
             // One C call per panel runs its row tiles and prefetches the next panel meanwhile.
-            let nr = kernels.nr
-            let (a, aStride) = block.a.map { ($0, 0) } ?? (block.aRows, lda)
-            let cRow = c + block.ic * ldc
-            let residualRow = block.last ? epilogue.residual.map { $0 + block.ic * residualStride } : nil
             for panel in panels {
                 let j = panel * nr
                 let bPanel = block.b + (panel - block.firstPanel) * block.kc * nr
