@@ -13,8 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
+        // SIMD GEMM micro-kernels and CPU detection; ISA flags come only from target attributes in source.
+        .target(name: "CRankEdgeKernels"),
         // The runtime: no system dependencies, so boards link only this.
-        .target(name: "RankEdge"),
+        .target(name: "RankEdge", dependencies: ["CRankEdgeKernels"]),
+        // OpenBLAS, the baseline gemm-bench measures against (never linked into the runtime).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
         .target(
             name: "RankEdgeONNX",
@@ -24,6 +28,7 @@ let package = Package(
             name: "rankedge",
             dependencies: [
                 "RankEdge",
+                "COpenBLAS",
                 "RankEdgeONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -1,0 +1,236 @@
+import CRankEdgeKernels
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A persistent pool of worker threads for data-parallel loops (GEMM tiles, conv rows).
+///
+/// Workers are created once, on first need (or by `prepare(threads:)`), and live as long as the
+/// pool. Between jobs they spin briefly (a network runs its layers back to back, so the next job
+/// usually comes within microseconds) and then park on a condition variable. The calling thread
+/// takes part in every job, so `threads: 2` uses one worker; a worker that wakes after the caller
+/// has run out of tasks stays out, so a busy machine delays a job by at most the tasks in flight.
+///
+/// One job runs at a time. A call made while the pool is busy — from another thread, or from inside
+/// a job's body — runs its loop serially on the calling thread instead of waiting, so nested or
+/// concurrent use can never deadlock.
+public final class ThreadPool: @unchecked Sendable {
+    /// The pool GEMM and the runtime use unless given another.
+    public static let shared = ThreadPool()
+
+    /// How long an idle worker spins before parking, in nanoseconds.
+    public let spinNanoseconds: Int
+
+    // Published to workers by the release store that opens a job; read by a worker only after it
+    // has entered the job (an acquiring compare-and-swap on `job`).
+    private var body: ((Int) -> Void)?
+    private var taskCount = 0
+    private let nextTask = Atomic<Int>(0)
+
+    /// The job word: generation (bits 24…), open flag (bit 23), helpers allowed (bits 12–22),
+    /// helpers inside (bits 0–11). Workers enter by incrementing "inside" while the job is open and
+    /// not full; the caller closes the job once it has run out of tasks and then waits only for the
+    /// workers inside. A worker that wakes late finds the job closed and goes back to waiting, so
+    /// a descheduled worker never holds up a job it took no part in.
+    private let job = Atomic<Int>(0)
+    private static let openBit = 1 << 23
+    private static let insideMask = (1 << 12) - 1
+    private static func generation(_ word: Int) -> Int { word >> 24 }
+    private static func allowed(_ word: Int) -> Int { (word >> 12) & 0x7ff }
+
+    // `lock` guards `sleepers`, `callerWaiting` and `stopping`; `jobLock` admits one job at a time
+    // and guards `workers`.
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeWorkers = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let wakeCaller = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let jobLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var sleepers = 0
+    private var callerWaiting = false
+    private var stopping = false
+    private var workers: [pthread_t] = []
+
+    private static let maxWorkers = 1000  // must fit the 11-bit "allowed" field of `job`
+
+    public init(spinMicroseconds: Int = 100) {
+        spinNanoseconds = spinMicroseconds * 1000
+        pthread_mutex_init(lock, nil)
+        pthread_mutex_init(jobLock, nil)
+        pthread_cond_init(wakeWorkers, nil)
+        pthread_cond_init(wakeCaller, nil)
+    }
+
+    deinit {
+        pthread_mutex_lock(lock)
+        stopping = true
+        pthread_cond_broadcast(wakeWorkers)
+        pthread_mutex_unlock(lock)
+        for thread in workers { pthread_join(thread, nil) }
+        pthread_cond_destroy(wakeWorkers)
+        pthread_cond_destroy(wakeCaller)
+        pthread_mutex_destroy(lock)
+        pthread_mutex_destroy(jobLock)
+        lock.deallocate()
+        jobLock.deallocate()
+        wakeWorkers.deallocate()
+        wakeCaller.deallocate()
+    }
+
+    /// Worker threads created so far (the caller is not counted).
+    public var workerCount: Int {
+        pthread_mutex_lock(jobLock)
+        defer { pthread_mutex_unlock(jobLock) }
+        return workers.count
+    }
+
+    /// Creates workers now so that jobs using up to `threads` threads do not pay for thread creation.
+    public func prepare(threads: Int) {
+        pthread_mutex_lock(jobLock)
+        defer { pthread_mutex_unlock(jobLock) }
+        ensureWorkers(threads - 1)
+    }
+
+    /// Runs `body(0..<count)` on up to `threads` threads (the caller included) and returns when every
+    /// index is done. Indices are handed out dynamically, so uneven tasks or a busy core balance out.
+    /// `body` must be safe to call concurrently for distinct indices.
+    public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+        let participants = min(threads, count, Self.maxWorkers + 1)
+        guard participants > 1, pthread_mutex_trylock(jobLock) == 0 else {
+            for index in 0..<max(count, 0) { body(index) }
+            return
+        }
+        defer { pthread_mutex_unlock(jobLock) }
+        ensureWorkers(participants - 1)
+        let helpers = min(participants - 1, workers.count)
+        guard helpers > 0 else {
+            for index in 0..<count { body(index) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            self.body = escapable
+            taskCount = count
+            nextTask.store(0, ordering: .relaxed)
+            let generation = Self.generation(job.load(ordering: .relaxed)) &+ 1
+            job.store((generation << 24) | Self.openBit | (helpers << 12), ordering: .releasing)
+            pthread_mutex_lock(lock)
+            if sleepers > 0 { pthread_cond_broadcast(wakeWorkers) }
+            pthread_mutex_unlock(lock)
+
+            runTasks()
+            // Close the job: no worker may enter from now on; wait for those inside to finish.
+            let inside = job.bitwiseAnd(~Self.openBit, ordering: .acquiringAndReleasing).oldValue & Self.insideMask
+            if inside > 0 { waitForWorkersInside() }
+            self.body = nil
+        }
+    }
+
+    private func runTasks() {
+        guard let body else { return }
+        while true {
+            let index = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
+            if index >= taskCount { return }
+            body(index)
+        }
+    }
+
+    /// Spins, then parks, until no worker is inside the (closed) job.
+    private func waitForWorkersInside() {
+        let deadline = monotonicNanoseconds() + spinNanoseconds
+        var spins = 0
+        while job.load(ordering: .acquiring) & Self.insideMask != 0 {
+            re_cpu_relax()
+            spins += 1
+            if spins & 63 == 0, monotonicNanoseconds() > deadline {
+                pthread_mutex_lock(lock)
+                callerWaiting = true
+                while job.load(ordering: .acquiring) & Self.insideMask != 0 { pthread_cond_wait(wakeCaller, lock) }
+                callerWaiting = false
+                pthread_mutex_unlock(lock)
+                return
+            }
+        }
+    }
+
+    private func ensureWorkers(_ wanted: Int) {
+        while workers.count < min(wanted, Self.maxWorkers) {
+            let start = Unmanaged.passRetained(WorkerStart(pool: self)).toOpaque()
+            var thread = pthread_t()
+            let status = pthread_create(&thread, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.pool.workerLoop()
+                return nil
+            }, start)
+            guard status == 0 else {
+                // Out of threads: run with the workers we have.
+                Unmanaged<WorkerStart>.fromOpaque(start).release()
+                return
+            }
+            workers.append(thread)
+        }
+    }
+
+    fileprivate func workerLoop() {
+        var seenGeneration = 0
+        while true {
+            guard var word = waitForJob(after: seenGeneration) else { return }
+            let generation = Self.generation(word)
+            seenGeneration = generation
+            // Enter if the job is still open and has room.
+            var entered = false
+            while Self.generation(word) == generation, word & Self.openBit != 0,
+                  word & Self.insideMask < Self.allowed(word) {
+                let (exchanged, current) = job.compareExchange(expected: word, desired: word + 1,
+                                                               ordering: .acquiringAndReleasing)
+                if exchanged { entered = true; break }
+                word = current
+            }
+            guard entered else { continue }
+            runTasks()
+            let left = job.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue
+            if left & Self.insideMask == 0, left & Self.openBit == 0 {
+                pthread_mutex_lock(lock)
+                if callerWaiting { pthread_cond_signal(wakeCaller) }
+                pthread_mutex_unlock(lock)
+            }
+        }
+    }
+
+    /// The job word of the next job, or nil when the pool is shutting down.
+    private func waitForJob(after generation: Int) -> Int? {
+        let deadline = monotonicNanoseconds() + spinNanoseconds
+        var spins = 0
+        while true {
+            let word = job.load(ordering: .acquiring)
+            if Self.generation(word) != generation { return word }
+            re_cpu_relax()
+            spins += 1
+            if spins & 63 == 0, monotonicNanoseconds() > deadline { break }
+        }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        sleepers += 1
+        defer { sleepers -= 1 }
+        while true {
+            if stopping { return nil }
+            let word = job.load(ordering: .acquiring)
+            if Self.generation(word) != generation { return word }
+            pthread_cond_wait(wakeWorkers, lock)
+        }
+    }
+}
+
+/// What a new worker thread needs; passed through pthread_create's context pointer.
+private final class WorkerStart {
+    // Unowned: the pool joins its workers in deinit, so it outlives them, and a strong reference
+    // would keep every pool alive forever.
+    unowned(unsafe) let pool: ThreadPool
+    init(pool: ThreadPool) { self.pool = pool }
+}
+
+func monotonicNanoseconds() -> Int {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return time.tv_sec * 1_000_000_000 + time.tv_nsec
+}
