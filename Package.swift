@@ -5,6 +5,7 @@ let package = Package(
     name: "RankEdge",
     products: [
         .library(name: "RankEdge", targets: ["RankEdge"]),
+        .library(name: "RankEdgeTrain", targets: ["RankEdgeTrain"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
     ],
     dependencies: [
@@ -13,14 +14,20 @@ let package = Package(
     targets: [
         // The runtime: no system dependencies, so boards link only this.
         .target(name: "RankEdge"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // The workstation trainer: OpenBLAS for its GEMMs; the runtime never depends on it.
+        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "COpenBLAS"]),
         .executableTarget(
             name: "rankedge",
             dependencies: [
                 "RankEdge",
+                "RankEdgeTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge"]),
+        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdge"],
+                    resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,52 @@
+/// Elementwise loops run in parallel parts once a tensor is big enough to pay for the dispatch.
+private func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
+    if count < 1 << 15 { body(0..<count) } else { Parallel.forRanges(total: count) { _, r in body(r) } }
+}
+
+public func relu(_ x: Variable) -> Variable {
+    let out = FloatStorage(uninitialized: x.count)
+    let xs = SendablePointer(x.value.pointer), os = SendablePointer(out.pointer)
+    elementwise(x.count) { r in for i in r { os.p[i] = max(xs.p[i], 0) } }
+    return Variable(shape: x.shape, value: out, parents: [x]) { y in
+        let dy = SendablePointer(y.grad!.pointer), dx = SendablePointer(x.gradPointer()), ys = SendablePointer(y.value.pointer)
+        elementwise(y.count) { r in for i in r where ys.p[i] > 0 { dx.p[i] += dy.p[i] } }
+    }
+}
+
+/// a + b, same shapes (the residual join).
+public func add(_ a: Variable, _ b: Variable) -> Variable {
+    precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
+    let out = FloatStorage(uninitialized: a.count)
+    let ap = SendablePointer(a.value.pointer), bp = SendablePointer(b.value.pointer), os = SendablePointer(out.pointer)
+    elementwise(a.count) { r in for i in r { os.p[i] = ap.p[i] + bp.p[i] } }
+    return Variable(shape: a.shape, value: out, parents: [a, b]) { y in
+        let dy = SendablePointer(y.grad!.pointer)
+        for v in [a, b] where v.requiresGrad {
+            let dv = SendablePointer(v.gradPointer())
+            elementwise(y.count) { r in for i in r { dv.p[i] += dy.p[i] } }
+        }
+    }
+}
+
+/// Reinterprets the element order as a new shape (NHWC flatten keeps NHWC order).
+public func reshape(_ x: Variable, _ shape: [Int]) -> Variable {
+    precondition(shape.reduce(1, *) == x.count, "reshape: \(x.shape) cannot become \(shape)")
+    return Variable(shape: shape, value: x.value, parents: [x]) { y in
+        addInPlace(x.gradPointer(), y.grad!.pointer, y.count)
+    }
+}
+
+public func flatten(_ x: Variable) -> Variable { reshape(x, [x.shape[0], x.count / x.shape[0]]) }
+
+/// Inverted dropout with an explicit keep mask (1 keeps, 0 drops); kept values are scaled by 1/(1−rate).
+public func dropout(_ x: Variable, mask: FloatStorage, rate: Float) -> Variable {
+    precondition(mask.count == x.count, "dropout: mask has \(mask.count) values, input \(x.count)")
+    let scale = 1 / (1 - rate)
+    let out = FloatStorage(uninitialized: x.count)
+    let xs = SendablePointer(x.value.pointer), ms = SendablePointer(mask.pointer), os = SendablePointer(out.pointer)
+    elementwise(x.count) { r in for i in r { os.p[i] = xs.p[i] * ms.p[i] * scale } }
+    return Variable(shape: x.shape, value: out, parents: [x]) { y in
+        let dy = SendablePointer(y.grad!.pointer), dx = SendablePointer(x.gradPointer())
+        elementwise(y.count) { r in for i in r { dx.p[i] += dy.p[i] * ms.p[i] * scale } }
+    }
+}
