@@ -56,7 +56,7 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
                 a[j] = gi
             }
         }
-        let dx = SendablePointer(x.gradPointer()), xs = SendablePointer(x.value.pointer), dys = SendablePointer(dy)
+        let dx = SendablePointer(x.gradPointer()), xs = SendablePointer(x.value), dys = SendablePointer(dy)
         Parallel.forRanges(total: rows) { _, range in
             a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in d.withUnsafeBufferPointer { d in
                 for r in range {

@@ -43,6 +43,7 @@ private func convForward(_ xp: UnsafeMutablePointer<Float>, _ wp: UnsafeMutableP
             }
             n0 = n1
         }
+        withExtendedLifetime(colStorage) {}
     }
 }
 
@@ -52,13 +53,13 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     let chunk = geo.chunkImages
     let parts = max(1, min(Parallel.parts, geo.n))
     let wCount = weight.count
-    let xs = SendablePointer(x.value.pointer), ws = SendablePointer(weight.value.pointer), dy = SendablePointer(dyp)
+    let xs = SendablePointer(x.value), ws = SendablePointer(weight.value), dy = SendablePointer(dyp)
     let dx = x.requiresGrad ? SendablePointer(x.gradPointer()) : nil
     let biasPartials = FloatStorage(zeros: parts * s)
-    let bparts = SendablePointer(biasPartials.pointer)
+    let bparts = SendablePointer(biasPartials)
     // Per-call buffers (not shared scratch): concurrent models, e.g. parallel tests, must not collide.
     let partialStorage = (0..<parts).map { _ in FloatStorage(uninitialized: wCount) }
-    let weightPartials = partialStorage.map { SendablePointer($0.pointer) }
+    let weightPartials = partialStorage.map { SendablePointer($0) }
     let needBias = bias?.requiresGrad ?? false
     Parallel.forRanges(total: geo.n, parts: parts) { part, images in
         let dW = weightPartials[part].p
@@ -96,6 +97,7 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
             n0 = n1
         }
         if images.isEmpty { dW.update(repeating: 0, count: wCount) }
+        withExtendedLifetime((colStorage, dcolStorage)) {}
     }
     if weight.requiresGrad {
         let dW = SendablePointer(weight.gradPointer())

@@ -5,10 +5,10 @@ private func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
 
 public func relu(_ x: Variable) -> Variable {
     let out = FloatStorage(uninitialized: x.count)
-    let xs = SendablePointer(x.value.pointer), os = SendablePointer(out.pointer)
+    let xs = SendablePointer(x.value), os = SendablePointer(out)
     elementwise(x.count) { r in for i in r { os.p[i] = max(xs.p[i], 0) } }
     return Variable(shape: x.shape, value: out, parents: [x]) { y in
-        let dy = SendablePointer(y.grad!.pointer), dx = SendablePointer(x.gradPointer()), ys = SendablePointer(y.value.pointer)
+        let dy = SendablePointer(y.grad!), dx = SendablePointer(x.gradPointer()), ys = SendablePointer(y.value)
         elementwise(y.count) { r in for i in r where ys.p[i] > 0 { dx.p[i] += dy.p[i] } }
     }
 }
@@ -17,10 +17,10 @@ public func relu(_ x: Variable) -> Variable {
 public func add(_ a: Variable, _ b: Variable) -> Variable {
     precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
     let out = FloatStorage(uninitialized: a.count)
-    let ap = SendablePointer(a.value.pointer), bp = SendablePointer(b.value.pointer), os = SendablePointer(out.pointer)
+    let ap = SendablePointer(a.value), bp = SendablePointer(b.value), os = SendablePointer(out)
     elementwise(a.count) { r in for i in r { os.p[i] = ap.p[i] + bp.p[i] } }
     return Variable(shape: a.shape, value: out, parents: [a, b]) { y in
-        let dy = SendablePointer(y.grad!.pointer)
+        let dy = SendablePointer(y.grad!)
         for v in [a, b] where v.requiresGrad {
             let dv = SendablePointer(v.gradPointer())
             elementwise(y.count) { r in for i in r { dv.p[i] += dy.p[i] } }
@@ -43,10 +43,10 @@ public func dropout(_ x: Variable, mask: FloatStorage, rate: Float) -> Variable 
     precondition(mask.count == x.count, "dropout: mask has \(mask.count) values, input \(x.count)")
     let scale = 1 / (1 - rate)
     let out = FloatStorage(uninitialized: x.count)
-    let xs = SendablePointer(x.value.pointer), ms = SendablePointer(mask.pointer), os = SendablePointer(out.pointer)
+    let xs = SendablePointer(x.value), ms = SendablePointer(mask), os = SendablePointer(out)
     elementwise(x.count) { r in for i in r { os.p[i] = xs.p[i] * ms.p[i] * scale } }
     return Variable(shape: x.shape, value: out, parents: [x]) { y in
-        let dy = SendablePointer(y.grad!.pointer), dx = SendablePointer(x.gradPointer())
+        let dy = SendablePointer(y.grad!), dx = SendablePointer(x.gradPointer())
         elementwise(y.count) { r in for i in r { dx.p[i] += dy.p[i] * ms.p[i] * scale } }
     }
 }

@@ -54,7 +54,10 @@ public final class FloatStorage: @unchecked Sendable {
 }
 
 /// A raw pointer that may cross into parallel work items; each item touches a disjoint range.
+/// Built from a storage, it keeps that storage alive for as long as the pointer is captured.
 struct SendablePointer<T>: @unchecked Sendable {
     let p: UnsafeMutablePointer<T>
-    init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+    private let owner: AnyObject?
+    init(_ p: UnsafeMutablePointer<T>) { self.p = p; owner = nil }
+    init(_ storage: FloatStorage) where T == Float { p = storage.pointer; owner = storage }
 }

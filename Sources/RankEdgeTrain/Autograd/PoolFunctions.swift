@@ -13,7 +13,7 @@ public func maxPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
     precondition(oh > 0 && ow > 0, "maxPool: empty output for input \(x.shape)")
     let out = FloatStorage(uninitialized: n * oh * ow * c)
     let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: max(out.count, 1))
-    let am = SendablePointer(argmax), xs = SendablePointer(x.value.pointer), os = SendablePointer(out.pointer)
+    let am = SendablePointer(argmax), xs = SendablePointer(x.value), os = SendablePointer(out)
     Parallel.forRanges(total: n) { _, images in
         for img in images {
             for oy in 0..<oh {
@@ -64,7 +64,7 @@ public func avgPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
         let cells = a.countIncludePad ? a.kernel.h * a.kernel.w : ys.count * xs.count
         return (ys, xs, cells > 0 ? 1 / Float(cells) : 0)
     }
-    let xs = SendablePointer(x.value.pointer), os = SendablePointer(out.pointer)
+    let xs = SendablePointer(x.value), os = SendablePointer(out)
     Parallel.forRanges(total: n) { _, images in
         for img in images {
             for oy in 0..<oh {
@@ -78,7 +78,7 @@ public func avgPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
         }
     }
     return Variable(shape: [n, oh, ow, c], value: out, parents: [x]) { y in
-        let dy = SendablePointer(y.grad!.pointer), dx = SendablePointer(x.gradPointer())
+        let dy = SendablePointer(y.grad!), dx = SendablePointer(x.gradPointer())
         Parallel.forRanges(total: n) { _, images in
             for img in images {
                 for oy in 0..<oh {
