@@ -13,6 +13,9 @@ import RankEdge
         ("dilation 2", [2, 7, 6, 3], [2, 3, 3, 3], Conv2DAttributes(padding: .same(2), dilation: .square(2))),
         ("asymmetric pad", [1, 5, 4, 2], [3, 2, 3, 2], Conv2DAttributes(stride: Size2(2, 1), padding: Padding(top: 1, left: 0, bottom: 0, right: 2))),
         ("batch 5 parts", [5, 4, 4, 3], [2, 3, 3, 3], Conv2DAttributes(padding: .same(1))),
+        // k = 576 gives 455-row im2col chunks: chunks end in the middle of an image.
+        ("chunked rows", [1, 24, 23, 64], [4, 3, 3, 64], Conv2DAttributes(padding: .same(1))),
+        ("chunked rows stride 2", [2, 31, 30, 64], [3, 3, 3, 64], Conv2DAttributes(stride: .square(2), padding: .same(1))),
     ]
 
     @Test(arguments: 0..<cases.count)

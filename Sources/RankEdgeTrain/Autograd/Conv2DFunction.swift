@@ -22,26 +22,27 @@ private func convForward(_ xp: UnsafeMutablePointer<Float>, _ wp: UnsafeMutableP
     let x = SendablePointer(xp), w = SendablePointer(wp), out = SendablePointer(op)
     let b = bp.map(SendablePointer.init)
     let (k, sg, s, pix) = (geo.k, geo.sg, geo.s, geo.outPixels)
-    let chunk = geo.chunkImages
+    let chunk = geo.chunkRows
     Parallel.forRanges(total: geo.n) { _, images in
-        let colStorage = geo.isPointwise ? nil : FloatStorage(uninitialized: min(chunk, images.count) * pix * k)
+        let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
+        let colStorage = geo.isPointwise ? nil : FloatStorage(uninitialized: min(chunk, allRows.count) * k)
         let col = colStorage?.pointer
-        var n0 = images.lowerBound
-        while n0 < images.upperBound {
-            let n1 = min(n0 + chunk, images.upperBound)
-            let rows = (n1 - n0) * pix
-            let dst = out.p + n0 * pix * s
+        var r0 = allRows.lowerBound
+        while r0 < allRows.upperBound {
+            let r1 = min(r0 + chunk, allRows.upperBound)
+            let rows = r1 - r0
+            let dst = out.p + r0 * s
             for g in 0..<geo.groups {
                 let a: UnsafeMutablePointer<Float>
-                if let col { im2col(x.p, geo, images: n0, n1, group: g, into: col); a = col }
-                else { a = x.p + n0 * geo.h * geo.w * geo.c }
+                if let col { im2col(x.p, geo, rows: r0, r1, group: g, into: col); a = col }
+                else { a = x.p + r0 * geo.c }
                 sgemm(transA: false, transB: true, m: rows, n: sg, k: k, a: a, lda: k,
                       b: w.p + g * sg * k, ldb: k, beta: 0, c: dst + g * sg, ldc: s)
             }
             if let b {
                 for r in 0..<rows { addInPlace(dst + r * s, b.p, s) }
             }
-            n0 = n1
+            r0 = r1
         }
         withExtendedLifetime(colStorage) {}
     }
@@ -50,11 +51,14 @@ private func convForward(_ xp: UnsafeMutablePointer<Float>, _ wp: UnsafeMutableP
 private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: ConvGeometry,
                           dy dyp: UnsafeMutablePointer<Float>) {
     let (k, sg, s, pix) = (geo.k, geo.sg, geo.s, geo.outPixels)
-    let chunk = geo.chunkImages
+    let chunk = geo.chunkRows
     let parts = max(1, min(Parallel.parts, geo.n))
     let wCount = weight.count
     let xs = SendablePointer(x.value), ws = SendablePointer(weight.value), dy = SendablePointer(dyp)
     let dx = x.requiresGrad ? SendablePointer(x.gradPointer()) : nil
+    // A stride-1 conv's input gradient is itself a conv of dy with the flipped, transposed kernel:
+    // an im2col of dy and a GEMM with a long reduction, much faster than GEMM + col2im scatter.
+    let transposed = (dx != nil && !geo.isPointwise) ? TransposedConv(geo, weight: weight.value) : nil
     let biasPartials = FloatStorage(zeros: parts * s)
     let bparts = SendablePointer(biasPartials)
     // Per-call buffers (not shared scratch): concurrent models, e.g. parallel tests, must not collide.
@@ -63,40 +67,42 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     let needBias = bias?.requiresGrad ?? false
     Parallel.forRanges(total: geo.n, parts: parts) { part, images in
         let dW = weightPartials[part].p
-        let colStorage = geo.isPointwise ? nil : FloatStorage(uninitialized: min(chunk, images.count) * pix * k)
-        let dcolStorage = (geo.isPointwise || dx == nil) ? nil : FloatStorage(uninitialized: min(chunk, images.count) * pix * k)
+        let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
+        let colStorage = geo.isPointwise ? nil : FloatStorage(uninitialized: min(chunk, allRows.count) * k)
+        let needsDcol = !geo.isPointwise && dx != nil && transposed == nil
+        let dcolStorage = needsDcol ? FloatStorage(uninitialized: min(chunk, allRows.count) * k) : nil
         let col = colStorage?.pointer, dcol = dcolStorage?.pointer
         var first = true
-        var n0 = images.lowerBound
-        while n0 < images.upperBound {
-            let n1 = min(n0 + chunk, images.upperBound)
-            let rows = (n1 - n0) * pix
-            let g0 = dy.p + n0 * pix * s
+        var r0 = allRows.lowerBound
+        while r0 < allRows.upperBound {
+            let r1 = min(r0 + chunk, allRows.upperBound)
+            let rows = r1 - r0
+            let g0 = dy.p + r0 * s
             for g in 0..<geo.groups {
                 let a: UnsafeMutablePointer<Float>
-                if let col { im2col(xs.p, geo, images: n0, n1, group: g, into: col); a = col }
-                else { a = xs.p + n0 * geo.h * geo.w * geo.c }
+                if let col { im2col(xs.p, geo, rows: r0, r1, group: g, into: col); a = col }
+                else { a = xs.p + r0 * geo.c }
                 sgemm(transA: true, transB: false, m: sg, n: k, k: rows, a: g0 + g * sg, lda: s,
                       b: a, ldb: k, beta: first ? 0 : 1, c: dW + g * sg * k, ldc: k)
-                if let dx {
-                    if let dcol {
-                        sgemm(transA: false, transB: false, m: rows, n: k, k: sg, a: g0 + g * sg, lda: s,
-                              b: ws.p + g * sg * k, ldb: k, beta: 0, c: dcol, ldc: k)
-                        col2imAdd(dcol, geo, images: n0, n1, group: g, into: dx.p)
-                    } else {
-                        sgemm(transA: false, transB: false, m: rows, n: geo.c, k: s, a: g0, lda: s,
-                              b: ws.p, ldb: k, beta: 1, c: dx.p + n0 * geo.h * geo.w * geo.c, ldc: geo.c)
-                    }
+                if let dx, let dcol {
+                    sgemm(transA: false, transB: false, m: rows, n: k, k: sg, a: g0 + g * sg, lda: s,
+                          b: ws.p + g * sg * k, ldb: k, beta: 0, c: dcol, ldc: k)
+                    col2imAdd(dcol, geo, rows: r0, r1, group: g, into: dx.p)
                 }
+            }
+            if let dx, geo.isPointwise {
+                sgemm(transA: false, transB: false, m: rows, n: geo.c, k: s, a: g0, lda: s,
+                      b: ws.p, ldb: k, beta: 1, c: dx.p + r0 * geo.c, ldc: geo.c)
             }
             if needBias {
                 let bp = bparts.p + part * s
                 for r in 0..<rows { addInPlace(bp, g0 + r * s, s) }
             }
             first = false
-            n0 = n1
+            r0 = r1
         }
         if images.isEmpty { dW.update(repeating: 0, count: wCount) }
+        if let transposed, let dx { transposed.addInputGradient(dy: dy.p, images: images, into: dx.p) }
         withExtendedLifetime((colStorage, dcolStorage)) {}
     }
     if weight.requiresGrad {
@@ -111,5 +117,42 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     if needBias, let bias {
         let db = bias.gradPointer()
         for p in 0..<parts { addInPlace(db, bparts.p + p * s, s) }
+    }
+}
+
+/// The input gradient of a dense stride-1, undilated conv as a conv of dy: kernel
+/// W'[c, i, j, o] = W[o, kh−1−i, kw−1−j, c], padding k−1−p on each side.
+private struct TransposedConv: @unchecked Sendable {
+    let geo: ConvGeometry
+    let weight: FloatStorage
+
+    init?(_ g: ConvGeometry, weight w: FloatStorage) {
+        let pb = (g.oh - 1) + g.kh - g.h - g.pt, pr = (g.ow - 1) + g.kw - g.w - g.pl
+        guard g.groups == 1, g.sh == 1, g.sw == 1, g.dh == 1, g.dw == 1,
+              g.pt < g.kh, g.pl < g.kw, pb >= 0, pb < g.kh, pr >= 0, pr < g.kw else { return nil }
+        let attrs = Conv2DAttributes(padding: Padding(top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
+                                                      bottom: g.kh - 1 - pb, right: g.kw - 1 - pr))
+        geo = ConvGeometry(input: [g.n, g.oh, g.ow, g.s], weight: [g.c, g.kh, g.kw, g.s], attributes: attrs)
+        guard geo.oh == g.h, geo.ow == g.w else { return nil }
+        weight = FloatStorage(uninitialized: w.count)
+        let (s, c, kh, kw) = (g.s, g.c, g.kh, g.kw)
+        for o in 0..<s { for i in 0..<kh { for j in 0..<kw { for ci in 0..<c {
+            weight[((ci * kh + (kh - 1 - i)) * kw + (kw - 1 - j)) * s + o] = w[((o * kh + i) * kw + j) * c + ci]
+        } } } }
+    }
+
+    func addInputGradient(dy: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
+        guard !images.isEmpty else { return }
+        let chunk = geo.chunkRows, pix = geo.outPixels, k = geo.k
+        let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
+        let col = FloatStorage(uninitialized: min(chunk, allRows.count) * k)
+        var r0 = allRows.lowerBound
+        while r0 < allRows.upperBound {
+            let r1 = min(r0 + chunk, allRows.upperBound)
+            im2col(dy, geo, rows: r0, r1, group: 0, into: col.pointer)
+            sgemm(transA: false, transB: true, m: r1 - r0, n: geo.s, k: k, a: col.pointer, lda: k,
+                  b: weight.pointer, ldb: k, beta: 1, c: dx + r0 * geo.s, ldc: geo.s)
+            r0 = r1
+        }
     }
 }

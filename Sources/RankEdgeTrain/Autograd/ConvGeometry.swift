@@ -23,25 +23,28 @@ struct ConvGeometry {
     /// A 1×1, stride-1, unpadded dense conv reads its input directly as the GEMM operand.
     var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && groups == 1 }
 
-    /// Images per im2col chunk: enough rows for an efficient GEMM, small enough to stay in cache.
-    var chunkImages: Int { max(1, (1 << 20) / max(1, outPixels * k)) }
+    /// Output rows per im2col chunk: enough for an efficient GEMM, few enough that the chunk
+    /// (about 1 MB) is still in L2 when the GEMM packs it.
+    var chunkRows: Int { max(16, (1 << 18) / max(1, k)) }
 
     func describe() -> String { "input [\(n), \(h), \(w), \(c)] weight [\(s), \(kh), \(kw), \(cg)]" }
 }
 
-/// Gathers the receptive fields of images `n0..<n1`, group `g`, into rows of `col`
-/// ([images·oh·ow, k], columns ordered (i, j, channel) like the OHWI weight rows).
-func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, images n0: Int, _ n1: Int, group g: Int,
+/// Gathers the receptive fields of output rows `r0..<r1` (rows run over (image, oy, ox)), group `g`,
+/// into rows of `col` ([rows, k], columns ordered (i, j, channel) like the OHWI weight rows).
+func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, rows r0: Int, _ r1: Int, group g: Int,
             into col: UnsafeMutablePointer<Float>) {
     let (h, w, c, cg, kw) = (geo.h, geo.w, geo.c, geo.cg, geo.kw)
     let k = geo.k
     // Dense, undilated rows of taps are contiguous in the input: copy them in one go.
     let contiguousRow = geo.groups == 1 && geo.dw == 1
     var dst = col
-    for n in n0..<n1 {
+    let pix = geo.outPixels
+    for r in r0..<r1 {
+        let n = r / pix, oy = (r % pix) / geo.ow, ox = r % geo.ow
         let img = x + n * h * w * c + g * cg
-        for oy in 0..<geo.oh {
-            for ox in 0..<geo.ow {
+        do {
+            do {
                 let x0 = ox * geo.sw - geo.pl
                 for i in 0..<geo.kh {
                     let iy = oy * geo.sh - geo.pt + i * geo.dh
@@ -72,16 +75,18 @@ func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, images n0: Int, _ n1
 }
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
-func col2imAdd(_ col: UnsafePointer<Float>, _ geo: ConvGeometry, images n0: Int, _ n1: Int, group g: Int,
+func col2imAdd(_ col: UnsafePointer<Float>, _ geo: ConvGeometry, rows r0: Int, _ r1: Int, group g: Int,
                into dx: UnsafeMutablePointer<Float>) {
     let (h, w, c, cg, kw) = (geo.h, geo.w, geo.c, geo.cg, geo.kw)
     let k = geo.k
     let contiguousRow = geo.groups == 1 && geo.dw == 1
     var src = col
-    for n in n0..<n1 {
+    let pix = geo.outPixels
+    for r in r0..<r1 {
+        let n = r / pix, oy = (r % pix) / geo.ow, ox = r % geo.ow
         let img = dx + n * h * w * c + g * cg
-        for oy in 0..<geo.oh {
-            for ox in 0..<geo.ow {
+        do {
+            do {
                 let x0 = ox * geo.sw - geo.pl
                 for i in 0..<geo.kh {
                     let iy = oy * geo.sh - geo.pt + i * geo.dh

@@ -9,7 +9,7 @@ public func relu(_ x: Variable) -> Variable {
     elementwise(x.count) { r in for i in r { os.p[i] = max(xs.p[i], 0) } }
     return Variable(shape: x.shape, value: out, parents: [x]) { y in
         let dy = SendablePointer(y.grad!), dx = SendablePointer(x.gradPointer()), ys = SendablePointer(y.value)
-        elementwise(y.count) { r in for i in r where ys.p[i] > 0 { dx.p[i] += dy.p[i] } }
+        elementwise(y.count) { r in for i in r { dx.p[i] += ys.p[i] > 0 ? dy.p[i] : 0 } }
     }
 }
 
