@@ -5,9 +5,11 @@ public struct NodeCost: Sendable, Equatable {
 }
 
 extension Graph {
-    /// Parameters a node owns: the elements of its weight inputs (BN statistics included).
+    /// Learned parameters a node owns: the elements of its weight inputs, except batch norm's running
+    /// mean and variance, which are statistics (buffers), as PyTorch and the papers count them.
     public func params(of node: Node) -> Int {
-        node.weightInputs.reduce(0) { $0 + (weights[$1]?.count ?? 0) }
+        let learned = node.op.kind == "batchNorm" ? node.weightInputs.prefix(2) : node.weightInputs[...]
+        return learned.reduce(0) { $0 + (weights[$1]?.count ?? 0) }
     }
 
     /// Multiply-accumulates of one node at the given output shape; elementwise ops count 0.

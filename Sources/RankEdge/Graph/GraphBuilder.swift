@@ -89,13 +89,13 @@ public struct GraphBuilder {
     }
 
     @discardableResult
-    public mutating func linear(_ x: String, out: Int, bias: Bool = true, name: String? = nil) -> String {
+    public mutating func linear(_ x: String, out: Int, bias: Bool = true, name: String? = nil, provenance: String? = nil) -> String {
         let c = channels(of: x)
         let n = uniqueName("fc", name)
         addWeight("\(n).weight", heUniform([out, c], fanIn: c))
         var inputs = [x, "\(n).weight"]
         if bias { addWeight("\(n).bias", smallUniform(out)); inputs.append("\(n).bias") }
-        return add(.linear, name: n, inputs: inputs)
+        return add(.linear, name: n, inputs: inputs, provenance: provenance)
     }
 
     /// Batch norm with random but well-conditioned statistics, so folding it is a real test.
