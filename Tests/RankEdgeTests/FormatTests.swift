@@ -4,7 +4,7 @@ import Testing
 @Suite struct FormatRoundTripTests {
     @Test(arguments: [
         MiniVGGOptions(kernel: 5, batchNorm: true, dropout: true),
-        MiniVGGOptions(kernel: 3, rank: 2),
+        MiniVGGOptions(kernel: 3, variant: .rank(2)),
     ])
     func miniVGGRoundTrips(_ options: MiniVGGOptions) throws {
         let g = buildMiniVGG(options)
