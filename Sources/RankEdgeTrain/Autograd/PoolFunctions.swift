@@ -98,7 +98,7 @@ public func avgPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
     }
 }
 
-/// [N, H, W, C] → [N, C], the mean over all positions.
+/// [N, H, W, C] → [N, 1, 1, C] (as the runtime), the mean over all positions.
 public func globalAvgPool(_ x: Variable) -> Variable {
     let (n, hw, c) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
     let out = FloatStorage(zeros: n * c)
@@ -108,7 +108,7 @@ public func globalAvgPool(_ x: Variable) -> Variable {
         for p in 0..<hw { addInPlace(dst, x.value.pointer + (img * hw + p) * c, c) }
         for j in 0..<c { dst[j] *= inv }
     }
-    return Variable(shape: [n, c], value: out, parents: [x]) { y in
+    return Variable(shape: [n, 1, 1, c], value: out, parents: [x]) { y in
         let dy = y.grad!.pointer, dx = x.gradPointer()
         for img in 0..<n {
             for p in 0..<hw {

@@ -21,6 +21,7 @@ func cifarResNet(blocksPerStage n: Int, classes: Int, rng: inout SeededRandom) -
         }
     }
     layers.append(GlobalAvgPool(name: "avgpool"))
+    layers.append(Flatten(name: "flatten"))
     layers.append(Linear(name: "fc", inFeatures: 64, outFeatures: classes, rng: &rng))
     return Sequential(name: "", layers)
 }
