@@ -56,12 +56,18 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
                 a[j] = gi
             }
         }
-        let dx = SendablePointer(x.gradPointer()), xs = SendablePointer(x.value), dys = SendablePointer(dy)
+        let (g, fresh) = x.gradForOverwrite()
+        let dx = SendablePointer(g), xs = SendablePointer(x.value), dys = SendablePointer(dy)
         Parallel.forRanges(total: rows) { _, range in
             a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in d.withUnsafeBufferPointer { d in
                 for r in range {
                     let o = r * c
-                    for j in 0..<c { dx.p[o + j] += a[j] * dys.p[o + j] + b[j] * xs.p[o + j] + d[j] }
+                    let dxr = dx.p + o, dyr = dys.p + o, xr = xs.p + o
+                    if fresh {
+                        for j in 0..<c { dxr[j] = a[j] * dyr[j] + b[j] * xr[j] + d[j] }
+                    } else {
+                        for j in 0..<c { dxr[j] += a[j] * dyr[j] + b[j] * xr[j] + d[j] }
+                    }
                 }
             } } }
         }

@@ -55,7 +55,10 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     let parts = max(1, min(Parallel.parts, geo.n))
     let wCount = weight.count
     let xs = SendablePointer(x.value), ws = SendablePointer(weight.value), dy = SendablePointer(dyp)
-    let dx = x.requiresGrad ? SendablePointer(x.gradPointer()) : nil
+    let dxBuffer = x.requiresGrad ? x.gradForOverwrite() : nil
+    let dx = dxBuffer.map { SendablePointer($0.pointer) }
+    // A fresh (uninitialised) input gradient is assigned by the GEMMs (beta 0) or zeroed before col2im.
+    let dxBeta: Float = (dxBuffer?.fresh ?? false) ? 0 : 1
     // A stride-1 conv's input gradient is itself a conv of dy with the flipped, transposed kernel:
     // an im2col of dy and a GEMM with a long reduction, much faster than GEMM + col2im scatter.
     let transposed = (dx != nil && !geo.isPointwise) ? TransposedConv(geo, weight: weight.value) : nil
@@ -72,6 +75,10 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
         let needsDcol = !geo.isPointwise && dx != nil && transposed == nil
         let dcolStorage = needsDcol ? FloatStorage(uninitialized: min(chunk, allRows.count) * k) : nil
         let col = colStorage?.pointer, dcol = dcolStorage?.pointer
+        if let dx, needsDcol, dxBeta == 0 {
+            let perImage = geo.h * geo.w * geo.c
+            (dx.p + images.lowerBound * perImage).update(repeating: 0, count: images.count * perImage)
+        }
         var first = true
         var r0 = allRows.lowerBound
         while r0 < allRows.upperBound {
@@ -92,7 +99,7 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
             }
             if let dx, geo.isPointwise {
                 sgemm(transA: false, transB: false, m: rows, n: geo.c, k: s, a: g0, lda: s,
-                      b: ws.p, ldb: k, beta: 1, c: dx.p + r0 * geo.c, ldc: geo.c)
+                      b: ws.p, ldb: k, beta: dxBeta, c: dx.p + r0 * geo.c, ldc: geo.c)
             }
             if needBias {
                 let bp = bparts.p + part * s
@@ -102,7 +109,7 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
             r0 = r1
         }
         if images.isEmpty { dW.update(repeating: 0, count: wCount) }
-        if let transposed, let dx { transposed.addInputGradient(dy: dy.p, images: images, into: dx.p) }
+        if let transposed, let dx { transposed.addInputGradient(dy: dy.p, images: images, into: dx.p, beta: dxBeta) }
         withExtendedLifetime((colStorage, dcolStorage)) {}
     }
     if weight.requiresGrad {
@@ -141,7 +148,7 @@ private struct TransposedConv: @unchecked Sendable {
         } } } }
     }
 
-    func addInputGradient(dy: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
+    func addInputGradient(dy: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: UnsafeMutablePointer<Float>, beta: Float) {
         guard !images.isEmpty else { return }
         let chunk = geo.chunkRows, pix = geo.outPixels, k = geo.k
         let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
@@ -151,7 +158,7 @@ private struct TransposedConv: @unchecked Sendable {
             let r1 = min(r0 + chunk, allRows.upperBound)
             im2col(dy, geo, rows: r0, r1, group: 0, into: col.pointer)
             sgemm(transA: false, transB: true, m: r1 - r0, n: geo.s, k: k, a: col.pointer, lda: k,
-                  b: weight.pointer, ldb: k, beta: 1, c: dx + r0 * geo.s, ldc: geo.s)
+                  b: weight.pointer, ldb: k, beta: beta, c: dx + r0 * geo.s, ldc: geo.s)
             r0 = r1
         }
     }

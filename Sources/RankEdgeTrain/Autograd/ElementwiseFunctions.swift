@@ -8,8 +8,9 @@ public func relu(_ x: Variable) -> Variable {
     let xs = SendablePointer(x.value), os = SendablePointer(out)
     elementwise(x.count) { r in for i in r { os.p[i] = max(xs.p[i], 0) } }
     return Variable(shape: x.shape, value: out, parents: [x]) { y in
-        let dy = SendablePointer(y.grad!), dx = SendablePointer(x.gradPointer()), ys = SendablePointer(y.value)
-        elementwise(y.count) { r in for i in r { dx.p[i] += ys.p[i] > 0 ? dy.p[i] : 0 } }
+        let (g, fresh) = x.gradForOverwrite()
+        let dy = SendablePointer(y.grad!), dx = SendablePointer(g), ys = SendablePointer(y.value)
+        elementwise(y.count) { r in reluBackward(ys.p, dy.p, dx.p, r, accumulate: !fresh) }
     }
 }
 
@@ -22,8 +23,10 @@ public func add(_ a: Variable, _ b: Variable) -> Variable {
     return Variable(shape: a.shape, value: out, parents: [a, b]) { y in
         let dy = SendablePointer(y.grad!)
         for v in [a, b] where v.requiresGrad {
-            let dv = SendablePointer(v.gradPointer())
-            elementwise(y.count) { r in for i in r { dv.p[i] += dy.p[i] } }
+            let (g, fresh) = v.gradForOverwrite()
+            let dv = SendablePointer(g)
+            if fresh { elementwise(y.count) { r in (dv.p + r.lowerBound).update(from: dy.p + r.lowerBound, count: r.count) } }
+            else { elementwise(y.count) { r in for i in r { dv.p[i] += dy.p[i] } } }
         }
     }
 }
@@ -32,7 +35,8 @@ public func add(_ a: Variable, _ b: Variable) -> Variable {
 public func reshape(_ x: Variable, _ shape: [Int]) -> Variable {
     precondition(shape.reduce(1, *) == x.count, "reshape: \(x.shape) cannot become \(shape)")
     return Variable(shape: shape, value: x.value, parents: [x]) { y in
-        addInPlace(x.gradPointer(), y.grad!.pointer, y.count)
+        let (g, fresh) = x.gradForOverwrite()
+        if fresh { g.update(from: y.grad!.pointer, count: y.count) } else { addInPlace(g, y.grad!.pointer, y.count) }
     }
 }
 
@@ -46,7 +50,29 @@ public func dropout(_ x: Variable, mask: FloatStorage, rate: Float) -> Variable 
     let xs = SendablePointer(x.value), ms = SendablePointer(mask), os = SendablePointer(out)
     elementwise(x.count) { r in for i in r { os.p[i] = xs.p[i] * ms.p[i] * scale } }
     return Variable(shape: x.shape, value: out, parents: [x]) { y in
-        let dy = SendablePointer(y.grad!), dx = SendablePointer(x.gradPointer())
-        elementwise(y.count) { r in for i in r { dx.p[i] += dy.p[i] * ms.p[i] * scale } }
+        let (g, fresh) = x.gradForOverwrite()
+        let dy = SendablePointer(y.grad!), dx = SendablePointer(g)
+        if fresh { elementwise(y.count) { r in for i in r { dx.p[i] = dy.p[i] * ms.p[i] * scale } } }
+        else { elementwise(y.count) { r in for i in r { dx.p[i] += dy.p[i] * ms.p[i] * scale } } }
+    }
+}
+
+/// dx (+)= dy where y > 0, eight lanes at a time.
+private func reluBackward(_ y: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                          _ r: Range<Int>, accumulate: Bool) {
+    var i = r.lowerBound
+    let zero = SIMD8<Float>(repeating: 0)
+    while i + 8 <= r.upperBound {
+        let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+        var g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+        g.replace(with: zero, where: yv .<= zero)
+        if accumulate { g += UnsafeRawPointer(dx + i).loadUnaligned(as: SIMD8<Float>.self) }
+        UnsafeMutableRawPointer(dx + i).storeBytes(of: g, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < r.upperBound {
+        let g = y[i] > 0 ? dy[i] : 0
+        dx[i] = accumulate ? dx[i] + g : g
+        i += 1
     }
 }

@@ -39,8 +39,17 @@ public func maxPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
     }
     let holder = IndexBuffer(argmax)
     return Variable(shape: [n, oh, ow, c], value: out, parents: [x]) { y in
-        let dy = y.grad!.pointer, dx = x.gradPointer()
-        for i in 0..<y.count where holder.pointer[i] >= 0 { dx[Int(holder.pointer[i])] += dy[i] }
+        let (g, fresh) = x.gradForOverwrite()
+        let dy = SendablePointer(y.grad!), dx = SendablePointer(g)
+        let inPerImage = h * w * c, outPerImage = oh * ow * c
+        // Each output's source lies in its own image, so images split cleanly across parts.
+        Parallel.forRanges(total: n) { _, images in
+            if fresh { (dx.p + images.lowerBound * inPerImage).update(repeating: 0, count: images.count * inPerImage) }
+            for i in (images.lowerBound * outPerImage)..<(images.upperBound * outPerImage) {
+                let src = holder.pointer[i]
+                if src >= 0 { dx.p[Int(src)] += dy.p[i] }
+            }
+        }
     }
 }
 

@@ -43,6 +43,16 @@ public final class Variable: @unchecked Sendable {
         return g.pointer
     }
 
+    /// The gradient buffer for an op that covers every element: when no gradient exists yet the
+    /// buffer comes back uninitialised with `fresh` set, and the op must assign (=) instead of adding,
+    /// which saves a zero-fill and a read of the whole tensor.
+    func gradForOverwrite() -> (pointer: UnsafeMutablePointer<Float>, fresh: Bool) {
+        if let g = grad { return (g.pointer, false) }
+        let g = FloatStorage(uninitialized: count)
+        grad = g
+        return (g.pointer, true)
+    }
+
     public func zeroGrad() { grad = nil }
 
     /// Sets the seed gradient (ones for a scalar loss) and back-propagates through the graph.
