@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,6 +14,7 @@ public final class FloatStorage: @unchecked Sendable {
     /// Uninitialised storage; callers must write every element before reading.
     public init(uninitialized count: Int) {
         self.count = count
+        if count >= BufferPool.minimumCount, let p = BufferPool.shared.take(count) { pointer = p; return }
         // 64-byte alignment keeps AVX loads aligned at the start of every buffer.
         var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -34,7 +36,10 @@ public final class FloatStorage: @unchecked Sendable {
         }
     }
 
-    deinit { free(pointer) }
+    deinit {
+        if count >= BufferPool.minimumCount, BufferPool.shared.give(pointer, count: count) { return }
+        free(pointer)
+    }
 
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     public var array: [Float] { Array(buffer) }
@@ -60,4 +65,35 @@ struct SendablePointer<T>: @unchecked Sendable {
     private let owner: AnyObject?
     init(_ p: UnsafeMutablePointer<T>) { self.p = p; owner = nil }
     init(_ storage: FloatStorage) where T == Float { p = storage.pointer; owner = storage }
+}
+
+/// Keeps freed large buffers by exact size for the next training step, which allocates the same
+/// sizes again: without it every step maps, faults in and zeroes hundreds of megabytes afresh.
+final class BufferPool: @unchecked Sendable {
+    static let shared = BufferPool()
+    /// Smaller buffers go straight to malloc, which recycles them cheaply.
+    static let minimumCount = 1 << 14
+    /// Upper bound on pooled memory (bytes) so the pool never holds more than a step's worth.
+    static let capacityBytes = 1 << 31
+    private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    private var pooledBytes = 0
+    private let lock = Mutex<Void>(())
+
+    func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
+        lock.withLock { _ in
+            guard let p = free[count]?.popLast() else { return nil }
+            pooledBytes -= count * 4
+            return p
+        }
+    }
+
+    /// Returns false when the pool is full (the caller frees the buffer).
+    func give(_ p: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+        lock.withLock { _ in
+            guard pooledBytes + count * 4 <= Self.capacityBytes else { return false }
+            free[count, default: []].append(p)
+            pooledBytes += count * 4
+            return true
+        }
+    }
 }
