@@ -84,8 +84,8 @@ import RankEdge
         let model = ExportTests.tinyModel()
         let opt = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
         var losses: [Float] = []
-        for step in 0..<12 {
-            losses.append(trainStep(model: model, optimizer: opt, images: images, labels: labels, learningRate: 1e-3,
+        for step in 0..<25 {
+            losses.append(trainStep(model: model, optimizer: opt, images: images, labels: labels, learningRate: 5e-3,
                                     context: ForwardContext(mode: .training, seed: 1, step: step)).loss)
         }
         #expect(losses.last! < losses.first! * 0.5, "\(losses)")
