@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing RankEdge needs, only when it is missing.
-test]|test]
+# Usage: tools/setup.sh [build|test|torch]
 set -euo pipefail
 mode=${1:-build}
 
