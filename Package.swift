@@ -6,10 +6,12 @@ let package = Package(
     products: [
         .library(name: "RankEdge", targets: ["RankEdge"]),
         .library(name: "RankEdgeTrain", targets: ["RankEdgeTrain"]),
+        .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The runtime: no system dependencies, so boards link only this.
@@ -17,17 +19,24 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         // The workstation trainer: OpenBLAS for its GEMMs; the runtime never depends on it.
         .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "COpenBLAS"]),
+        // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
+        .target(
+            name: "RankEdgeONNX",
+            dependencies: ["RankEdge", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .executableTarget(
             name: "rankedge",
             dependencies: [
                 "RankEdge",
                 "RankEdgeTrain",
+                "RankEdgeONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge"]),
         .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdge"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),
     ],
     swiftLanguageModes: [.v6]
 )

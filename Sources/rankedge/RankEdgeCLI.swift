@@ -10,7 +10,8 @@ struct RankEdgeCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rankedge",
         abstract: "RankEdge: a runtime for low-rank CNNs on CPUs, and the trainer that makes them.",
-        subcommands: [InfoCommand.self, ZooCommand.self, TrainCommand.self, EvalCommand.self, TrainBenchCommand.self]
+        subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self, ImportCommand.self, ExportCommand.self, RunCommand.self,
+                      TrainCommand.self, EvalCommand.self, TrainBenchCommand.self]
     )
 }
 

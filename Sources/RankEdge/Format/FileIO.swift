@@ -92,3 +92,10 @@ enum FileIO {
         return (String(path[...slash]), String(path[path.index(after: slash)...]))
     }
 }
+
+/// The whole file at `path`; errors name the file (RKGFormatError.fileNotFound / cannotRead).
+public func readFileBytes(_ path: String) throws -> [UInt8] { try FileIO.readAll(path: path) }
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync, rename), so a
+/// failure never leaves a partial file: for raw outputs, checkpoints and other artefacts.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws { try FileIO.writeAtomically(bytes, to: path) }

@@ -5,8 +5,8 @@ import RankEdge
 /// the model in graph metadata under `rankedge.input_mean` and `rankedge.input_std` (comma-separated,
 /// RGB order, for pixels scaled to 0…1), so `eval` and `run` normalise raw images identically.
 public struct Normalization: Sendable, Codable, Equatable {
-    public static let meanKey = "rankedge.input_mean"
-    public static let stdKey = "rankedge.input_std"
+    public static let meanKey = InputNormalization.meanKey
+    public static let stdKey = InputNormalization.stdKey
     public var mean: [Float]
     public var std: [Float]
 

@@ -3,19 +3,6 @@ import Foundation
 import RankEdge
 import RankEdgeTrain
 
-/// Class scores for a batch of NHWC images; the runtime executor that `eval` measures.
-protocol InferenceBackend {
-    var name: String { get }
-    func logits(_ images: Tensor) throws -> Tensor
-}
-
-/// The reference executor: plain loops, the oracle. The fast executor will be a second backend.
-struct ReferenceBackend: InferenceBackend {
-    let executor: ReferenceExecutor
-    var name: String { "reference" }
-    func logits(_ images: Tensor) throws -> Tensor { try executor.run(images) }
-}
-
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -62,9 +49,10 @@ struct EvalCommand: ParsableCommand {
         guard graph.inputs.count == 1, graph.inputs[0].shape.dims.dropFirst() == [32, 32, 3] else {
             throw CLIError("\(model): expects input \(graph.inputs.first?.shape.description ?? "none"), CIFAR-10 images are [N, 32, 32, 3]")
         }
-        let normalization = Normalization(metadata: graph.metadata) ?? Normalization(mean: [0, 0, 0], std: [1, 1, 1])
-        let backend: InferenceBackend
-        do { backend = ReferenceBackend(executor: try ReferenceExecutor(graph: graph)) } catch { throw CLIError("\(model): \(error)") }
+        // ModelRunner is where the CLI picks its executor (the reference one until the fast runtime lands).
+        let runner = try ModelRunner(graph: graph)
+        let normalization = Normalization(mean: runner.normalization.mean, std: runner.normalization.std)
+        let backendName = "reference"
 
         let n = min(limit ?? split.count, split.count)
         var predictions: [Int] = []
@@ -74,7 +62,7 @@ struct EvalCommand: ParsableCommand {
             let count = min(batch, n - first)
             let images = normalization.images(split, indices: Array(first..<(first + count)))
             let logits: Tensor
-            do { logits = try backend.logits(Tensor(shape: [count, 32, 32, 3], data: images.array)) }
+            do { logits = try runner.run(Tensor(shape: [count, 32, 32, 3], data: images.array)) }
             catch { throw CLIError("\(model): \(error)") }
             let k = logits.count / count
             guard k == names.count else { throw CLIError("\(model): produces \(k) scores per image, the data has \(names.count) classes") }
@@ -84,7 +72,7 @@ struct EvalCommand: ParsableCommand {
         let elapsed = Date().timeIntervalSince(start)
         let r = ClassificationReport(predictions: predictions, labels: Array(split.labels.prefix(n)), classes: names.count)
         if json {
-            try printJSON(Report(model: model, backend: backend.name, count: r.count, correct: r.correct, accuracy: r.accuracy,
+            try printJSON(Report(model: model, backend: backendName, count: r.count, correct: r.correct, accuracy: r.accuracy,
                                  per_class: names.indices.map {
                                      .init(label: $0, name: names[$0], accuracy: r.perClassAccuracy[$0],
                                            correct: r.perClassCorrect[$0], count: r.perClassCount[$0])
@@ -92,7 +80,7 @@ struct EvalCommand: ParsableCommand {
                                  images_per_second: Double(n) / max(elapsed, 1e-9)))
         } else {
             print(String(format: "accuracy %.2f%% (%d/%d images, %@ backend, %.1f img/s)", r.accuracy * 100, r.correct, r.count,
-                         backend.name, Double(n) / max(elapsed, 1e-9)))
+                         backendName, Double(n) / max(elapsed, 1e-9)))
             for (i, name) in names.enumerated() {
                 let acc = r.perClassAccuracy[i].map { String(format: "%6.2f%%", $0 * 100) } ?? "     —"
                 print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(acc)  (\(r.perClassCorrect[i])/\(r.perClassCount[i]))")
