@@ -57,14 +57,14 @@ func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, rows r0: Int, _ r1: 
                     if contiguousRow {
                         let jlo = max(0, -x0), jhi = min(kw, w - x0)
                         if jlo > 0 { rowDst.update(repeating: 0, count: jlo * c) }
-                        if jhi > jlo { (rowDst + jlo * c).update(from: rowSrc + (x0 + jlo) * c, count: (jhi - jlo) * c) }
+                        if jhi > jlo { copyFloats(rowDst + jlo * c, rowSrc + (x0 + jlo) * c, (jhi - jlo) * c) }
                         if jhi < kw { (rowDst + max(jhi, 0) * c).update(repeating: 0, count: (kw - max(jhi, 0)) * c) }
                     } else {
                         for j in 0..<kw {
                             let ix = x0 + j * geo.dw
                             let d = rowDst + j * cg
                             if ix < 0 || ix >= w { d.update(repeating: 0, count: cg) }
-                            else { d.update(from: rowSrc + ix * c, count: cg) }
+                            else { copyFloats(d, rowSrc + ix * c, cg) }
                         }
                     }
                 }
@@ -112,4 +112,17 @@ func col2imAdd(_ col: UnsafePointer<Float>, _ geo: ConvGeometry, rows r0: Int, _
 @inline(__always)
 func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
     for i in 0..<count { dst[i] += src[i] }
+}
+
+/// Short copies (a few dozen floats per im2col tap row with few channels) inline, eight lanes at a
+/// time; long ones through memmove.
+@inline(__always)
+func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+    if count > 256 { dst.update(from: src, count: count); return }
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { dst[i] = src[i]; i += 1 }
 }
