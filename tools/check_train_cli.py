@@ -35,18 +35,20 @@ def digest(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
-tiny = ["--model", "minivgg", "--kernel", "3", "--batch", "4", "--data", data, "--eval-limit", "8", "--threads", "2"]
+base = ["--model", "minivgg", "--kernel", "3", "--batch", "4", "--data", data, "--eval-limit", "8"]
+tiny = base + ["--threads", "2"]
 good = os.path.join(tmp, "good.rkg")
 run(["train"] + tiny + ["--iterations", "4", "-o", good], True)
 good_hash = digest(good)
 
-# Resume through the CLI: 2 steps, stop, resume to 4 → the same file as the straight run.
+# Resume through the CLI: 2 steps, stop, resume to 4 on another thread count → the same file as
+# the straight run (work is cut into parts independent of the thread count).
 ck = os.path.join(tmp, "ck")
 split = os.path.join(tmp, "split.rkg")
 run(["train"] + tiny + ["--iterations", "4", "--checkpoint", ck, "--stop-after", "2", "-o", split], True)
 if os.path.exists(split):
     failures.append("a stopped run wrote its output")
-run(["train"] + tiny + ["--iterations", "4", "--checkpoint", ck, "--resume", "-o", split], True)
+run(["train"] + base + ["--threads", "1", "--iterations", "4", "--checkpoint", ck, "--resume", "-o", split], True)
 if not os.path.exists(split) or digest(split) != good_hash:
     failures.append("resumed run differs from the uninterrupted one")
 

@@ -19,8 +19,13 @@ public enum Parallel {
         openblas_set_num_threads(1)
     }
 
+    /// OpenBLAS must not start its own threads inside our parallel parts (oversubscription, and
+    /// concurrent calls into a multi-threaded OpenBLAS are not safe): pin it to one thread on first use.
+    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
     /// Runs `body(i)` for i in 0..<count, concurrently when more than one thread is allowed.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        _ = singleThreadedBLAS
         if count <= 1 || threads <= 1 {
             for i in 0..<count { body(i) }
         } else {
