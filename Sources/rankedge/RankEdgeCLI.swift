@@ -10,7 +10,8 @@ struct RankEdgeCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rankedge",
         abstract: "RankEdge: a runtime for low-rank CNNs on CPUs, and the trainer that makes them.",
-        subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self, RunCommand.self, GemmBenchCommand.self, ImportCommand.self, ExportCommand.self]
+        subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self, RunCommand.self, GemmBenchCommand.self,
+                      ImportCommand.self, ExportCommand.self, TrainCommand.self, EvalCommand.self, TrainBenchCommand.self]
     )
 }
 
