@@ -149,7 +149,7 @@ struct GEMMBenchmark {
     }
 }
 
-func fixed(_ value: Double, _ digits: Int) -> String {
+private func fixed(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite else { return "0" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
