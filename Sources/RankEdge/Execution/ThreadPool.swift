@@ -229,7 +229,7 @@ private final class WorkerStart {
     init(pool: ThreadPool) { self.pool = pool }
 }
 
-func monotonicNanoseconds() -> Int {
+private func monotonicNanoseconds() -> Int {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return time.tv_sec * 1_000_000_000 + time.tv_nsec
