@@ -1,0 +1,113 @@
+/*
+ * CRankEdgeKernels: the only code in RankEdge that uses SIMD intrinsics.
+ *
+ * It holds GEMM micro-kernels (one MR x NR register tile per ISA), the packing routines that lay
+ * operands out in the panels those kernels read, and run-time CPU feature detection. The Swift
+ * driver (Sources/RankEdge/GEMM) owns every loop above the micro-kernel.
+ *
+ * ISA-specific code is compiled with __attribute__((target(...))) rather than global flags, so one
+ * x86-64 binary carries the AVX2 kernels and only calls them when the CPU and OS support AVX2+FMA.
+ */
+#ifndef CRANKEDGEKERNELS_H
+#define CRANKEDGEKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Kernel families; the numeric values are part of the Swift API mapping. */
+typedef enum {
+    RE_ISA_SCALAR = 0,
+    RE_ISA_AVX2 = 1,  /* x86-64 AVX2 + FMA3, 6 x 16 tile */
+    RE_ISA_NEON = 2,  /* ARMv8 AdvSIMD, 8 x 12 tile */
+} re_isa;
+
+/* Activation applied in the epilogue, after bias and residual. */
+typedef enum {
+    RE_ACT_NONE = 0,
+    RE_ACT_RELU = 1,
+    RE_ACT_RELU6 = 2,
+} re_activation;
+
+/* Bits of a micro-kernel's `flags` argument. */
+enum {
+    /* C = C + A.B instead of C = A.B (used for every K block after the first). */
+    RE_FLAG_ACCUMULATE = 1,
+    /* Add bias / residual and apply the activation: set only on the last K block. */
+    RE_FLAG_EPILOGUE = 2,
+};
+/* The activation occupies bits 8..15 of `flags` when RE_FLAG_EPILOGUE is set. */
+#define RE_FLAGS_ACTIVATION_SHIFT 8
+
+/*
+ * Micro-kernel, packed A:
+ *   tile = a_panel (kc x MR, element (i,p) at a[p*MR + i]) times b_panel (kc x NR, element (p,j)
+ *   at b[p*NR + j]); both panels are zero-padded to full MR / NR width by the packers.
+ *   Only the top-left m x n corner (1 <= m <= MR, 1 <= n <= NR) of the tile is stored to c
+ *   (row-major, leading dimension ldc), so edge tiles never touch memory outside C.
+ *   With RE_FLAG_EPILOGUE:
+ *     C[i][j] = act( (accumulate ? C[i][j] : 0) + tile[i][j] + bias[j] + residual[i*residual_ld + j] )
+ *   where bias / residual may be NULL (treated as 0). bias points at the tile's first column,
+ *   residual at the tile's top-left element.
+ */
+typedef void (*re_ukernel_packed_fn)(size_t kc, const float *a_panel, const float *b_panel,
+                                     float *c, ptrdiff_t ldc, size_t m, size_t n, unsigned flags,
+                                     const float *bias, const float *residual, ptrdiff_t residual_ld);
+
+/*
+ * Micro-kernel, unpacked row-major A: row i of the tile reads a[i*lda + p] for p < kc.
+ * Rows i >= m are never read (the kernel re-reads row 0 in their place and discards the result),
+ * so A needs no padding. Used when A would be reused too few times to pay for packing.
+ */
+typedef void (*re_ukernel_rowa_fn)(size_t kc, const float *a, ptrdiff_t lda, const float *b_panel,
+                                   float *c, ptrdiff_t ldc, size_t m, size_t n, unsigned flags,
+                                   const float *bias, const float *residual, ptrdiff_t residual_ld);
+
+/* One ISA's kernels and their tile shape. */
+typedef struct {
+    re_isa isa;
+    size_t mr;
+    size_t nr;
+    re_ukernel_packed_fn ukernel_packed;
+    re_ukernel_rowa_fn ukernel_rowa;
+} re_gemm_kernels;
+
+/*
+ * The kernels for `isa`, or NULL when this build has no kernels for it (NEON on x86) or the CPU /
+ * OS cannot run them (AVX2 without AVX2, FMA or OS-enabled YMM state).
+ */
+const re_gemm_kernels *re_gemm_kernels_get(re_isa isa);
+
+/* Whether the running CPU (and OS) can execute the kernels for `isa`. */
+int re_cpu_supports(re_isa isa);
+
+/* A short pause for spin-wait loops (x86 PAUSE, ARM YIELD). */
+void re_cpu_relax(void);
+
+/*
+ * Packs rows [0, mc) x columns [0, kc) of row-major A (leading dimension lda) into ceil(mc/mr)
+ * panels of kc x mr floats each (element (i,p) of panel q at dst[q*kc*mr + p*mr + i]); rows past mc
+ * are zero. dst must hold ceil(mc/mr)*mr*kc floats.
+ */
+void re_pack_a(size_t mr, size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst);
+
+/*
+ * Packs rows [0, kc) x columns [0, nc) of row-major B (leading dimension ldb) into ceil(nc/nr)
+ * panels of kc x nr floats (element (p,j) of panel q at dst[q*kc*nr + p*nr + j]); columns past nc
+ * are zero. dst must hold ceil(nc/nr)*nr*kc floats.
+ */
+void re_pack_b(size_t nr, size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst);
+
+/*
+ * Same panels as re_pack_b, but reading B transposed: element (p,j) of B is bt[j*ldbt + p]. This is
+ * how weights are stored (output channel major: [N x K]), so they pack without a transpose copy.
+ */
+void re_pack_b_transposed(size_t nr, size_t kc, size_t nc, const float *bt, ptrdiff_t ldbt, float *dst);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

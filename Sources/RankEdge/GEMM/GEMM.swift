@@ -1,0 +1,69 @@
+/// C[M×N] = A[M×K] · B[K×N], then the epilogue (see `GEMMEpilogue`), all row-major with leading
+/// dimensions (lda ≥ K, ldb ≥ N, ldc ≥ N; with `bTransposed`, B is given as its N × K transpose
+/// and ldb ≥ K). B is packed for this call only; for a B used many times (weights), pack it once
+/// with `PackedMatrixB` and call the `packedB:` overload.
+///
+/// - Parameters:
+///   - isa: the micro-kernels to use; nil takes `RANKEDGE_ISA` or, when unset, `GEMMISA.native`.
+///   - threads: how many threads may work on the call (the caller is one of them). Small problems
+///     use fewer: a task must carry enough work to be worth waking a thread.
+///   - pool: the persistent threads to use; nil means `ThreadPool.shared`.
+/// - Throws: `GEMMError` for negative sizes, too-small leading dimensions, or an ISA this CPU
+///   cannot run. Pointers are trusted to cover the sizes given.
+public func gemm(m: Int, n: Int, k: Int,
+                 a: UnsafePointer<Float>, lda: Int,
+                 b: UnsafePointer<Float>, ldb: Int, bTransposed: Bool = false,
+                 c: UnsafeMutablePointer<Float>, ldc: Int,
+                 epilogue: GEMMEpilogue = .none, isa: GEMMISA? = nil,
+                 threads: Int = 1, pool: ThreadPool? = nil) throws(GEMMError) {
+    try gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, bTransposed: bTransposed, c: c, ldc: ldc,
+             epilogue: epilogue, isa: isa, threads: threads, pool: pool, options: GEMMOptions())
+}
+
+/// C[M×N] = A[M×K] · B (prepacked, K × N) then the epilogue; as the unpacked overload, with the
+/// ISA and K blocking taken from `packedB`.
+public func gemm(m: Int, n: Int, k: Int,
+                 a: UnsafePointer<Float>, lda: Int,
+                 packedB: PackedMatrixB,
+                 c: UnsafeMutablePointer<Float>, ldc: Int,
+                 epilogue: GEMMEpilogue = .none,
+                 threads: Int = 1, pool: ThreadPool? = nil) throws(GEMMError) {
+    try gemm(m: m, n: n, k: k, a: a, lda: lda, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+             threads: threads, pool: pool, options: GEMMOptions())
+}
+
+func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+          b: UnsafePointer<Float>, ldb: Int, bTransposed: Bool,
+          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, isa: GEMMISA?,
+          threads: Int, pool: ThreadPool?, options: GEMMOptions) throws(GEMMError) {
+    try validate(m: m, n: n, k: k, lda: lda, ldc: ldc, epilogue: epilogue, threads: threads)
+    if m == 0 || n == 0 { return }
+    let packed = try PackedMatrixB(k: k, n: n, b: b, ldb: ldb, transposed: bTransposed, isa: isa,
+                                   blocking: options.blocking, threads: threads, pool: pool)
+    try gemm(m: m, n: n, k: k, a: a, lda: lda, packedB: packed, c: c, ldc: ldc, epilogue: epilogue,
+             threads: threads, pool: pool, options: options)
+}
+
+func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedMatrixB,
+          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue,
+          threads: Int, pool: ThreadPool?, options: GEMMOptions) throws(GEMMError) {
+    try validate(m: m, n: n, k: k, lda: lda, ldc: ldc, epilogue: epilogue, threads: threads)
+    guard packedB.k == k, packedB.n == n else {
+        throw .packedMatrixMismatch("packed B is \(packedB.k)×\(packedB.n), the call needs \(k)×\(n)")
+    }
+    if m == 0 || n == 0 { return }
+    let driver = try GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, packedB: packedB, c: c, ldc: ldc,
+                                epilogue: epilogue, options: options)
+    driver.run(threads: threads, pool: pool ?? .shared, minMACsPerTask: options.minMACsPerTask)
+}
+
+private func validate(m: Int, n: Int, k: Int, lda: Int, ldc: Int, epilogue: GEMMEpilogue, threads: Int) throws(GEMMError) {
+    guard m >= 0, n >= 0, k >= 0 else { throw .invalidArgument("negative size m=\(m) n=\(n) k=\(k)") }
+    guard lda >= max(k, 1) else { throw .invalidArgument("lda=\(lda) < k=\(k)") }
+    guard ldc >= max(n, 1) else { throw .invalidArgument("ldc=\(ldc) < n=\(n)") }
+    guard threads >= 1 else { throw .invalidArgument("threads=\(threads) < 1") }
+    if epilogue.residual != nil {
+        let stride = epilogue.residualStride == 0 ? ldc : epilogue.residualStride
+        guard stride >= n else { throw .invalidArgument("residualStride=\(stride) < n=\(n)") }
+    }
+}
