@@ -9,6 +9,9 @@ struct GEMMOptions {
     var packA: Bool?
     /// Multiply-adds below which splitting off another task costs more than it saves.
     var minMACsPerTask = 1 << 17
+    /// Caller-owned space for packing A, `GEMMWorkspace.floatsPerTask` floats per task; nil: each
+    /// task allocates its own. The runtime passes one so that an inference allocates nothing.
+    var workspace: UnsafeMutablePointer<Float>?
 }
 
 /// The loops around the micro-kernel for one C = A·B (+ epilogue) with B already packed.
@@ -30,6 +33,7 @@ struct GEMMDriver {
     let kernels: GEMMKernels
     let blocking: GEMMBlocking
     let packA: Bool
+    let workspace: UnsafeMutablePointer<Float>?
 
     init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedMatrixB,
          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, options: GEMMOptions) throws(GEMMError) {
@@ -47,6 +51,7 @@ struct GEMMDriver {
         self.kernels = kernels
         self.blocking = blocking
         self.packA = options.packA ?? Self.shouldPackA(n: n, nr: kernels.nr, lda: lda)
+        self.workspace = options.workspace
     }
 
     /// Packing A costs a pass over it; it pays when each A panel is reused by many B panels.
@@ -70,7 +75,7 @@ struct GEMMDriver {
         pool.parallelFor(rowTasks * colTasks, threads: threads) { task in
             let row0 = (task % rowTasks) * rowsPerTask
             let panel0 = (task / rowTasks) * panelsPerTask
-            runTask(rows: row0..<min(m, row0 + rowsPerTask),
+            runTask(task: task, rows: row0..<min(m, row0 + rowsPerTask),
                     panels: panel0..<min(nPanels, panel0 + panelsPerTask))
         }
     }
@@ -95,17 +100,20 @@ struct GEMMDriver {
     }
 
     /// One rectangle of C: rows `rows`, columns of B panels `panels`.
-    func runTask(rows: Range<Int>, panels: Range<Int>) {
+    func runTask(task: Int, rows: Range<Int>, panels: Range<Int>) {
         let (mr, nr) = (kernels.mr, kernels.nr)
         let (mcMax, kcMax) = (blocking.mc, blocking.kc)
         let ncPanels = blocking.nc / nr
         let actBits = epilogue.activation.cValue << UInt32(RE_FLAGS_ACTIVATION_SHIFT)
         let accumulateBit = UInt32(RE_FLAG_ACCUMULATE)
         let epilogueBit = UInt32(RE_FLAG_EPILOGUE)
-        let scratch: AlignedFloatBuffer? = packA
+        let owned: AlignedFloatBuffer? = packA && workspace == nil
             ? AlignedFloatBuffer(count: min(mcMax, (rows.count + mr - 1) / mr * mr) * min(kcMax, max(k, 1)))
             : nil
-        defer { scratch?.deallocate() }
+        defer { owned?.deallocate() }
+        let scratch: UnsafeMutablePointer<Float>? = packA
+            ? (workspace.map { $0 + task * GEMMWorkspace.floatsPerTask(blocking) } ?? owned?.pointer)
+            : nil
 
         var jcPanel = panels.lowerBound
         while jcPanel < panels.upperBound {
@@ -120,7 +128,7 @@ struct GEMMDriver {
                 while ic < rows.upperBound {
                     let mc = min(mcMax, rows.upperBound - ic)
                     let aBlock = a + ic * lda + k0
-                    if let scratch { re_pack_a(mr, mc, kc, aBlock, lda, scratch.pointer) }
+                    if let scratch { re_pack_a(mr, mc, kc, aBlock, lda, scratch) }
                     for panel in jcPanel..<jcEnd {
                         let j = panel * nr
                         let cols = min(nr, n - j)
@@ -132,7 +140,7 @@ struct GEMMDriver {
                             let row = ic + ir
                             let residual = lastBlock ? epilogue.residual.map { $0 + row * residualStride + j } : nil
                             if let scratch {
-                                kernels.packed(kc, scratch.pointer + ir * kc, bPanel, c + row * ldc + j, ldc,
+                                kernels.packed(kc, scratch + ir * kc, bPanel, c + row * ldc + j, ldc,
                                                tileRows, cols, flags, bias, residual, residualStride)
                             } else {
                                 kernels.rowA(kc, aBlock + ir * lda, lda, bPanel, c + row * ldc + j, ldc,
