@@ -10,7 +10,7 @@ build:
 	$(SWIFT) build -c $(CONFIG) --product rankedge
 
 demo: build
-	@tools/demo.sh $(BIN)
+	$(BIN) demo
 
 # Unit tests, then every tools/check_*.sh (file format interop, NEON under qemu, ONNX cross-checks).
 test:

@@ -10,7 +10,7 @@ struct RankEdgeCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rankedge",
         abstract: "RankEdge: a runtime for low-rank CNNs on CPUs, and the trainer that makes them.",
-        subcommands: []
+        subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self]
     )
 }
 

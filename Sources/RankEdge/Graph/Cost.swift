@@ -18,16 +18,16 @@ extension Graph {
         case .conv2d:
             guard let w = weights[node.inputs[1]] else { return 0 }
             // Each output element reads kh·kw·(C/groups) inputs.
-            return out.elementCount * w.shape[1] * w.shape[2] * w.shape[3]
+            return saturatingProduct([out.elementCount, w.shape[1], w.shape[2], w.shape[3]])
         case .rankConv2d:
             // The cheaper of the two precomputed forms (METHODS.md §1): separable costs 2·L·k per
             // (output, input channel) pair, the reconstructed dense kernel k².
             guard let a = weights[node.inputs[1]] else { return 0 }
             let (c, l, k) = (a.shape[1], a.shape[2], a.shape[3])
-            return out.elementCount * c * min(2 * l * k, k * k)
+            return saturatingProduct([out.elementCount, c, min(2 * l, k), k])
         case .linear:
             guard let w = weights[node.inputs[1]] else { return 0 }
-            return out.elementCount * w.shape[1]
+            return saturatingProduct([out.elementCount, w.shape[1]])
         default:
             return 0
         }
@@ -41,9 +41,20 @@ extension Graph {
         for node in nodes {
             let c = NodeCost(params: params(of: node), macs: macs(of: node, outputShape: shapes[node.outputs[0]]!))
             rows.append(c)
-            total.params += c.params
-            total.macs += c.macs
+            total.params = min(Int.max - c.params, total.params) + c.params
+            total.macs = min(Int.max - c.macs, total.macs) + c.macs
         }
         return (rows, total)
     }
+}
+
+/// A product that stops at Int.max instead of trapping: a valid file may still declare absurd sizes.
+func saturatingProduct(_ factors: [Int]) -> Int {
+    var p = 1
+    for f in factors {
+        let (r, overflow) = p.multipliedReportingOverflow(by: f)
+        if overflow { return Int.max }
+        p = r
+    }
+    return p
 }

@@ -21,6 +21,9 @@ extension Graph {
                 continue
             }
             if let b = batch, b >= 1 { s[0] = b }
+            if s.checkedElementCount == nil {
+                problems.append(GraphProblem(node: nil, "input '\(input.name)' shape \(s) has too many elements"))
+            }
             shapes[input.name] = s
         }
         for (name, w) in weights where w.shape.checkedElementCount != w.data.count {
@@ -74,7 +77,10 @@ extension Graph {
             if missing || node.outputs.count != 1 { continue }
 
             switch Self.outputShape(op: node.op, inputs: resolved, weights: weightShapes) {
-            case .success(let s): shapes[node.outputs[0]] = s
+            case .success(let s):
+                // Shapes come from files: a product that overflows is a problem, not a trap later.
+                if s.checkedElementCount == nil { fail("output shape \(s) has too many elements") }
+                shapes[node.outputs[0]] = s
             case .failure(let p): fail(p.message)
             }
         }
@@ -95,9 +101,12 @@ extension Graph {
         func bad(_ m: String) -> Result<TensorShape, ShapeProblem> { .failure(ShapeProblem(message: m)) }
         func spatial(_ size: Int, kernel: Int, stride: Int, padBefore: Int, padAfter: Int, dilation: Int) -> Int? {
             guard kernel >= 1, stride >= 1, dilation >= 1, padBefore >= 0, padAfter >= 0 else { return nil }
-            let span = dilation * (kernel - 1) + 1
-            let padded = size + padBefore + padAfter
-            guard padded >= span else { return nil }
+            // Checked arithmetic: attributes read from a file may be anything.
+            let (reach, o1) = dilation.multipliedReportingOverflow(by: kernel - 1)
+            let (span, o2) = reach.addingReportingOverflow(1)
+            let (before, o3) = size.addingReportingOverflow(padBefore)
+            let (padded, o4) = before.addingReportingOverflow(padAfter)
+            guard !(o1 || o2 || o3 || o4), padded >= span else { return nil }
             return (padded - span) / stride + 1
         }
         func nhwc(_ s: TensorShape) -> Bool { s.rank == 4 }
@@ -112,7 +121,7 @@ extension Graph {
             guard c % a.groups == 0, s % a.groups == 0 else {
                 return bad("groups \(a.groups) must divide input channels \(c) and output channels \(s)")
             }
-            guard cg == c / a.groups else { return bad("weight \(w[0]) expects \(cg * a.groups) input channels, input has \(c)") }
+            guard cg == c / a.groups else { return bad("weight \(w[0]) expects \(cg) input channels per group × \(a.groups) groups, input has \(c)") }
             if w.count == 2, w[1] != TensorShape([s]) { return bad("bias must be [\(s)], got \(w[1])") }
             guard let oh = spatial(h, kernel: kh, stride: a.stride.h, padBefore: a.padding.top, padAfter: a.padding.bottom, dilation: a.dilation.h),
                   let ow = spatial(wd, kernel: kw, stride: a.stride.w, padBefore: a.padding.left, padAfter: a.padding.right, dilation: a.dilation.w)
@@ -171,7 +180,10 @@ extension Graph {
 
         case .flatten:
             guard x[0].rank >= 2 else { return bad("input must have a batch axis, got \(x[0])") }
-            return .success(TensorShape([x[0][0], x[0].dims.dropFirst().reduce(1, *)]))
+            guard let features = TensorShape(Array(x[0].dims.dropFirst())).checkedElementCount else {
+                return bad("flattening \(x[0]) gives too many elements")
+            }
+            return .success(TensorShape([x[0][0], features]))
 
         case .concat:
             let first = x[0]
@@ -179,7 +191,13 @@ extension Graph {
                 return bad("concat inputs must agree except on the last axis, got \(first) and \(s)")
             }
             var out = first
-            out[out.rank - 1] = x.reduce(0) { $0 + $1.dims.last! }
+            var channels = 0
+            for s in x {
+                let (sum, overflow) = channels.addingReportingOverflow(s.dims.last!)
+                if overflow { return bad("concatenated channels overflow") }
+                channels = sum
+            }
+            out[out.rank - 1] = channels
             return .success(out)
         }
     }
