@@ -165,6 +165,9 @@ public final class InferenceSession {
         plan.map { MemoryReport(arenaBytes: $0.arenaBytes, lowerBoundBytes: $0.lowerBoundBytes, workspaceBytes: $0.workspaceBytes) }
     }
 
+    /// The current plan's memory layout (nil before the first run or `prepare`), for a compiled file.
+    public var planLayout: ArenaLayout? { plan?.layout }
+
     /// Per-step times accumulated since profiling started (or the last `resetProfile`).
     public var profile: [LayerProfile] {
         let shapes = plan?.shapes ?? [:]
