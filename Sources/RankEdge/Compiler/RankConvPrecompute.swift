@@ -10,18 +10,19 @@ enum RankConvPrecompute {
         let shapes = try graph.inferShapes(batch: batch)
         for (i, node) in graph.nodes.enumerated() {
             guard case .rankConv2d(let attrs) = node.op else { continue }
-            let dense = denseNode(node, attrs: attrs, in: &g)
             var choice = RankConvChoice(node: node.name, form: .separable, denseMs: nil, separableMs: nil)
             switch options.rankConvForm {
             case .dense: choice.form = .dense
             case .separable: choice.form = .separable
             case .measure:
                 let input = shapes[node.inputs[0]]!
+                let dense = denseNode(node, attrs: attrs, in: &g)
                 choice.separableMs = try time(node, weights: graph.weights, input: input, isa: isa, threads: options.threads)
                 choice.denseMs = try time(dense.node, weights: dense.weights, input: input, isa: isa, threads: options.threads)
                 choice.form = choice.denseMs! < choice.separableMs! ? .dense : .separable
             }
             if choice.form == .dense {
+                let dense = denseNode(node, attrs: attrs, in: &g)
                 g.nodes[i] = dense.node
                 for (name, t) in dense.weights where dense.node.inputs.contains(name) { g.weights[name] = t }
             }

@@ -1,16 +1,14 @@
 /// Which arena buffer holds each tensor of a compiled model, and when each buffer is live.
 ///
 /// Aliases (flatten) share their input's buffer. A standalone elementwise step (add, ReLU,
-/// scale/shift) writes over an input that no later step reads, so it needs no new buffer. Scratch
-/// a step needs is one more buffer, live during that step only. Graph inputs are live from the
-/// first step; graph outputs until after the last.
+/// scale/shift) writes over an input that no later step reads, so it needs no new buffer. Graph
+/// inputs are live from the first step; graph outputs until after the last. (Scratch is not a
+/// tensor: one step runs at a time, so all steps share one scratch region outside the arena.)
 struct BufferAssignment {
     var requests: [BufferRequest] = []
     var tensorBuffer: [String: Int] = [:]
-    /// Per op, the scratch buffer (if any).
-    var scratchBuffer: [Int?] = []
 
-    init(ops: [LoweredOp], inputs: [String], outputs: [String], shapes: [String: TensorShape], scratchFloats: [Int]) {
+    init(ops: [LoweredOp], inputs: [String], outputs: [String], shapes: [String: TensorShape]) {
         var lastRead: [String: Int] = [:]
         for (i, op) in ops.enumerated() {
             for t in op.inputs { lastRead[t] = i }
@@ -54,7 +52,6 @@ struct BufferAssignment {
                 break
             }
             map(op.output, to: target ?? newBuffer(op.output, floats: outFloats, first: i))
-            scratchBuffer.append(scratchFloats[i] > 0 ? newBuffer("\(op.name).scratch", floats: scratchFloats[i], first: i) : nil)
         }
         for (tensor, b) in tensorBuffer {
             var last = requests[b].lastStep

@@ -1,11 +1,13 @@
 /// A compiled model bound to memory for one batch size and thread count: one arena holding every
-/// activation and scratch buffer at offsets fixed by the memory planner, and a list of steps whose
-/// pointers are resolved. Running it allocates nothing.
+/// activation at offsets fixed by the memory planner, one scratch region the steps take turns
+/// with (im2col tiles, rank-conv tiles), GEMM packing space, and a list of steps whose pointers
+/// are resolved. Running it allocates nothing.
 final class ExecutionPlan {
     let batch: Int
     let threads: Int
     let steps: [ExecutionStep]
     let arena: FloatStorage
+    let scratch: FloatStorage
     let workspace: FloatStorage
     let workspacePerSlot: Int
     let inputs: [(name: String, pointer: UnsafeMutablePointer<Float>, shape: TensorShape)]
@@ -23,10 +25,11 @@ final class ExecutionPlan {
             throw .invalidOperands(op: "graph", node: nil, message: "\(error)")
         }
         let ops = model.ops
-        var scratch: [Int] = []
-        for op in ops { scratch.append(try Self.scratchFloats(op, shapes: shapes, threads: threads)) }
-        let assignment = BufferAssignment(ops: ops, inputs: graph.inputs.map(\.name), outputs: graph.outputs,
-                                          shapes: shapes, scratchFloats: scratch)
+        var scratchFloats: [Int] = []
+        for op in ops { scratchFloats.append(try Self.scratchFloats(op, shapes: shapes, threads: threads)) }
+        let assignment = BufferAssignment(ops: ops, inputs: graph.inputs.map(\.name), outputs: graph.outputs, shapes: shapes)
+        let scratchRegion = FloatStorage(count: scratchFloats.max() ?? 0)
+        self.scratch = scratchRegion
         requests = assignment.requests
         if let given, MemoryPlanner.isValid(given, for: requests) {
             layout = given
@@ -58,7 +61,7 @@ final class ExecutionPlan {
         var steps: [ExecutionStep] = []
         let boundShapes = shapes
         for (i, op) in ops.enumerated() {
-            let scratchBase = assignment.scratchBuffer[i].map { arena.pointer + layout.offsets[$0] }
+            let scratchBase = scratchFloats[i] > 0 ? scratchRegion.pointer : nil
             if let step = try Self.bind(op, shapes: boundShapes, pointer: pointer, scratchBase: scratchBase, threads: threads, isa: model.isa) {
                 steps.append(step)
             } else {
@@ -74,6 +77,7 @@ final class ExecutionPlan {
     var arenaBytes: Int { layout.arenaFloats * 4 }
     var lowerBoundBytes: Int { layout.lowerBoundFloats * 4 }
     var workspaceBytes: Int { workspace.count * 4 }
+    var scratchBytes: Int { scratch.count * 4 }
 
     func execute(profile: UnsafeMutablePointer<Double>?, pool: ThreadPool) throws(ExecutionError) {
         let context = StepContext(threads: threads, pool: pool, gemmWorkspace: workspace.pointer,

@@ -162,7 +162,8 @@ public final class InferenceSession {
 
     /// Memory of the current plan (nil before the first run or `prepare`).
     public var memory: MemoryReport? {
-        plan.map { MemoryReport(arenaBytes: $0.arenaBytes, lowerBoundBytes: $0.lowerBoundBytes, workspaceBytes: $0.workspaceBytes) }
+        plan.map { MemoryReport(arenaBytes: $0.arenaBytes, lowerBoundBytes: $0.lowerBoundBytes, scratchBytes: $0.scratchBytes,
+                                workspaceBytes: $0.workspaceBytes) }
     }
 
     /// The current plan's memory layout (nil before the first run or `prepare`), for a compiled file.
@@ -209,12 +210,15 @@ public final class InferenceSession {
     }
 }
 
-/// Arena and workspace sizes of a plan.
+/// Memory of a plan: the activation arena, the bound it is measured against, and the two
+/// fixed-size regions beside it.
 public struct MemoryReport: Sendable, Equatable {
-    /// The static arena holding every activation and scratch buffer.
+    /// The static arena holding every activation tensor.
     public var arenaBytes: Int
-    /// The largest total size of buffers live at one step: no arena for this plan can be smaller.
+    /// The largest total size of tensors live at one step: no arena for this plan can be smaller.
     public var lowerBoundBytes: Int
+    /// The region steps take turns with for im2col and rank-conv tiles (the largest any step needs).
+    public var scratchBytes: Int
     /// GEMM A-packing space, outside the arena.
     public var workspaceBytes: Int
 }
