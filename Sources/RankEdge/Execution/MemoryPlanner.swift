@@ -30,7 +30,8 @@ public struct ArenaLayout: Sendable, Equatable {
 /// tried under a few orderings, keeping the smallest arena.
 public enum MemoryPlanner {
     /// Offsets are multiples of `alignment` floats (16 floats = one 64-byte cache line).
-    public static func plan(_ requests: [BufferRequest], alignment: Int = 16) -> ArenaLayout {
+    /// `searchBudget` bounds the backtracking search (placements tried per capacity).
+    public static func plan(_ requests: [BufferRequest], alignment: Int = 16, searchBudget: Int = 100_000) -> ArenaLayout {
         let lower = lowerBound(requests)
         guard !requests.isEmpty else { return ArenaLayout(offsets: [], arenaFloats: 0, lowerBoundFloats: 0) }
         let orders: [(Int, Int) -> Bool] = [
@@ -59,9 +60,10 @@ public enum MemoryPlanner {
         // Greedy placement cannot look ahead; chains of short-lived buffers (a residual block's
         // narrow intermediates beside its long-lived input) often fit the bound only one way. A
         // bounded backtracking search finds such packings.
-        for slack in [0, 2, 5] where best!.arenaFloats > lower + lower * slack / 100 {
+        for slack in [0, 5] where best!.arenaFloats > lower + lower * slack / 100 {
             let capacity = (lower + lower * slack / 100 + alignment - 1) / alignment * alignment
-            if let offsets = search(requests, capacity: capacity, alignment: alignment, budget: 200_000) {
+            if let offsets = search(requests, capacity: capacity, alignment: alignment, budget: searchBudget / 2)
+                ?? search(requests, capacity: capacity, alignment: alignment, budget: searchBudget / 2, birthOrder: false) {
                 let arena = requests.indices.map { offsets[$0] + requests[$0].floats }.max() ?? 0
                 if arena < best!.arenaFloats { best = ArenaLayout(offsets: offsets, arenaFloats: arena, lowerBoundFloats: lower) }
                 break
@@ -71,7 +73,7 @@ public enum MemoryPlanner {
         // tries, stopping once within 2 % of the bound (the result is the same on every run).
         var rng = SeededRandom(seed: 1)
         var tries = 0
-        while best!.arenaFloats > lower + lower / 50 && tries < 48 {
+        while best!.arenaFloats > lower + lower / 50 && tries < 16 {
             let noisy = requests.indices.map { i in (i, Double(requests[i].floats) * Double(rng.uniform(0.5, 1.5))) }
             consider(noisy.sorted { $0.1 > $1.1 }.map(\.0))
             tries += 1
@@ -130,9 +132,11 @@ public enum MemoryPlanner {
     /// Depth-first placement, largest buffers first, each at the bottom or top of the arena or
     /// against a buffer it meets in time (lowest offset first), backtracking when nothing fits under `capacity`; gives up after
     /// `budget` placements.
-    static func search(_ requests: [BufferRequest], capacity: Int, alignment: Int, budget: Int) -> [Int]? {
+    static func search(_ requests: [BufferRequest], capacity: Int, alignment: Int, budget: Int, birthOrder: Bool = true) -> [Int]? {
+        // In order of birth conflicts stay local in time, so backtracking stays shallow.
         let order = requests.indices.sorted {
-            (-requests[$0].floats, requests[$0].firstStep, $0) < (-requests[$1].floats, requests[$1].firstStep, $1)
+            birthOrder ? (requests[$0].firstStep, -requests[$0].floats, $0) < (requests[$1].firstStep, -requests[$1].floats, $1)
+                       : (-requests[$0].floats, requests[$0].firstStep, $0) < (-requests[$1].floats, requests[$1].firstStep, $1)
         }
         var overlapping = [[Int]](repeating: [], count: requests.count)
         for i in requests.indices {
