@@ -13,7 +13,7 @@ static inline size_t re_round16(size_t n) { return (n + 15) / 16 * 16; }
 size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size_t ob) {
     const size_t rows_in = (rows - 1) * p->stride_h + p->k;
     const size_t wp = (p->ow - 1) * p->stride_w + p->k;
-    return re_round16(p->c * rows_in * wp) + re_round16(rows_in * p->ow * p->rank * ob) + re_round16(rows * p->ow * ob);
+    return re_round16(p->c * rows_in * wp) + re_round16(p->k * p->ow * p->rank * ob) + re_round16(rows * p->ow * ob);
 }
 
 /* The portable instance: every helper is always_inline, so 8-wide vectors never cross a call and

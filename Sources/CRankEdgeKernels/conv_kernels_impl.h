@@ -97,48 +97,37 @@ RE_ATTR static void RE_FN(depthwise_rows)(const re_depthwise_params *p, const fl
 /* ---- Separable rank-L ----------------------------------------------------------------------- */
 
 /*
- * Horizontal pass, one input channel: T[r][ox][l][v] = sum_j xr[r][ox*sw + j] * b[j][l][v] for a
- * block of NQ output columns and NV vectors of output channels. b loads are shared by the NQ
- * columns; each x value is broadcast once per NV vectors.
+ * Per input channel, each input row r of the tile goes through the horizontal pass into a ring of
+ * the last k rows,
+ *     T[r][ox][l][v] = sum_j x[r][ox*sw + j] * b[j][l][v],
+ * and as soon as the k rows an output row needs are in the ring, the vertical pass adds
+ *     acc[oy][ox][v] += sum_l sum_i a[l][i][v] * T[oy*sh + i][ox][l][v].
+ * The ring stays in L1, so both passes read their operands from L1 and no T row is computed
+ * twice. Vectors run over 8 output channels (v); blocks of 8 output columns share one load of
+ * the k factor vectors, which stay in registers.
  */
-RE_INLINE void RE_FN(horizontal_block)(const float *xr, size_t sw, const float *bh, size_t rank, size_t sp,
-                                       size_t k, float *t, size_t ob, size_t ox, size_t l, size_t v,
-                                       int NQ, int NV) {
-    re_v8 acc[4][2];
-    for (int q = 0; q < NQ; q++) for (int n = 0; n < NV; n++) acc[q][n] = RE_FN(splat)(0.0f);
-    for (size_t j = 0; j < k; j++) {
-        re_v8 b[2];
-        for (int n = 0; n < NV; n++) b[n] = RE_FN(load)(bh + (j * rank + l) * sp + v + 8 * n);
-        for (int q = 0; q < NQ; q++) {
-            const re_v8 s = RE_FN(splat)(xr[(ox + (size_t)q) * sw + j]);
-            for (int n = 0; n < NV; n++) acc[q][n] += s * b[n];
-        }
-    }
-    for (int q = 0; q < NQ; q++)
-        for (int n = 0; n < NV; n++) RE_FN(store)(t + ((ox + (size_t)q) * rank + l) * ob + v + 8 * n, acc[q][n]);
-}
 
-/*
- * Vertical pass, one input channel: acc[t][ox][v] += sum_l sum_i a[l][i][v] * T[t*sh + i][ox][l][v]
- * for a block of NQ output columns and NV vectors of output channels.
- */
-RE_INLINE void RE_FN(vertical_block)(const float *tt, size_t row_floats, size_t sh, const float *av, size_t rank,
-                                     size_t sp, size_t k, float *acc, size_t ob, size_t t, size_t ow, size_t ox,
-                                     size_t v, int NQ, int NV) {
-    re_v8 sum[4][2];
-    float *base = acc + (t * ow + ox) * ob + v;
-    for (int q = 0; q < NQ; q++) for (int n = 0; n < NV; n++) sum[q][n] = RE_FN(load)(base + (size_t)q * ob + 8 * n);
-    for (size_t l = 0; l < rank; l++) {
-        for (size_t i = 0; i < k; i++) {
-            re_v8 a[2];
-            for (int n = 0; n < NV; n++) a[n] = RE_FN(load)(av + (l * k + i) * sp + v + 8 * n);
-            const float *trow = tt + (t * sh + i) * row_floats + l * ob + v;
-            for (int q = 0; q < NQ; q++)
-                for (int n = 0; n < NV; n++) sum[q][n] += a[n] * RE_FN(load)(trow + (ox + (size_t)q) * rank * ob + 8 * n);
-        }
-    }
-    for (int q = 0; q < NQ; q++) for (int n = 0; n < NV; n++) RE_FN(store)(base + (size_t)q * ob + 8 * n, sum[q][n]);
-}
+#define RE_RANK_NQ 8
+
+/* Register-blocked loops with trip counts fixed at compile time (K is a literal where the k3, k5,
+ * k7 instances are called) unroll fully, which keeps the accumulator and factor arrays in registers
+ * instead of on the stack; the kany instance serves every other size with plain loops. */
+#define RE_UNROLL _Pragma("clang loop unroll(full)")
+#define RE_KNAME k3
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#define RE_KNAME k5
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#define RE_KNAME k7
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#undef RE_UNROLL
+#define RE_UNROLL
+#define RE_KNAME kany
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#undef RE_UNROLL
 
 RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const float *x, float *y,
                                         const float *residual, size_t oy0, size_t oy1, size_t o0, size_t o1,
@@ -147,22 +136,27 @@ RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const floa
     const size_t sh = p->stride_h, sw = p->stride_w, ob = o1 - o0;
     const size_t rows_in = (rows - 1) * sh + k, wp = (ow - 1) * sw + k;
     float *planar = scratch;
-    float *tbuf = planar + re_round16(c * rows_in * wp);
-    float *acc = tbuf + re_round16(rows_in * ow * rank * ob);
-    const size_t row_floats = ow * rank * ob;
+    float *ring = planar + re_round16(c * rows_in * wp);
+    float *acc = ring + re_round16(k * ow * rank * ob);
 
-    /* The tile's input, zero-padded, one plane per channel: contiguous rows for the horizontal pass. */
+    /* The tile's input, zero-padded, one plane per channel: contiguous rows for the horizontal
+     * pass. Written channel by channel so the writes stream; the reads step through the input's
+     * pixels, which stay in cache across channels. */
     const ptrdiff_t iy_first = (ptrdiff_t)(oy0 * sh) - p->pad_top;
-    for (size_t r = 0; r < rows_in; r++) {
-        const ptrdiff_t iy = iy_first + (ptrdiff_t)r;
-        for (size_t col = 0; col < wp; col++) {
-            const ptrdiff_t ix = (ptrdiff_t)col - p->pad_left;
-            float *dst = planar + r * wp + col;
-            if (iy < 0 || iy >= (ptrdiff_t)p->h || ix < 0 || ix >= (ptrdiff_t)p->w) {
-                for (size_t ch = 0; ch < c; ch++) dst[ch * rows_in * wp] = 0.0f;
-            } else {
-                const float *src = x + ((size_t)iy * p->w + (size_t)ix) * c;
-                for (size_t ch = 0; ch < c; ch++) dst[ch * rows_in * wp] = src[ch];
+    const ptrdiff_t h = (ptrdiff_t)p->h, w = (ptrdiff_t)p->w;
+    for (size_t ch = 0; ch < c; ch++) {
+        float *plane = planar + ch * rows_in * wp;
+        for (size_t r = 0; r < rows_in; r++) {
+            const ptrdiff_t iy = iy_first + (ptrdiff_t)r;
+            float *dst = plane + r * wp;
+            if (iy < 0 || iy >= h) {
+                memset(dst, 0, wp * sizeof(float));
+                continue;
+            }
+            const float *src = x + (size_t)iy * (size_t)w * c + ch;
+            for (size_t col = 0; col < wp; col++) {
+                const ptrdiff_t ix = (ptrdiff_t)col - p->pad_left;
+                dst[col] = (ix < 0 || ix >= w) ? 0.0f : src[(size_t)ix * c];
             }
         }
     }
@@ -172,52 +166,39 @@ RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const floa
         const float *xc = planar + ch * rows_in * wp;
         const float *bh = p->bh + ch * k * rank * sp + o0;
         const float *av = p->av + ch * rank * k * sp + o0;
-        for (size_t r = 0; r < rows_in; r++) {
-            const float *xr = xc + r * wp;
-            float *tr = tbuf + r * row_floats;
-            size_t ox = 0;
-            for (; ox + 4 <= ow; ox += 4) {
-                for (size_t l = 0; l < rank; l++) {
-                    size_t v = 0;
-                    for (; v + 16 <= ob; v += 16) RE_FN(horizontal_block)(xr, sw, bh, rank, sp, k, tr, ob, ox, l, v, 4, 2);
-                    if (v < ob) RE_FN(horizontal_block)(xr, sw, bh, rank, sp, k, tr, ob, ox, l, v, 4, 1);
-                }
-            }
-            for (; ox < ow; ox++) {
-                for (size_t l = 0; l < rank; l++) {
-                    size_t v = 0;
-                    for (; v + 16 <= ob; v += 16) RE_FN(horizontal_block)(xr, sw, bh, rank, sp, k, tr, ob, ox, l, v, 1, 2);
-                    if (v < ob) RE_FN(horizontal_block)(xr, sw, bh, rank, sp, k, tr, ob, ox, l, v, 1, 1);
-                }
-            }
-        }
-        for (size_t t = 0; t < rows; t++) {
-            size_t ox = 0;
-            for (; ox + 4 <= ow; ox += 4) {
-                size_t v = 0;
-                for (; v + 16 <= ob; v += 16) RE_FN(vertical_block)(tbuf, row_floats, sh, av, rank, sp, k, acc, ob, t, ow, ox, v, 4, 2);
-                if (v < ob) RE_FN(vertical_block)(tbuf, row_floats, sh, av, rank, sp, k, acc, ob, t, ow, ox, v, 4, 1);
-            }
-            for (; ox < ow; ox++) {
-                size_t v = 0;
-                for (; v + 16 <= ob; v += 16) RE_FN(vertical_block)(tbuf, row_floats, sh, av, rank, sp, k, acc, ob, t, ow, ox, v, 1, 2);
-                if (v < ob) RE_FN(vertical_block)(tbuf, row_floats, sh, av, rank, sp, k, acc, ob, t, ow, ox, v, 1, 1);
-            }
+        switch (k) {
+        case 3: RE_FN(rank_channel_k3)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 3); break;
+        case 5: RE_FN(rank_channel_k5)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 5); break;
+        case 7: RE_FN(rank_channel_k7)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 7); break;
+        default: RE_FN(rank_channel_kany)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, (int)k); break;
         }
     }
 
-    const size_t o_end = o1 < p->s ? o1 : p->s;
+    /* Epilogue: bias, residual, activation, and the store of the real channels. Everything it
+     * reads is hoisted out of p, since stores through y could otherwise alias it. */
+    const size_t o_end = o1 < p->s ? o1 : p->s, s_out = p->s;
+    const float *bias = p->bias;
+    const int act = p->activation;
     for (size_t t = 0; t < rows; t++) {
         for (size_t ox = 0; ox < ow; ox++) {
             const size_t pixel = (oy0 + t) * ow + ox;
-            float *out = y + pixel * p->s;
-            const float *res = residual ? residual + pixel * p->s : NULL;
-            const float *a = acc + (t * ow + ox) * ob - o0;
-            for (size_t o = o0; o < o_end; o++) {
-                float v = a[o];
-                if (p->bias) v += p->bias[o];
+            float *out = y + pixel * s_out;
+            const float *res = residual ? residual + pixel * s_out : NULL;
+            /* Accumulators are [row][vb][ox][8]: vector vb of this pixel is at (vb·ow + ox)·8. */
+            const float *a = acc + t * ow * ob + ox * 8;
+            size_t o = o0;
+            for (; o + 8 <= o_end; o += 8) {
+                re_v8 v = RE_FN(load)(a + (o - o0) * ow);
+                if (bias) v += RE_FN(load)(bias + o);
+                if (res) v += RE_FN(load)(res + o);
+                RE_FN(store)(out + o, RE_FN(activate)(v, act));
+            }
+            for (; o < o_end; o++) {
+                const size_t i = o - o0;
+                float v = a[(i / 8) * ow * 8 + i % 8];
+                if (bias) v += bias[o];
                 if (res) v += res[o];
-                out[o] = RE_FN(activate1)(v, p->activation);
+                out[o] = RE_FN(activate1)(v, act);
             }
         }
     }

@@ -48,6 +48,9 @@ typedef struct {
     int activation;                 /* re_activation */
 } re_rankconv_params;
 
+/* Kernel sizes the separable kernel takes (larger ones run as reconstructed dense convs). */
+#define RE_RANKCONV_MAX_K 16
+
 /* Scratch floats re_rankconv_tile needs for `rows` output rows and an output-channel block of `ob`. */
 size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size_t ob);
 

@@ -124,7 +124,7 @@ public enum CompiledModelFile {
         guard let text = contents.extraMetadata[metadataKey] else { throw CompiledModelError.malformed("no '\(metadataKey)' entry") }
         let json: JSONValue
         do { json = try JSONParser.parse(text) } catch { throw CompiledModelError.malformed("\(error)") }
-        var reader = Reader(graph: contents.graph)
+        let reader = Reader(graph: contents.graph)
         guard let top = json.objectValue else { throw CompiledModelError.malformed("the entry is not a JSON object") }
         guard top["version"]?.intValue == version else {
             throw CompiledModelError.malformed("unsupported compiled version \(top["version"]?.serialized ?? "none") (this build reads \(version))")

@@ -1,3 +1,5 @@
+import CRankEdgeKernels
+
 /// Precomputes every rankConv2d for inference (METHODS.md §1): either the reconstructed dense
 /// kernel Σ_l a_l ⊗ b_l as an ordinary conv2d, or the factor banks for the separable kernel. With
 /// `.measure`, both forms of each layer are built and timed on this CPU at the layer's real shapes,
@@ -11,7 +13,8 @@ enum RankConvPrecompute {
         for (i, node) in graph.nodes.enumerated() {
             guard case .rankConv2d(let attrs) = node.op else { continue }
             var choice = RankConvChoice(node: node.name, form: .separable, denseMs: nil, separableMs: nil)
-            switch options.rankConvForm {
+            let k = graph.weights[node.inputs[1]]!.shape[3]
+            switch k > Int(RE_RANKCONV_MAX_K) ? .dense : options.rankConvForm {
             case .dense: choice.form = .dense
             case .separable: choice.form = .separable
             case .measure:

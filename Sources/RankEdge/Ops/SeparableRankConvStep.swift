@@ -14,17 +14,17 @@ final class SeparableRankConvStep: ExecutionStep {
         var slots: Int
         var units: Int
 
-        /// The largest tile whose scratch fits about 384 KB (most of a 512 KB L2), halving the channel
-        /// block before the rows; then enough units that every thread has work.
+        /// Channel blocks small enough that the ring of k horizontal rows stays in L1 (about 32 KB),
+        /// whole images where the planar input and accumulators fit about 384 KB of L2 (rows split
+        /// only beyond that, since split rows recompute k − 1 halo rows), then enough units that
+        /// every thread has work, splitting channel blocks first (they share no work).
         static func choose(_ w: SeparableRankWeights, output: TensorShape, threads: Int) -> Tiling {
             var params = SeparableRankConvStep.parameters(w, input: nil, output: output)
-            let (n, oh) = (output[0], output[1])
+            let (n, oh, ow) = (output[0], output[1], output[2])
             var rows = oh, block = w.paddedOut
-            let budget = 96 * 1024
+            while w.k * ow * w.rank * block > 8 * 1024 && block > 8 { block = max(8, (block / 2 + 7) / 8 * 8) }
             func scratch(_ r: Int, _ b: Int) -> Int { re_rankconv_scratch_floats(&params, r, b) }
-            while scratch(rows, block) > budget {
-                if block > 32 { block = max(8, (block / 2 + 7) / 8 * 8) } else if rows > 1 { rows = (rows + 1) / 2 } else { break }
-            }
+            while scratch(rows, block) > 96 * 1024 && rows > 1 { rows = (rows + 1) / 2 }
             func units(_ r: Int, _ b: Int) -> Int { n * ((oh + r - 1) / r) * ((w.paddedOut + b - 1) / b) }
             while units(rows, block) < threads {
                 if block >= 16 { block = (block / 2 + 7) / 8 * 8 } else if rows > 1 { rows = (rows + 1) / 2 } else { break }
