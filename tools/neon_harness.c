@@ -2,7 +2,7 @@
  * Cross-checks one ISA's GEMM micro-kernels against the portable scalar kernel, and both against a
  * double-precision reference. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
  * A small C driver (same loop structure as the Swift one: K blocks, packed or unpacked A, zero-padded
- * panels, epilogue on the last K block only) runs each kernel over odd sizes that leave edge tiles in
+ * panels by each ISA's own packers, epilogue on the last K block only) runs each kernel over odd sizes that leave edge tiles in
  * every direction. Exit status 1 on any mismatch.
  */
 #include "CRankEdgeKernels.h"
@@ -19,6 +19,8 @@ typedef struct {
     int activation;
     int with_bias;
     int with_residual;
+    int use_panel_loop;  /* re_gemm_panel instead of one micro-kernel call per tile */
+    int use_rows_loop;   /* re_gemm_block_by_rows over the whole width */
 } variant;
 
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
@@ -39,13 +41,25 @@ static void run_gemm(const re_gemm_kernels *ks, const variant *v, size_t m, size
     for (size_t p0 = 0; p0 < k; p0 += v->kc_block) {
         const size_t kc = k - p0 < v->kc_block ? k - p0 : v->kc_block;
         if (v->b_transposed) re_pack_b_transposed(nr, kc, n, b + p0, (ptrdiff_t)ldb, bp);
-        else re_pack_b(nr, kc, n, b + p0 * ldb, (ptrdiff_t)ldb, bp);
-        if (!v->use_rowa) re_pack_a(mr, m, kc, a + p0, (ptrdiff_t)lda, ap);
+        else ks->pack_b(kc, n, b + p0 * ldb, (ptrdiff_t)ldb, bp);
+        if (!v->use_rowa) ks->pack_a(m, kc, a + p0, (ptrdiff_t)lda, ap);
         const int last = p0 + kc == k;
         unsigned flags = p0 > 0 ? RE_FLAG_ACCUMULATE : 0;
         if (last) flags |= RE_FLAG_EPILOGUE | ((unsigned)v->activation << RE_FLAGS_ACTIVATION_SHIFT);
+        if (v->use_rows_loop) {
+            re_gemm_block_by_rows(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, bp, n, c,
+                                  (ptrdiff_t)ldc, flags, bias, residual, (ptrdiff_t)ldr);
+            continue;
+        }
         for (size_t j = 0; j < n; j += nr) {
             const size_t nn = n - j < nr ? n - j : nr;
+            if (v->use_panel_loop) {
+                const float *next = j + nr < n ? bp + (j + nr) * kc : NULL;
+                re_gemm_panel(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, bp + j * kc, next,
+                              c + j, (ptrdiff_t)ldc, nn, flags, bias ? bias + j : NULL,
+                              residual ? residual + j : NULL, (ptrdiff_t)ldr);
+                continue;
+            }
             for (size_t i = 0; i < m; i += mr) {
                 const size_t mm = m - i < mr ? m - i : mr;
                 const float *bias_t = bias ? bias + j : NULL;
@@ -79,9 +93,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s kernels are not available in this build or on this CPU\n", isa_name);
         return 2;
     }
-    /* Multiples of both tiles (8, 12, 16, 24), one less and one more, primes and 1. */
-    static const size_t ms[] = {1, 2, 3, 7, 8, 9, 13, 16, 17, 24, 31, 33};
-    static const size_t ns[] = {1, 2, 3, 5, 11, 12, 13, 16, 17, 24, 25, 37};
+    /* Every row-tile remainder of MR = 6 and 8 (1..MR) and every column remainder of NR = 12 and 16
+     * in 4- and 8-column vector steps, plus whole tiles and multi-tile sizes. */
+    static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 16, 17, 24, 31, 33};
+    static const size_t ns[] = {1, 2, 3, 4, 5, 7, 8, 10, 11, 12, 13, 16, 17, 20, 24, 25, 37};
     static const size_t ks_[] = {1, 2, 3, 7, 16, 17, 64, 100, 257};
     const size_t nm = sizeof ms / sizeof ms[0], nn_ = sizeof ns / sizeof ns[0], nk = sizeof ks_ / sizeof ks_[0];
     long passed = 0, failed = 0;
@@ -99,6 +114,8 @@ int main(int argc, char **argv) {
         v.activation = (int)((s / 8) % 3);
         v.with_bias = ((s / 3) & 1) == 0;
         v.with_residual = ((s / 5) & 1) == 0;
+        v.use_panel_loop = ((s / 7) & 1) == 0;
+        v.use_rows_loop = !v.use_panel_loop && (s / 11) % 2 == 0;
         const size_t lda = k + (s % 3), ldc = n + (s % 4), ldr = n + 1 + (s % 2);
         const size_t ldb = v.b_transposed ? k + (s % 2) : n + (s % 5);
         const size_t b_rows = v.b_transposed ? n : k;

@@ -32,10 +32,20 @@ static void scalar_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const 
     re_store_tile_scalar(&acc[0][0], SCALAR_NR, c, ldc, m, n, flags, bias, residual, residual_ld);
 }
 
+static void scalar_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst) {
+    re_pack_a(SCALAR_MR, mc, kc, a, lda, dst);
+}
+
+static void scalar_pack_b(size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst) {
+    re_pack_b(SCALAR_NR, kc, nc, b, ldb, dst);
+}
+
 const re_gemm_kernels re_kernels_scalar = {
     .isa = RE_ISA_SCALAR,
     .mr = SCALAR_MR,
     .nr = SCALAR_NR,
     .ukernel_packed = scalar_ukernel_packed,
     .ukernel_rowa = scalar_ukernel_rowa,
+    .pack_a = scalar_pack_a,
+    .pack_b = scalar_pack_b,
 };

@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
         var p50_ms: Double, p90_ms: Double, p99_ms: Double, mean_ms: Double, min_ms: Double, max_ms: Double
         var macs: Int, gflops: Double
         var load_ms: Double, compile_ms: Double
-        var peak_arena_bytes: Int, arena_lower_bound_bytes: Int, scratch_bytes: Int, workspace_bytes: Int
+        var peak_arena_bytes: Int, arena_lower_bound_bytes: Int, scratch_bytes: Int
         var allocations_per_inference: Double?
         var steps: Int, nodes: Int
         var rank_conv_choices: [Choice]
@@ -118,7 +118,6 @@ struct BenchCommand: ParsableCommand {
             macs: macs, gflops: 2 * Double(macs) / (p50 * 1e6),
             load_ms: loaded.loadMilliseconds, compile_ms: loaded.compileMilliseconds,
             peak_arena_bytes: memory.arenaBytes, arena_lower_bound_bytes: memory.lowerBoundBytes, scratch_bytes: memory.scratchBytes,
-            workspace_bytes: memory.workspaceBytes,
             allocations_per_inference: allocations, steps: compiled.ops.count, nodes: loaded.graph.nodes.count,
             rank_conv_choices: compiled.rankConvChoices.map { Choice(node: $0.node, form: $0.form.rawValue, dense_ms: $0.denseMs, separable_ms: $0.separableMs) },
             layers: layers)
@@ -131,7 +130,7 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "setup    load %.1f ms, compile %.1f ms", report.load_ms, report.compile_ms))
         print("memory   arena \(formatCount(memory.arenaBytes)) bytes, lower bound \(formatCount(memory.lowerBoundBytes)) bytes ("
               + String(format: "%.3f×", Double(memory.arenaBytes) / Double(max(memory.lowerBoundBytes, 1)))
-              + "), scratch \(formatCount(memory.scratchBytes)) bytes, GEMM workspace \(formatCount(memory.workspaceBytes)) bytes")
+              + "), scratch \(formatCount(memory.scratchBytes)) bytes")
         if let allocations { print(String(format: "heap     %.2f allocations per inference", allocations)) }
         for c in report.rank_conv_choices {
             print("rank     \(c.node): \(c.form)" + (c.dense_ms.map { String(format: " (dense %.3f ms, separable %.3f ms)", $0, c.separable_ms ?? 0) } ?? ""))

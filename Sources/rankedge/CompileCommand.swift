@@ -45,7 +45,7 @@ struct CompileCommand: ParsableCommand {
             print("  \(c.node): \(c.form.rawValue)\(times)")
         }
         if let m = session.memory {
-            print("  arena \(formatCount(m.arenaBytes)) bytes (lower bound \(formatCount(m.lowerBoundBytes))), scratch \(formatCount(m.scratchBytes)) bytes, GEMM workspace \(formatCount(m.workspaceBytes)) bytes")
+            print("  arena \(formatCount(m.arenaBytes)) bytes (lower bound \(formatCount(m.lowerBoundBytes))), scratch \(formatCount(m.scratchBytes)) bytes")
         }
     }
 }

@@ -97,12 +97,14 @@ struct GEMMVariant: CustomStringConvertible {
     var strided = false
     var bTransposed = false
     var packA: Bool?
+    /// For an unpacked B: packed whole before the tasks (true), per task and block (false), or auto.
+    var packBUpfront: Bool?
     /// Tiny MC / KC / NC, so every size splits into several blocks in each loop.
     var smallBlocks = false
 
     var description: String {
         "bias=\(bias) residual=\(residual) act=\(activation) accumulate=\(accumulate) prepacked=\(prepacked) "
-            + "threads=\(threads) strided=\(strided) bT=\(bTransposed) packA=\(packA.map(String.init) ?? "auto") smallBlocks=\(smallBlocks)"
+            + "threads=\(threads) strided=\(strided) bT=\(bTransposed) packA=\(packA.map(String.init) ?? "auto") packBUpfront=\(packBUpfront.map(String.init) ?? "auto") smallBlocks=\(smallBlocks)"
     }
 }
 
@@ -137,6 +139,7 @@ func checkGEMM(_ problem: GEMMProblem, isa: GEMMISA, variant v: GEMMVariant, poo
                                 residualStride: ldr, accumulate: v.accumulate)
     var options = GEMMOptions()
     options.packA = v.packA
+    options.packBUpfront = v.packBUpfront
     if v.smallBlocks {
         // Several MC blocks per task, several K blocks, several NC blocks — whatever the tile shape.
         options.blocking = GEMMBlocking(mc: 2, kc: 16, nc: 1)

@@ -24,7 +24,7 @@ import Testing
 
     /// The runs for triple `t`: the plain default call, then two calls whose options cycle with
     /// different periods (epilogue 8, prepacking 2, threads 3, strides 5, B layout 7, A packing 6,
-    /// block sizes 4) over consecutive runs. Each size value occurs in 26 such runs per dimension, so
+    /// B packing 9, block sizes 4) over consecutive runs. Each size value occurs in 26 such runs per dimension, so
     /// each option value meets each size of each dimension.
     static func variants(triple t: Int) -> [GEMMVariant] {
         var out = [GEMMVariant()]
@@ -37,6 +37,7 @@ import Testing
             v.strided = u % 5 != 0
             v.bTransposed = u % 7 < 3
             v.packA = [nil, true, false][(u / 2) % 3]
+            v.packBUpfront = [nil, true, false][(u / 3) % 3]
             v.smallBlocks = u % 4 >= 2
             out.append(v)
         }
@@ -74,11 +75,12 @@ import Testing
         var failures: [String] = []
         for isa in GEMMISA.available() {
             for e in Self.epilogues {
-                for prepacked in [false, true] {
+                // B: prepacked, packed whole before the tasks, or packed per task and block.
+                for bMode in [nil, true, false] as [Bool?] {
                     for threads in [1, 2] {
                         for packA in [true, false] {
                             var v = GEMMVariant(bias: e.bias, residual: e.residual, activation: e.activation, accumulate: e.accumulate)
-                            v.prepacked = prepacked; v.threads = threads; v.packA = packA
+                            v.prepacked = bMode == nil; v.packBUpfront = bMode; v.threads = threads; v.packA = packA
                             v.strided = true; v.smallBlocks = threads == 2
                             if let failure = checkGEMM(problem, isa: isa, variant: v, pool: pool) {
                                 failures.append("\(isa) [\(v)]: \(failure)")
@@ -101,6 +103,51 @@ import Testing
             v.threads = 2
             #expect(checkGEMM(problem, isa: isa, variant: v, pool: pool) == nil, "\(isa)")
         }
+    }
+
+    /// Weights are packed once and shared: one PackedMatrixB (packed from its [N × K] transpose)
+    /// serves calls with different M, epilogues and threads, from several tasks at once.
+    @Test func onePackedWeightServesConcurrentCallsOfDifferentShapes() async throws {
+        let (n, k) = (37, 70)
+        var random = SeededRandom(seed: 5)
+        let weights = random.uniformArray(count: n * k, bound: 1)  // [N × K], as conv weights are stored
+        let bias = random.uniformArray(count: n, bound: 1)
+        let packed = try weights.withUnsafeBufferPointer { w in
+            try PackedMatrixB(k: k, n: n, b: w.baseAddress!, ldb: k, transposed: true)
+        }
+        let failures = await withTaskGroup(of: String?.self) { group in
+            for (index, m) in [1, 13, 64, 200].enumerated() {
+                group.addTask {
+                    var random = SeededRandom(seed: UInt64(10 + index))
+                    let a = random.uniformArray(count: m * k, bound: 1)
+                    var got = [Float](repeating: 0, count: m * n), want = got
+                    let epilogue: (UnsafePointer<Float>) -> GEMMEpilogue = { GEMMEpilogue(bias: $0, activation: index % 2 == 0 ? .relu : .none) }
+                    do {
+                        try a.withUnsafeBufferPointer { ap in
+                            try bias.withUnsafeBufferPointer { bp in
+                                try got.withUnsafeMutableBufferPointer { cp in
+                                    try gemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, packedB: packed, c: cp.baseAddress!, ldc: n,
+                                             epilogue: epilogue(bp.baseAddress!), threads: 1 + index % 2)
+                                }
+                                weights.withUnsafeBufferPointer { wp in
+                                    want.withUnsafeMutableBufferPointer { cp in
+                                        naiveGEMM(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k, bTransposed: true,
+                                                  c: cp.baseAddress!, ldc: n, epilogue: epilogue(bp.baseAddress!))
+                                    }
+                                }
+                            }
+                        }
+                    } catch { return "m=\(m): \(error)" }
+                    // |a|, |b| ≤ 1: each sum has k + 1 terms of size ≤ 1.
+                    let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
+                    return worst <= Float(k + 1) * Float(k + 1) * Float.ulpOfOne ? nil : "m=\(m): max difference \(worst)"
+                }
+            }
+            var failures: [String] = []
+            for await failure in group { if let failure { failures.append(failure) } }
+            return failures
+        }
+        #expect(failures.isEmpty, "\(failures)")
     }
 
     @Test func emptyDimensionsAndZeroDepth() throws {
@@ -142,12 +189,24 @@ import Testing
                 #expect(throws: GEMMError.invalidArgument("negative size m=-1 n=2 k=3")) {
                     try gemm(m: -1, n: 2, k: 3, a: p, lda: 3, b: p, ldb: 2, c: q, ldc: 2)
                 }
+                #expect(throws: GEMMError.invalidArgument("sizes m=4294967296 n=4294967296 k=3 are too large")) {
+                    try gemm(m: 1 << 32, n: 1 << 32, k: 3, a: p, lda: 3, b: p, ldb: 1 << 32, c: q, ldc: 1 << 32)
+                }
+                #expect(throws: GEMMError.invalidArgument("sizes k=4611686018427387904 n=3 are too large")) {
+                    _ = try PackedMatrixB(k: 1 << 62, n: 3, b: p, ldb: 3, isa: .scalar)
+                }
                 #expect(throws: GEMMError.invalidArgument("residualStride=1 < n=2")) {
                     try gemm(m: 2, n: 2, k: 3, a: p, lda: 3, b: p, ldb: 2, c: q, ldc: 2,
                              epilogue: GEMMEpilogue(residual: p, residualStride: 1))
                 }
                 #expect(throws: GEMMError.invalidArgument("ldb=2 < n=3")) {
                     _ = try PackedMatrixB(k: 2, n: 3, b: p, ldb: 2, isa: .scalar)
+                }
+                #expect(throws: GEMMError.invalidArgument("ldb=2 < n=3")) {
+                    try gemm(m: 2, n: 3, k: 2, a: p, lda: 2, b: p, ldb: 2, c: q, ldc: 3)
+                }
+                #expect(throws: GEMMError.invalidArgument("ldb=1 < k=2 for transposed B")) {
+                    try gemm(m: 2, n: 3, k: 2, a: p, lda: 2, b: p, ldb: 1, bTransposed: true, c: q, ldc: 3)
                 }
                 let packed = try PackedMatrixB(k: 3, n: 2, b: p, ldb: 2, isa: .scalar)
                 #expect(throws: GEMMError.packedMatrixMismatch("packed B is 3×2, the call needs 4×2")) {

@@ -39,6 +39,19 @@ import Testing
         #expect(counter.value.load(ordering: .relaxed) == 420)
     }
 
+    /// Workers that never spin park after every job and often wake after the caller has finished
+    /// and closed it; they must stay out of it (the caller would otherwise be running a stale body
+    /// or waiting on them) and still take part in later jobs.
+    @Test func workersWakingLateNeitherRunStaleJobsNorBlockTheCaller() {
+        let pool = ThreadPool(spinMicroseconds: 0)
+        let counter = Counter()
+        for job in 0..<3000 {
+            let tasks = 1 + job % 4
+            pool.parallelFor(tasks, threads: 3) { _ in counter.value.add(1) }
+        }
+        #expect(counter.value.load(ordering: .relaxed) == (0..<3000).reduce(0) { $0 + 1 + $1 % 4 })
+    }
+
     @Test func prepareCreatesWorkersOnce() {
         let pool = ThreadPool()
         pool.prepare(threads: 3)

@@ -65,14 +65,43 @@ typedef void (*re_ukernel_rowa_fn)(size_t kc, const float *a, ptrdiff_t lda, con
                                    float *c, ptrdiff_t ldc, size_t m, size_t n, unsigned flags,
                                    const float *bias, const float *residual, ptrdiff_t residual_ld);
 
-/* One ISA's kernels and their tile shape. */
+/* Packs an mc x kc block of row-major A into MR-row panels (the layout re_pack_a documents). */
+typedef void (*re_pack_a_fn)(size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst);
+/* Packs a kc x nc block of row-major B into NR-column panels (the layout re_pack_b documents). */
+typedef void (*re_pack_b_fn)(size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst);
+
+/* One ISA's kernels, its packers and its tile shape. */
 typedef struct {
     re_isa isa;
     size_t mr;
     size_t nr;
     re_ukernel_packed_fn ukernel_packed;
     re_ukernel_rowa_fn ukernel_rowa;
+    /* Same results as re_pack_a(mr, ...) / re_pack_b(nr, ...), possibly faster. */
+    re_pack_a_fn pack_a;
+    re_pack_b_fn pack_b;
 } re_gemm_kernels;
+
+/*
+ * Runs the micro-kernel down one B panel: the mc rows of C starting at c, columns [0, n) (n <= NR),
+ * one MR-row tile after another. A is packed (lda == 0: panels of kc x MR, as re_pack_a lays
+ * them out) or read in place (lda > 0: row-major). bias / residual / flags as for the
+ * micro-kernel, residual pointing at the block's first row. While it runs it prefetches the
+ * kc x NR panel at b_next (if not NULL), the one the caller will use next.
+ */
+void re_gemm_panel(const re_gemm_kernels *ks, size_t kc, size_t mc, const float *a, ptrdiff_t lda,
+                   const float *b_panel, const float *b_next, float *c, ptrdiff_t ldc, size_t n,
+                   unsigned flags, const float *bias, const float *residual, ptrdiff_t residual_ld);
+
+/*
+ * Runs the micro-kernel over an mc x n block of C row tile by row tile, each row tile across all
+ * the block's B panels (consecutive, kc x NR floats apart from b_block): the order for thin N,
+ * where the whole B block stays in L1 and each A row is then read once. Arguments as for
+ * re_gemm_panel, with bias and residual pointing at the block's first column.
+ */
+void re_gemm_block_by_rows(const re_gemm_kernels *ks, size_t kc, size_t mc, const float *a, ptrdiff_t lda,
+                           const float *b_block, size_t n, float *c, ptrdiff_t ldc, unsigned flags,
+                           const float *bias, const float *residual, ptrdiff_t residual_ld);
 
 /*
  * The kernels for `isa`, or NULL when this build has no kernels for it (NEON on x86) or the CPU /

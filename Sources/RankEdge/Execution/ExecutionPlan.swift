@@ -1,15 +1,13 @@
 /// A compiled model bound to memory for one batch size and thread count: one arena holding every
 /// activation at offsets fixed by the memory planner, one scratch region the steps take turns
-/// with (im2col tiles, rank-conv tiles), GEMM packing space, and a list of steps whose pointers
-/// are resolved. Running it allocates nothing.
+/// with (im2col tiles, rank-conv tiles), and a list of steps whose pointers are resolved. Running it
+/// allocates nothing (the GEMM engine keeps its packing buffers between calls).
 final class ExecutionPlan {
     let batch: Int
     let threads: Int
     let steps: [ExecutionStep]
     let arena: FloatStorage
     let scratch: FloatStorage
-    let workspace: FloatStorage
-    let workspacePerSlot: Int
     let inputs: [(name: String, pointer: UnsafeMutablePointer<Float>, shape: TensorShape)]
     let outputs: [(name: String, pointer: UnsafePointer<Float>, shape: TensorShape)]
     let requests: [BufferRequest]
@@ -43,21 +41,6 @@ final class ExecutionPlan {
             arena.pointer + layout.offsets[assignment.tensorBuffer[tensor]!]
         }
 
-        // GEMM packing space: one block per thread for per-thread GEMMs, or all of it for one
-        // GEMM that uses every thread.
-        var perSlot = 0, total = 0
-        for op in ops {
-            guard case .gemmConv(let w) = op.kind else { continue }
-            for p in w.packed {
-                do {
-                    perSlot = max(perSlot, try GEMMWorkspace.floats(threads: 1, packedB: p))
-                    total = max(total, try GEMMWorkspace.floats(threads: threads, packedB: p))
-                } catch { throw .unsupported(node: op.name, message: error.description) }
-            }
-        }
-        workspacePerSlot = perSlot
-        workspace = FloatStorage(count: max(total, perSlot * threads))
-
         var steps: [ExecutionStep] = []
         let boundShapes = shapes
         for (i, op) in ops.enumerated() {
@@ -76,12 +59,10 @@ final class ExecutionPlan {
 
     var arenaBytes: Int { layout.arenaFloats * 4 }
     var lowerBoundBytes: Int { layout.lowerBoundFloats * 4 }
-    var workspaceBytes: Int { workspace.count * 4 }
     var scratchBytes: Int { scratch.count * 4 }
 
     func execute(profile: UnsafeMutablePointer<Double>?, pool: ThreadPool) throws(ExecutionError) {
-        let context = StepContext(threads: threads, pool: pool, gemmWorkspace: workspace.pointer,
-                                  gemmWorkspacePerSlot: workspacePerSlot)
+        let context = StepContext(threads: threads, pool: pool)
         if let profile {
             for (i, step) in steps.enumerated() {
                 let start = monotonicNanoseconds()

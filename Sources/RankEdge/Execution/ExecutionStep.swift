@@ -1,12 +1,8 @@
-/// What every step of a plan may use while it runs: the threads it may take and scratch it may
-/// write, owned by the session so that running allocates nothing.
+/// What every step of a plan may use while it runs: the threads it may take. (Scratch is bound
+/// into each step when the plan is built; GEMM packing buffers are reused by the GEMM engine.)
 struct StepContext {
     let threads: Int
     let pool: ThreadPool
-    /// GEMM A-packing space: `gemmWorkspacePerSlot` floats for each of `threads` slots, and the
-    /// whole of it for one GEMM call that uses every thread.
-    let gemmWorkspace: UnsafeMutablePointer<Float>
-    let gemmWorkspacePerSlot: Int
 }
 
 /// One step of an execution plan, bound to its arena pointers. Steps are built once per batch

@@ -162,8 +162,7 @@ public final class InferenceSession {
 
     /// Memory of the current plan (nil before the first run or `prepare`).
     public var memory: MemoryReport? {
-        plan.map { MemoryReport(arenaBytes: $0.arenaBytes, lowerBoundBytes: $0.lowerBoundBytes, scratchBytes: $0.scratchBytes,
-                                workspaceBytes: $0.workspaceBytes) }
+        plan.map { MemoryReport(arenaBytes: $0.arenaBytes, lowerBoundBytes: $0.lowerBoundBytes, scratchBytes: $0.scratchBytes) }
     }
 
     /// The current plan's memory layout (nil before the first run or `prepare`), for a compiled file.
@@ -219,8 +218,6 @@ public struct MemoryReport: Sendable, Equatable {
     public var lowerBoundBytes: Int
     /// The region steps take turns with for im2col and rank-conv tiles (the largest any step needs).
     public var scratchBytes: Int
-    /// GEMM A-packing space, outside the arena.
-    public var workspaceBytes: Int
 }
 
 /// One step's share of an inference.

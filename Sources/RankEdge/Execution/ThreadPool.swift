@@ -11,7 +11,8 @@ import Darwin
 /// Workers are created once, on first need (or by `prepare(threads:)`), and live as long as the
 /// pool. Between jobs they spin briefly (a network runs its layers back to back, so the next job
 /// usually comes within microseconds) and then park on a condition variable. The calling thread
-/// takes part in every job, so `threads: 2` uses one worker.
+/// takes part in every job, so `threads: 2` uses one worker; a worker that wakes after the caller
+/// has run out of tasks stays out, so a busy machine delays a job by at most the tasks in flight.
 ///
 /// One job runs at a time. A call made while the pool is busy — from another thread, or from inside
 /// a job's body — runs its loop serially on the calling thread instead of waiting, so nested or
@@ -23,15 +24,22 @@ public final class ThreadPool: @unchecked Sendable {
     /// How long an idle worker spins before parking, in nanoseconds.
     public let spinNanoseconds: Int
 
-    // Published to workers by a release store of `state`; read by them only after an acquire load.
+    // Published to workers by the release store that opens a job; read by a worker only after it
+    // has entered the job (an acquiring compare-and-swap on `job`).
     private var body: ((Int) -> Void)?
     private var taskCount = 0
-
-    /// (job generation << 8) | number of workers taking part; one word so a worker reads both at once.
-    private let state = Atomic<Int>(0)
     private let nextTask = Atomic<Int>(0)
-    /// Workers of the current job that have finished with it (the caller waits for all of them).
-    private let workersDone = Atomic<Int>(0)
+
+    /// The job word: generation (bits 24…), open flag (bit 23), helpers allowed (bits 12–22),
+    /// helpers inside (bits 0–11). Workers enter by incrementing "inside" while the job is open and
+    /// not full; the caller closes the job once it has run out of tasks and then waits only for the
+    /// workers inside. A worker that wakes late finds the job closed and goes back to waiting, so
+    /// a descheduled worker never holds up a job it took no part in.
+    private let job = Atomic<Int>(0)
+    private static let openBit = 1 << 23
+    private static let insideMask = (1 << 12) - 1
+    private static func generation(_ word: Int) -> Int { word >> 24 }
+    private static func allowed(_ word: Int) -> Int { (word >> 12) & 0x7ff }
 
     // `lock` guards `sleepers`, `callerWaiting` and `stopping`; `jobLock` admits one job at a time
     // and guards `workers`.
@@ -44,9 +52,9 @@ public final class ThreadPool: @unchecked Sendable {
     private var stopping = false
     private var workers: [pthread_t] = []
 
-    private static let maxWorkers = 255  // the worker count must fit the low byte of `state`
+    private static let maxWorkers = 1000  // must fit the 11-bit "allowed" field of `job`
 
-    public init(spinMicroseconds: Int = 200) {
+    public init(spinMicroseconds: Int = 100) {
         spinNanoseconds = spinMicroseconds * 1000
         pthread_mutex_init(lock, nil)
         pthread_mutex_init(jobLock, nil)
@@ -104,15 +112,16 @@ public final class ThreadPool: @unchecked Sendable {
             self.body = escapable
             taskCount = count
             nextTask.store(0, ordering: .relaxed)
-            workersDone.store(0, ordering: .relaxed)
-            let generation = (state.load(ordering: .relaxed) >> 8) &+ 1
-            state.store((generation << 8) | helpers, ordering: .releasing)
+            let generation = Self.generation(job.load(ordering: .relaxed)) &+ 1
+            job.store((generation << 24) | Self.openBit | (helpers << 12), ordering: .releasing)
             pthread_mutex_lock(lock)
             if sleepers > 0 { pthread_cond_broadcast(wakeWorkers) }
             pthread_mutex_unlock(lock)
 
             runTasks()
-            waitForWorkers(helpers)
+            // Close the job: no worker may enter from now on; wait for those inside to finish.
+            let inside = job.bitwiseAnd(~Self.openBit, ordering: .acquiringAndReleasing).oldValue & Self.insideMask
+            if inside > 0 { waitForWorkersInside() }
             self.body = nil
         }
     }
@@ -126,17 +135,17 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Spins, then parks, until `helpers` workers have left the job; only then may the job's state change.
-    private func waitForWorkers(_ helpers: Int) {
+    /// Spins, then parks, until no worker is inside the (closed) job.
+    private func waitForWorkersInside() {
         let deadline = monotonicNanoseconds() + spinNanoseconds
         var spins = 0
-        while workersDone.load(ordering: .acquiring) < helpers {
+        while job.load(ordering: .acquiring) & Self.insideMask != 0 {
             re_cpu_relax()
             spins += 1
             if spins & 63 == 0, monotonicNanoseconds() > deadline {
                 pthread_mutex_lock(lock)
                 callerWaiting = true
-                while workersDone.load(ordering: .acquiring) < helpers { pthread_cond_wait(wakeCaller, lock) }
+                while job.load(ordering: .acquiring) & Self.insideMask != 0 { pthread_cond_wait(wakeCaller, lock) }
                 callerWaiting = false
                 pthread_mutex_unlock(lock)
                 return
@@ -146,11 +155,11 @@ public final class ThreadPool: @unchecked Sendable {
 
     private func ensureWorkers(_ wanted: Int) {
         while workers.count < min(wanted, Self.maxWorkers) {
-            let start = Unmanaged.passRetained(WorkerStart(pool: self, index: workers.count)).toOpaque()
+            let start = Unmanaged.passRetained(WorkerStart(pool: self)).toOpaque()
             var thread = pthread_t()
             let status = pthread_create(&thread, nil, { raw in
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                start.pool.workerLoop(index: start.index)
+                start.pool.workerLoop()
                 return nil
             }, start)
             guard status == 0 else {
@@ -162,15 +171,25 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    fileprivate func workerLoop(index: Int) {
+    fileprivate func workerLoop() {
         var seenGeneration = 0
         while true {
-            guard let word = waitForJob(after: seenGeneration) else { return }
-            seenGeneration = word >> 8
-            let helpers = word & 0xff
-            guard index < helpers else { continue }
+            guard var word = waitForJob(after: seenGeneration) else { return }
+            let generation = Self.generation(word)
+            seenGeneration = generation
+            // Enter if the job is still open and has room.
+            var entered = false
+            while Self.generation(word) == generation, word & Self.openBit != 0,
+                  word & Self.insideMask < Self.allowed(word) {
+                let (exchanged, current) = job.compareExchange(expected: word, desired: word + 1,
+                                                               ordering: .acquiringAndReleasing)
+                if exchanged { entered = true; break }
+                word = current
+            }
+            guard entered else { continue }
             runTasks()
-            if workersDone.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == helpers {
+            let left = job.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue
+            if left & Self.insideMask == 0, left & Self.openBit == 0 {
                 pthread_mutex_lock(lock)
                 if callerWaiting { pthread_cond_signal(wakeCaller) }
                 pthread_mutex_unlock(lock)
@@ -178,13 +197,13 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// The next job's state word, or nil when the pool is shutting down.
+    /// The job word of the next job, or nil when the pool is shutting down.
     private func waitForJob(after generation: Int) -> Int? {
         let deadline = monotonicNanoseconds() + spinNanoseconds
         var spins = 0
         while true {
-            let word = state.load(ordering: .acquiring)
-            if word >> 8 != generation { return word }
+            let word = job.load(ordering: .acquiring)
+            if Self.generation(word) != generation { return word }
             re_cpu_relax()
             spins += 1
             if spins & 63 == 0, monotonicNanoseconds() > deadline { break }
@@ -195,8 +214,8 @@ public final class ThreadPool: @unchecked Sendable {
         defer { sleepers -= 1 }
         while true {
             if stopping { return nil }
-            let word = state.load(ordering: .acquiring)
-            if word >> 8 != generation { return word }
+            let word = job.load(ordering: .acquiring)
+            if Self.generation(word) != generation { return word }
             pthread_cond_wait(wakeWorkers, lock)
         }
     }
@@ -207,11 +226,7 @@ private final class WorkerStart {
     // Unowned: the pool joins its workers in deinit, so it outlives them, and a strong reference
     // would keep every pool alive forever.
     unowned(unsafe) let pool: ThreadPool
-    let index: Int
-    init(pool: ThreadPool, index: Int) {
-        self.pool = pool
-        self.index = index
-    }
+    init(pool: ThreadPool) { self.pool = pool }
 }
 
 func monotonicNanoseconds() -> Int {

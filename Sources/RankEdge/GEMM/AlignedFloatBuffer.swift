@@ -1,16 +1,58 @@
+import Synchronization
+
 /// A heap block of floats aligned to a cache line, so packed panels start on line boundaries and
-/// vector loads never split lines. Owned by whoever allocates it; freed explicitly.
-struct AlignedFloatBuffer {
+/// vector loads never split lines. A plain value: whoever takes it frees it (or returns it to
+/// `ScratchBuffers`).
+struct AlignedFloatBuffer: @unchecked Sendable {
     static let alignment = 64
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
 
     init(count: Int) {
-        self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
+        self.count = max(count, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: self.count * MemoryLayout<Float>.stride,
                                                    alignment: Self.alignment)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer = raw.bindMemory(to: Float.self, capacity: self.count)
     }
 
     func deallocate() { UnsafeMutableRawPointer(pointer).deallocate() }
+}
+
+/// Packing buffers kept between GEMM calls. Fresh large allocations come from mmap and page-fault
+/// on first touch (the kernel zeroes every page), which costs several percent of a large GEMM and
+/// far more of a small one; reusing buffers avoids it.
+final class ScratchBuffers: Sendable {
+    static let shared = ScratchBuffers()
+
+    /// At most this many buffers and bytes are kept; beyond that the smallest are freed.
+    let maxBuffers = 8
+    let maxBytes = 96 << 20
+
+    private let free = Mutex<[AlignedFloatBuffer]>([])
+
+    /// The smallest kept buffer holding at least `count` floats, or a new one.
+    func take(count: Int) -> AlignedFloatBuffer {
+        let reused: AlignedFloatBuffer? = free.withLock { buffers in
+            var best: Int?
+            for (i, b) in buffers.enumerated() where b.count >= count && (best == nil || b.count < buffers[best!].count) { best = i }
+            return best.map { buffers.remove(at: $0) }
+        }
+        return reused ?? AlignedFloatBuffer(count: count)
+    }
+
+    func give(_ buffer: AlignedFloatBuffer) {
+        let evicted: [AlignedFloatBuffer] = free.withLock { buffers in
+            buffers.append(buffer)
+            buffers.sort { $0.count > $1.count }
+            var evicted: [AlignedFloatBuffer] = []
+            var bytes = buffers.reduce(0) { $0 + $1.count * 4 }
+            while buffers.count > maxBuffers || (bytes > maxBytes && buffers.count > 1) {
+                let smallest = buffers.removeLast()
+                bytes -= smallest.count * 4
+                evicted.append(smallest)
+            }
+            return evicted
+        }
+        for b in evicted { b.deallocate() }
+    }
 }

@@ -37,11 +37,14 @@ func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
           c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, isa: GEMMISA?,
           threads: Int, pool: ThreadPool?, options: GEMMOptions) throws(GEMMError) {
     try validate(m: m, n: n, k: k, lda: lda, ldc: ldc, epilogue: epilogue, threads: threads)
+    guard ldb >= max(bTransposed ? k : n, 1) else {
+        throw .invalidArgument("ldb=\(ldb) < \(bTransposed ? "k=\(k) for transposed B" : "n=\(n)")")
+    }
+    let kernels = try GEMMKernels(GEMMISA.resolve(isa))
     if m == 0 || n == 0 { return }
-    let packed = try PackedMatrixB(k: k, n: n, b: b, ldb: ldb, transposed: bTransposed, isa: isa,
-                                   blocking: options.blocking, threads: threads, pool: pool)
-    try gemm(m: m, n: n, k: k, a: a, lda: lda, packedB: packed, c: c, ldc: ldc, epilogue: epilogue,
-             threads: threads, pool: pool, options: options)
+    let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, b: .raw(b, ld: ldb, transposed: bTransposed),
+                            c: c, ldc: ldc, epilogue: epilogue, kernels: kernels, options: options)
+    try driver.run(threads: threads, pool: pool ?? .shared, options: options)
 }
 
 func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedMatrixB,
@@ -51,10 +54,11 @@ func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: Pa
     guard packedB.k == k, packedB.n == n else {
         throw .packedMatrixMismatch("packed B is \(packedB.k)×\(packedB.n), the call needs \(k)×\(n)")
     }
+    let kernels = try GEMMKernels(packedB.isa)
     if m == 0 || n == 0 { return }
-    let driver = try GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, packedB: packedB, c: c, ldc: ldc,
-                                epilogue: epilogue, options: options)
-    driver.run(threads: threads, pool: pool ?? .shared, minMACsPerTask: options.minMACsPerTask)
+    let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, b: .packed(packedB), c: c, ldc: ldc,
+                            epilogue: epilogue, kernels: kernels, options: options)
+    try driver.run(threads: threads, pool: pool ?? .shared, options: options)
 }
 
 private func validate(m: Int, n: Int, k: Int, lda: Int, ldc: Int, epilogue: GEMMEpilogue, threads: Int) throws(GEMMError) {
@@ -62,6 +66,13 @@ private func validate(m: Int, n: Int, k: Int, lda: Int, ldc: Int, epilogue: GEMM
     guard lda >= max(k, 1) else { throw .invalidArgument("lda=\(lda) < k=\(k)") }
     guard ldc >= max(n, 1) else { throw .invalidArgument("ldc=\(ldc) < n=\(n)") }
     guard threads >= 1 else { throw .invalidArgument("threads=\(threads) < 1") }
+    // Work and buffer sizes are computed as M·N·K and K·N products; refuse sizes where they overflow.
+    let (mn, o1) = m.multipliedReportingOverflow(by: n)
+    let (mnk, o2) = mn.multipliedReportingOverflow(by: max(k, 1))
+    let (kn, o3) = max(k, 1).multipliedReportingOverflow(by: n + 64)
+    guard !o1, !o2, !o3, !kn.multipliedReportingOverflow(by: 4).overflow, !mnk.multipliedReportingOverflow(by: 2).overflow else {
+        throw .invalidArgument("sizes m=\(m) n=\(n) k=\(k) are too large")
+    }
     if epilogue.residual != nil {
         let stride = epilogue.residualStride == 0 ? ldc : epilogue.residualStride
         guard stride >= n else { throw .invalidArgument("residualStride=\(stride) < n=\(n)") }

@@ -76,11 +76,19 @@ struct GEMMKernels {
     let nr: Int
     let packed: re_ukernel_packed_fn
     let rowA: re_ukernel_rowa_fn
+    let packA: re_pack_a_fn
+    let packB: re_pack_b_fn
+    /// The table itself, for C loops that call the kernels (re_gemm_panel).
+    let table: UnsafePointer<re_gemm_kernels>
 
     init(_ isa: GEMMISA) throws(GEMMError) {
         guard let table = re_gemm_kernels_get(isa.cValue),
-              let packed = table.pointee.ukernel_packed, let rowA = table.pointee.ukernel_rowa
+              let packed = table.pointee.ukernel_packed, let rowA = table.pointee.ukernel_rowa,
+              let packA = table.pointee.pack_a, let packB = table.pointee.pack_b
         else { throw .isaUnavailable(isa) }
+        self.table = table
+        self.packA = packA
+        self.packB = packB
         self.isa = isa
         self.mr = table.pointee.mr
         self.nr = table.pointee.nr

@@ -16,6 +16,7 @@ public final class PackedMatrixB: @unchecked Sendable {
     let nr: Int
     let panelCount: Int
     private let storage: AlignedFloatBuffer
+    private let fromScratch: Bool
 
     /// Packs B, a K × N row-major matrix with leading dimension `ldb` (≥ N); or, with `transposed`,
     /// B stored as its N × K transpose with leading dimension `ldb` (≥ K), which is how conv and
@@ -23,15 +24,26 @@ public final class PackedMatrixB: @unchecked Sendable {
     /// - Parameters:
     ///   - isa: the kernels this packing is for (nil: `RANKEDGE_ISA` or the native ISA).
     ///   - blocking: overrides the cache-derived blocking (tests use it to force several K blocks).
-    ///   - threads, pool: packing a large B is split over N panels.
-    public init(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transposed: Bool = false,
-                isa: GEMMISA? = nil, blocking: GEMMBlocking? = nil,
-                threads: Int = 1, pool: ThreadPool? = nil) throws(GEMMError) {
+    ///   - threads, pool: packing a large B is split over K blocks and runs of panels.
+    public convenience init(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transposed: Bool = false,
+                            isa: GEMMISA? = nil, blocking: GEMMBlocking? = nil,
+                            threads: Int = 1, pool: ThreadPool? = nil) throws(GEMMError) {
+        try self.init(k: k, n: n, b: b, ldb: ldb, transposed: transposed, isa: isa, blocking: blocking,
+                      threads: threads, pool: pool, scratch: false)
+    }
+
+    /// `scratch`: storage comes from (and returns to) `ScratchBuffers`, for a B packed for one call.
+    init(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transposed: Bool,
+         isa: GEMMISA?, blocking: GEMMBlocking?, threads: Int, pool: ThreadPool?, scratch: Bool) throws(GEMMError) {
         guard k >= 0, n >= 0 else { throw .invalidArgument("negative size k=\(k) n=\(n)") }
         if transposed {
             guard ldb >= max(k, 1) else { throw .invalidArgument("ldb=\(ldb) < k=\(k) for transposed B") }
         } else {
             guard ldb >= max(n, 1) else { throw .invalidArgument("ldb=\(ldb) < n=\(n)") }
+        }
+        let (kn, overflow) = max(k, 1).multipliedReportingOverflow(by: n + 64)
+        guard !overflow, !kn.multipliedReportingOverflow(by: 4).overflow else {
+            throw .invalidArgument("sizes k=\(k) n=\(n) are too large")
         }
         let resolved = try GEMMISA.resolve(isa)
         let kernels = try GEMMKernels(resolved)
@@ -41,7 +53,9 @@ public final class PackedMatrixB: @unchecked Sendable {
         self.nr = kernels.nr
         self.kc = max(1, (blocking ?? GEMMBlocking.forKernel(mr: kernels.mr, nr: kernels.nr)).kc)
         self.panelCount = (n + kernels.nr - 1) / kernels.nr
-        storage = AlignedFloatBuffer(count: k * panelCount * kernels.nr)
+        let floats = k * panelCount * kernels.nr
+        storage = scratch ? ScratchBuffers.shared.take(count: floats) : AlignedFloatBuffer(count: floats)
+        fromScratch = scratch
 
         let blockCount = (k + kc - 1) / kc
         // One task per (K block, run of panels); runs of at least 8 panels keep tasks worth a wake-up.
@@ -51,7 +65,7 @@ public final class PackedMatrixB: @unchecked Sendable {
         let work = k * n
         let pool = pool ?? .shared
         let useThreads = work >= 1 << 16 ? threads : 1
-        let (kc, nr, dst) = (self.kc, self.nr, storage.pointer)
+        let (kc, nr, dst, packB) = (self.kc, self.nr, storage.pointer, kernels.packB)
         pool.parallelFor(taskCount, threads: useThreads) { task in
             let block = task / runsPerBlock, run = task % runsPerBlock
             let k0 = block * kc, kcb = min(kc, k - k0)
@@ -63,7 +77,7 @@ public final class PackedMatrixB: @unchecked Sendable {
             if transposed {
                 re_pack_b_transposed(nr, kcb, cols, b + j0 * ldb + k0, ldb, out)
             } else {
-                re_pack_b(nr, kcb, cols, b + k0 * ldb + j0, ldb, out)
+                packB(kcb, cols, b + k0 * ldb + j0, ldb, out)
             }
         }
     }
@@ -85,6 +99,7 @@ public final class PackedMatrixB: @unchecked Sendable {
         self.kc = kc
         self.panelCount = panelCount
         storage = AlignedFloatBuffer(count: packed.count)
+        fromScratch = false
         if let base = packed.baseAddress { storage.pointer.update(from: base, count: packed.count) }
     }
 
@@ -98,10 +113,15 @@ public final class PackedMatrixB: @unchecked Sendable {
     public var packedFloats: UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: storage.pointer, count: k * panelCount * nr)
     }
+    /// Bytes of packed storage (K × N rounded up to whole panels), for memory planning.
+    public var byteCount: Int { k * panelCount * nr * MemoryLayout<Float>.size }
 
-    deinit { storage.deallocate() }
+    deinit {
+        if fromScratch { ScratchBuffers.shared.give(storage) } else { storage.deallocate() }
+    }
 
-    /// The panel holding columns panel·NR ..< panel·NR + NR of the K block starting at row k0.
+    /// The panel holding columns panel·NR ..< panel·NR + NR of the K block starting at row k0; the
+    /// block's following panels come after it, kcb·NR floats apart.
     @inline(__always)
     func panel(k0: Int, panel: Int) -> UnsafePointer<Float> {
         let kcb = min(kc, k - k0)

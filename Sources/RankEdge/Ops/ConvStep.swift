@@ -66,7 +66,7 @@ final class ConvStep: ExecutionStep {
                 for group in 0..<g.groups {
                     try gemm(m: g.pixels, n: sg, k: g.cg, a: x + group * g.cg, lda: g.c, packedB: weights.packed[group],
                              c: y + group * sg, ldc: g.s, epilogue: epilogue(row: 0, group: group),
-                             threads: context.threads, pool: context.pool, workspace: context.gemmWorkspace)
+                             threads: context.threads, pool: context.pool)
                 }
             } else if !tiling.parallelTiles {
                 var row = 0
@@ -76,7 +76,7 @@ final class ConvStep: ExecutionStep {
                         Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: scratch.slot(0))
                         try gemm(m: rows, n: sg, k: g.depth, a: scratch.slot(0), lda: g.depth, packedB: weights.packed[group],
                                  c: y + row * g.s + group * sg, ldc: g.s, epilogue: epilogue(row: row, group: group),
-                                 threads: context.threads, pool: context.pool, workspace: context.gemmWorkspace)
+                                 threads: context.threads, pool: context.pool)
                     }
                     row += rows
                 }
@@ -87,13 +87,12 @@ final class ConvStep: ExecutionStep {
                     let row = tile * tiling.rows
                     let rows = min(tiling.rows, g.pixels - row)
                     let patches = scratch.slot(slot)
-                    let workspace = context.gemmWorkspace + slot * context.gemmWorkspacePerSlot
                     for group in 0..<g.groups {
                         Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: patches)
                         do {
                             try gemm(m: rows, n: sg, k: g.depth, a: patches, lda: g.depth, packedB: weights.packed[group],
                                      c: y + row * g.s + group * sg, ldc: g.s, epilogue: epilogue(row: row, group: group),
-                                     threads: 1, pool: context.pool, workspace: workspace)
+                                     threads: 1, pool: context.pool)
                         } catch {
                             failed.store(true, ordering: .relaxed)
                         }
