@@ -5,10 +5,12 @@ let package = Package(
     name: "RankEdge",
     products: [
         .library(name: "RankEdge", targets: ["RankEdge"]),
+        .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // SIMD GEMM micro-kernels and CPU detection; ISA flags come only from target attributes in source.
@@ -17,15 +19,22 @@ let package = Package(
         .target(name: "RankEdge", dependencies: ["CRankEdgeKernels"]),
         // OpenBLAS, the baseline gemm-bench measures against (never linked into the runtime).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
+        .target(
+            name: "RankEdgeONNX",
+            dependencies: ["RankEdge", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .executableTarget(
             name: "rankedge",
             dependencies: [
                 "RankEdge",
                 "COpenBLAS",
+                "RankEdgeONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge"]),
+        .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),
     ],
     swiftLanguageModes: [.v6]
 )

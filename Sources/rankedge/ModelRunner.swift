@@ -45,22 +45,6 @@ struct ModelRunner {
         }
         return normalization.tensor(hwc: hwc, height: height, width: width)
     }
-
-    /// Raw little-endian float32 NHWC: one or more whole samples of the model's input.
-    func rawTensor(_ bytes: [UInt8], source: String) throws -> Tensor {
-        let sample = inputShape.dims.dropFirst().reduce(1, *)
-        guard bytes.count % 4 == 0, sample > 0, bytes.count / 4 % sample == 0, bytes.count >= 4 * sample else {
-            throw CLIError("\(source) has \(bytes.count) bytes; model '\(graph.name)' takes whole samples of \(sample) float32 values (\(sample * 4) bytes, shape \(inputShape))")
-        }
-        var data = [Float](repeating: 0, count: bytes.count / 4)
-        for i in 0..<data.count {
-            let b = UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24
-            data[i] = Float(bitPattern: b)
-        }
-        var shape = inputShape
-        shape[0] = data.count / sample
-        return Tensor(shape: shape, data: data)
-    }
 }
 
 /// Softmax probabilities of one logits row, for display.

@@ -2,79 +2,145 @@ import ArgumentParser
 import Foundation
 import RankEdge
 
+/// Runs a model on one input with the fast runtime. The ONNX cross-checks (tools/check_onnx.sh)
+/// use `--raw-input IN.f32 --output OUT.f32` to compare RankEdge with ONNX Runtime value by value.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a model on one input and print the top classes.",
+        abstract: "Run a model on one input: top classes, or every output value.",
         discussion: """
-        Inputs: --input FILE, a binary PPM (P6) image of the model's size or raw float32 NHWC (told apart by \
-        the P6 magic); --raw-input FILE, raw little-endian float32 NHWC, one or more whole samples; or \
-        --cifar FILE --index N, record N of a CIFAR-10 binary file. PPM and CIFAR pixels are scaled to 0…1 and \
-        normalised with the graph's rankedge.input_mean / rankedge.input_std metadata when present; raw input \
-        is used as given. --output FILE writes the raw output tensor as little-endian float32.
+        Inputs (exactly one): --input FILE, a binary PPM (P6) image of the model's size, or raw float32 \
+        NHWC when the file does not start with the P6 magic; --raw-input FILE, little-endian float32 in the \
+        graph input's layout (NHWC for images), one or more samples back to back (the batch is the value \
+        count divided by one sample's size); --cifar FILE --index N, record N of a CIFAR-10 binary file. \
+        PPM and CIFAR pixels are scaled to 0…1 and normalised with the graph's rankedge.input_mean / \
+        rankedge.input_std metadata when present; raw input is used as given.
+
+        Output: the top --top classes per sample with probabilities (class names from the graph when it \
+        has them; softmax is applied unless the graph ends in one). -o/--output FILE writes every graph \
+        output in graph order, concatenated, as little-endian float32 (NHWC for 4-D outputs), and lists \
+        NAME [shape] per output. With --raw-input and neither --top nor --output, every output value is \
+        printed as NAME [shape]: v1 v2 …
         """
     )
 
     @Argument(help: "A .rkg model (graph or compiled).") var model: String
-    @Option(help: "PPM (P6) image or raw float32 NHWC file.") var input: String?
-    @Option(help: "Raw little-endian float32 NHWC file (whole samples).") var rawInput: String?
+    @Option(help: "PPM (P6) image, or raw float32 NHWC.") var input: String?
+    @Option(name: .customLong("raw-input"), help: "Raw little-endian float32 input file.") var rawInput: String?
     @Option(help: "CIFAR-10 binary file.") var cifar: String?
     @Option(help: "Record of the CIFAR-10 file.") var index: Int?
-    @Option(help: "How many classes to print.") var top = 5
-    @Option(help: "Also write the output tensor here (little-endian float32).") var output: String?
+    @Option(help: "How many classes to print (default 5).") var top: Int?
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Write the outputs here as raw float32.") var output: String?
     @Option(help: "Threads to run with.") var threads = 1
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
+    @Flag(help: "Run on the reference executor instead of the fast runtime (graph files only).") var reference = false
 
     func run() throws {
-        guard top >= 0 else { throw CLIError("--top must be non-negative") }
+        if let top, top < 0 { throw CLIError("--top must be non-negative") }
         let sources = [input, rawInput, cifar].compactMap { $0 }
         guard sources.count == 1 else { throw CLIError("give exactly one of --input, --raw-input or --cifar") }
         if cifar != nil, index == nil { throw CLIError("--cifar needs --index N") }
         if cifar == nil, index != nil { throw CLIError("--index goes with --cifar") }
 
-        let runner = try ModelRunner(path: model, choices: RuntimeChoices(threads: threads, rankForm: rankForm))
-        let x = try inputTensor(runner)
-        let y = try runner.run(x)
-        if let output {
-            var bytes = [UInt8]()
-            bytes.reserveCapacity(y.count * 4)
-            for v in y.data { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-            do { try writeFileAtomically(bytes, to: output) } catch { throw CLIError("\(error)") }
+        let (graph, execute) = try engine()
+        guard graph.inputs.count == 1 else {
+            throw CLIError("\(model): run needs a graph with one input, this one has \(graph.inputs.count)")
         }
-        let names = runner.graph.classNames
-        let width = y.shape.dims.last ?? 0
+        let x = try inputTensor(graph)
+        let outputs: [String: Tensor]
+        do { outputs = try execute([graph.inputs[0].name: x]) } catch let e as CLIError { throw e } catch { throw CLIError("\(model): \(error)") }
+
+        if let output {
+            var bytes: [UInt8] = []
+            for name in graph.outputs {
+                for v in outputs[name]?.data ?? [] { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+            }
+            try cliFileIO { try writeFileAtomically(bytes, to: output) }
+            for name in graph.outputs { print("\(name) \(outputs[name]?.shape.description ?? "[]")") }
+        }
+        let printValues = rawInput != nil && top == nil && output == nil
+        if printValues {
+            for name in graph.outputs {
+                let t = outputs[name]
+                print("\(name) \(t?.shape.description ?? "[]"): " + (t?.data.map { "\($0)" }.joined(separator: " ") ?? ""))
+            }
+            return
+        }
+        if output != nil && top == nil && rawInput != nil { return }
+        try printTopClasses(graph, outputs)
+    }
+
+    /// The graph as the file stores it and a function running it: the fast runtime, or the reference.
+    func engine() throws -> (Graph, ([String: Tensor]) throws -> [String: Tensor]) {
+        if reference {
+            let graph = try loadGraph(model)
+            let executor: ReferenceExecutor
+            do { executor = try ReferenceExecutor(graph: graph) } catch { throw CLIError("\(model): \(error)") }
+            return (graph, { try executor.run($0) })
+        }
+        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, rankForm: rankForm))
+        return (loaded.graph, { try loaded.session.run($0) })
+    }
+
+    func printTopClasses(_ graph: Graph, _ outputs: [String: Tensor]) throws {
+        guard graph.outputs.count == 1, let y = outputs[graph.outputs[0]], y.shape.rank == 2 else {
+            throw CLIError("\(model): --top needs a classifier with one [N, classes] output; use --output to save the outputs")
+        }
+        let names = graph.classNames
+        let width = y.shape[1]
         let samples = width == 0 ? 0 : y.count / width
+        // A graph that already ends in softmax prints its own probabilities.
+        let endsInSoftmax = graph.nodes.last.map { $0.op == .softmax && graph.outputs == $0.outputs } ?? false
         for n in 0..<samples {
             let row = y.data[(n * width)..<((n + 1) * width)]
-            // A graph that already ends in softmax prints its own probabilities.
-            let endsInSoftmax = runner.graph.nodes.last.map { $0.op == .softmax && runner.graph.outputs == $0.outputs } ?? false
             let p = endsInSoftmax ? Array(row) : probabilities(row)
             if samples > 1 { print("sample \(n):") }
-            for c in p.indices.sorted(by: { p[$0] > p[$1] }).prefix(top) {
+            for c in p.indices.sorted(by: { p[$0] > p[$1] }).prefix(top ?? 5) {
                 let label = c < names.count ? names[c] : "class \(c)"
                 print(String(format: "  %6.2f %%  ", p[c] * 100) + "\(label) (\(c))")
             }
         }
     }
 
-    func inputTensor(_ runner: ModelRunner) throws -> Tensor {
+    func inputTensor(_ graph: Graph) throws -> Tensor {
+        let shape = graph.inputs[0].shape
+        let normalization: InputNormalization
+        do { normalization = try InputNormalization(graph: graph, channels: shape.dims.last ?? 0) } catch { throw CLIError("\(model): \(error)") }
+        func image(_ hwc: [UInt8], height: Int, width: Int, source: String) throws -> Tensor {
+            guard shape.rank == 4, shape[1] == height, shape[2] == width, shape[3] == 3 else {
+                throw CLIError("\(source) is \(height)x\(width)x3 but model '\(graph.name)' takes input \(shape)")
+            }
+            return normalization.tensor(hwc: hwc, height: height, width: width)
+        }
         if let cifar, let index {
             let records: CIFARRecords
             do { records = try CIFARRecords(path: cifar) } catch { throw CLIError("\(error)") }
             guard index >= 0, index < records.count else {
                 throw CLIError("\(cifar): --index \(index) is out of range (the file has \(records.count) records)")
             }
-            return try runner.tensor(hwc: records.imageHWC(index), height: CIFARRecords.side, width: CIFARRecords.side,
-                                     source: "\(cifar) record \(index)")
+            return try image(records.imageHWC(index), height: CIFARRecords.side, width: CIFARRecords.side, source: "\(cifar) record \(index)")
         }
-        let path = (input ?? rawInput)!
-        let bytes: [UInt8]
-        do { bytes = try readFileBytes(path) } catch { throw CLIError("\(error)") }
-        if input != nil, bytes.count >= 2, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "6") {
-            let image: PPMImage
-            do { image = try PPMImage(bytes: bytes, source: path) } catch { throw CLIError("\(error)") }
-            return try runner.tensor(hwc: image.pixels, height: image.height, width: image.width, source: path)
+        if let input {
+            let bytes = try cliFileIO { try readFileBytes(input) }
+            if bytes.count >= 2, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "6") {
+                let ppm: PPMImage
+                do { ppm = try PPMImage(bytes: bytes, source: input) } catch { throw CLIError("\(error)") }
+                return try image(ppm.pixels, height: ppm.height, width: ppm.width, source: input)
+            }
         }
-        return try runner.rawTensor(bytes, source: path)
+        return try Self.readRawInput((input ?? rawInput)!, sampleShape: Array(shape.dims.dropFirst()))
+    }
+
+    static func readRawInput(_ path: String, sampleShape: [Int]) throws -> Tensor {
+        let bytes = try cliFileIO { try readFileBytes(path) }
+        let perSample = sampleShape.reduce(1, *)
+        let count = bytes.count / 4
+        guard bytes.count % 4 == 0, count > 0, perSample > 0, count % perSample == 0 else {
+            throw CLIError("\(path): \(bytes.count) bytes is not a whole number of float32 samples of shape \(TensorShape(sampleShape)) (\(perSample * 4) bytes each)")
+        }
+        let values = bytes.withUnsafeBytes { raw in
+            (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        }
+        return Tensor(shape: [count / perSample] + sampleShape, data: values)
     }
 }

@@ -1,0 +1,138 @@
+import RankEdge
+
+/// One RankEdge node → ONNX node(s), with weights moved to ONNX layouts.
+extension ExportContext {
+    mutating func exportNode(_ node: Node) throws(ONNXExportError) {
+        let x = node.inputs.first ?? ""
+        let output = node.outputs[0]
+        let doc = node.provenance
+        let inputLayout = layouts[x] ?? .plain
+        let rank = shapes[x]?.rank ?? 0
+        func weight(_ i: Int) -> Tensor { graph.weights[node.inputs[i]]! }
+
+        switch node.op {
+        case .conv2d(let a):
+            let w = weight(1)
+            let (s, kh, kw, cg) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+            let wName = addInitializer(weight: node.inputs[1], dims: [s, cg, kh, kw],
+                                       values: LayoutConversion.oihw(fromOHWI: w.data, o: s, kh: kh, kw: kw, i: cg))
+            var inputs = [x, wName]
+            if node.inputs.count > 2 { inputs.append(addInitializer(weight: node.inputs[2], dims: [s], values: weight(2).data)) }
+            addNode("Conv", name: node.name, inputs: inputs, output: output, layout: .featureMap,
+                    attributes: convAttributes(kernel: Size2(kh, kw), stride: a.stride, padding: a.padding,
+                                               dilation: a.dilation, groups: a.groups), doc: doc)
+
+        case .rankConv2d(let a):
+            // Dense kernel Σ_l a_l ⊗ b_l: what any ONNX runtime can run.
+            let w = reconstructRankKernel(a: weight(1), b: weight(2))
+            let (s, k, c) = (w.shape[0], w.shape[1], w.shape[3])
+            let wName = addInitializer(weight: uniqueName("\(node.name).reconstructed_weight"), dims: [s, c, k, k],
+                                       values: LayoutConversion.oihw(fromOHWI: w.data, o: s, kh: k, kw: k, i: c))
+            var inputs = [x, wName]
+            if node.inputs.count > 3 { inputs.append(addInitializer(weight: node.inputs[3], dims: [s], values: weight(3).data)) }
+            addNode("Conv", name: node.name, inputs: inputs, output: output, layout: .featureMap,
+                    attributes: convAttributes(kernel: .square(k), stride: a.stride, padding: a.padding,
+                                               dilation: .square(1), groups: 1),
+                    doc: doc ?? "rankConv2d with rank \(weight(1).shape[2]), exported with its reconstructed dense kernel")
+
+        case .linear:
+            let w = weight(1)
+            let (s, c) = (w.shape[0], w.shape[1])
+            var values = w.data
+            if case .reorderedColumns(let order) = inputLayout {
+                values = LayoutConversion.scatterColumns(values, rows: s, order: order)
+            }
+            var inputs = [x, addInitializer(weight: node.inputs[1], dims: [s, c], values: values)]
+            if node.inputs.count > 2 { inputs.append(addInitializer(weight: node.inputs[2], dims: [s], values: weight(2).data)) }
+            addNode("Gemm", name: node.name, inputs: inputs, output: output, layout: .plain,
+                    attributes: [.int("transB", 1)], doc: doc)
+
+        case .batchNorm(let epsilon):
+            guard rank == 4 || rank == 2 else {
+                throw .unsupported(node: node.name, reason: "batch norm on a rank-\(rank) tensor (ONNX normalizes axis 1; RankEdge the last)")
+            }
+            var inputs = [x]
+            for i in 1...4 {
+                var values = weight(i).data
+                if case .reorderedColumns(let order) = inputLayout {
+                    values = LayoutConversion.scatterColumns(values, rows: 1, order: order)
+                }
+                inputs.append(addInitializer(weight: node.inputs[i], dims: [values.count], values: values))
+            }
+            addNode("BatchNormalization", name: node.name, inputs: inputs, output: output, layout: inputLayout,
+                    attributes: [.float("epsilon", epsilon)], doc: doc)
+
+        case .relu:
+            addNode("Relu", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
+        case .relu6:
+            addNode("Clip", name: node.name, inputs: [x, scalar(0), scalar(6)], output: output, layout: inputLayout, doc: doc)
+
+        case .maxPool(let a), .avgPool(let a):
+            var attributes: [Onnx_AttributeProto] = [
+                .ints("kernel_shape", [a.kernel.h, a.kernel.w]),
+                .ints("strides", [a.stride.h, a.stride.w]),
+                .ints("pads", [a.padding.top, a.padding.left, a.padding.bottom, a.padding.right]),
+            ]
+            let isMax = if case .maxPool = node.op { true } else { false }
+            if !isMax { attributes.append(.int("count_include_pad", a.countIncludePad ? 1 : 0)) }
+            addNode(isMax ? "MaxPool" : "AveragePool", name: node.name, inputs: [x], output: output,
+                    layout: .featureMap, attributes: attributes, doc: doc)
+
+        case .globalAvgPool:
+            addNode("GlobalAveragePool", name: node.name, inputs: [x], output: output, layout: .featureMap, doc: doc)
+
+        case .add:
+            var (a, b) = (x, node.inputs[1])
+            if layouts[a] != layouts[b] { a = plainColumns(a); b = plainColumns(b) }
+            addNode("Add", name: node.name, inputs: [a, b], output: output, layout: layouts[a] ?? .plain, doc: doc)
+
+        case .flatten:
+            var layout = inputLayout
+            if rank == 4, let s = shapes[x] {
+                layout = .columns(LayoutConversion.flattenOrder(c: s[3], h: s[1], w: s[2]))
+            }
+            addNode("Flatten", name: node.name, inputs: [x], output: output, layout: layout,
+                    attributes: [.int("axis", 1)], doc: doc)
+
+        case .softmax:
+            // RankEdge's softmax is over the last axis: the channels of a feature map (axis 1 in NCHW).
+            addNode("Softmax", name: node.name, inputs: [x], output: output, layout: inputLayout,
+                    attributes: [.int("axis", rank == 4 ? 1 : -1)], doc: doc)
+
+        case .concat:
+            if rank == 4 {
+                addNode("Concat", name: node.name, inputs: node.inputs, output: output, layout: .featureMap,
+                        attributes: [.int("axis", 1)], doc: doc)
+            } else {
+                var order: [Int] = []
+                for input in node.inputs {
+                    let offset = order.count
+                    switch layouts[input] {
+                    case .reorderedColumns(let o)?: order += o.map { $0 + offset }
+                    default: order += (0..<(shapes[input]?.dims.last ?? 0)).map { $0 + offset }
+                    }
+                }
+                addNode("Concat", name: node.name, inputs: node.inputs, output: output,
+                        layout: rank == 2 ? .columns(order) : .plain, attributes: [.int("axis", -1)], doc: doc)
+            }
+
+        case .dropout(let rate):
+            if rate == 0 {
+                addNode("Identity", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
+            } else {
+                addNode("Dropout", name: node.name, inputs: [x, scalar(rate)], output: output, layout: inputLayout, doc: doc)
+            }
+        }
+    }
+
+    private func convAttributes(kernel: Size2, stride: Size2, padding: Padding, dilation: Size2,
+                                groups: Int) -> [Onnx_AttributeProto] {
+        [
+            .ints("kernel_shape", [kernel.h, kernel.w]),
+            .ints("strides", [stride.h, stride.w]),
+            .ints("pads", [padding.top, padding.left, padding.bottom, padding.right]),
+            .ints("dilations", [dilation.h, dilation.w]),
+            .int("group", groups),
+        ]
+    }
+}

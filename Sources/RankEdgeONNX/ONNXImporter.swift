@@ -1,0 +1,176 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import RankEdge
+import SwiftProtobuf
+
+/// Converts an ONNX model (default domain, opsets 11–21) into a RankEdge graph.
+///
+/// Layouts: a 4-D graph input [N, C, H, W] becomes [N, H, W, C]; conv weights become OHWI; a 4-D
+/// graph output is NHWC. A flatten of a feature map keeps RankEdge's H·W·C order and the weights of
+/// the Gemm/MatMul (or batch norm) that reads it are reordered to match, so results equal ONNX's.
+/// A dynamic batch dimension becomes 1 (RankEdge graphs run at any batch size).
+public struct ONNXImporter: Sendable {
+    public static let supportedOpsets: ClosedRange<Int64> = 11...21
+    /// Op types of the default domain the importer converts.
+    public static let supportedOps: Set<String> = [
+        "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool",
+        "GlobalAveragePool", "Add", "Flatten", "Reshape", "Softmax", "Concat", "Identity", "Dropout", "Constant",
+    ]
+
+    public init() {}
+
+    /// Imports a serialized ONNX ModelProto.
+    public func importModel(_ bytes: [UInt8]) throws(ONNXImportError) -> Graph {
+        let model: Onnx_ModelProto
+        do {
+            model = try Onnx_ModelProto(serializedBytes: bytes)
+        } catch {
+            throw .malformedProtobuf(reason: "\(error)")
+        }
+        return try importModel(model)
+    }
+
+    func importModel(_ model: Onnx_ModelProto) throws(ONNXImportError) -> Graph {
+        guard model.hasGraph else { throw .invalidModel(reason: "the model has no graph") }
+        let defaultDomain = model.opsetImport.filter { $0.domain.isEmpty || $0.domain == "ai.onnx" }
+        guard let opset = defaultDomain.map(\.version).max() else {
+            throw .invalidModel(reason: "the model imports no default-domain (ai.onnx) opset")
+        }
+        guard Self.supportedOpsets.contains(opset) else {
+            throw .unsupportedOpset(version: opset, supported: Self.supportedOpsets)
+        }
+        let g = model.graph
+        guard !g.node.isEmpty else { throw .invalidModel(reason: "the graph has no nodes") }
+        guard g.sparseInitializer.isEmpty else { throw .invalidModel(reason: "sparse initializers are not supported") }
+
+        let initializerNames = Set(g.initializer.map(\.name))
+        let realInputs = g.input.filter { !initializerNames.contains($0.name) }
+        var ctx = ImportContext(nodes: g.node, opset: opset, graphInputs: realInputs.map(\.name),
+                                graphOutputs: g.output.map(\.name))
+        try Self.rejectUnsupportedOps(ctx)
+
+        for t in g.initializer {
+            guard !t.name.isEmpty else { throw .invalidModel(reason: "an initializer has no name") }
+            ctx.values[t.name] = .constant(try ONNXConstant(t, name: t.name))
+        }
+        for input in realInputs {
+            let (info, layout) = try Self.graphInput(input)
+            ctx.inputs.append(info)
+            ctx.values[input.name] = .activation(input.name, layout)
+        }
+        guard !ctx.inputs.isEmpty else { throw .invalidModel(reason: "the graph has no inputs besides initializers") }
+        // Constant nodes have no inputs, so they can be read up front; MatMul's bias look-ahead needs that.
+        for i in g.node.indices where g.node[i].opType == "Constant" {
+            try ctx.importConstantNode(i)
+        }
+        for i in g.node.indices where g.node[i].opType != "Constant" && !ctx.absorbed.contains(i) {
+            try ctx.importNode(i)
+        }
+
+        var outputs: [String] = []
+        for out in g.output {
+            switch ctx.values[out.name] {
+            case .activation(let name, .featureMap)?, .activation(let name, .plain)?:
+                outputs.append(name)
+            case .activation(_, .reorderedColumns)?:
+                let producer = g.node.firstIndex { $0.output.contains(out.name) }
+                throw ONNXImportError.unsupportedUse(
+                    node: producer.map { ctx.nodeNames[$0] } ?? out.name, opType: producer.map { g.node[$0].opType } ?? "output",
+                    reason: "graph output '\(out.name)' is a flattened feature map; RankEdge keeps it in H·W·C order, not ONNX's C·H·W (feed it to a Gemm/MatMul first)")
+            case .constant?:
+                throw ONNXImportError.invalidModel(reason: "graph output '\(out.name)' is a constant")
+            case nil:
+                throw ONNXImportError.invalidModel(reason: "graph output '\(out.name)' is not produced by any node")
+            }
+        }
+
+        var graph = Graph(name: g.name.isEmpty ? "onnx-model" : g.name, inputs: ctx.inputs, outputs: outputs,
+                          nodes: ctx.nodes, weights: ctx.weights)
+        Self.readMetadata(model, opset: opset, into: &graph)
+        do {
+            try graph.validate()
+        } catch {
+            throw .invalidGraph((error as? GraphValidationError)?.problems.map(\.description).joined(separator: "; ") ?? "\(error)")
+        }
+        return graph
+    }
+
+    /// One error listing every op type the importer cannot convert, with the nodes using it.
+    static func rejectUnsupportedOps(_ ctx: ImportContext) throws(ONNXImportError) {
+        var byType: [String: [String]] = [:]
+        var order: [String] = []
+        for (i, n) in ctx.onnxNodes.enumerated() {
+            let defaultDomain = n.domain.isEmpty || n.domain == "ai.onnx"
+            guard !defaultDomain || !supportedOps.contains(n.opType) else { continue }
+            let type = defaultDomain ? n.opType : "\(n.domain).\(n.opType)"
+            if byType[type] == nil { order.append(type) }
+            byType[type, default: []].append(ctx.nodeNames[i])
+        }
+        if !order.isEmpty {
+            throw .unsupportedOps(order.map { UnsupportedONNXOp(opType: $0, nodes: byType[$0]!) })
+        }
+    }
+
+    /// A graph input: float32, rank 4 (NCHW → NHWC) or rank 2; only the batch may be dynamic (→ 1).
+    static func graphInput(_ v: Onnx_ValueInfoProto) throws(ONNXImportError) -> (ValueInfo, ValueLayout) {
+        guard case .tensorType(let t)? = v.type.value else {
+            throw .invalidModel(reason: "graph input '\(v.name)' is not a tensor")
+        }
+        guard t.elemType == ONNXElementType.float.rawValue else {
+            throw .invalidModel(reason: "graph input '\(v.name)' has element type \(t.elemType); RankEdge reads FLOAT (1) inputs")
+        }
+        guard t.hasShape else { throw .invalidModel(reason: "graph input '\(v.name)' has no shape") }
+        var dims: [Int] = []
+        for (axis, d) in t.shape.dim.enumerated() {
+            let known: Int64? = if case .dimValue(let x)? = d.value, x > 0 { x } else { nil }
+            if let x = known {
+                guard x <= Int64(ONNXLimits.maxExtent) else {
+                    throw .invalidModel(reason: "graph input '\(v.name)' dimension \(axis) is \(x), too large")
+                }
+                dims.append(Int(x))
+            } else if axis == 0 {
+                dims.append(1)
+            } else {
+                let what: String = if case .dimParam(let p)? = d.value, !p.isEmpty { "symbolic ('\(p)')" } else { "unknown" }
+                throw .dynamicShape(input: v.name, axis: axis, dimension: what)
+            }
+        }
+        guard let count = TensorShape(dims).checkedElementCount, count <= ONNXLimits.maxElements else {
+            throw .invalidModel(reason: "graph input '\(v.name)' shape \(dims) is too large")
+        }
+        switch dims.count {
+        case 4: return (ValueInfo(name: v.name, shape: TensorShape(LayoutConversion.nhwc(fromNCHW: dims))), .featureMap)
+        case 2: return (ValueInfo(name: v.name, shape: TensorShape(dims)), .plain)
+        default:
+            throw .invalidModel(reason: "graph input '\(v.name)' has rank \(dims.count); RankEdge reads 4-D NCHW images or 2-D [N, features]")
+        }
+    }
+
+    /// Class names and metadata written by `ONNXExporter` come back; other model properties are kept
+    /// under an "onnx." prefix.
+    static func readMetadata(_ model: Onnx_ModelProto, opset: Int64, into graph: inout Graph) {
+        graph.metadata["source"] = "onnx"
+        graph.metadata["onnx.opset"] = "\(opset)"
+        if !model.producerName.isEmpty {
+            graph.metadata["onnx.producer"] = model.producerVersion.isEmpty ? model.producerName : "\(model.producerName) \(model.producerVersion)"
+        }
+        for prop in model.metadataProps {
+            if prop.key == ONNXMetadataKeys.classNames {
+                if let names = try? JSONDecoder().decode([String].self, from: Data(prop.value.utf8)) { graph.classNames = names }
+            } else if prop.key.hasPrefix(ONNXMetadataKeys.graphMetadataPrefix) {
+                graph.metadata[String(prop.key.dropFirst(ONNXMetadataKeys.graphMetadataPrefix.count))] = prop.value
+            } else {
+                graph.metadata["onnx.\(prop.key)"] = prop.value
+            }
+        }
+    }
+}
+
+/// Model metadata_props keys shared by the exporter and the importer.
+enum ONNXMetadataKeys {
+    static let classNames = "rankedge.class_names"
+    static let graphMetadataPrefix = "rankedge.metadata."
+}

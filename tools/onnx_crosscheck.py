@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""ONNX cross-check: RankEdge's importer and exporter against ONNX Runtime.
+
+Builds its own ONNX models with onnx.helper and seeded random weights (a ResNet-18 at 64x64, a
+mini-VGG, a net of grouped/depthwise convs, a Gemm/Concat net), then for each:
+  import:  rankedge import -> rankedge run  == onnxruntime on the original model
+  export:  rankedge export -> onnx.checker -> onnxruntime == rankedge run of the .rkg
+plus the export of a rankConv2d model made by rankedge itself, and bad-input checks (truncated
+file, unsupported ops, dynamic spatial shape, missing initializer): exit status 1, a one-line
+message naming the problem, and no output file left behind.
+
+Tolerance: max |rankedge - onnxruntime| <= 1e-4 * max |onnxruntime output| per output.
+Prints "onnx crosscheck: N passed, M failed"; exits 1 when anything failed.
+
+Usage: tools/onnx_crosscheck.py --rankedge PATH [--keep DIR]
+"""
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOLERANCE = 1e-4
+IR_FOR_OPSET = {11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
+
+
+class Net:
+    """A small onnx.helper graph builder with seeded He-initialised weights."""
+
+    def __init__(self, name, input_shape, seed, opset):
+        self.name, self.opset = name, opset
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.outputs = [], [], []
+        self.input_shape = input_shape
+        self.count = 0
+
+    def fresh(self, prefix):
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def init(self, name, array, typed=False):
+        array = np.asarray(array)
+        if typed and array.dtype == np.float32:
+            # float_data instead of raw_data: the importer must read both.
+            t = helper.make_tensor(name, TensorProto.FLOAT, array.shape, array.flatten().tolist())
+        else:
+            t = numpy_helper.from_array(array, name)
+        self.inits.append(t)
+        return name
+
+    def node(self, op, inputs, name=None, outputs=1, **attrs):
+        name = name or self.fresh(op.lower() + "_")
+        outs = [name] if outputs == 1 else [f"{name}:{i}" for i in range(outputs)]
+        self.nodes.append(helper.make_node(op, inputs, outs, name=name, **attrs))
+        return outs[0]
+
+    def conv(self, x, cin, cout, k, stride=1, pads=None, group=1, dilation=1, bias=True, name=None, **extra):
+        name = name or self.fresh("conv")
+        fan_in = cin // group * k * k
+        w = (self.rng.uniform(-1, 1, (cout, cin // group, k, k)) * np.sqrt(2 / fan_in)).astype(np.float32)
+        inputs = [x, self.init(name + ".w", w)]
+        if bias:
+            inputs.append(self.init(name + ".b", self.rng.uniform(-0.1, 0.1, cout).astype(np.float32)))
+        attrs = dict(kernel_shape=[k, k], strides=[stride, stride], group=group, dilations=[dilation, dilation])
+        if pads is not None:
+            attrs["pads"] = pads
+        attrs.update(extra)
+        return self.node("Conv", inputs, name=name, **attrs)
+
+    def bn(self, x, c, name=None):
+        name = name or self.fresh("bn")
+        r = self.rng
+        params = [r.uniform(0.5, 1.5, c), r.uniform(-0.1, 0.1, c), r.uniform(-0.1, 0.1, c), r.uniform(0.5, 1.5, c)]
+        names = [self.init(f"{name}.{s}", p.astype(np.float32)) for s, p in zip(["scale", "bias", "mean", "var"], params)]
+        return self.node("BatchNormalization", [x] + names, name=name, epsilon=1e-5)
+
+    def gemm(self, x, cin, cout, name=None, trans_b=1, alpha=1.0, beta=1.0, typed=False):
+        name = name or self.fresh("fc")
+        w = (self.rng.uniform(-1, 1, (cout, cin)) * np.sqrt(2 / cin)).astype(np.float32)
+        b = self.rng.uniform(-0.1, 0.1, cout).astype(np.float32)
+        w_in = w if trans_b else np.ascontiguousarray(w.T)
+        return self.node("Gemm", [x, self.init(name + ".w", w_in, typed), self.init(name + ".b", b)], name=name,
+                         transB=trans_b, alpha=alpha, beta=beta)
+
+    def model(self, outputs, dynamic_batch=True):
+        batch = "N" if dynamic_batch else self.input_shape[0]
+        inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch] + list(self.input_shape[1:]))
+        outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
+        graph = helper.make_graph(self.nodes, self.name, [inp], outs, self.inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
+                              ir_version=IR_FOR_OPSET[self.opset], producer_name="onnx_crosscheck")
+        # ONNX's own shape inference fills in the output shapes; then the model must check strictly.
+        m = onnx.shape_inference.infer_shapes(m, strict_mode=True)
+        onnx.checker.check_model(m, full_check=True)
+        return m
+
+
+def resnet18(size=64):
+    n = Net("resnet18", [1, 3, size, size], seed=18, opset=13)
+    x = n.conv("input", 3, 64, 7, 2, [3, 3, 3, 3], bias=False, name="conv1")
+    x = n.node("Relu", [n.bn(x, 64, "bn1")], name="relu")
+    x = n.node("MaxPool", [x], name="maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin = 64
+    for stage, cout in enumerate([64, 128, 256, 512], start=1):
+        for block in range(2):
+            p = f"layer{stage}.{block}"
+            stride = 2 if block == 0 and stage > 1 else 1
+            y = n.conv(x, cin, cout, 3, stride, [1, 1, 1, 1], bias=False, name=p + ".conv1")
+            y = n.node("Relu", [n.bn(y, cout, p + ".bn1")], name=p + ".relu1")
+            y = n.bn(n.conv(y, cout, cout, 3, 1, [1, 1, 1, 1], bias=False, name=p + ".conv2"), cout, p + ".bn2")
+            if stride != 1 or cin != cout:
+                x = n.bn(n.conv(x, cin, cout, 1, stride, bias=False, name=p + ".downsample.0"), cout, p + ".downsample.1")
+            x = n.node("Relu", [n.node("Add", [y, x], name=p + ".add")], name=p + ".relu2")
+            cin = cout
+    x = n.node("GlobalAveragePool", [x], name="avgpool")
+    x = n.node("Flatten", [x], name="flatten", axis=1)
+    return n.model([n.gemm(x, 512, 10, "fc")])
+
+
+def mini_vgg():
+    """Opset 11, Flatten of a 4x4x64 map: the flatten reordering carries real weight."""
+    n = Net("minivgg", [1, 3, 32, 32], seed=7, opset=11)
+    x, cin = "input", 3
+    for block, cout in enumerate([16, 32, 64], start=1):
+        for i in (1, 2):
+            x = n.node("Relu", [n.conv(x, cin, cout, 3, 1, [1, 1, 1, 1], name=f"block{block}.conv{i}")], name=f"block{block}.relu{i}")
+            cin = cout
+        x = n.node("MaxPool", [x], name=f"block{block}.pool", kernel_shape=[2, 2], strides=[2, 2])
+    x = n.node("Flatten", [x], name="flatten")
+    x = n.node("Relu", [n.gemm(x, 64 * 16, 64, "fc1", typed=True)], name="fc1.relu")
+    return n.model([n.gemm(x, 64, 10, "fc2", trans_b=0)])
+
+
+def grouped_depthwise():
+    """Grouped and depthwise convs, asymmetric pads, dilation, auto_pad, Clip(0,6), AveragePool
+    counting padding, Dropout, Identity; two outputs (a 4-D map and logits)."""
+    n = Net("grouped", [1, 8, 23, 19], seed=5, opset=17)
+    x = n.conv("input", 8, 16, 3, 1, [1, 1, 1, 1], group=2, name="grouped")
+    x = n.bn(x, 16, "bn")
+    zero, six = n.init("zero", np.array(0, np.float32)), n.init("six", np.array(6, np.float32))
+    x = n.node("Clip", [x, zero, six], name="relu6")
+    x = n.conv(x, 16, 16, 3, 2, [0, 2, 3, 1], group=16, dilation=2, name="depthwise")
+    x = n.node("Clip", [x, zero], name="clip_relu")
+    x = n.conv(x, 16, 24, 3, 2, group=8, bias=False, name="same_upper", auto_pad="SAME_UPPER")
+    y = n.conv(x, 24, 24, 2, 1, group=24, name="same_lower", auto_pad="SAME_LOWER")
+    x = n.node("AveragePool", [y], name="avgpool_pad", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)
+    x = n.node("AveragePool", [x], name="avgpool_nopad", kernel_shape=[2, 2], strides=[1, 1], pads=[1, 0, 0, 1])
+    x = n.node("Dropout", [x, n.init("ratio", np.array(0.3, np.float32))], name="dropout")
+    x = n.node("Identity", [x], name="identity")
+    x = n.node("GlobalAveragePool", [x], name="gap")
+    x = n.node("Flatten", [x], name="flatten")
+    logits = n.gemm(x, 24, 7, "fc")
+    feature = n.node("Identity", [y], name="features")
+    return n.model([logits, feature])
+
+
+def gemm_concat():
+    """Opset 21: channel Concat, residual Add, Reshape [0,-1] of a 3x3 map, Gemm with transB=0 and
+    alpha/beta, MatMul + Add, Concat of two flattened maps, Softmax, a Constant node shape."""
+    n = Net("gemmconcat", [1, 4, 9, 9], seed=3, opset=21)
+    a = n.node("Relu", [n.conv("input", 4, 6, 3, 1, [1, 1, 1, 1], name="branch_a")], name="relu_a")
+    b = n.node("Relu", [n.conv("input", 4, 6, 1, name="branch_b")], name="relu_b")
+    x = n.node("Concat", [a, b], name="concat", axis=1)
+    x = n.node("Add", [x, n.conv(x, 12, 12, 3, 1, [1, 1, 1, 1], name="res_conv")], name="residual")
+    x = n.node("MaxPool", [x], name="pool", kernel_shape=[3, 3], strides=[3, 3])
+    shape = n.node("Constant", [], name="flat_shape", value=numpy_helper.from_array(np.array([0, -1], np.int64)))
+    f1 = n.node("Reshape", [x, shape], name="reshape")
+    f2 = n.node("Flatten", [n.node("MaxPool", [x], name="pool2", kernel_shape=[2, 2], strides=[1, 1])], name="flatten2")
+    x = n.node("Concat", [f1, f2], name="concat_flat", axis=-1)
+    x = n.node("Relu", [n.gemm(x, 12 * 9 + 12 * 4, 32, "fc1", trans_b=0, alpha=0.5, beta=2.0)], name="fc1.relu")
+    w = n.init("fc2.w", (n.rng.uniform(-1, 1, (32, 10)) * 0.3).astype(np.float32))
+    bias = n.init("fc2.b", n.rng.uniform(-0.1, 0.1, 10).astype(np.float32))
+    x = n.node("Add", [n.node("MatMul", [x, w], name="fc2"), bias], name="fc2.bias")
+    return n.model([n.node("Softmax", [x], name="softmax", axis=-1)])
+
+
+class Checker:
+    def __init__(self, rankedge, work):
+        self.rankedge, self.work = rankedge, work
+        self.passed, self.failed = 0, 0
+
+    def record(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"  ok    {what} {detail}")
+        else:
+            self.failed += 1
+            print(f"  FAIL  {what} {detail}")
+
+    def cli(self, *args):
+        return subprocess.run([self.rankedge, *args], capture_output=True, text=True)
+
+    def run_rankedge(self, rkg, nchw, output_shapes):
+        """Runs a .rkg on an NCHW input (given NHWC) and splits the raw output by the ONNX shapes,
+        4-D outputs coming back from NHWC."""
+        inp, out = os.path.join(self.work, "input.f32"), os.path.join(self.work, "output.f32")
+        x = nchw.transpose(0, 2, 3, 1) if nchw.ndim == 4 else nchw
+        np.ascontiguousarray(x, dtype="<f4").tofile(inp)
+        r = self.cli("run", rkg, "--raw-input", inp, "--output", out)
+        if r.returncode != 0:
+            raise RuntimeError(f"rankedge run failed: {r.stderr.strip()}")
+        flat = np.fromfile(out, dtype="<f4")
+        results, offset = [], 0
+        for shape in output_shapes:
+            count = int(np.prod(shape))
+            if len(shape) == 4:
+                n, c, h, w = shape
+                results.append(flat[offset:offset + count].reshape(n, h, w, c).transpose(0, 3, 1, 2))
+            else:
+                results.append(flat[offset:offset + count].reshape(shape))
+            offset += count
+        if offset != flat.size:
+            raise RuntimeError(f"rankedge wrote {flat.size} values, ONNX outputs have {offset}")
+        return results
+
+    @staticmethod
+    def compare(expected, actual):
+        worst = 0.0
+        for e, a in zip(expected, actual):
+            if e.shape != a.shape:
+                return False, f"shape {a.shape} vs {e.shape}"
+            scale = max(float(np.abs(e).max()), 1e-30)
+            worst = max(worst, float(np.abs(e - a).max()) / scale)
+        return worst <= TOLERANCE, f"(max err {worst:.2e} x scale)"
+
+    def import_check(self, model):
+        name = model.graph.name
+        path, rkg = os.path.join(self.work, name + ".onnx"), os.path.join(self.work, name + ".rkg")
+        onnx.save(model, path)
+        r = self.cli("import", path, "-o", rkg)
+        if r.returncode != 0:
+            self.record(False, f"import {name}", r.stderr.strip())
+            return None
+        x = np.random.default_rng(1).uniform(-1, 1, [1] + [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]).astype(np.float32)
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        expected = session.run(None, {"input": x})
+        try:
+            actual = self.run_rankedge(rkg, x, [e.shape for e in expected])
+            ok, detail = self.compare(expected, actual)
+        except RuntimeError as e:
+            ok, detail = False, str(e)
+        self.record(ok, f"import {name} vs onnxruntime", detail)
+        return rkg
+
+    def export_check(self, rkg, label):
+        onnx_path = os.path.join(self.work, label + ".exported.onnx")
+        r = self.cli("export", rkg, "-o", onnx_path)
+        if r.returncode != 0:
+            self.record(False, f"export {label}", r.stderr.strip())
+            return
+        model = onnx.load(onnx_path)
+        try:
+            onnx.checker.check_model(model, full_check=True)
+        except Exception as e:  # noqa: BLE001 - any checker complaint is a failure to report
+            self.record(False, f"export {label} onnx.checker", str(e).splitlines()[0])
+            return
+        self.record(True, f"export {label} onnx.checker")
+        dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
+        x = np.random.default_rng(2).uniform(-1, 1, [2] + dims).astype(np.float32)  # batch 2: the batch is dynamic
+        session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+        expected = session.run(None, {model.graph.input[0].name: x})
+        try:
+            actual = self.run_rankedge(rkg, x, [e.shape for e in expected])
+            ok, detail = self.compare(expected, actual)
+        except RuntimeError as e:
+            ok, detail = False, str(e)
+        self.record(ok, f"export {label}: onnxruntime vs rankedge", detail)
+
+    def bad_input(self, label, data, must_mention):
+        path = os.path.join(self.work, label + ".onnx")
+        out_dir = os.path.join(self.work, "bad-" + label)
+        os.makedirs(out_dir, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        out = os.path.join(out_dir, "out.rkg")
+        r = self.cli("import", path, "-o", out)
+        lines = r.stderr.strip().splitlines()
+        missing = [m for m in must_mention if m not in r.stderr]
+        ok = r.returncode == 1 and len(lines) == 1 and not missing and not os.listdir(out_dir)
+        detail = f"exit {r.returncode}: {lines[0] if lines else '(no message)'}"
+        if missing:
+            detail += f" [missing {missing}]"
+        if os.listdir(out_dir):
+            detail += f" [left {os.listdir(out_dir)}]"
+        self.record(ok, f"bad input {label}", detail)
+
+
+def bad_models():
+    """(label, bytes, words the one-line error must contain)."""
+    good = mini_vgg().SerializeToString()
+    yield "truncated", good[: len(good) // 2], ["not a valid ONNX model"]
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [
+        helper.make_node("LSTM", ["x", "W", "R"], ["h"], name="encoder_lstm", hidden_size=4),
+        helper.make_node("Gather", ["h", "idx"], ["g"], name="pick_last", axis=0),
+        helper.make_node("Relu", ["g"], ["r"], name="relu"),
+        helper.make_node("Gather", ["r", "idx"], ["y"], name="pick_again", axis=0),
+    ]
+    inits = [numpy_helper.from_array(np.zeros((1, 16, 8), np.float32), "W"),
+             numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "R"),
+             numpy_helper.from_array(np.array(0, np.int64), "idx")]
+    m = helper.make_model(helper.make_graph(nodes, "unsupported", [x], [y], inits),
+                          opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+    yield "unsupported-ops", m.SerializeToString(), ["LSTM", "Gather", "encoder_lstm", "pick_last", "pick_again"]
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "height", 8])
+    m = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "dyn", [x], [y]),
+                          opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+    yield "dynamic-shape", m.SerializeToString(), ["height", "dimension 2"]
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    m = helper.make_model(helper.make_graph([helper.make_node("Conv", ["x", "w_missing"], ["y"], name="conv_nw")],
+                                            "noinit", [x], [y]),
+                          opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+    yield "missing-initializer", m.SerializeToString(), ["conv_nw", "w_missing"]
+
+    m = helper.make_model(helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="conv_ap", auto_pad="SOMETIMES")],
+                                            "badattr", [x], [y], [numpy_helper.from_array(np.zeros((2, 3, 3, 3), np.float32), "w")]),
+                          opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+    yield "unsupported-attribute", m.SerializeToString(), ["conv_ap", "auto_pad", "SOMETIMES"]
+
+
+def rank_conv_model(checker):
+    """A .rkg with rankConv2d made by rankedge itself: `zoo build` when the binary has it, else a
+    shipped models/*.rkg that contains one."""
+    path = os.path.join(checker.work, "minivgg-rank2.rkg")
+    r = checker.cli("zoo", "build", "minivgg-k3", "--variant", "rank:2", "--seed", "3", "-o", path)
+    if r.returncode == 0:
+        return path, "zoo minivgg-k3 rank:2"
+    for shipped in sorted(glob.glob(os.path.join(REPO, "models", "*.rkg"))):
+        info = checker.cli("info", shipped, "--json")
+        if info.returncode == 0 and '"rankConv2d"' in info.stdout:
+            return shipped, os.path.basename(shipped)
+    return None, r.stderr.strip()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rankedge", required=True, help="path to the rankedge binary")
+    ap.add_argument("--keep", help="keep the models and outputs in this directory")
+    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, rankconv, bad")
+    args = ap.parse_args()
+    rankedge = os.path.abspath(args.rankedge)
+    work = args.keep or tempfile.mkdtemp(prefix="onnx-crosscheck-")
+    os.makedirs(work, exist_ok=True)
+    checker = Checker(rankedge, work)
+    try:
+        print(f"onnx crosscheck: onnx {onnx.__version__}, onnxruntime {ort.__version__}, work dir {work}")
+        selected = set(args.only.split(",")) if args.only else None
+        builders = {"resnet18": resnet18, "minivgg": mini_vgg, "grouped": grouped_depthwise, "gemmconcat": gemm_concat}
+        for name, build in builders.items():
+            if selected and name not in selected:
+                continue
+            model = build()
+            rkg = checker.import_check(model)
+            if rkg:
+                checker.export_check(rkg, model.graph.name)
+        if not selected or "rankconv" in selected:
+            rank_rkg, label = rank_conv_model(checker)
+            if rank_rkg:
+                checker.export_check(rank_rkg, label.replace(" ", "_").replace(":", ""))
+            else:
+                checker.record(False, "rankConv2d export", f"no rankConv2d model: zoo build failed ({label}) and no models/*.rkg has one")
+        if not selected or "bad" in selected:
+            for label, data, words in bad_models():
+                checker.bad_input(label, data, words)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"onnx crosscheck: {checker.passed} passed, {checker.failed} failed")
+    return 1 if checker.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
