@@ -1,37 +1,37 @@
 import Synchronization
 
-extension StepContext {
-    /// Runs `body` over `0..<count` in contiguous chunks on up to `threads` threads; serially when
-    /// `work` (any measure of the loop's cost, e.g. elements touched) is too small to share.
-    func parallelChunks(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+/// How a step shares its loop between threads without allocating: the step is the pool's
+/// `ParallelWork` object and picks its share in `run(task:)` from the split below.
+struct ChunkSplit {
+    let count: Int
+    let chunks: Int
+
+    /// A few chunks per thread, so a thread slowed by another process does not hold the rest up;
+    /// one chunk (run inline) when `work` (any measure of the loop's cost) is too small to share.
+    init(count: Int, work: Int, threads: Int) {
+        self.count = count
         let useful = work >= 1 << 15 ? min(threads, count) : 1
-        guard useful > 1 else {
-            if count > 0 { body(0..<count) }
-            return
-        }
-        // A few chunks per thread, so a thread slowed by another process does not hold the rest up.
-        let chunks = min(count, useful * 4)
-        pool.parallelFor(chunks, threads: useful) { i in
-            let lower = count * i / chunks, upper = count * (i + 1) / chunks
-            if lower < upper { body(lower..<upper) }
-        }
+        chunks = useful > 1 ? min(count, useful * 4) : (count > 0 ? 1 : 0)
     }
 
-    /// Calls `body(slot, item)` for every item of `0..<count`. Each slot runs on one thread and takes
-    /// items one at a time, so a slot can own scratch space (its index is below `threads`).
-    func parallelSlots(_ count: Int, _ body: (_ slot: Int, _ item: Int) -> Void) {
-        let slots = min(threads, count)
-        guard slots > 1 else {
-            for i in 0..<count { body(0, i) }
-            return
-        }
-        let next = Atomic<Int>(0)
-        pool.parallelFor(slots, threads: slots) { slot in
-            while true {
-                let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if item >= count { return }
-                body(slot, item)
-            }
-        }
+    func range(_ chunk: Int) -> Range<Int> { (count * chunk / chunks)..<(count * (chunk + 1) / chunks) }
+}
+
+extension StepContext {
+    /// Runs `work.run(task:)` for tasks 0..<tasks, on the calling thread alone when tasks ≤ 1.
+    func run(_ work: ParallelWork, tasks: Int) {
+        if tasks == 1 { work.run(task: 0); return }
+        pool.parallelFor(tasks, threads: threads, work: work)
+    }
+}
+
+/// Hands items out one at a time to the slots (threads) of a job, so each slot can own scratch.
+final class ItemCounter: @unchecked Sendable {
+    private let next = Atomic<Int>(0)
+    func reset() { next.store(0, ordering: .relaxed) }
+    /// The next unclaimed item below `count`, or nil when all are claimed.
+    func claim(below count: Int) -> Int? {
+        let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return item < count ? item : nil
     }
 }

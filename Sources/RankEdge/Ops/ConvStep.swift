@@ -3,34 +3,43 @@ import Synchronization
 /// A conv2d or linear layer on the GEMM, with bias, residual add and activation fused into the
 /// GEMM's store.
 ///
-/// - 1×1, stride 1, no padding: the NHWC input is already the A matrix [pixels × C]; one GEMM per
-///   group with A's leading dimension C.
-/// - anything else: im2col one tile of output pixels at a time into scratch, then GEMM the tile.
-///   When there are enough tiles each thread takes whole tiles (its own scratch, one-thread GEMMs);
-///   otherwise the tiles run in turn and every thread works inside each GEMM.
-final class ConvStep: ExecutionStep {
+/// The output pixels are cut into tiles of rows; threads claim tiles one at a time and run a
+/// one-thread GEMM per tile and group (the runtime threads the layer itself, so no GEMM call
+/// shares out work, which keeps an inference free of heap allocations).
+/// - 1×1, stride 1, no padding: the NHWC input is already the A matrix [pixels × C]; a tile is a
+///   band of its rows, read in place with leading dimension C.
+/// - anything else: im2col the tile into the thread's scratch, then GEMM it. Tiles are sized so the
+///   patch matrix stays near L2 (about 256 KB).
+final class ConvStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
-        /// Output pixels per im2col tile (0 for the pointwise path).
+        /// Output pixels per tile.
         var rows: Int
-        var parallelTiles: Bool
+        var pointwise: Bool
+        /// Scratch floats per slot (0 for the pointwise path).
         var scratchPerSlot: Int
+        /// Threads that take tiles (each with its own scratch).
         var slots: Int
+        var tiles: Int
 
-        /// Im2col tiles of about 256 KB (half of a typical L2), rounded to a multiple of 24 rows
-        /// (whole micro-tiles for 4-, 6- and 8-row kernels); shrunk when that leaves fewer than two
-        /// tiles per thread, as long as tiles keep at least 48 rows.
         static func choose(_ g: ConvGeometry, pointwise: Bool, threads: Int) -> Tiling {
-            if pointwise { return Tiling(rows: 0, parallelTiles: false, scratchPerSlot: 0, slots: 0) }
             let m = g.pixels, depth = g.depth
-            var rows = max(24, (64 * 1024 / max(depth, 1)) / 24 * 24)
-            rows = min(rows, m)
-            var tiles = (m + rows - 1) / rows
-            if threads > 1 && tiles < 2 * threads {
-                let smaller = max(48, ((m + 2 * threads - 1) / (2 * threads) + 23) / 24 * 24)
-                if smaller < rows { rows = smaller; tiles = (m + rows - 1) / rows }
+            var rows: Int
+            if pointwise {
+                rows = m
+            } else {
+                // Multiples of 24 rows: whole micro-tiles for 4-, 6- and 8-row kernels.
+                rows = max(24, (64 * 1024 / max(depth, 1)) / 24 * 24)
             }
-            let parallel = threads > 1 && tiles >= 2 * threads
-            return Tiling(rows: rows, parallelTiles: parallel, scratchPerSlot: rows * depth, slots: parallel ? threads : 1)
+            rows = max(1, min(rows, m))
+            if threads > 1 {
+                // At least two tiles per thread when the layer is big enough, so a thread slowed by
+                // another process does not hold up the step.
+                let balanced = ((m + 2 * threads - 1) / (2 * threads) + 7) / 8 * 8
+                rows = min(rows, max(balanced, min(m, 16)))
+            }
+            let tiles = (m + rows - 1) / rows
+            let slots = min(threads, tiles)
+            return Tiling(rows: rows, pointwise: pointwise, scratchPerSlot: pointwise ? 0 : rows * depth, slots: slots, tiles: tiles)
         }
     }
 
@@ -43,6 +52,8 @@ final class ConvStep: ExecutionStep {
     let activation: GEMMActivation
     let tiling: Tiling
     let scratch: SlotScratch
+    private let counter = ItemCounter()
+    private let failed = Atomic<Bool>(false)
 
     init(name: String, weights: GEMMConvWeights, geometry: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
          residual: UnsafePointer<Float>?, activation: GEMMActivation, tiling: Tiling, scratch: SlotScratch) {
@@ -51,61 +62,38 @@ final class ConvStep: ExecutionStep {
         self.tiling = tiling; self.scratch = scratch
     }
 
-    /// The epilogue for output rows starting at `row`, group `group`.
-    @inline(__always)
-    func epilogue(row: Int, group: Int) -> GEMMEpilogue {
-        let column = group * weights.outPerGroup
-        return GEMMEpilogue(bias: weights.bias.map { UnsafePointer($0.pointer + column) }, activation: activation,
-                            residual: residual.map { $0 + row * g.s + column }, residualStride: g.s)
+    func execute(_ context: StepContext) throws(ExecutionError) {
+        counter.reset()
+        failed.store(false, ordering: .relaxed)
+        context.run(self, tasks: tiling.slots)
+        if failed.load(ordering: .relaxed) { throw .kernelFailed(node: name, message: "the GEMM rejected its arguments") }
     }
 
-    func execute(_ context: StepContext) throws(ExecutionError) {
+    /// One slot: claims tiles until none are left.
+    func run(task slot: Int) {
         let sg = weights.outPerGroup
-        do {
-            if tiling.rows == 0 {
-                for group in 0..<g.groups {
-                    try gemm(m: g.pixels, n: sg, k: g.cg, a: x + group * g.cg, lda: g.c, packedB: weights.packed[group],
-                             c: y + group * sg, ldc: g.s, epilogue: epilogue(row: 0, group: group),
-                             threads: context.threads, pool: context.pool)
-                }
-            } else if !tiling.parallelTiles {
-                var row = 0
-                while row < g.pixels {
-                    let rows = min(tiling.rows, g.pixels - row)
-                    for group in 0..<g.groups {
-                        Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: scratch.slot(0))
-                        try gemm(m: rows, n: sg, k: g.depth, a: scratch.slot(0), lda: g.depth, packedB: weights.packed[group],
-                                 c: y + row * g.s + group * sg, ldc: g.s, epilogue: epilogue(row: row, group: group),
-                                 threads: context.threads, pool: context.pool)
-                    }
-                    row += rows
-                }
-            } else {
-                let failed = Atomic<Bool>(false)
-                let tiles = (g.pixels + tiling.rows - 1) / tiling.rows
-                context.parallelSlots(tiles) { slot, tile in
-                    let row = tile * tiling.rows
-                    let rows = min(tiling.rows, g.pixels - row)
+        while let tile = counter.claim(below: tiling.tiles) {
+            let row = tile * tiling.rows
+            let rows = min(tiling.rows, g.pixels - row)
+            for group in 0..<g.groups {
+                let a: UnsafePointer<Float>, lda: Int
+                if tiling.pointwise {
+                    (a, lda) = (x + row * g.c + group * g.cg, g.c)
+                } else {
                     let patches = scratch.slot(slot)
-                    for group in 0..<g.groups {
-                        Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: patches)
-                        do {
-                            try gemm(m: rows, n: sg, k: g.depth, a: patches, lda: g.depth, packedB: weights.packed[group],
-                                     c: y + row * g.s + group * sg, ldc: g.s, epilogue: epilogue(row: row, group: group),
-                                     threads: 1, pool: context.pool)
-                        } catch {
-                            failed.store(true, ordering: .relaxed)
-                        }
-                    }
+                    Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: patches)
+                    (a, lda) = (UnsafePointer(patches), g.depth)
                 }
-                if failed.load(ordering: .relaxed) { throw ExecutionError.kernelFailed(node: name, message: "GEMM rejected a tile") }
+                let column = group * sg
+                let epilogue = GEMMEpilogue(bias: weights.bias.map { UnsafePointer($0.pointer + column) }, activation: activation,
+                                            residual: residual.map { $0 + row * g.s + column }, residualStride: g.s)
+                do {
+                    try gemm(m: rows, n: sg, k: tiling.pointwise ? g.cg : g.depth, a: a, lda: lda, packedB: weights.packed[group],
+                             c: y + row * g.s + column, ldc: g.s, epilogue: epilogue, threads: 1)
+                } catch {
+                    failed.store(true, ordering: .relaxed)
+                }
             }
-        } catch let error as GEMMError {
-            throw .kernelFailed(node: name, message: error.description)
-        } catch let error as ExecutionError {
-            throw error
-        } catch {
-            throw .kernelFailed(node: name, message: "\(error)")
         }
     }
 }

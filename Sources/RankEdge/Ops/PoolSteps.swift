@@ -12,16 +12,23 @@ struct PoolGeometry {
     }
 }
 
-final class MaxPoolStep: ExecutionStep {
+final class MaxPoolStep: ExecutionStep, ParallelWork {
     let g: PoolGeometry
     let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
     init(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) { self.g = g; self.x = x; self.y = y }
 
     func execute(_ context: StepContext) {
+        let p = g.attributes
+        split = ChunkSplit(count: g.n * g.oh, work: g.n * g.oh * g.ow * g.c * p.kernel.h * p.kernel.w, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
         let (g, x, y) = (g, x, y)
         let p = g.attributes
-        context.parallelChunks(g.n * g.oh, work: g.n * g.oh * g.ow * g.c * p.kernel.h * p.kernel.w) { rows in
-            for row in rows {
+        do {
+            for row in split.range(task) {
                 let (b, oy) = (row / g.oh, row % g.oh)
                 let ys = PoolGeometry.realRange(start: oy * p.stride.h - p.padding.top, length: p.kernel.h, size: g.h)
                 for ox in 0..<g.ow {
@@ -46,16 +53,23 @@ final class MaxPoolStep: ExecutionStep {
     }
 }
 
-final class AvgPoolStep: ExecutionStep {
+final class AvgPoolStep: ExecutionStep, ParallelWork {
     let g: PoolGeometry
     let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
     init(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) { self.g = g; self.x = x; self.y = y }
 
     func execute(_ context: StepContext) {
+        let p = g.attributes
+        split = ChunkSplit(count: g.n * g.oh, work: g.n * g.oh * g.ow * g.c * p.kernel.h * p.kernel.w, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
         let (g, x, y) = (g, x, y)
         let p = g.attributes
-        context.parallelChunks(g.n * g.oh, work: g.n * g.oh * g.ow * g.c * p.kernel.h * p.kernel.w) { rows in
-            for row in rows {
+        do {
+            for row in split.range(task) {
                 let (b, oy) = (row / g.oh, row % g.oh)
                 let y0 = oy * p.stride.h - p.padding.top
                 let ys = PoolGeometry.realRange(start: y0, length: p.kernel.h, size: g.h)

@@ -5,7 +5,7 @@ import CRankEdgeKernels
 /// (output, input channel) pair instead of k². Work is split into tiles of output rows and blocks
 /// of output channels; a block needs only its own channels' horizontal results, so splitting
 /// channels costs no recomputation, unlike splitting rows (whose inputs overlap by k − 1 rows).
-final class SeparableRankConvStep: ExecutionStep {
+final class SeparableRankConvStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
         var rows: Int
         /// Output channels per block (a multiple of 8).
@@ -53,6 +53,7 @@ final class SeparableRankConvStep: ExecutionStep {
     let tiling: Tiling
     let scratch: SlotScratch
     let isa: Int32
+    private let counter = ItemCounter()
 
     init(weights: SeparableRankWeights, input: TensorShape, output: TensorShape, x: UnsafePointer<Float>,
          y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, activation: GEMMActivation,
@@ -71,12 +72,18 @@ final class SeparableRankConvStep: ExecutionStep {
     }
 
     func execute(_ context: StepContext) {
-        let (t, oh, inImage, outImage) = (tiling, oh, inImage, outImage)
-        let (x, y, residual, isa, scratch, sp) = (x, y, residual, isa, scratch, weights.paddedOut)
+        counter.reset()
+        context.run(self, tasks: tiling.slots)
+    }
+
+    /// One slot: claims units (image, row tile, channel block) until none are left.
+    func run(task slot: Int) {
+        let t = tiling
+        let sp = weights.paddedOut
         let rowTiles = (oh + t.rows - 1) / t.rows
         let blocks = (sp + t.block - 1) / t.block
         withUnsafePointer(to: params) { p in
-            context.parallelSlots(t.units) { slot, unit in
+            while let unit = counter.claim(below: t.units) {
                 let block = unit % blocks, tile = (unit / blocks) % rowTiles, b = unit / (blocks * rowTiles)
                 let oy0 = tile * t.rows, o0 = block * t.block
                 re_rankconv_tile(isa, p, x + b * inImage, y + b * outImage, residual.map { $0 + b * outImage },

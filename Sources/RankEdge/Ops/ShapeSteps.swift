@@ -26,26 +26,30 @@ final class SoftmaxStep: ExecutionStep {
 }
 
 /// Concatenation on the channel (last) axis: each output row is the inputs' rows side by side.
-final class ConcatStep: ExecutionStep {
+final class ConcatStep: ExecutionStep, ParallelWork {
     let rows: Int
     let inputs: [(pointer: UnsafePointer<Float>, width: Int)]
     let y: UnsafeMutablePointer<Float>
     let outWidth: Int
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
     init(rows: Int, inputs: [(pointer: UnsafePointer<Float>, width: Int)], y: UnsafeMutablePointer<Float>) {
         self.rows = rows; self.inputs = inputs; self.y = y
         outWidth = inputs.reduce(0) { $0 + $1.width }
     }
 
     func execute(_ context: StepContext) {
-        let (rows, y, outWidth) = (rows, y, outWidth)
+        split = ChunkSplit(count: rows, work: rows * outWidth, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (y, outWidth) = (y, outWidth)
         inputs.withUnsafeBufferPointer { parts in
-            context.parallelChunks(rows, work: rows * outWidth) { range in
-                for r in range {
-                    var dst = y + r * outWidth
-                    for part in parts {
-                        dst.update(from: part.pointer + r * part.width, count: part.width)
-                        dst += part.width
-                    }
+            for r in split.range(task) {
+                var dst = y + r * outWidth
+                for part in parts {
+                    dst.update(from: part.pointer + r * part.width, count: part.width)
+                    dst += part.width
                 }
             }
         }
