@@ -1,28 +1,40 @@
 import Foundation
 import RankEdge
 
-/// Runs a graph on single images. The one place the CLI chooses an executor, so every command
-/// measures and predicts with the same engine.
+/// Runs a model on single inputs with the fast runtime. The one place the CLI chooses an
+/// executor, so every command measures and predicts with the same engine.
 struct ModelRunner {
     let graph: Graph
     let inputShape: TensorShape
     let normalization: InputNormalization
-    private let executor: ReferenceExecutor
+    let session: InferenceSession
 
-    init(graph: Graph) throws {
+    init(path: String, choices: RuntimeChoices = RuntimeChoices()) throws {
+        let loaded = try loadModel(path, choices: choices)
+        try self.init(graph: loaded.graph, session: loaded.session, source: path)
+    }
+
+    init(graph: Graph, choices: RuntimeChoices = RuntimeChoices()) throws {
+        let (isa, form) = try choices.parsed()
+        let session: InferenceSession
+        do { session = try InferenceSession(graph: graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form)) } catch {
+            throw CLIError("\(graph.name): \(error)")
+        }
+        try self.init(graph: graph, session: session, source: graph.name)
+    }
+
+    private init(graph: Graph, session: InferenceSession, source: String) throws {
         guard graph.inputs.count == 1, graph.outputs.count == 1 else {
             throw CLIError("model '\(graph.name)' has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; this command needs one of each")
         }
         self.graph = graph
+        self.session = session
         inputShape = graph.inputs[0].shape
-        do {
-            executor = try ReferenceExecutor(graph: graph)
-            normalization = try InputNormalization(graph: graph, channels: inputShape.dims.last!)
-        } catch { throw CLIError("\(error)") }
+        do { normalization = try InputNormalization(graph: graph, channels: inputShape.dims.last!) } catch { throw CLIError("\(source): \(error)") }
     }
 
     func run(_ input: Tensor) throws -> Tensor {
-        do { return try executor.run(input) } catch { throw CLIError("\(error)") }
+        do { return try session.run(input) } catch { throw CLIError("\(error)") }
     }
 
     /// An 8-bit HWC image normalised the way the model was trained; its size must match the model.

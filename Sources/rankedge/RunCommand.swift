@@ -1,42 +1,55 @@
 import ArgumentParser
+import Foundation
 import RankEdge
 
-/// The minimal `run`: raw float32 in, raw float32 out, on the reference executor. The cross-checks
-/// (tools/check_onnx.sh) use it to compare RankEdge with ONNX Runtime value by value.
+/// Runs a model on one input with the fast runtime. The ONNX cross-checks (tools/check_onnx.sh)
+/// use `--raw-input IN.f32 --output OUT.f32` to compare RankEdge with ONNX Runtime value by value.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a graph on a raw float32 input and print or save its outputs.",
+        abstract: "Run a model on one input: top classes, or every output value.",
         discussion: """
-        --raw-input: little-endian float32 values in the graph input's layout (NHWC for images), \
-        one or more samples back to back; the batch is the value count divided by H·W·C. \
-        --output: writes every graph output, in graph order, as little-endian float32 (NHWC for \
-        4-D outputs). Without --output the values are printed, one output per line.
+        Inputs (exactly one): --input FILE, a binary PPM (P6) image of the model's size, or raw float32 \
+        NHWC when the file does not start with the P6 magic; --raw-input FILE, little-endian float32 in the \
+        graph input's layout (NHWC for images), one or more samples back to back (the batch is the value \
+        count divided by one sample's size); --cifar FILE --index N, record N of a CIFAR-10 binary file. \
+        PPM and CIFAR pixels are scaled to 0…1 and normalised with the graph's rankedge.input_mean / \
+        rankedge.input_std metadata when present; raw input is used as given.
+
+        Output: the top --top classes per sample with probabilities (class names from the graph when it \
+        has them; softmax is applied unless the graph ends in one). -o/--output FILE writes every graph \
+        output in graph order, concatenated, as little-endian float32 (NHWC for 4-D outputs), and lists \
+        NAME [shape] per output. With --raw-input and neither --top nor --output, every output value is \
+        printed as NAME [shape]: v1 v2 …
         """
     )
 
-    @Argument(help: "The .rkg graph to run.")
-    var model: String
-
-    @Option(name: .customLong("raw-input"), help: "Raw little-endian float32 input file.")
-    var rawInput: String
-
-    @Option(name: [.customShort("o"), .customLong("output")], help: "Write the outputs here as raw float32.")
-    var output: String?
+    @Argument(help: "A .rkg model (graph or compiled).") var model: String
+    @Option(help: "PPM (P6) image, or raw float32 NHWC.") var input: String?
+    @Option(name: .customLong("raw-input"), help: "Raw little-endian float32 input file.") var rawInput: String?
+    @Option(help: "CIFAR-10 binary file.") var cifar: String?
+    @Option(help: "Record of the CIFAR-10 file.") var index: Int?
+    @Option(help: "How many classes to print (default 5).") var top: Int?
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Write the outputs here as raw float32.") var output: String?
+    @Option(help: "Threads to run with.") var threads = 1
+    @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
+    @Flag(help: "Run on the reference executor instead of the fast runtime (graph files only).") var reference = false
 
     func run() throws {
-        let graph = try loadGraph(model)
+        if let top, top < 0 { throw CLIError("--top must be non-negative") }
+        let sources = [input, rawInput, cifar].compactMap { $0 }
+        guard sources.count == 1 else { throw CLIError("give exactly one of --input, --raw-input or --cifar") }
+        if cifar != nil, index == nil { throw CLIError("--cifar needs --index N") }
+        if cifar == nil, index != nil { throw CLIError("--index goes with --cifar") }
+
+        let (graph, execute) = try engine()
         guard graph.inputs.count == 1 else {
-            throw CLIError("\(model): --raw-input needs a graph with one input, this one has \(graph.inputs.count)")
+            throw CLIError("\(model): run needs a graph with one input, this one has \(graph.inputs.count)")
         }
-        let input = graph.inputs[0]
-        let tensor = try Self.readRawInput(rawInput, sampleShape: Array(input.shape.dims.dropFirst()))
+        let x = try inputTensor(graph)
         let outputs: [String: Tensor]
-        do {
-            outputs = try ReferenceExecutor(graph: graph).run([input.name: tensor])
-        } catch {
-            throw CLIError("\(model): \(error)")
-        }
+        do { outputs = try execute([graph.inputs[0].name: x]) } catch let e as CLIError { throw e } catch { throw CLIError("\(model): \(error)") }
+
         if let output {
             var bytes: [UInt8] = []
             for name in graph.outputs {
@@ -44,12 +57,78 @@ struct RunCommand: ParsableCommand {
             }
             try cliFileIO { try writeFileAtomically(bytes, to: output) }
             for name in graph.outputs { print("\(name) \(outputs[name]?.shape.description ?? "[]")") }
-        } else {
+        }
+        let printValues = rawInput != nil && top == nil && output == nil
+        if printValues {
             for name in graph.outputs {
                 let t = outputs[name]
                 print("\(name) \(t?.shape.description ?? "[]"): " + (t?.data.map { "\($0)" }.joined(separator: " ") ?? ""))
             }
+            return
         }
+        if output != nil && top == nil && rawInput != nil { return }
+        try printTopClasses(graph, outputs)
+    }
+
+    /// The graph as the file stores it and a function running it: the fast runtime, or the reference.
+    func engine() throws -> (Graph, ([String: Tensor]) throws -> [String: Tensor]) {
+        if reference {
+            let graph = try loadGraph(model)
+            let executor: ReferenceExecutor
+            do { executor = try ReferenceExecutor(graph: graph) } catch { throw CLIError("\(model): \(error)") }
+            return (graph, { try executor.run($0) })
+        }
+        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, rankForm: rankForm))
+        return (loaded.graph, { try loaded.session.run($0) })
+    }
+
+    func printTopClasses(_ graph: Graph, _ outputs: [String: Tensor]) throws {
+        guard graph.outputs.count == 1, let y = outputs[graph.outputs[0]], y.shape.rank == 2 else {
+            throw CLIError("\(model): --top needs a classifier with one [N, classes] output; use --output to save the outputs")
+        }
+        let names = graph.classNames
+        let width = y.shape[1]
+        let samples = width == 0 ? 0 : y.count / width
+        // A graph that already ends in softmax prints its own probabilities.
+        let endsInSoftmax = graph.nodes.last.map { $0.op == .softmax && graph.outputs == $0.outputs } ?? false
+        for n in 0..<samples {
+            let row = y.data[(n * width)..<((n + 1) * width)]
+            let p = endsInSoftmax ? Array(row) : probabilities(row)
+            if samples > 1 { print("sample \(n):") }
+            for c in p.indices.sorted(by: { p[$0] > p[$1] }).prefix(top ?? 5) {
+                let label = c < names.count ? names[c] : "class \(c)"
+                print(String(format: "  %6.2f %%  ", p[c] * 100) + "\(label) (\(c))")
+            }
+        }
+    }
+
+    func inputTensor(_ graph: Graph) throws -> Tensor {
+        let shape = graph.inputs[0].shape
+        let normalization: InputNormalization
+        do { normalization = try InputNormalization(graph: graph, channels: shape.dims.last ?? 0) } catch { throw CLIError("\(model): \(error)") }
+        func image(_ hwc: [UInt8], height: Int, width: Int, source: String) throws -> Tensor {
+            guard shape.rank == 4, shape[1] == height, shape[2] == width, shape[3] == 3 else {
+                throw CLIError("\(source) is \(height)x\(width)x3 but model '\(graph.name)' takes input \(shape)")
+            }
+            return normalization.tensor(hwc: hwc, height: height, width: width)
+        }
+        if let cifar, let index {
+            let records: CIFARRecords
+            do { records = try CIFARRecords(path: cifar) } catch { throw CLIError("\(error)") }
+            guard index >= 0, index < records.count else {
+                throw CLIError("\(cifar): --index \(index) is out of range (the file has \(records.count) records)")
+            }
+            return try image(records.imageHWC(index), height: CIFARRecords.side, width: CIFARRecords.side, source: "\(cifar) record \(index)")
+        }
+        if let input {
+            let bytes = try cliFileIO { try readFileBytes(input) }
+            if bytes.count >= 2, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "6") {
+                let ppm: PPMImage
+                do { ppm = try PPMImage(bytes: bytes, source: input) } catch { throw CLIError("\(error)") }
+                return try image(ppm.pixels, height: ppm.height, width: ppm.width, source: input)
+            }
+        }
+        return try Self.readRawInput((input ?? rawInput)!, sampleShape: Array(shape.dims.dropFirst()))
     }
 
     static func readRawInput(_ path: String, sampleShape: [Int]) throws -> Tensor {

@@ -139,4 +139,7 @@ void re_pack_b_transposed(size_t nr, size_t kc, size_t nc, const float *bt, ptrd
 }
 #endif
 
+/* The runtime's non-GEMM conv kernels (depthwise, separable rank-L). */
+#include "rankedge_conv_kernels.h"
+
 #endif

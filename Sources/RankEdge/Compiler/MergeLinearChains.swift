@@ -5,32 +5,52 @@
 public enum MergeLinearChains {
     public static func apply(_ graph: Graph) throws -> Graph {
         var g = graph
+        // Merging never changes the shape of a tensor that survives, so one inference serves all rounds.
+        let shapes = try g.inferShapes()
         // Each merge removes a node, so repeat until nothing changes; chains of three collapse in two rounds.
-        while let merged = try mergeOnce(g) { g = merged }
+        while let merged = mergeOnce(g, shapes: shapes) { g = merged }
         g.pruneUnusedWeights()
         return g
     }
 
-    private static func mergeOnce(_ g: Graph) throws -> Graph? {
+    private static func mergeOnce(_ g: Graph, shapes: [String: TensorShape]) -> Graph? {
         let uses = GraphUses(g)
-        let shapes = try g.inferShapes()
         var producerIndex: [String: Int] = [:]
         for (i, n) in g.nodes.enumerated() { for o in n.outputs { producerIndex[o] = i } }
 
         for (bi, b) in g.nodes.enumerated() {
             guard let first = b.activationInputs.first, let ai = producerIndex[first], uses.hasSingleReader(first) else { continue }
             let a = g.nodes[ai]
-            guard let candidate = merge(a, b, in: g, shapes: shapes) else { continue }
+            // Compare costs before building anything: the merged map reads A's input with A's taps
+            // composed with B's, i.e. its weight has B's outputs and (taps · inputs) of the composition.
+            guard let depth = mergedDepth(a, b, in: g) else { continue }
             let costBefore = g.macs(of: a, outputShape: shapes[a.outputs[0]]!) + g.macs(of: b, outputShape: shapes[b.outputs[0]]!)
+            let costAfter = shapes[b.outputs[0]]!.elementCount * depth
+            guard costAfter < costBefore, let candidate = merge(a, b, in: g, shapes: shapes) else { continue }
             var trial = g
             for (name, t) in candidate.weights { trial.weights[name] = t }
-            let costAfter = trial.macs(of: candidate.node, outputShape: shapes[b.outputs[0]]!)
-            guard costAfter < costBefore else { continue }
             trial.nodes[bi] = candidate.node
             trial.nodes.remove(at: ai)
             return trial
         }
         return nil
+    }
+
+    /// MACs per output element of B∘A when the pair is a mergeable pattern (see `merge`), else nil.
+    static func mergedDepth(_ a: Node, _ b: Node, in g: Graph) -> Int? {
+        guard a.inputs.count > 1, b.inputs.count > 1, let wa = g.weights[a.inputs[1]], let wb = g.weights[b.inputs[1]] else { return nil }
+        switch (a.op, b.op) {
+        case (.linear, .linear):
+            return wa.shape[1]
+        case (.conv2d(let aa), .conv2d(let ba)) where aa.groups == 1 && ba.groups == 1:
+            let aIsPointwise = wa.shape[1] == 1 && wa.shape[2] == 1 && aa.padding == .zero && aa.dilation == .square(1)
+            let bIsPointwise = wb.shape[1] == 1 && wb.shape[2] == 1 && ba.padding == .zero && ba.stride == .square(1)
+            if aIsPointwise && aa.stride == .square(1) { return wb.shape[1] * wb.shape[2] * wa.shape[3] }
+            if bIsPointwise { return wa.shape[1] * wa.shape[2] * wa.shape[3] }
+            return nil
+        default:
+            return nil
+        }
     }
 
     struct Candidate { var node: Node; var weights: [String: Tensor] }

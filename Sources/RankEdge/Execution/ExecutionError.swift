@@ -14,6 +14,10 @@ public enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible 
     case notSingleInputOutput(inputs: Int, outputs: Int)
     /// An op was given operands it cannot take; `node` is set when it ran inside a graph.
     case invalidOperands(op: String, node: String?, message: String)
+    /// The fast runtime has no kernel for this node's op or attributes.
+    case unsupported(node: String, message: String)
+    /// A kernel refused its arguments at run time (a runtime bug, reported rather than trapped).
+    case kernelFailed(node: String, message: String)
 
     public var description: String {
         switch self {
@@ -31,6 +35,10 @@ public enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible 
             return "graph has \(inputs) input(s) and \(outputs) output(s); pass inputs by name"
         case .invalidOperands(let op, let node, let message):
             return (node.map { "node '\($0)' (\(op))" } ?? op) + ": " + message
+        case .unsupported(let node, let message):
+            return "node '\(node)': not supported by the fast runtime: \(message)"
+        case .kernelFailed(let node, let message):
+            return "node '\(node)': kernel failed: \(message)"
         }
     }
 

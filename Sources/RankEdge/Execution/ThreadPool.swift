@@ -6,6 +6,12 @@ import Glibc
 import Darwin
 #endif
 
+/// Work a `ThreadPool` runs without allocating: `run(task:)` is called once for every index of the
+/// job, possibly on several threads at once (for distinct indices).
+public protocol ParallelWork: AnyObject {
+    func run(task: Int)
+}
+
 /// A persistent pool of worker threads for data-parallel loops (GEMM tiles, conv rows).
 ///
 /// Workers are created once, on first need (or by `prepare(threads:)`), and live as long as the
@@ -27,6 +33,8 @@ public final class ThreadPool: @unchecked Sendable {
     // Published to workers by the release store that opens a job; read by a worker only after it
     // has entered the job (an acquiring compare-and-swap on `job`).
     private var body: ((Int) -> Void)?
+    /// The job's work object when it came through `parallelFor(_:threads:work:)`.
+    private var work: ParallelWork?
     private var taskCount = 0
     private let nextTask = Atomic<Int>(0)
 
@@ -110,23 +118,56 @@ public final class ThreadPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { escapable in
             self.body = escapable
-            taskCount = count
-            nextTask.store(0, ordering: .relaxed)
-            let generation = Self.generation(job.load(ordering: .relaxed)) &+ 1
-            job.store((generation << 24) | Self.openBit | (helpers << 12), ordering: .releasing)
-            pthread_mutex_lock(lock)
-            if sleepers > 0 { pthread_cond_broadcast(wakeWorkers) }
-            pthread_mutex_unlock(lock)
-
-            runTasks()
-            // Close the job: no worker may enter from now on; wait for those inside to finish.
-            let inside = job.bitwiseAnd(~Self.openBit, ordering: .acquiringAndReleasing).oldValue & Self.insideMask
-            if inside > 0 { waitForWorkersInside() }
+            runJob(count: count, helpers: helpers)
             self.body = nil
         }
     }
 
+    /// `parallelFor` for a work object instead of a closure: it allocates nothing, where handing a
+    /// non-escaping closure to other threads costs a small heap box per call. The runtime's steps,
+    /// which must not allocate during an inference, use this form.
+    public func parallelFor(_ count: Int, threads: Int, work: ParallelWork) {
+        let participants = min(threads, count, Self.maxWorkers + 1)
+        guard participants > 1, pthread_mutex_trylock(jobLock) == 0 else {
+            for index in 0..<max(count, 0) { work.run(task: index) }
+            return
+        }
+        defer { pthread_mutex_unlock(jobLock) }
+        ensureWorkers(participants - 1)
+        let helpers = min(participants - 1, workers.count)
+        guard helpers > 0 else {
+            for index in 0..<count { work.run(task: index) }
+            return
+        }
+        self.work = work
+        runJob(count: count, helpers: helpers)
+        self.work = nil
+    }
+
+    /// Publishes the job set up in `body` or `work`, takes part in it, and waits until it is done.
+    private func runJob(count: Int, helpers: Int) {
+        taskCount = count
+        nextTask.store(0, ordering: .relaxed)
+        let generation = Self.generation(job.load(ordering: .relaxed)) &+ 1
+        job.store((generation << 24) | Self.openBit | (helpers << 12), ordering: .releasing)
+        pthread_mutex_lock(lock)
+        if sleepers > 0 { pthread_cond_broadcast(wakeWorkers) }
+        pthread_mutex_unlock(lock)
+
+        runTasks()
+        // Close the job: no worker may enter from now on; wait for those inside to finish.
+        let inside = job.bitwiseAnd(~Self.openBit, ordering: .acquiringAndReleasing).oldValue & Self.insideMask
+        if inside > 0 { waitForWorkersInside() }
+    }
+
     private func runTasks() {
+        if let work {
+            while true {
+                let index = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
+                if index >= taskCount { return }
+                work.run(task: index)
+            }
+        }
         guard let body else { return }
         while true {
             let index = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -229,8 +270,3 @@ private final class WorkerStart {
     init(pool: ThreadPool) { self.pool = pool }
 }
 
-private func monotonicNanoseconds() -> Int {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return time.tv_sec * 1_000_000_000 + time.tv_nsec
-}

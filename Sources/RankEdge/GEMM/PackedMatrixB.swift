@@ -82,6 +82,37 @@ public final class PackedMatrixB: @unchecked Sendable {
         }
     }
 
+    /// Adopts panels packed earlier (by the initializer above, on any machine, for the same ISA
+    /// and `kc`), as a compiled model stores them: loading then moves bytes but transforms nothing.
+    /// `packed` must hold `PackedMatrixB.packedCount(k:n:isa:)` floats.
+    public init(prepacked packed: UnsafeBufferPointer<Float>, k: Int, n: Int, kc: Int, isa: GEMMISA) throws(GEMMError) {
+        guard k >= 0, n >= 0, kc >= 1 else { throw .invalidArgument("invalid packed sizes k=\(k) n=\(n) kc=\(kc)") }
+        let kernels = try GEMMKernels(isa)
+        let panelCount = (n + kernels.nr - 1) / kernels.nr
+        guard packed.count == k * panelCount * kernels.nr else {
+            throw .packedMatrixMismatch("\(packed.count) packed floats for k=\(k) n=\(n), expected \(k * panelCount * kernels.nr)")
+        }
+        self.k = k
+        self.n = n
+        self.isa = isa
+        self.nr = kernels.nr
+        self.kc = kc
+        self.panelCount = panelCount
+        storage = AlignedFloatBuffer(count: packed.count)
+        fromScratch = false
+        if let base = packed.baseAddress { storage.pointer.update(from: base, count: packed.count) }
+    }
+
+    /// Floats the packed panels of a K × N matrix take for `isa`'s kernels (N padded to NR).
+    public static func packedCount(k: Int, n: Int, isa: GEMMISA) throws(GEMMError) -> Int {
+        let nr = try GEMMKernels(isa).nr
+        return k * ((n + nr - 1) / nr) * nr
+    }
+
+    /// The packed panels, for storing in a compiled model.
+    public var packedFloats: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: storage.pointer, count: k * panelCount * nr)
+    }
     /// Bytes of packed storage (K × N rounded up to whole panels), for memory planning.
     public var byteCount: Int { k * panelCount * nr * MemoryLayout<Float>.size }
 

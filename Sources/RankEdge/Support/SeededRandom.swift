@@ -34,8 +34,24 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 
+    /// `count` draws of `uniform(-bound, bound)`, the same sequence as calling it in a loop; the
+    /// generator step is written out over a buffer because zoo models draw tens of millions of
+    /// weights and debug builds (where the tests run) do not inline.
     public mutating func uniformArray(count: Int, bound: Float) -> [Float] {
-        (0..<count).map { _ in uniform(-bound, bound) }
+        var state = self.state
+        let (low, span) = (-bound, 2 * bound)
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z = z ^ (z >> 31)
+                buffer[i] = low + span * (Float(z >> 40) / Float(1 << 24))
+            }
+            initialized = count
+        }
+        self.state = state
+        return values
     }
 }
-

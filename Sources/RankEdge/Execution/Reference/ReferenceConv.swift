@@ -10,6 +10,11 @@ extension ReferenceOps {
         let (oh, ow) = (outShape[1], outShape[2])
         let outputsPerGroup = s / p.groups
         var out = [Float](repeating: 0, count: outShape.elementCount)
+        // Buffer pointers rather than array subscripts only so that debug builds, where tests run,
+        // stay usable on whole networks; the loops are the definition above, unchanged.
+        x.data.withUnsafeBufferPointer { xs in
+        weight.data.withUnsafeBufferPointer { ws in
+        out.withUnsafeMutableBufferPointer { ys in
         for b in 0..<n {
             for oy in 0..<oh {
                 for ox in 0..<ow {
@@ -25,14 +30,17 @@ extension ReferenceOps {
                                 let xBase = ((b * h + iy) * w + ix) * c + firstChannel
                                 let wBase = ((o * kh + ky) * kw + kx) * cg
                                 for ci in 0..<cg {
-                                    sum += Double(x.data[xBase + ci]) * Double(weight.data[wBase + ci])
+                                    sum += Double(xs[xBase + ci]) * Double(ws[wBase + ci])
                                 }
                             }
                         }
-                        out[((b * oh + oy) * ow + ox) * s + o] = Float(sum)
+                        ys[((b * oh + oy) * ow + ox) * s + o] = Float(sum)
                     }
                 }
             }
+        }
+        }
+        }
         }
         return Tensor(shape: outShape, data: out)
     }
@@ -47,10 +55,13 @@ extension ReferenceOps {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (s, rank, k) = (a.shape[0], a.shape[2], a.shape[3])
         let (oh, ow) = (outShape[1], outShape[2])
-        func factor(_ t: Tensor, _ o: Int, _ ci: Int, _ l: Int, _ i: Int) -> Double {
-            Double(t.data[((o * c + ci) * rank + l) * k + i])
-        }
         var out = [Float](repeating: 0, count: outShape.elementCount)
+        // Buffer pointers rather than array subscripts only so that debug builds stay usable on
+        // whole networks; the sum is the definition above, term by term.
+        x.data.withUnsafeBufferPointer { xs in
+        a.data.withUnsafeBufferPointer { aa in
+        b.data.withUnsafeBufferPointer { bb in
+        out.withUnsafeMutableBufferPointer { ys in
         for batch in 0..<n {
             for oy in 0..<oh {
                 for ox in 0..<ow {
@@ -58,22 +69,27 @@ extension ReferenceOps {
                         var sum = Double(bias?.data[o] ?? 0)
                         for ci in 0..<c {
                             for l in 0..<rank {
+                                let factorBase = ((o * c + ci) * rank + l) * k
                                 for i in 0..<k {
                                     let iy = oy * p.stride.h - p.padding.top + i
                                     if iy < 0 || iy >= h { continue }
                                     for j in 0..<k {
                                         let ix = ox * p.stride.w - p.padding.left + j
                                         if ix < 0 || ix >= w { continue }
-                                        let xv = Double(x.data[((batch * h + iy) * w + ix) * c + ci])
-                                        sum += factor(a, o, ci, l, i) * factor(b, o, ci, l, j) * xv
+                                        let xv = Double(xs[((batch * h + iy) * w + ix) * c + ci])
+                                        sum += Double(aa[factorBase + i]) * Double(bb[factorBase + j]) * xv
                                     }
                                 }
                             }
                         }
-                        out[((batch * oh + oy) * ow + ox) * s + o] = Float(sum)
+                        ys[((batch * oh + oy) * ow + ox) * s + o] = Float(sum)
                     }
                 }
             }
+        }
+        }
+        }
+        }
         }
         return Tensor(shape: outShape, data: out)
     }

@@ -1,0 +1,210 @@
+/*
+ * Bodies of the depthwise and separable rank-L kernels, written once with 8-wide vector
+ * extensions and instantiated per ISA by conv_kernels.c, which defines before each inclusion:
+ *   RE_SUFFIX  the name suffix (scalar, avx2, neon)
+ *   RE_ATTR    the function attributes that pick the instruction set (target("avx2,fma") or none)
+ * On AVX2 a vector is one ymm register; on NEON two q registers; the portable build lets the
+ * compiler lower it to whatever the baseline has. Not a public header.
+ */
+
+#define RE_CAT2(a, b) a##_##b
+#define RE_CAT(a, b) RE_CAT2(a, b)
+#define RE_FN(name) RE_CAT(name, RE_SUFFIX)
+#define RE_INLINE static inline __attribute__((always_inline)) RE_ATTR
+
+RE_INLINE re_v8 RE_FN(load)(const float *p) { re_v8 v; memcpy(&v, p, sizeof v); return v; }
+RE_INLINE void RE_FN(store)(float *p, re_v8 v) { memcpy(p, &v, sizeof v); }
+RE_INLINE re_v8 RE_FN(splat)(float x) { re_v8 v = {x, x, x, x, x, x, x, x}; return v; }
+
+RE_INLINE re_v8 RE_FN(activate)(re_v8 v, int act) {
+    const re_v8 zero = {0};
+    if (act == RE_ACT_RELU) return __builtin_elementwise_max(v, zero);
+    if (act == RE_ACT_RELU6) return __builtin_elementwise_min(__builtin_elementwise_max(v, zero), RE_FN(splat)(6.0f));
+    return v;
+}
+
+RE_INLINE float RE_FN(activate1)(float v, int act) {
+    if (act == RE_ACT_RELU) return v > 0.0f ? v : 0.0f;
+    if (act == RE_ACT_RELU6) { v = v > 0.0f ? v : 0.0f; return v < 6.0f ? v : 6.0f; }
+    return v;
+}
+
+/* ---- Depthwise ---------------------------------------------------------------------------- */
+
+/* NV vectors (8·NV channels from ch) of one output pixel over the valid taps. */
+RE_INLINE void RE_FN(depthwise_block)(const re_depthwise_params *p, const float *x, const float *wt,
+                                      float *out, const float *res, size_t ch, int NV,
+                                      ptrdiff_t iy0, size_t ky0, size_t ky1, ptrdiff_t ix0, size_t kx0, size_t kx1) {
+    re_v8 acc[4];
+    for (int v = 0; v < NV; v++) acc[v] = p->bias ? RE_FN(load)(p->bias + ch + 8 * v) : RE_FN(splat)(0.0f);
+    for (size_t ky = ky0; ky < ky1; ky++) {
+        const ptrdiff_t iy = iy0 + (ptrdiff_t)(ky * p->dilation_h);
+        for (size_t kx = kx0; kx < kx1; kx++) {
+            const ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * p->dilation_w);
+            const float *src = x + ((size_t)iy * p->w + (size_t)ix) * p->c + ch;
+            const float *wk = wt + (ky * p->kw + kx) * p->c + ch;
+            for (int v = 0; v < NV; v++) acc[v] += RE_FN(load)(src + 8 * v) * RE_FN(load)(wk + 8 * v);
+        }
+    }
+    for (int v = 0; v < NV; v++) {
+        re_v8 r = acc[v];
+        if (res) r += RE_FN(load)(res + ch + 8 * v);
+        RE_FN(store)(out + ch + 8 * v, RE_FN(activate)(r, p->activation));
+    }
+}
+
+/* The taps k with 0 <= base + k*step < size, as [first, last). */
+RE_INLINE void RE_FN(valid_taps)(ptrdiff_t base, size_t step, size_t taps, size_t size, size_t *first, size_t *last) {
+    size_t k0 = 0, k1 = taps;
+    while (k0 < taps && base + (ptrdiff_t)(k0 * step) < 0) k0++;
+    while (k1 > k0 && base + (ptrdiff_t)((k1 - 1) * step) >= (ptrdiff_t)size) k1--;
+    *first = k0;
+    *last = k1;
+}
+
+RE_ATTR static void RE_FN(depthwise_rows)(const re_depthwise_params *p, const float *x, float *y,
+                                         const float *residual, size_t oy0, size_t oy1) {
+    const size_t c = p->c;
+    for (size_t oy = oy0; oy < oy1; oy++) {
+        const ptrdiff_t iy0 = (ptrdiff_t)(oy * p->stride_h) - p->pad_top;
+        size_t ky0, ky1;
+        RE_FN(valid_taps)(iy0, p->dilation_h, p->kh, p->h, &ky0, &ky1);
+        for (size_t ox = 0; ox < p->ow; ox++) {
+            const ptrdiff_t ix0 = (ptrdiff_t)(ox * p->stride_w) - p->pad_left;
+            size_t kx0, kx1;
+            RE_FN(valid_taps)(ix0, p->dilation_w, p->kw, p->w, &kx0, &kx1);
+            float *out = y + (oy * p->ow + ox) * c;
+            const float *res = residual ? residual + (oy * p->ow + ox) * c : NULL;
+            size_t ch = 0;
+            for (; ch + 32 <= c; ch += 32) RE_FN(depthwise_block)(p, x, p->weights, out, res, ch, 4, iy0, ky0, ky1, ix0, kx0, kx1);
+            for (; ch + 8 <= c; ch += 8) RE_FN(depthwise_block)(p, x, p->weights, out, res, ch, 1, iy0, ky0, ky1, ix0, kx0, kx1);
+            for (; ch < c; ch++) {
+                float acc = p->bias ? p->bias[ch] : 0.0f;
+                for (size_t ky = ky0; ky < ky1; ky++) {
+                    const size_t iy = (size_t)(iy0 + (ptrdiff_t)(ky * p->dilation_h));
+                    for (size_t kx = kx0; kx < kx1; kx++) {
+                        const size_t ix = (size_t)(ix0 + (ptrdiff_t)(kx * p->dilation_w));
+                        acc += x[(iy * p->w + ix) * c + ch] * p->weights[(ky * p->kw + kx) * c + ch];
+                    }
+                }
+                if (res) acc += res[ch];
+                out[ch] = RE_FN(activate1)(acc, p->activation);
+            }
+        }
+    }
+}
+
+/* ---- Separable rank-L ----------------------------------------------------------------------- */
+
+/*
+ * Per input channel, each input row r of the tile goes through the horizontal pass into a ring of
+ * the last k rows,
+ *     T[r][ox][l][v] = sum_j x[r][ox*sw + j] * b[j][l][v],
+ * and as soon as the k rows an output row needs are in the ring, the vertical pass adds
+ *     acc[oy][ox][v] += sum_l sum_i a[l][i][v] * T[oy*sh + i][ox][l][v].
+ * The ring stays in L1, so both passes read their operands from L1 and no T row is computed
+ * twice. Vectors run over 8 output channels (v); blocks of 8 output columns share one load of
+ * the k factor vectors, which stay in registers.
+ */
+
+#define RE_RANK_NQ 8
+
+/* Register-blocked loops with trip counts fixed at compile time (K is a literal where the k3, k5,
+ * k7 instances are called) unroll fully, which keeps the accumulator and factor arrays in registers
+ * instead of on the stack; the kany instance serves every other size with plain loops. */
+#define RE_UNROLL _Pragma("clang loop unroll(full)")
+#define RE_KNAME k3
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#define RE_KNAME k5
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#define RE_KNAME k7
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#undef RE_UNROLL
+#define RE_UNROLL
+#define RE_KNAME kany
+#include "rankconv_k_impl.h"
+#undef RE_KNAME
+#undef RE_UNROLL
+
+RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const float *x, float *y,
+                                        const float *residual, size_t oy0, size_t oy1, size_t o0, size_t o1,
+                                        float *scratch) {
+    const size_t rows = oy1 - oy0, k = p->k, rank = p->rank, sp = p->sp, c = p->c, ow = p->ow;
+    const size_t sh = p->stride_h, sw = p->stride_w, ob = o1 - o0;
+    const size_t rows_in = (rows - 1) * sh + k, wp = (ow - 1) * sw + k;
+    float *planar = scratch;
+    float *ring = planar + re_round16(c * rows_in * wp);
+    float *acc = ring + re_round16(k * ow * rank * ob);
+
+    /* The tile's input, zero-padded, one plane per channel: contiguous rows for the horizontal
+     * pass. Written channel by channel so the writes stream; the reads step through the input's
+     * pixels, which stay in cache across channels. */
+    const ptrdiff_t iy_first = (ptrdiff_t)(oy0 * sh) - p->pad_top;
+    const ptrdiff_t h = (ptrdiff_t)p->h, w = (ptrdiff_t)p->w;
+    for (size_t ch = 0; ch < c; ch++) {
+        float *plane = planar + ch * rows_in * wp;
+        for (size_t r = 0; r < rows_in; r++) {
+            const ptrdiff_t iy = iy_first + (ptrdiff_t)r;
+            float *dst = plane + r * wp;
+            if (iy < 0 || iy >= h) {
+                memset(dst, 0, wp * sizeof(float));
+                continue;
+            }
+            const float *src = x + (size_t)iy * (size_t)w * c + ch;
+            for (size_t col = 0; col < wp; col++) {
+                const ptrdiff_t ix = (ptrdiff_t)col - p->pad_left;
+                dst[col] = (ix < 0 || ix >= w) ? 0.0f : src[(size_t)ix * c];
+            }
+        }
+    }
+    memset(acc, 0, rows * ow * ob * sizeof(float));
+
+    for (size_t ch = 0; ch < c; ch++) {
+        const float *xc = planar + ch * rows_in * wp;
+        const float *bh = p->bh + ch * k * rank * sp + o0;
+        const float *av = p->av + ch * rank * k * sp + o0;
+        switch (k) {
+        case 3: RE_FN(rank_channel_k3)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 3); break;
+        case 5: RE_FN(rank_channel_k5)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 5); break;
+        case 7: RE_FN(rank_channel_k7)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 7); break;
+        default: RE_FN(rank_channel_kany)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, (int)k); break;
+        }
+    }
+
+    /* Epilogue: bias, residual, activation, and the store of the real channels. Everything it
+     * reads is hoisted out of p, since stores through y could otherwise alias it. */
+    const size_t o_end = o1 < p->s ? o1 : p->s, s_out = p->s;
+    const float *bias = p->bias;
+    const int act = p->activation;
+    for (size_t t = 0; t < rows; t++) {
+        for (size_t ox = 0; ox < ow; ox++) {
+            const size_t pixel = (oy0 + t) * ow + ox;
+            float *out = y + pixel * s_out;
+            const float *res = residual ? residual + pixel * s_out : NULL;
+            /* Accumulators are [row][vb][ox][8]: vector vb of this pixel is at (vb·ow + ox)·8. */
+            const float *a = acc + t * ow * ob + ox * 8;
+            size_t o = o0;
+            for (; o + 8 <= o_end; o += 8) {
+                re_v8 v = RE_FN(load)(a + (o - o0) * ow);
+                if (bias) v += RE_FN(load)(bias + o);
+                if (res) v += RE_FN(load)(res + o);
+                RE_FN(store)(out + o, RE_FN(activate)(v, act));
+            }
+            for (; o < o_end; o++) {
+                const size_t i = o - o0;
+                float v = a[(i / 8) * ow * 8 + i % 8];
+                if (bias) v += bias[o];
+                if (res) v += res[o];
+                out[o] = RE_FN(activate1)(v, act);
+            }
+        }
+    }
+}
+
+#undef RE_INLINE
+#undef RE_FN
+#undef RE_CAT
+#undef RE_CAT2

@@ -1,0 +1,68 @@
+/*
+ * Convolution kernels of the runtime that are not GEMMs: depthwise conv and the separable form of
+ * the rank-L spatial conv (METHODS.md section 1). Activations are NHWC float32, one image per call.
+ * Each kernel exists for every ISA of re_isa; pass the one the model was compiled for.
+ */
+#ifndef RANKEDGE_CONV_KERNELS_H
+#define RANKEDGE_CONV_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Depthwise conv: groups == channels, one filter per channel. */
+typedef struct {
+    size_t h, w, c;                 /* input image */
+    size_t oh, ow;                  /* output image (c channels) */
+    size_t kh, kw;
+    size_t stride_h, stride_w;
+    ptrdiff_t pad_top, pad_left;
+    size_t dilation_h, dilation_w;
+    const float *weights;           /* [kh][kw][c] */
+    const float *bias;              /* [c] or NULL */
+    int activation;                 /* re_activation */
+} re_depthwise_params;
+
+/* Output rows [oy0, oy1) of one image; residual (same layout as y) may be NULL. */
+void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, float *y,
+                       const float *residual, size_t oy0, size_t oy1);
+
+/*
+ * Rank-L spatial conv in separable form:
+ *   y[oy, ox, o] = bias[o] + sum_c sum_l sum_i a[o,c,l,i] * (sum_j b[o,c,l,j] * x[oy*sh+i-pt, ox*sw+j-pl, c])
+ * The horizontal factors b are applied first (T), then the vertical factors a; 2*L*k multiply-adds
+ * per (output, input channel) pair instead of k*k.
+ */
+typedef struct {
+    size_t h, w, c;                 /* input image */
+    size_t oh, ow, s;               /* output image */
+    size_t rank, k;
+    size_t stride_h, stride_w;
+    ptrdiff_t pad_top, pad_left;
+    size_t sp;                      /* s rounded up to a multiple of 8 */
+    const float *bh;                /* horizontal factors b: [c][k][rank][sp], zero for o >= s */
+    const float *av;                /* vertical factors a: [c][rank][k][sp], zero for o >= s */
+    const float *bias;              /* [s] or NULL */
+    int activation;                 /* re_activation */
+} re_rankconv_params;
+
+/* Kernel sizes the separable kernel takes (larger ones run as reconstructed dense convs). */
+#define RE_RANKCONV_MAX_K 16
+
+/* Scratch floats re_rankconv_tile needs for `rows` output rows and an output-channel block of `ob`. */
+size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size_t ob);
+
+/*
+ * Output rows [oy0, oy1) and output channels [o0, o1) of one image (o0, o1 multiples of 8, o1 <= sp;
+ * channels >= s are computed but not stored). residual (same layout as y) may be NULL.
+ */
+void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *x, float *y, const float *residual,
+                      size_t oy0, size_t oy1, size_t o0, size_t o1, float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

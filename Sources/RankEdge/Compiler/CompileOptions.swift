@@ -1,0 +1,40 @@
+/// How rankConv2d layers are precomputed (METHODS.md §1): the reconstructed dense kernel on the
+/// GEMM, the separable factor banks, or whichever measures faster on this CPU.
+public enum RankConvFormPolicy: String, Sendable, CaseIterable {
+    case measure
+    case dense
+    case separable
+}
+
+/// The form chosen for one rankConv2d layer.
+public enum RankConvForm: String, Sendable, Codable {
+    case dense
+    case separable
+}
+
+/// The choice made for one rankConv2d layer and, when measured, the times behind it.
+public struct RankConvChoice: Sendable, Equatable, Codable {
+    public var node: String
+    public var form: RankConvForm
+    /// Median milliseconds of each form on this CPU at the compile batch and threads (nil when not measured).
+    public var denseMs: Double?
+    public var separableMs: Double?
+}
+
+public struct CompileOptions: Sendable {
+    /// Kernels to compile for; nil: `RANKEDGE_ISA`, else the fastest this CPU runs.
+    public var isa: GEMMISA?
+    /// Threads the rank-form measurements run with (use the count the model will run at).
+    public var threads: Int
+    /// Batch the measurements run at; nil: the graph's own.
+    public var batch: Int?
+    public var rankConvForm: RankConvFormPolicy
+    public var foldBatchNorm: Bool
+    public var mergeLinearChains: Bool
+
+    public init(isa: GEMMISA? = nil, threads: Int = 1, batch: Int? = nil, rankConvForm: RankConvFormPolicy = .measure,
+                foldBatchNorm: Bool = true, mergeLinearChains: Bool = true) {
+        self.isa = isa; self.threads = threads; self.batch = batch; self.rankConvForm = rankConvForm
+        self.foldBatchNorm = foldBatchNorm; self.mergeLinearChains = mergeLinearChains
+    }
+}

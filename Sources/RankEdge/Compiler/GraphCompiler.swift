@@ -1,0 +1,60 @@
+/// A graph compiled for one CPU family: the optimised graph, the steps with their weights in the
+/// kernels' layouts, and the target ISA. Batch-independent; `InferenceSession` binds it to memory.
+public final class CompiledModel: @unchecked Sendable {
+    /// The graph after the graph passes (BN folded, chains merged, rank forms chosen); it computes
+    /// the same function as the source graph.
+    public let graph: Graph
+    public let ops: [LoweredOp]
+    public let isa: GEMMISA
+    public let rankConvChoices: [RankConvChoice]
+    /// A memory layout read from a compiled file, for the batch and thread count it was planned at.
+    var storedLayout: (batch: Int, threads: Int, layout: ArenaLayout)?
+
+    init(graph: Graph, ops: [LoweredOp], isa: GEMMISA, rankConvChoices: [RankConvChoice]) {
+        self.graph = graph; self.ops = ops; self.isa = isa; self.rankConvChoices = rankConvChoices
+    }
+
+    /// Multiply-accumulates per inference at `batch`, by the optimised graph's own forms (a
+    /// separable rank conv counts 2·L·k per pair, a reconstructed one k²).
+    public func macs(batch: Int) throws -> [String: Int] {
+        let shapes = try graph.inferShapes(batch: batch)
+        var out: [String: Int] = [:]
+        for node in graph.nodes {
+            var m = graph.macs(of: node, outputShape: shapes[node.outputs[0]]!)
+            if case .rankConv2d = node.op, let a = graph.weights[node.inputs[1]] {
+                m = shapes[node.outputs[0]]!.elementCount * a.shape[1] * 2 * a.shape[2] * a.shape[3]
+            }
+            out[node.name] = m
+        }
+        return out
+    }
+}
+
+/// The compile pipeline: graph passes (remove identities, fold batch norm, merge linear chains,
+/// precompute rank convs), then epilogue fusion and weight prepacking. Memory planning happens
+/// when a session binds the model to a batch size.
+public enum GraphCompiler {
+    public static func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) throws -> CompiledModel {
+        try graph.validate()
+        let isa = try GEMMISA.resolve(options.isa)
+        let (optimized, choices) = try optimize(graph, options: options, isa: isa)
+        let ops = try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized), isa: isa)
+        return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices)
+    }
+
+    /// The graph passes alone: each one keeps the graph's function (tested against the reference executor).
+    public static func optimize(_ graph: Graph, options: CompileOptions = CompileOptions(), isa: GEMMISA? = nil) throws -> (Graph, [RankConvChoice]) {
+        var g = RemoveIdentities.apply(graph)
+        if options.foldBatchNorm { g = FoldBatchNorm.apply(g) }
+        if options.mergeLinearChains { g = try MergeLinearChains.apply(g) }
+        return try RankConvPrecompute.apply(g, options: options, isa: try GEMMISA.resolve(isa ?? options.isa))
+    }
+
+    /// Lowers a graph without any graph pass (tests of single kernels use it).
+    static func lowerOnly(_ graph: Graph, isa: GEMMISA, rankConvForm: RankConvFormPolicy) throws -> CompiledModel {
+        try graph.validate()
+        let (g, choices) = try RankConvPrecompute.apply(graph, options: CompileOptions(rankConvForm: rankConvForm == .measure ? .separable : rankConvForm), isa: isa)
+        let ops = try Lowering.lower(g, groups: EpilogueFusion.groups(g), isa: isa)
+        return CompiledModel(graph: g, ops: ops, isa: isa, rankConvChoices: choices)
+    }
+}

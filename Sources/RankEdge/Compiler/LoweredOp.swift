@@ -1,0 +1,108 @@
+/// What one step computes, with its weights already in the kernels' layouts.
+enum LoweredKind {
+    /// conv2d (dense or grouped) or linear, on the GEMM.
+    case gemmConv(GEMMConvWeights)
+    case depthwise(DepthwiseWeights)
+    case separableRankConv(SeparableRankWeights)
+    /// An unfolded batch norm: y = x·scale + shift per channel.
+    case channelAffine(scale: FloatStorage, shift: FloatStorage)
+    case maxPool(PoolAttributes)
+    case avgPool(PoolAttributes)
+    case globalAvgPool
+    case add
+    /// ReLU or ReLU6 on its own (the op's `activation`).
+    case activation
+    case softmax
+    case concat
+    /// flatten, or a dropout kept as a graph output: the output is the input's memory.
+    case alias
+}
+
+/// One step of a compiled model: a fusion group with its weights prepared, not yet bound to memory.
+public struct LoweredOp {
+    /// The leader node's name (the conv of a conv + add + ReLU).
+    public var name: String
+    /// Every graph node the step computes.
+    public var nodes: [String]
+    var kind: LoweredKind
+    /// Activation inputs of the leader.
+    public var inputs: [String]
+    public var residual: String?
+    public var activation: GEMMActivation
+    public var output: String
+
+    /// The kernel's name in tables and JSON.
+    public var kernel: String {
+        switch kind {
+        case .gemmConv(let w): return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : "im2col-gemm")
+        case .depthwise: return "depthwise"
+        case .separableRankConv: return "separable-rank"
+        case .channelAffine: return "channel-affine"
+        case .maxPool: return "maxPool"
+        case .avgPool: return "avgPool"
+        case .globalAvgPool: return "globalAvgPool"
+        case .add: return "add"
+        case .activation: return activation == .relu6 ? "relu6" : "relu"
+        case .softmax: return "softmax"
+        case .concat: return "concat"
+        case .alias: return "alias"
+        }
+    }
+}
+
+/// Turns fusion groups into lowered ops, preparing every weight for its kernel (the weight
+/// prepacking pass): GEMM panels for convs and linears, [kh][kw][C] filters for depthwise convs,
+/// factor banks for separable rank convs, scale/shift for unfolded batch norms.
+enum Lowering {
+    static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA) throws(ExecutionError) -> [LoweredOp] {
+        let shapes: [String: TensorShape]
+        do { shapes = try graph.inferShapes() } catch { throw .invalidOperands(op: "graph", node: nil, message: "\(error)") }
+        var ops: [LoweredOp] = []
+        for group in groups {
+            let node = graph.nodes[group.leader]
+            func weight(_ i: Int) -> Tensor? { i < node.inputs.count ? graph.weights[node.inputs[i]] : nil }
+            let kind: LoweredKind
+            switch node.op {
+            case .conv2d(let attrs):
+                let w = weight(1)!
+                let channels = shapes[node.inputs[0]]![3]
+                if DepthwiseWeights.applies(weight: w.shape, attributes: attrs, inputChannels: channels) {
+                    kind = .depthwise(DepthwiseWeights(weight: w, bias: weight(2), attributes: attrs))
+                } else {
+                    do { kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa)) } catch {
+                        throw .unsupported(node: node.name, message: error.description)
+                    }
+                }
+            case .linear:
+                do { kind = .gemmConv(try GEMMConvWeights(weight: weight(1)!, bias: weight(2), attributes: Conv2DAttributes(), isa: isa)) } catch {
+                    throw .unsupported(node: node.name, message: error.description)
+                }
+            case .rankConv2d(let attrs):
+                kind = .separableRankConv(SeparableRankWeights(a: weight(1)!, b: weight(2)!, bias: weight(3), attributes: attrs))
+            case .batchNorm(let eps):
+                let (gamma, beta, mean, variance) = (weight(1)!.data, weight(2)!.data, weight(3)!.data, weight(4)!.data)
+                var scale = [Float](repeating: 0, count: gamma.count), shift = scale
+                for c in 0..<gamma.count {
+                    scale[c] = gamma[c] / (variance[c] + eps).squareRoot()
+                    shift[c] = beta[c] - mean[c] * scale[c]
+                }
+                kind = .channelAffine(scale: FloatStorage(scale), shift: FloatStorage(shift))
+            case .maxPool(let a): kind = .maxPool(a)
+            case .avgPool(let a): kind = .avgPool(a)
+            case .globalAvgPool: kind = .globalAvgPool
+            case .add: kind = .add
+            case .relu, .relu6: kind = .activation
+            case .softmax: kind = .softmax
+            case .concat: kind = .concat
+            case .flatten, .dropout: kind = .alias
+            }
+            var activation = group.activation
+            if case .relu = node.op { activation = .relu }
+            if case .relu6 = node.op { activation = .relu6 }
+            ops.append(LoweredOp(name: node.name, nodes: group.members.map { graph.nodes[$0].name }, kind: kind,
+                                 inputs: Array(node.activationInputs), residual: group.residual,
+                                 activation: activation, output: group.output))
+        }
+        return ops
+    }
+}

@@ -1,0 +1,234 @@
+/// Runs a graph fast: compiles it (or takes a compiled model), binds it to one static arena for
+/// the batch size of the input, and executes the steps with the GEMM engine and the runtime's
+/// kernels. After the first run at a batch size, a run allocates nothing except the output
+/// `Tensor` of the convenience overloads (`run(input:output:)` allocates nothing at all).
+///
+///     let session = try InferenceSession(graph: g, options: .init(threads: 2))
+///     let logits = try session.run(image)
+///     print(session.profile)          // per-layer times, when `profiling` is on
+///
+/// A session is not safe to run from two threads at once.
+public final class InferenceSession {
+    public struct Options: Sendable {
+        public var threads: Int
+        /// Kernels to run (nil: `RANKEDGE_ISA`, else the fastest available). Ignored for a compiled
+        /// model, which runs the ISA it was compiled for.
+        public var isa: GEMMISA?
+        public var rankConvForm: RankConvFormPolicy
+        /// Whether to run the graph passes (fold BN, merge chains) before lowering.
+        public var optimize: Bool
+        /// Whether `run` records per-layer times into `profile`.
+        public var profiling: Bool
+
+        public init(threads: Int = 1, isa: GEMMISA? = nil, rankConvForm: RankConvFormPolicy = .measure,
+                    optimize: Bool = true, profiling: Bool = false) {
+            self.threads = threads; self.isa = isa; self.rankConvForm = rankConvForm
+            self.optimize = optimize; self.profiling = profiling
+        }
+    }
+
+    public let model: CompiledModel
+    public let threads: Int
+    public var profiling: Bool
+    public let pool: ThreadPool
+    private var plan: ExecutionPlan?
+    private var profileSeconds: UnsafeMutableBufferPointer<Double>
+    private var profileRuns = 0
+
+    public init(graph: Graph, options: Options = Options()) throws {
+        guard options.threads >= 1 else { throw ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)") }
+        let isa = try GEMMISA.resolve(options.isa)
+        if options.optimize {
+            model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
+                                                                            rankConvForm: options.rankConvForm))
+        } else {
+            model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm)
+        }
+        threads = options.threads
+        profiling = options.profiling
+        pool = .shared
+        profileSeconds = .allocate(capacity: max(model.ops.count, 1))
+        profileSeconds.initialize(repeating: 0)
+        pool.prepare(threads: threads)
+    }
+
+    public init(model: CompiledModel, options: Options = Options()) throws {
+        guard options.threads >= 1 else { throw ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)") }
+        guard model.isa.isAvailable else { throw GEMMError.isaUnavailable(model.isa) }
+        self.model = model
+        threads = options.threads
+        profiling = options.profiling
+        pool = .shared
+        profileSeconds = .allocate(capacity: max(model.ops.count, 1))
+        profileSeconds.initialize(repeating: 0)
+        pool.prepare(threads: threads)
+    }
+
+    deinit { profileSeconds.deallocate() }
+
+    /// Binds the model to `batch` now (planning memory and allocating the arena), so the first
+    /// run does not pay for it.
+    public func prepare(batch: Int) throws {
+        if let plan, plan.batch == batch { return }
+        guard batch >= 1 else { throw ExecutionError.invalidOperands(op: "session", node: nil, message: "batch must be at least 1, got \(batch)") }
+        var stored: ArenaLayout?
+        if let s = model.storedLayout, s.batch == batch, s.threads == threads { stored = s.layout }
+        plan = try ExecutionPlan(model: model, batch: batch, threads: threads, layout: stored)
+    }
+
+    // MARK: Running
+
+    /// The single output of a single-input graph.
+    public func run(_ input: Tensor) throws -> Tensor {
+        let graph = model.graph
+        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+            throw ExecutionError.notSingleInputOutput(inputs: graph.inputs.count, outputs: graph.outputs.count)
+        }
+        return try run([graph.inputs[0].name: input])[graph.outputs[0]]!
+    }
+
+    /// Every graph output, by name.
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let batch = try checkInputs(inputs)
+        try prepare(batch: batch)
+        let plan = plan!
+        for slot in plan.inputs {
+            inputs[slot.name]!.data.withUnsafeBufferPointer { slot.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        try execute(plan)
+        var result: [String: Tensor] = [:]
+        for slot in plan.outputs {
+            result[slot.name] = Tensor(shape: slot.shape, data: Array(UnsafeBufferPointer(start: slot.pointer, count: slot.shape.elementCount)))
+        }
+        return result
+    }
+
+    /// The allocation-free path for a single-input, single-output graph: `input` holds N whole
+    /// samples (NHWC float32), `output` receives the N outputs. The batch is input.count divided
+    /// by one sample's size.
+    public func run(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws {
+        let graph = model.graph
+        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+            throw ExecutionError.notSingleInputOutput(inputs: graph.inputs.count, outputs: graph.outputs.count)
+        }
+        let info = graph.inputs[0]
+        let sample = info.shape.dims.dropFirst().reduce(1, *)
+        guard sample > 0, input.count % sample == 0, input.count >= sample else {
+            var actual = info.shape
+            actual[0] = sample > 0 ? input.count / sample : 0
+            throw ExecutionError.inputDataMismatch(name: info.name, shape: actual, count: input.count)
+        }
+        try prepare(batch: input.count / sample)
+        let plan = plan!
+        let out = plan.outputs[0]
+        guard output.count == out.shape.elementCount else {
+            throw ExecutionError.invalidOperands(op: "session", node: nil,
+                                                 message: "output buffer holds \(output.count) floats, the output \(out.name) has \(out.shape.elementCount)")
+        }
+        plan.inputs[0].pointer.update(from: input.baseAddress!, count: input.count)
+        try execute(plan)
+        output.baseAddress!.update(from: out.pointer, count: output.count)
+    }
+
+    private func execute(_ plan: ExecutionPlan) throws(ExecutionError) {
+        try plan.execute(profile: profiling ? profileSeconds.baseAddress : nil, pool: pool)
+        if profiling { profileRuns += 1 }
+    }
+
+    /// Inputs present, known, shaped as declared apart from a shared batch; returns the batch.
+    func checkInputs(_ inputs: [String: Tensor]) throws -> Int {
+        var batch: (name: String, value: Int)?
+        for info in model.graph.inputs {
+            guard let t = inputs[info.name] else { throw ExecutionError.missingInput(name: info.name, expected: info.shape) }
+            guard t.shape.rank == info.shape.rank, t.shape.dims.dropFirst() == info.shape.dims.dropFirst(), t.shape[0] >= 1 else {
+                throw ExecutionError.inputShapeMismatch(name: info.name, expected: info.shape, actual: t.shape)
+            }
+            guard t.shape.checkedElementCount == t.data.count else {
+                throw ExecutionError.inputDataMismatch(name: info.name, shape: t.shape, count: t.data.count)
+            }
+            if let b = batch, b.value != t.shape[0] {
+                throw ExecutionError.batchMismatch(name: info.name, batch: t.shape[0], otherInput: b.name, otherBatch: b.value)
+            }
+            batch = batch ?? (info.name, t.shape[0])
+        }
+        let known = Set(model.graph.inputs.map(\.name))
+        if let extra = inputs.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ExecutionError.unexpectedInput(name: extra, graphInputs: model.graph.inputs.map(\.name))
+        }
+        return batch?.value ?? 1
+    }
+
+    // MARK: Measurements
+
+    /// Memory of the current plan (nil before the first run or `prepare`).
+    public var memory: MemoryReport? {
+        plan.map { MemoryReport(arenaBytes: $0.arenaBytes, lowerBoundBytes: $0.lowerBoundBytes, scratchBytes: $0.scratchBytes) }
+    }
+
+    /// The current plan's memory layout (nil before the first run or `prepare`), for a compiled file.
+    public var planLayout: ArenaLayout? { plan?.layout }
+
+    /// Per-step times accumulated since profiling started (or the last `resetProfile`).
+    public var profile: [LayerProfile] {
+        let shapes = plan?.shapes ?? [:]
+        let batch = plan?.batch ?? 1
+        let macs = (try? model.macs(batch: batch)) ?? [:]
+        return model.ops.enumerated().map { i, op in
+            LayerProfile(name: op.name, nodes: op.nodes, op: op.kernel, outputShape: shapes[op.output]?.dims ?? [],
+                         macs: op.nodes.reduce(0) { $0 + (macs[$1] ?? 0) },
+                         milliseconds: profileRuns > 0 ? profileSeconds[i] * 1000 / Double(profileRuns) : 0)
+        }
+    }
+
+    public func resetProfile() {
+        profileSeconds.update(repeating: 0)
+        profileRuns = 0
+    }
+
+    /// The median wall time of `run` on `input` over at least `minimumRuns` runs and
+    /// `minimumSeconds`, after one warm-up run.
+    public func medianMilliseconds(_ input: Tensor, minimumRuns: Int, minimumSeconds: Double) throws -> Double {
+        var output = [Float](repeating: 0, count: 0)
+        _ = try run(input)
+        let outCount = plan!.outputs[0].shape.elementCount
+        output = [Float](repeating: 0, count: outCount)
+        var times: [Double] = []
+        let start = monotonicNanoseconds()
+        try input.data.withUnsafeBufferPointer { inBuf in
+            try output.withUnsafeMutableBufferPointer { outBuf in
+                while times.count < minimumRuns || Double(monotonicNanoseconds() - start) * 1e-9 < minimumSeconds {
+                    let t0 = monotonicNanoseconds()
+                    try run(input: inBuf, output: outBuf)
+                    times.append(Double(monotonicNanoseconds() - t0) * 1e-6)
+                    if times.count >= 1000 { break }
+                }
+            }
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+}
+
+/// Memory of a plan: the activation arena, the bound it is measured against, and the two
+/// fixed-size regions beside it.
+public struct MemoryReport: Sendable, Equatable {
+    /// The static arena holding every activation tensor.
+    public var arenaBytes: Int
+    /// The largest total size of tensors live at one step: no arena for this plan can be smaller.
+    public var lowerBoundBytes: Int
+    /// The region steps take turns with for im2col and rank-conv tiles (the largest any step needs).
+    public var scratchBytes: Int
+}
+
+/// One step's share of an inference.
+public struct LayerProfile: Sendable, Equatable {
+    public var name: String
+    /// Graph nodes the step computes (a conv with its fused add and ReLU).
+    public var nodes: [String]
+    /// The kernel that ran.
+    public var op: String
+    public var outputShape: [Int]
+    public var macs: Int
+    /// Mean milliseconds per run.
+    public var milliseconds: Double
+}

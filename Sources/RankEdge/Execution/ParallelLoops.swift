@@ -1,0 +1,37 @@
+import Synchronization
+
+/// How a step shares its loop between threads without allocating: the step is the pool's
+/// `ParallelWork` object and picks its share in `run(task:)` from the split below.
+struct ChunkSplit {
+    let count: Int
+    let chunks: Int
+
+    /// A few chunks per thread, so a thread slowed by another process does not hold the rest up;
+    /// one chunk (run inline) when `work` (any measure of the loop's cost) is too small to share.
+    init(count: Int, work: Int, threads: Int) {
+        self.count = count
+        let useful = work >= 1 << 15 ? min(threads, count) : 1
+        chunks = useful > 1 ? min(count, useful * 4) : (count > 0 ? 1 : 0)
+    }
+
+    func range(_ chunk: Int) -> Range<Int> { (count * chunk / chunks)..<(count * (chunk + 1) / chunks) }
+}
+
+extension StepContext {
+    /// Runs `work.run(task:)` for tasks 0..<tasks, on the calling thread alone when tasks ≤ 1.
+    func run(_ work: ParallelWork, tasks: Int) {
+        if tasks == 1 { work.run(task: 0); return }
+        pool.parallelFor(tasks, threads: threads, work: work)
+    }
+}
+
+/// Hands items out one at a time to the slots (threads) of a job, so each slot can own scratch.
+final class ItemCounter: @unchecked Sendable {
+    private let next = Atomic<Int>(0)
+    func reset() { next.store(0, ordering: .relaxed) }
+    /// The next unclaimed item below `count`, or nil when all are claimed.
+    func claim(below count: Int) -> Int? {
+        let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return item < count ? item : nil
+    }
+}

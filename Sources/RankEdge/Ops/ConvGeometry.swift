@@ -1,0 +1,84 @@
+/// Sizes of one convolution at one batch size, NHWC in and out.
+struct ConvGeometry {
+    let n: Int, h: Int, w: Int, c: Int
+    let oh: Int, ow: Int, s: Int
+    let kh: Int, kw: Int
+    /// Input channels per group.
+    let cg: Int
+    let groups: Int
+    let attributes: Conv2DAttributes
+
+    /// Output pixels over the whole batch: the M of the GEMM.
+    var pixels: Int { n * oh * ow }
+    /// kh·kw·C/groups: the K of the GEMM.
+    var depth: Int { kh * kw * cg }
+
+    init(input: TensorShape, output: TensorShape, kh: Int, kw: Int, cg: Int, groups: Int, attributes: Conv2DAttributes) {
+        if input.rank == 2 {
+            // A linear layer: [N, C] is N pixels of one 1×1 image.
+            (n, h, w, c) = (input[0], 1, 1, input[1])
+            (oh, ow, s) = (1, 1, output[1])
+        } else {
+            (n, h, w, c) = (input[0], input[1], input[2], input[3])
+            (oh, ow, s) = (output[1], output[2], output[3])
+        }
+        self.kh = kh; self.kw = kw; self.cg = cg; self.groups = groups
+        self.attributes = attributes
+    }
+}
+
+/// im2col for NHWC: row r of the patch matrix is output pixel r's receptive field for one group,
+/// ordered (ky, kx, ci) like an OHWI weight row; taps in the padding are zeros.
+enum Im2col {
+    static func fill(_ g: ConvGeometry, x: UnsafePointer<Float>, firstRow: Int, rows: Int, group: Int,
+                     into dst: UnsafeMutablePointer<Float>) {
+        let a = g.attributes
+        let depth = g.depth
+        let channelOffset = group * g.cg
+        let rowSpan = g.kw * g.cg
+        // With one group and no horizontal dilation, a tap row is kw·C contiguous floats of the input.
+        let contiguousRows = g.cg == g.c && a.dilation.w == 1
+        var ox = firstRow % g.ow
+        var oy = (firstRow / g.ow) % g.oh
+        var b = firstRow / (g.ow * g.oh)
+        for i in 0..<rows {
+            var d = dst + i * depth
+            let iyBase = oy * a.stride.h - a.padding.top
+            let ixBase = ox * a.stride.w - a.padding.left
+            for ky in 0..<g.kh {
+                let iy = iyBase + ky * a.dilation.h
+                if iy < 0 || iy >= g.h {
+                    d.update(repeating: 0, count: rowSpan)
+                    d += rowSpan
+                    continue
+                }
+                let row = x + (b * g.h + iy) * g.w * g.c + channelOffset
+                if contiguousRows && ixBase >= 0 && ixBase + g.kw <= g.w {
+                    copy(d, row + ixBase * g.c, rowSpan)
+                    d += rowSpan
+                } else {
+                    for kx in 0..<g.kw {
+                        let ix = ixBase + kx * a.dilation.w
+                        if ix < 0 || ix >= g.w { d.update(repeating: 0, count: g.cg) } else { copy(d, row + ix * g.c, g.cg) }
+                        d += g.cg
+                    }
+                }
+            }
+            ox += 1
+            if ox == g.ow {
+                ox = 0; oy += 1
+                if oy == g.oh { oy = 0; b += 1 }
+            }
+        }
+    }
+
+    /// A short copy inline (the stem's 3-channel taps), a long one through memmove.
+    @inline(__always)
+    static func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+        if count <= 16 {
+            for i in 0..<count { dst[i] = src[i] }
+        } else {
+            dst.update(from: src, count: count)
+        }
+    }
+}

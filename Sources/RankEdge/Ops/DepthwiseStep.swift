@@ -1,0 +1,48 @@
+import CRankEdgeKernels
+
+/// Depthwise conv (one filter per channel) with its own vectorised loop: a GEMM per channel would
+/// have N = 1. Output rows are shared between threads.
+final class DepthwiseStep: ExecutionStep, ParallelWork {
+    let weights: DepthwiseWeights
+    let g: ConvGeometry
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let residual: UnsafePointer<Float>?
+    let params: re_depthwise_params
+    let isa: GEMMISA
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+
+    init(weights: DepthwiseWeights, geometry g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+         residual: UnsafePointer<Float>?, activation: GEMMActivation, isa: GEMMISA) {
+        self.weights = weights; self.g = g; self.x = x; self.y = y; self.residual = residual; self.isa = isa
+        let a = weights.attributes
+        params = re_depthwise_params(
+            h: g.h, w: g.w, c: g.c, oh: g.oh, ow: g.ow, kh: g.kh, kw: g.kw,
+            stride_h: a.stride.h, stride_w: a.stride.w, pad_top: a.padding.top, pad_left: a.padding.left,
+            dilation_h: a.dilation.h, dilation_w: a.dilation.w,
+            weights: UnsafePointer(weights.weights.pointer), bias: weights.bias.map { UnsafePointer($0.pointer) },
+            activation: Int32(activation.cValue))
+    }
+
+    func execute(_ context: StepContext) {
+        split = ChunkSplit(count: g.n * g.oh, work: g.n * g.oh * g.ow * g.c * g.kh * g.kw, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let g = g
+        let isa = Int32(isa.cValue.rawValue)
+        let inImage = g.h * g.w * g.c, outImage = g.oh * g.ow * g.c
+        let rows = split.range(task)
+        withUnsafePointer(to: params) { p in
+            var row = rows.lowerBound
+            while row < rows.upperBound {
+                // A chunk may span images; one kernel call per image's run of rows.
+                let b = row / g.oh, oy0 = row % g.oh
+                let oy1 = min(g.oh, oy0 + (rows.upperBound - row))
+                re_depthwise_rows(isa, p, x + b * inImage, y + b * outImage, residual.map { $0 + b * outImage }, oy0, oy1)
+                row += oy1 - oy0
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+/// Elementwise steps that were not fused into a producer's epilogue: add (with an optional
+/// activation after it, as in a residual block), a standalone ReLU / ReLU6, and an unfolded batch
+/// norm. Output may alias an input (the planner runs them in place when that input dies here).
+/// Each is its own `ParallelWork`: threads take chunks of the elements.
+final class AddStep: ExecutionStep, ParallelWork {
+    let a: UnsafePointer<Float>, b: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let count: Int
+    let activation: GEMMActivation
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+
+    init(a: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, activation: GEMMActivation) {
+        self.a = a; self.b = b; self.y = y; self.count = count; self.activation = activation
+    }
+
+    func execute(_ context: StepContext) {
+        split = ChunkSplit(count: count, work: count, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (a, b, y) = (a, b, y)
+        let range = split.range(task)
+        switch activation {
+        case .none: for i in range { y[i] = a[i] + b[i] }
+        case .relu: for i in range { let v = a[i] + b[i]; y[i] = v < 0 ? 0 : v }
+        case .relu6: for i in range { let v = a[i] + b[i]; y[i] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+        }
+    }
+}
+
+final class ActivationStep: ExecutionStep, ParallelWork {
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let count: Int
+    let activation: GEMMActivation
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+
+    init(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, activation: GEMMActivation) {
+        self.x = x; self.y = y; self.count = count; self.activation = activation
+    }
+
+    func execute(_ context: StepContext) {
+        split = ChunkSplit(count: count, work: count, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (x, y) = (x, y)
+        let range = split.range(task)
+        switch activation {
+        // `v < 0 ? 0 : v` rather than max(v, 0): NaN passes through, as in the reference.
+        case .none: for i in range { y[i] = x[i] }
+        case .relu: for i in range { let v = x[i]; y[i] = v < 0 ? 0 : v }
+        case .relu6: for i in range { let v = x[i]; y[i] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+        }
+    }
+}
+
+/// y = x·scale + shift per channel (last axis): an inference batch norm that had no conv or
+/// linear to fold into (one after a ReLU, or on a graph input).
+final class ChannelAffineStep: ExecutionStep, ParallelWork {
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let rows: Int, channels: Int
+    let scale: FloatStorage, shift: FloatStorage
+    let activation: GEMMActivation
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+
+    init(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, channels: Int,
+         scale: FloatStorage, shift: FloatStorage, activation: GEMMActivation) {
+        self.x = x; self.y = y; self.rows = rows; self.channels = channels
+        self.scale = scale; self.shift = shift; self.activation = activation
+    }
+
+    func execute(_ context: StepContext) {
+        split = ChunkSplit(count: rows, work: rows * channels, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (x, y, c, act) = (x, y, channels, activation)
+        let (scale, shift) = (UnsafePointer(scale.pointer), UnsafePointer(shift.pointer))
+        for r in split.range(task) {
+            let src = x + r * c, dst = y + r * c
+            for ch in 0..<c {
+                let v = src[ch] * scale[ch] + shift[ch]
+                dst[ch] = act == .none ? v : (v < 0 ? 0 : (act == .relu6 && v > 6 ? 6 : v))
+            }
+        }
+    }
+}

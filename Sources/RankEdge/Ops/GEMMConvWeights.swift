@@ -1,0 +1,132 @@
+/// A conv2d (dense or grouped) or a linear layer prepared for the GEMM: for each group, the
+/// weight rows packed once as the B operand of `C[pixels × S/g] = A[pixels × kh·kw·C/g] · B`.
+///
+/// The OHWI weight row of output channel o is (ky, kx, ci) flattened, which is exactly the
+/// column order im2col writes, so B is the weight itself read transposed.
+final class GEMMConvWeights: @unchecked Sendable {
+    let attributes: Conv2DAttributes
+    let kh: Int, kw: Int
+    /// Input channels per group.
+    let cg: Int
+    let outChannels: Int
+    let groups: Int
+    let packed: [PackedMatrixB]
+    let bias: FloatStorage?
+
+    var depth: Int { kh * kw * cg }
+    var outPerGroup: Int { outChannels / groups }
+
+    /// A 1×1 conv with stride 1 and no padding reads its input as the A matrix directly.
+    var isPointwise: Bool {
+        kh == 1 && kw == 1 && attributes.stride == .square(1) && attributes.padding == .zero
+    }
+
+    /// `weight` is OHWI [S, kh, kw, C/groups], or a linear weight [S, C].
+    init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes, isa: GEMMISA) throws(GEMMError) {
+        self.attributes = attributes
+        if weight.shape.rank == 2 {
+            (kh, kw, cg) = (1, 1, weight.shape[1])
+        } else {
+            (kh, kw, cg) = (weight.shape[1], weight.shape[2], weight.shape[3])
+        }
+        outChannels = weight.shape[0]
+        groups = attributes.groups
+        let depth = kh * kw * cg, perGroup = outChannels / groups
+        var packed: [PackedMatrixB] = []
+        for g in 0..<groups {
+            let p = try weight.data.withUnsafeBufferPointer { w throws(GEMMError) in
+                try PackedMatrixB(k: depth, n: perGroup, b: w.baseAddress! + g * perGroup * depth, ldb: depth,
+                                  transposed: true, isa: isa)
+            }
+            packed.append(p)
+        }
+        self.packed = packed
+        self.bias = bias.map { FloatStorage($0.data) }
+    }
+
+    /// From panels packed earlier (a compiled model): no weight transformation.
+    init(attributes: Conv2DAttributes, kh: Int, kw: Int, cg: Int, outChannels: Int, packed: [PackedMatrixB], bias: FloatStorage?) {
+        self.attributes = attributes
+        self.kh = kh; self.kw = kw; self.cg = cg
+        self.outChannels = outChannels
+        self.groups = attributes.groups
+        self.packed = packed
+        self.bias = bias
+    }
+}
+
+/// A depthwise conv (groups = input channels = output channels) with its filters laid out
+/// [kh][kw][C], so one vector load covers neighbouring channels of one tap.
+final class DepthwiseWeights: @unchecked Sendable {
+    let attributes: Conv2DAttributes
+    let kh: Int, kw: Int, channels: Int
+    let weights: FloatStorage
+    let bias: FloatStorage?
+
+    /// `weight` is OHWI [C, kh, kw, 1].
+    init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes) {
+        self.attributes = attributes
+        (channels, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        var laid = [Float](repeating: 0, count: weight.count)
+        for o in 0..<channels {
+            for tap in 0..<(kh * kw) { laid[tap * channels + o] = weight.data[o * kh * kw + tap] }
+        }
+        weights = FloatStorage(laid)
+        self.bias = bias.map { FloatStorage($0.data) }
+    }
+
+    init(attributes: Conv2DAttributes, kh: Int, kw: Int, channels: Int, weights: FloatStorage, bias: FloatStorage?) {
+        self.attributes = attributes
+        self.kh = kh; self.kw = kw; self.channels = channels
+        self.weights = weights
+        self.bias = bias
+    }
+
+    static func applies(weight: TensorShape, attributes: Conv2DAttributes, inputChannels: Int) -> Bool {
+        attributes.groups > 1 && attributes.groups == inputChannels && weight[0] == inputChannels && weight[3] == 1
+    }
+}
+
+/// The factor banks of a rank-L spatial conv for the separable kernel (METHODS.md §1): the
+/// horizontal factor b as [C][k][L][S'] and the vertical factor a as [C][L][k][S'], S' = S rounded
+/// up to 8 with zeros, so each (input channel, tap, rank) row is a run of whole vectors over o.
+final class SeparableRankWeights: @unchecked Sendable {
+    let attributes: RankConv2DAttributes
+    let outChannels: Int, inChannels: Int, rank: Int, k: Int
+    let paddedOut: Int
+    let horizontal: FloatStorage
+    let vertical: FloatStorage
+    let bias: FloatStorage?
+
+    /// `a`, `b` are [S, C, L, k]: a the vertical (row) factor, b the horizontal one.
+    init(a: Tensor, b: Tensor, bias: Tensor?, attributes: RankConv2DAttributes) {
+        self.attributes = attributes
+        (outChannels, inChannels, rank, k) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+        paddedOut = (outChannels + 7) / 8 * 8
+        let (s, c, l, k, sp) = (outChannels, inChannels, rank, k, paddedOut)
+        var h = [Float](repeating: 0, count: c * k * l * sp)
+        var v = [Float](repeating: 0, count: c * l * k * sp)
+        for o in 0..<s {
+            for ci in 0..<c {
+                for r in 0..<l {
+                    let src = ((o * c + ci) * l + r) * k
+                    for j in 0..<k { h[((ci * k + j) * l + r) * sp + o] = b.data[src + j] }
+                    for i in 0..<k { v[((ci * l + r) * k + i) * sp + o] = a.data[src + i] }
+                }
+            }
+        }
+        horizontal = FloatStorage(h)
+        vertical = FloatStorage(v)
+        self.bias = bias.map { FloatStorage($0.data) }
+    }
+
+    init(attributes: RankConv2DAttributes, outChannels: Int, inChannels: Int, rank: Int, k: Int,
+         horizontal: FloatStorage, vertical: FloatStorage, bias: FloatStorage?) {
+        self.attributes = attributes
+        self.outChannels = outChannels; self.inChannels = inChannels; self.rank = rank; self.k = k
+        paddedOut = (outChannels + 7) / 8 * 8
+        self.horizontal = horizontal
+        self.vertical = vertical
+        self.bias = bias
+    }
+}

@@ -1,0 +1,118 @@
+/// Max, average and global average pooling on NHWC: the inner loops run along the contiguous
+/// channel axis, so they vectorise; rows of the output are shared between threads.
+struct PoolGeometry {
+    let n: Int, h: Int, w: Int, c: Int, oh: Int, ow: Int
+    let attributes: PoolAttributes
+
+    /// The real (unpadded) input rows or columns a window starting at `start` covers.
+    @inline(__always)
+    static func realRange(start: Int, length: Int, size: Int) -> Range<Int> {
+        let lower = max(start, 0), upper = min(start + length, size)
+        return lower < upper ? lower..<upper : lower..<lower
+    }
+}
+
+final class MaxPoolStep: ExecutionStep, ParallelWork {
+    let g: PoolGeometry
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+    init(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) { self.g = g; self.x = x; self.y = y }
+
+    func execute(_ context: StepContext) {
+        let p = g.attributes
+        split = ChunkSplit(count: g.n * g.oh, work: g.n * g.oh * g.ow * g.c * p.kernel.h * p.kernel.w, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (g, x, y) = (g, x, y)
+        let p = g.attributes
+        do {
+            for row in split.range(task) {
+                let (b, oy) = (row / g.oh, row % g.oh)
+                let ys = PoolGeometry.realRange(start: oy * p.stride.h - p.padding.top, length: p.kernel.h, size: g.h)
+                for ox in 0..<g.ow {
+                    let xs = PoolGeometry.realRange(start: ox * p.stride.w - p.padding.left, length: p.kernel.w, size: g.w)
+                    let out = y + ((b * g.oh + oy) * g.ow + ox) * g.c
+                    var first = true
+                    for iy in ys {
+                        for ix in xs {
+                            let src = x + ((b * g.h + iy) * g.w + ix) * g.c
+                            if first {
+                                out.update(from: src, count: g.c)
+                                first = false
+                            } else {
+                                // Takes v when it is larger or NaN, so NaN propagates as in the reference.
+                                for ch in 0..<g.c { let v = src[ch], m = out[ch]; out[ch] = (v > m || v != v) ? v : m }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+final class AvgPoolStep: ExecutionStep, ParallelWork {
+    let g: PoolGeometry
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+    init(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) { self.g = g; self.x = x; self.y = y }
+
+    func execute(_ context: StepContext) {
+        let p = g.attributes
+        split = ChunkSplit(count: g.n * g.oh, work: g.n * g.oh * g.ow * g.c * p.kernel.h * p.kernel.w, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (g, x, y) = (g, x, y)
+        let p = g.attributes
+        do {
+            for row in split.range(task) {
+                let (b, oy) = (row / g.oh, row % g.oh)
+                let y0 = oy * p.stride.h - p.padding.top
+                let ys = PoolGeometry.realRange(start: y0, length: p.kernel.h, size: g.h)
+                for ox in 0..<g.ow {
+                    let x0 = ox * p.stride.w - p.padding.left
+                    let xs = PoolGeometry.realRange(start: x0, length: p.kernel.w, size: g.w)
+                    // The divisor rule of the reference: padded extent with countIncludePad, real cells without.
+                    let padded = (min(y0 + p.kernel.h, g.h + p.padding.bottom) - y0) * (min(x0 + p.kernel.w, g.w + p.padding.right) - x0)
+                    let divisor = p.countIncludePad ? padded : ys.count * xs.count
+                    let scale = 1 / Float(divisor)
+                    let out = y + ((b * g.oh + oy) * g.ow + ox) * g.c
+                    out.update(repeating: 0, count: g.c)
+                    for iy in ys {
+                        for ix in xs {
+                            let src = x + ((b * g.h + iy) * g.w + ix) * g.c
+                            for ch in 0..<g.c { out[ch] += src[ch] }
+                        }
+                    }
+                    for ch in 0..<g.c { out[ch] *= scale }
+                }
+            }
+        }
+    }
+}
+
+final class GlobalAvgPoolStep: ExecutionStep {
+    let n: Int, positions: Int, c: Int
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    init(n: Int, positions: Int, c: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        self.n = n; self.positions = positions; self.c = c; self.x = x; self.y = y
+    }
+
+    func execute(_ context: StepContext) {
+        let (n, positions, c, x, y) = (n, positions, c, x, y)
+        let scale = 1 / Float(positions)
+        for b in 0..<n {
+            let out = y + b * c
+            out.update(repeating: 0, count: c)
+            for pos in 0..<positions {
+                let src = x + (b * positions + pos) * c
+                for ch in 0..<c { out[ch] += src[ch] }
+            }
+            for ch in 0..<c { out[ch] *= scale }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import RankEdge
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure a model's latency on this CPU: percentiles, MACs and GFLOP/s, load and compile time, memory, per-layer times.",
+        discussion: """
+        Runs the model on a seeded random input: --warmup untimed runs, then --iterations timed ones through \
+        the allocation-free path. A graph file is compiled first (its cost is compile_ms); a compiled file only \
+        loads. With --per-layer, a second pass of --iterations runs with the per-step profiler on. JSON fields \
+        are documented in docs/CLI.md.
+        """
+    )
+
+    @Argument(help: "A .rkg model (graph or compiled).") var model: String
+    @Option(help: "Threads to run with.") var threads = 1
+    @Option(help: "Untimed runs first.") var warmup = 5
+    @Option(help: "Timed runs.") var iterations = 50
+    @Option(help: "Batch size.") var batch = 1
+    @Option(help: "native | avx2 | neon | scalar (graph files only).") var isa: String?
+    @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
+    @Flag(help: "Also time every step.") var perLayer = false
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Layer: Encodable {
+        var name: String, op: String
+        var nodes: [String]
+        var output_shape: [Int]
+        var macs: Int
+        var ms: Double
+        var share: Double
+    }
+    struct Choice: Encodable { var node: String, form: String, dense_ms: Double?, separable_ms: Double? }
+    struct Report: Encodable {
+        var model: String, name: String, isa: String, precompiled: Bool
+        var threads: Int, batch: Int, warmup: Int, iterations: Int
+        var p50_ms: Double, p90_ms: Double, p99_ms: Double, mean_ms: Double, min_ms: Double, max_ms: Double
+        var macs: Int, gflops: Double
+        var load_ms: Double, compile_ms: Double
+        var peak_arena_bytes: Int, arena_lower_bound_bytes: Int, scratch_bytes: Int
+        var allocations_per_inference: Double?
+        var steps: Int, nodes: Int
+        var rank_conv_choices: [Choice]
+        var layers: [Layer]?
+    }
+
+    func run() throws {
+        guard warmup >= 0, iterations >= 1, batch >= 1 else { throw CLIError("--warmup must be ≥ 0, --iterations and --batch ≥ 1") }
+        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm), batch: batch)
+        let session = loaded.session
+        let compiled = session.model
+        guard compiled.graph.inputs.count == 1, compiled.graph.outputs.count == 1 else {
+            throw CLIError("\(model): bench needs a model with one input and one output")
+        }
+        var shape = compiled.graph.inputs[0].shape
+        shape[0] = batch
+        var rng = SeededRandom(seed: 42)
+        let input = rng.uniformArray(count: shape.elementCount, bound: 1)
+        let outShape: TensorShape
+        do { outShape = try compiled.graph.inferShapes(batch: batch)[compiled.graph.outputs[0]]! } catch { throw CLIError("\(model): \(error)") }
+        var output = [Float](repeating: 0, count: outShape.elementCount)
+        var times = [Double](repeating: 0, count: iterations)
+        var allocations: Double?
+        do {
+            try input.withUnsafeBufferPointer { x in
+                try output.withUnsafeMutableBufferPointer { y in
+                    for _ in 0..<warmup { try session.run(input: x, output: y) }
+                    let before = heapAllocationCount()
+                    for i in 0..<iterations {
+                        let start = nowMilliseconds()
+                        try session.run(input: x, output: y)
+                        times[i] = nowMilliseconds() - start
+                    }
+                    if let before, let after = heapAllocationCount() {
+                        allocations = Double(after - before) / Double(iterations)
+                    }
+                }
+            }
+        } catch { throw CLIError("\(model): \(error)") }
+
+        var layers: [Layer]?
+        if perLayer {
+            session.profiling = true
+            session.resetProfile()
+            do {
+                try input.withUnsafeBufferPointer { x in
+                    try output.withUnsafeMutableBufferPointer { y in
+                        for _ in 0..<iterations { try session.run(input: x, output: y) }
+                    }
+                }
+            } catch { throw CLIError("\(model): \(error)") }
+            session.profiling = false
+            let profile = session.profile
+            let total = max(profile.reduce(0) { $0 + $1.milliseconds }, 1e-12)
+            layers = profile.filter { $0.op != "alias" }.map {
+                Layer(name: $0.name, op: $0.op, nodes: $0.nodes, output_shape: $0.outputShape, macs: $0.macs, ms: $0.milliseconds,
+                      share: $0.milliseconds / total)
+            }
+        }
+
+        let sorted = times.sorted()
+        // Nearest rank: the smallest time with at least p % of the runs at or below it.
+        func percentile(_ p: Double) -> Double {
+            let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+            return sorted[min(max(rank - 1, 0), sorted.count - 1)]
+        }
+        let macs: Int
+        do { macs = try compiled.macs(batch: batch).values.reduce(0, +) } catch { throw CLIError("\(model): \(error)") }
+        let p50 = percentile(50)
+        let memory = session.memory!
+        let report = Report(
+            model: model, name: compiled.graph.name, isa: compiled.isa.rawValue, precompiled: loaded.precompiled,
+            threads: threads, batch: batch, warmup: warmup, iterations: iterations,
+            p50_ms: p50, p90_ms: percentile(90), p99_ms: percentile(99), mean_ms: times.reduce(0, +) / Double(times.count),
+            min_ms: sorted.first!, max_ms: sorted.last!,
+            macs: macs, gflops: 2 * Double(macs) / (p50 * 1e6),
+            load_ms: loaded.loadMilliseconds, compile_ms: loaded.compileMilliseconds,
+            peak_arena_bytes: memory.arenaBytes, arena_lower_bound_bytes: memory.lowerBoundBytes, scratch_bytes: memory.scratchBytes,
+            allocations_per_inference: allocations, steps: compiled.ops.count, nodes: loaded.graph.nodes.count,
+            rank_conv_choices: compiled.rankConvChoices.map { Choice(node: $0.node, form: $0.form.rawValue, dense_ms: $0.denseMs, separable_ms: $0.separableMs) },
+            layers: layers)
+        if json { try printJSON(report); return }
+
+        print("model    \(model): \(report.name) (\(report.precompiled ? "compiled" : "graph, compiled now") for \(report.isa)), \(report.steps) steps")
+        print("threads  \(threads), batch \(batch), \(iterations) iterations after \(warmup) warm-up")
+        print(String(format: "latency  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms", report.p50_ms, report.p90_ms, report.p99_ms, report.mean_ms, report.min_ms))
+        print("work     \(formatCount(macs)) MACs, " + String(format: "%.2f GFLOP/s at p50", report.gflops))
+        print(String(format: "setup    load %.1f ms, compile %.1f ms", report.load_ms, report.compile_ms))
+        print("memory   arena \(formatCount(memory.arenaBytes)) bytes, lower bound \(formatCount(memory.lowerBoundBytes)) bytes ("
+              + String(format: "%.3f×", Double(memory.arenaBytes) / Double(max(memory.lowerBoundBytes, 1)))
+              + "), scratch \(formatCount(memory.scratchBytes)) bytes")
+        if let allocations { print(String(format: "heap     %.2f allocations per inference", allocations)) }
+        for c in report.rank_conv_choices {
+            print("rank     \(c.node): \(c.form)" + (c.dense_ms.map { String(format: " (dense %.3f ms, separable %.3f ms)", $0, c.separable_ms ?? 0) } ?? ""))
+        }
+        if let layers {
+            print("")
+            TextTable(columns: ["step", "kernel", "output", "MACs", "ms", "share"], rightAligned: [3, 4, 5]).print(layers.map {
+                [$0.name, $0.op, "[" + $0.output_shape.map(String.init).joined(separator: ",") + "]", formatCount($0.macs),
+                 String(format: "%.3f", $0.ms), String(format: "%.1f%%", $0.share * 100)]
+            })
+        }
+    }
+}

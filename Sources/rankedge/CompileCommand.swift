@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import RankEdge
+
+struct CompileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Compile a model for this CPU: fold BN, merge linear chains, choose rank-conv forms by timing, fuse epilogues, prepack weights, plan memory.",
+        discussion: """
+        The output is a .rkg file any RankEdge tool can read, plus the weights prepacked for the target's \
+        kernels and the plan (docs/FORMAT.md §7, docs/CLI.md). Loading it transforms no weights. Compile on \
+        the board (or a CPU of the same family): rank-conv forms are chosen by measuring both on this CPU, \
+        so the target must be one this CPU runs.
+        """
+    )
+
+    @Argument(help: "A .rkg graph.") var model: String
+    @Option(name: .shortAndLong, help: "Output .rkg file.") var output: String
+    @Option(help: "native | avx2 | neon | scalar") var target = "native"
+    @Option(help: "Threads the model will run with (rank-form timings and the stored memory plan use it).") var threads = 1
+    @Option(help: "Batch the stored memory plan is for.") var batch = 1
+    @Option(help: "measure | dense | separable: how rankConv2d layers are precomputed.") var rankForm = "measure"
+
+    func run() throws {
+        guard batch >= 1 else { throw CLIError("--batch must be at least 1, got \(batch)") }
+        let choices = RuntimeChoices(threads: threads, isa: target, rankForm: rankForm)
+        let (isa, form) = try choices.parsed()
+        let graph = try loadGraph(model)
+        let start = nowMilliseconds()
+        let compiled: CompiledModel
+        do {
+            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: form))
+        } catch { throw CLIError("\(model): \(error)") }
+        let session: InferenceSession
+        do {
+            session = try InferenceSession(model: compiled, options: .init(threads: threads))
+            try session.prepare(batch: batch)
+        } catch { throw CLIError("\(model): \(error)") }
+        let contents = CompiledModelFile.contents(compiled, plan: session.planLayout.map { (batch, threads, $0) }, compileThreads: threads)
+        do { try RKGFile.write(contents, to: output) } catch { throw CLIError("\(error)") }
+        let ms = nowMilliseconds() - start
+        print("wrote \(output): \(compiled.graph.name) for \(compiled.isa.rawValue), \(compiled.ops.count) steps from \(graph.nodes.count) nodes, compiled in \(String(format: "%.0f", ms)) ms")
+        for c in compiled.rankConvChoices {
+            let times = c.denseMs.map { d in String(format: " (dense %.3f ms, separable %.3f ms)", d, c.separableMs ?? 0) } ?? ""
+            print("  \(c.node): \(c.form.rawValue)\(times)")
+        }
+        if let m = session.memory {
+            print("  arena \(formatCount(m.arenaBytes)) bytes (lower bound \(formatCount(m.lowerBoundBytes))), scratch \(formatCount(m.scratchBytes)) bytes")
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Testing
+@testable import RankEdge
+
+@Suite struct CompiledModelFileTests {
+    typealias F = RefFixtures
+
+    /// A graph with every kind of step: im2col, 1×1, grouped and depthwise convs, both rank forms,
+    /// an unfolded BN, pools, concat, linear, softmax.
+    static func graph() -> Graph {
+        var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 9, 4], seed: 8)
+        let bn = b.batchNorm("input", name: "bn0")
+        var x = b.conv(bn, out: 8, kernel: 3, name: "c1")
+        x = b.relu(x)
+        let dw = b.conv(x, out: 8, kernel: 3, groups: 8, name: "dw")
+        let gr = b.conv(x, out: 8, kernel: 3, groups: 2, name: "grouped")
+        let rs = b.rankConv(x, out: 8, kernel: 5, rank: 2, name: "rank_sep")
+        let rd = b.rankConv(x, out: 8, kernel: 3, rank: 1, name: "rank_dense")
+        x = b.concat([dw, gr, rs, rd], name: "cat")
+        x = b.maxPool(x, kernel: 2, stride: 2, name: "mp")
+        x = b.conv(x, out: 6, kernel: 1, name: "pw")
+        x = b.avgPool(x, kernel: 2, stride: 2, name: "ap")
+        x = b.flatten(x)
+        x = b.linear(x, out: 5, name: "fc")
+        let probs = b.softmax(x, name: "probs")
+        return b.build(outputs: [probs], classNames: ["a", "b", "c", "d", "e"])
+    }
+
+    static func compiled() throws -> (CompiledModel, RKGFile.Contents) {
+        var options = CompileOptions(rankConvForm: .separable)
+        options.threads = 1
+        var model = try GraphCompiler.compile(graph(), options: options)
+        // One rank conv in each form: force rank_dense through the dense route.
+        let (g, _) = try GraphCompiler.optimize(graph(), options: CompileOptions(rankConvForm: .dense))
+        var optimized = model.graph
+        let i = optimized.nodes.firstIndex { $0.name == "rank_dense" }!
+        optimized.nodes[i] = g.node(named: "rank_dense")!
+        for name in optimized.nodes[i].weightInputs { optimized.weights[name] = g.weights[name] }
+        optimized.pruneUnusedWeights()
+        model = CompiledModel(graph: optimized, ops: try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized), isa: model.isa),
+                              isa: model.isa, rankConvChoices: model.rankConvChoices)
+        let session = try InferenceSession(model: model)
+        try session.prepare(batch: 1)
+        return (model, CompiledModelFile.contents(model, plan: (1, 1, session.planLayout!), compileThreads: 1))
+    }
+
+    @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
+        let (model, contents) = try Self.compiled()
+        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine"]))
+        let bytes = try RKGFile.encode(contents)
+        let decoded = try RKGFile.decodeContents(bytes)
+        #expect(CompiledModelFile.isCompiled(decoded))
+        let loaded = try CompiledModelFile.model(from: decoded)
+        #expect(loaded.ops.map(\.kernel) == model.ops.map(\.kernel))
+        #expect(loaded.storedLayout?.batch == 1)
+        #expect(loaded.graph.weights.keys.allSatisfy { !$0.hasPrefix("rankedge.compiled/") })
+
+        var rng = SeededRandom(seed: 3)
+        let x = F.random([1, 9, 9, 4], &rng)
+        let source = try ReferenceExecutor(graph: Self.graph()).run(x)
+        let fromFile = try InferenceSession(model: loaded)
+        let y = try fromFile.run(x)
+        #expect(y.maxAbsDifference(source) <= 1e-4 * source.maxAbs)
+        let fresh = try InferenceSession(model: model).planLayoutAfterPrepare(batch: 1)
+        #expect(fromFile.planLayout == fresh)
+        // Another batch plans afresh.
+        let x3 = F.random([3, 9, 9, 4], &rng)
+        let y3 = try fromFile.run(x3)
+        #expect(y3.maxAbsDifference(try ReferenceExecutor(graph: Self.graph()).run(x3)) <= 1e-4)
+    }
+
+    static func withCompiledJSON(_ contents: RKGFile.Contents, _ edit: (inout String) -> Void) -> RKGFile.Contents {
+        var c = contents
+        var text = c.extraMetadata[CompiledModelFile.metadataKey]!
+        edit(&text)
+        c.extraMetadata[CompiledModelFile.metadataKey] = text
+        return c
+    }
+
+    @Test func damagedCompiledEntriesAreTypedErrors() throws {
+        let (_, contents) = try Self.compiled()
+        let foreign = GEMMISA.allCases.first { !$0.isAvailable }
+        if let foreign {
+            let c = Self.withCompiledJSON(contents) { $0 = $0.replacingOccurrences(of: "\"target\":\"\(GEMMISA.native.rawValue)\"", with: "\"target\":\"\(foreign.rawValue)\"") }
+            #expect(throws: CompiledModelError.targetUnavailable(target: foreign.rawValue, available: GEMMISA.available().map(\.rawValue))) {
+                try CompiledModelFile.model(from: c)
+            }
+        }
+        let edits: [(String, (inout String) -> Void)] = [
+            ("garbage", { $0 = "{not json" }),
+            ("version", { $0 = $0.replacingOccurrences(of: "\"version\":1", with: "\"version\":99") }),
+            ("target", { $0 = $0.replacingOccurrences(of: "\"target\":\"", with: "\"target\":\"x") }),
+            ("kind", { $0 = $0.replacingOccurrences(of: "\"kind\":\"gemm\"", with: "\"kind\":\"fft\"") }),
+            ("kh", { $0 = $0.replacingOccurrences(of: "\"kh\":3", with: "\"kh\":5") }),
+            ("stride", { $0 = $0.replacingOccurrences(of: "\"stride\":[1,1]", with: "\"stride\":[0,1]") }),
+            ("tensor", { $0 = $0.replacingOccurrences(of: "rankedge.compiled/0/", with: "rankedge.compiled/missing/") }),
+            ("order", { $0 = $0.replacingOccurrences(of: "\"inputs\":[\"input\"]", with: "\"inputs\":[\"probs\"]") }),
+        ]
+        for (what, edit) in edits {
+            #expect(throws: CompiledModelError.self, "\(what)") { try CompiledModelFile.model(from: Self.withCompiledJSON(contents, edit)) }
+        }
+    }
+
+    @Test func invalidStoredPlanIsReplanned() throws {
+        let (_, contents) = try Self.compiled()
+        let c = Self.withCompiledJSON(contents) { text in
+            // Every buffer at offset 0: overlapping live buffers, so the plan must be rejected.
+            let start = text.range(of: "\"offsets\":[")!.upperBound
+            let end = text[start...].firstIndex(of: "]")!
+            let count = text[start..<end].split(separator: ",").count
+            text.replaceSubrange(start..<end, with: Array(repeating: "0", count: count).joined(separator: ","))
+        }
+        let model = try CompiledModelFile.model(from: c)
+        let session = try InferenceSession(model: model)
+        try session.prepare(batch: 1)
+        #expect(session.planLayout != model.storedLayout?.layout)
+        var rng = SeededRandom(seed: 4)
+        let x = F.random([1, 9, 9, 4], &rng)
+        let e = try ReferenceExecutor(graph: Self.graph()).run(x)
+        #expect(try session.run(x).maxAbsDifference(e) <= 1e-4 * e.maxAbs)
+    }
+}
+
+extension InferenceSession {
+    func planLayoutAfterPrepare(batch: Int) throws -> ArenaLayout? {
+        try prepare(batch: batch)
+        return planLayout
+    }
+}

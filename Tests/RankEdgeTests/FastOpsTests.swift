@@ -1,0 +1,150 @@
+import Testing
+@testable import RankEdge
+
+/// Every fast kernel against the reference ops, one node at a time: odd sizes, strides, padding,
+/// dilation, groups, depthwise, batch > 1, fused epilogues, one and two threads.
+@Suite struct FastOpsTests {
+    typealias F = RefFixtures
+
+    /// Runs `graph` through the runtime (no graph passes, so the node under test is what runs) and
+    /// through the reference executor; expects max |Δ| ≤ 1e-4 · max |reference|.
+    static func check(_ graph: Graph, batch: Int = 1, threads: [Int] = [1, 2], form: RankConvFormPolicy = .separable,
+                      isa: GEMMISA? = nil, seed: UInt64 = 1, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var rng = SeededRandom(seed: seed)
+        var inputs: [String: Tensor] = [:]
+        for info in graph.inputs {
+            var shape = info.shape.dims
+            shape[0] = batch
+            inputs[info.name] = F.random(shape, &rng)
+        }
+        let expected = try ReferenceExecutor(graph: graph).run(inputs)
+        for t in threads {
+            let session = try InferenceSession(graph: graph, options: .init(threads: t, isa: isa, rankConvForm: form, optimize: false))
+            let actual = try session.run(inputs)
+            for (name, e) in expected {
+                let a = try #require(actual[name], sourceLocation: sourceLocation)
+                #expect(a.shape == e.shape, sourceLocation: sourceLocation)
+                let error = a.maxAbsDifference(e), scale = max(e.maxAbs, 1e-3)
+                #expect(error <= 1e-4 * scale, "\(graph.name) output \(name), \(t) thread(s): max error \(error), scale \(scale)",
+                        sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    static func convGraph(_ name: String, input: [Int], out: Int, kernel: Int, stride: Int = 1, padding: Padding? = nil,
+                          dilation: Int = 1, groups: Int = 1, bias: Bool = true, seed: UInt64 = 3) -> Graph {
+        var b = GraphBuilder(name: name, shape: input, seed: seed)
+        let y = b.conv("input", out: out, kernel: kernel, stride: stride, padding: padding?.top, dilation: dilation,
+                       groups: groups, bias: bias, name: "conv")
+        var g = b.build(outputs: [y])
+        if let padding, case .conv2d(var attrs) = g.nodes[0].op {
+            attrs.padding = padding
+            g.nodes[0].op = .conv2d(attrs)
+        }
+        return g
+    }
+
+    @Test func pointwiseConvs() throws {
+        try Self.check(Self.convGraph("1x1", input: [1, 7, 5, 3], out: 5, kernel: 1, padding: .zero), batch: 3)
+        try Self.check(Self.convGraph("1x1-wide", input: [1, 4, 3, 37], out: 83, kernel: 1, padding: .zero))
+        try Self.check(Self.convGraph("1x1-stride2", input: [1, 9, 6, 11], out: 17, kernel: 1, stride: 2, padding: .zero), batch: 2)
+        try Self.check(Self.convGraph("1x1-grouped", input: [1, 5, 5, 12], out: 9, kernel: 1, padding: .zero, groups: 3))
+    }
+
+    @Test func spatialConvs() throws {
+        try Self.check(Self.convGraph("3x3", input: [1, 7, 5, 3], out: 5, kernel: 3), batch: 2)
+        try Self.check(Self.convGraph("3x3-deep", input: [1, 6, 7, 45], out: 37, kernel: 3))       // K = 405: several K blocks
+        try Self.check(Self.convGraph("5x5-s2-asym", input: [1, 11, 8, 4], out: 7, kernel: 5, stride: 2,
+                                      padding: Padding(top: 2, left: 1, bottom: 0, right: 3)))
+        try Self.check(Self.convGraph("3x3-dil2", input: [1, 9, 9, 5], out: 6, kernel: 3, dilation: 2), batch: 2)
+        try Self.check(Self.convGraph("7x7-s2-stem", input: [1, 23, 19, 3], out: 16, kernel: 7, stride: 2, bias: false))
+        try Self.check(Self.convGraph("3x3-nopad", input: [1, 5, 6, 2], out: 3, kernel: 3, padding: .zero))
+        // Enough pixels that two threads take whole im2col tiles each.
+        try Self.check(Self.convGraph("3x3-tiles", input: [1, 40, 37, 8], out: 19, kernel: 3), threads: [2])
+    }
+
+    @Test func groupedAndDepthwiseConvs() throws {
+        try Self.check(Self.convGraph("grouped2", input: [1, 6, 5, 8], out: 10, kernel: 3, groups: 2), batch: 2)
+        try Self.check(Self.convGraph("grouped4-s2", input: [1, 9, 7, 12], out: 8, kernel: 3, stride: 2, groups: 4))
+        try Self.check(Self.convGraph("depthwise", input: [1, 7, 6, 37], out: 37, kernel: 3, groups: 37), batch: 2)
+        try Self.check(Self.convGraph("depthwise-5x5-s2", input: [1, 9, 10, 8], out: 8, kernel: 5, stride: 2, groups: 8))
+        try Self.check(Self.convGraph("depthwise-dil", input: [1, 8, 8, 3], out: 3, kernel: 3, dilation: 2, groups: 3, bias: false))
+        // Channel multiplier 2: not the depthwise kernel's case, runs as a grouped GEMM.
+        try Self.check(Self.convGraph("depthwise-x2", input: [1, 5, 5, 4], out: 8, kernel: 3, groups: 4))
+        let g = Self.convGraph("depthwise", input: [1, 5, 5, 16], out: 16, kernel: 3, groups: 16)
+        let model = try GraphCompiler.compile(g)
+        #expect(model.ops[0].kernel == "depthwise")
+    }
+
+    @Test func fusedEpilogues() throws {
+        // conv + add + ReLU, the add's other input a graph input; and 1×1 + add + ReLU6.
+        var b = GraphBuilder(name: "residual", shape: [1, 6, 7, 5], seed: 4)
+        let c = b.conv("input", out: 5, kernel: 3, name: "c")
+        let s = b.addTensors(c, "input", name: "sum")
+        let r = b.relu(s, name: "act")
+        let p = b.conv(r, out: 5, kernel: 1, name: "p")
+        let s2 = b.addTensors(r, p, name: "sum2")
+        let y = b.relu6(s2, name: "act2")
+        let g = b.build(outputs: [y])
+        try Self.check(g, batch: 2)
+        let model = try GraphCompiler.compile(g)
+        #expect(model.ops.count == 2)
+        #expect(model.ops.map(\.nodes) == [["c", "sum", "act"], ["p", "sum2", "act2"]])
+        #expect(model.ops[1].residual == "act")
+    }
+
+    @Test func separableRankConvs() throws {
+        for (k, l, stride, s, c) in [(3, 1, 1, 5, 3), (3, 2, 2, 13, 4), (5, 3, 1, 8, 7), (7, 1, 1, 17, 5), (7, 7, 2, 9, 2), (5, 2, 3, 24, 6)] {
+            var b = GraphBuilder(name: "rank k\(k) L\(l) s\(stride)", shape: [1, 11, 9, c], seed: UInt64(k * 10 + l))
+            let y = b.rankConv("input", out: s, kernel: k, rank: l, stride: stride, name: "rc")
+            try Self.check(b.build(outputs: [y]), batch: 2)
+            try Self.check(b.build(outputs: [y]), threads: [1], form: .dense)
+        }
+        // Residual and activation fused into the separable kernel, asymmetric padding.
+        var b = GraphBuilder(name: "rank-fused", shape: [1, 8, 10, 6], seed: 9)
+        let rc = b.rankConv("input", out: 6, kernel: 3, rank: 2, name: "rc")
+        let y = b.relu6(b.addTensors(rc, "input", name: "sum"), name: "act")
+        var g = b.build(outputs: [y])
+        if case .rankConv2d(var a) = g.nodes[0].op {
+            a.padding = Padding(top: 2, left: 0, bottom: 0, right: 2)
+            g.nodes[0].op = .rankConv2d(a)
+        }
+        try Self.check(g, batch: 2)
+        let model = try GraphCompiler.compile(g, options: CompileOptions(rankConvForm: .separable))
+        #expect(model.ops.count == 1 && model.ops[0].kernel == "separable-rank")
+    }
+
+    @Test func linearSoftmaxAndShapes() throws {
+        var b = GraphBuilder(name: "head", shape: [1, 3, 2, 5], seed: 5)
+        var x = b.flatten("input", name: "flat")
+        x = b.linear(x, out: 19, name: "fc1")
+        x = b.relu(x, name: "fc1.relu")
+        x = b.dropout(x, rate: 0.3, name: "drop")
+        x = b.linear(x, out: 7, name: "fc2")
+        x = b.softmax(x, name: "probs")
+        try Self.check(b.build(outputs: [x]), batch: 3)
+    }
+
+    @Test func poolingElementwiseConcatAndBatchNorm() throws {
+        var b = GraphBuilder(name: "misc", shape: [1, 9, 7, 6], seed: 6)
+        let bn = b.batchNorm("input", name: "bn")                      // on a graph input: not foldable
+        let m = b.maxPool(bn, kernel: 3, stride: 2, padding: 1, name: "max")
+        let a = b.avgPool(bn, kernel: 3, stride: 2, padding: 1, name: "avg")
+        let ai = b.avgPool(bn, kernel: 3, stride: 2, padding: 1, countIncludePad: true, name: "avgpad")
+        let cat = b.concat([m, a, ai], name: "cat")
+        let r = b.relu6(cat, name: "r6")
+        let sum = b.addTensors(r, cat, name: "sum")
+        let rr = b.relu(sum, name: "r")
+        let gap = b.globalAvgPool(rr, name: "gap")
+        let g = b.build(outputs: [gap, m])
+        try Self.check(g, batch: 2)
+    }
+
+    @Test func scalarKernelsAgreeToo() throws {
+        try Self.check(Self.convGraph("3x3-scalar", input: [1, 7, 5, 6], out: 21, kernel: 3, stride: 2), isa: .scalar)
+        try Self.check(Self.convGraph("dw-scalar", input: [1, 7, 5, 11], out: 11, kernel: 3, groups: 11), isa: .scalar)
+        var b = GraphBuilder(name: "rank-scalar", shape: [1, 9, 9, 3], seed: 2)
+        let y = b.rankConv("input", out: 11, kernel: 5, rank: 2, name: "rc")
+        try Self.check(b.build(outputs: [y]), isa: .scalar)
+    }
+}

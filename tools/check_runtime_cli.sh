@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The runtime commands end to end: compile / run / bench on zoo models, a compiled file giving the
+# same outputs as its source, the fast runtime agreeing with the reference executor, bench JSON
+# fields, and bad input (missing file, wrong input size, a target this CPU lacks) failing with one
+# line on stderr and exit status 1.
+# Usage: tools/check_runtime_cli.sh PATH_TO_RANKEDGE
+set -euo pipefail
+bin=$(realpath "${1:?usage: check_runtime_cli.sh PATH_TO_RANKEDGE}")
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+ok() { echo "  ok    $*"; }
+bad() { echo "  FAIL  $*"; fail=1; }
+
+"$bin" zoo build resnet20 --variant lrd -o "$work/r20.rkg" >/dev/null
+"$bin" zoo build minivgg-k5 --variant rank:2 -o "$work/vgg.rkg" >/dev/null
+python3 -c "import numpy as np; np.random.default_rng(1).uniform(-1,1,(2,32,32,3)).astype('<f4').tofile('$work/x.f32')"
+
+for m in r20 vgg; do
+    "$bin" compile "$work/$m.rkg" -o "$work/$m.c.rkg" --rank-form separable >/dev/null
+    "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.src.f32" --rank-form separable >/dev/null
+    "$bin" run "$work/$m.c.rkg" --raw-input "$work/x.f32" --output "$work/$m.cmp.f32" >/dev/null
+    "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.ref.f32" --reference >/dev/null
+    if cmp -s "$work/$m.src.f32" "$work/$m.cmp.f32"; then ok "$m: compiled file and source give identical outputs"; else bad "$m: compiled file differs from source"; fi
+    python3 - "$work/$m.src.f32" "$work/$m.ref.f32" "$m" <<'PY' || fail=1
+import sys, numpy as np
+a, b = np.fromfile(sys.argv[1], "<f4"), np.fromfile(sys.argv[2], "<f4")
+err, scale = float(np.abs(a - b).max()), float(np.abs(b).max())
+if a.shape == b.shape and err <= 1e-4 * scale:
+    print(f"  ok    {sys.argv[3]}: fast runtime vs reference executor, max error {err / scale:.2e} x scale")
+else:
+    print(f"  FAIL  {sys.argv[3]}: fast runtime vs reference executor, max error {err} (scale {scale})"); sys.exit(1)
+PY
+done
+
+"$bin" bench "$work/r20.c.rkg" --iterations 5 --warmup 1 --per-layer --json > "$work/bench.json"
+python3 - "$work/bench.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+need = ["p50_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "macs", "gflops", "peak_arena_bytes",
+        "arena_lower_bound_bytes", "load_ms", "compile_ms", "layers"]
+missing = [k for k in need if k not in d]
+layer_keys = {"name", "op", "output_shape", "macs", "ms", "share"}
+if missing or not d["layers"] or not layer_keys <= set(d["layers"][0]):
+    print(f"  FAIL  bench --json lacks {missing or 'layer fields'}"); sys.exit(1)
+print(f"  ok    bench --json: p50 {d['p50_ms']:.3f} ms, {len(d['layers'])} layers, arena {d['peak_arena_bytes']} B (bound {d['arena_lower_bound_bytes']} B)")
+PY
+
+expect_error() {
+    local what=$1; shift
+    local err
+    if err=$("$bin" "$@" 2>&1 >/dev/null); then bad "$what: exit status 0"; return; fi
+    if [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ $err == "rankedge: error: "* ]]; then ok "$what: $err"; else bad "$what: $err"; fi
+}
+expect_error "missing model" run "$work/nope.rkg" --raw-input "$work/x.f32"
+head -c 1000 "$work/x.f32" > "$work/short.f32"
+expect_error "wrong input size" run "$work/r20.rkg" --raw-input "$work/short.f32"
+expect_error "wrong image size" run "$work/r20.rkg" --cifar "$work/x.f32" --index 0
+expect_error "bad thread count" bench "$work/r20.rkg" --threads 0
+for isa in neon avx2; do
+    if ! "$bin" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa" >/dev/null 2>&1; then
+        expect_error "compile for $isa on a CPU without it" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa"
+        # A compiled file whose target this CPU lacks: rewrite the target of a native one.
+        python3 - "$work/r20.c.rkg" "$work/foreign.rkg" "$isa" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+plan = json.loads(header["__metadata__"]["rankedge.compiled"])
+plan["target"] = sys.argv[3]
+header["__metadata__"]["rankedge.compiled"] = json.dumps(plan)
+h = json.dumps(header).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + raw[8 + n:])
+PY
+        expect_error "compiled for $isa, run here" run "$work/foreign.rkg" --raw-input "$work/x.f32"
+    fi
+done
+[ -e "$work/neon.rkg" ] && bad "a failed compile left an output file"
+exit $fail
