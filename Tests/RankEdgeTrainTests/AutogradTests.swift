@@ -51,15 +51,15 @@ import RankEdge
         let gamma = randomVariable([5], seed: 5), beta = randomVariable([5], seed: 6)
         let errs = gradientCheck([x, gamma, beta], eps: 1e-2) { v in
             // Fresh running statistics each call, so every evaluation sees the same state.
-            RankEdgeTrain.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: FloatStorage([0.1, -0.2, 0.3, 0, 0.05]),
-                                    runningVar: FloatStorage([1, 0.5, 2, 1.5, 0.8]), training: training)
+            RankEdgeTrain.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: TensorStorage([0.1, -0.2, 0.3, 0, 0.05]),
+                                    runningVar: TensorStorage([1, 0.5, 2, 1.5, 0.8]), training: training)
         }
         #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
     }
 
     @Test func batchNormTrainingNormalisesAndTracksStatistics() {
         let x = randomVariable([4, 3, 3, 2], seed: 9, scale: 3)
-        let rm = FloatStorage(zeros: 2), rv = FloatStorage([1, 1])
+        let rm = TensorStorage(zeros: 2), rv = TensorStorage([1, 1])
         let y = RankEdgeTrain.batchNorm(x, gamma: Variable(shape: [2], data: [1, 1]), beta: Variable(shape: [2], data: [0, 0]),
                                         runningMean: rm, runningVar: rv, training: true)
         for ch in 0..<2 {
@@ -108,7 +108,7 @@ import RankEdge
     @Test func dropoutWithFixedMask() {
         let x = randomVariable([2, 3, 3, 2], seed: 5)
         var rng = SeededRandom(seed: 1)
-        let mask = FloatStorage((0..<x.count).map { _ in rng.uniform(0, 1) < 0.6 ? 1 : 0 })
+        let mask = TensorStorage((0..<x.count).map { _ in rng.uniform(0, 1) < 0.6 ? 1 : 0 })
         let errs = gradientCheck([x]) { v in RankEdgeTrain.dropout(v[0], mask: mask, rate: 0.4) }
         #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
         let y = RankEdgeTrain.dropout(x, mask: mask, rate: 0.4)

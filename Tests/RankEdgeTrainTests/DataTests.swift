@@ -70,7 +70,7 @@ import RankEdge
     @Test func cropAndFlipMoveThePixels() throws {
         let s = try fixtureSplit()
         let n = Normalization(mean: [0, 0, 0], std: [1, 1, 1])
-        let plain = FloatStorage(uninitialized: 3072), moved = FloatStorage(uninitialized: 3072)
+        let plain = TensorStorage(uninitialized: 3072), moved = TensorStorage(uninitialized: 3072)
         n.writeImage(s, index: 5, into: plain.pointer, cropY: 4, cropX: 4, flip: false)
         n.writeImage(s, index: 5, into: moved.pointer, cropY: 6, cropX: 1, flip: true)
         // moved(y, x) = original(y + 2, 31 − x − 3), zero where that falls outside.

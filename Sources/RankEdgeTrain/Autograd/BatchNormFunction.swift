@@ -1,8 +1,8 @@
 /// Batch normalisation over every axis but the last (NHWC channels). In training mode it uses the
 /// batch statistics and updates the running ones (PyTorch's convention: momentum on the new value,
 /// unbiased variance for the running estimate); in evaluation mode it uses the running statistics.
-public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMean: FloatStorage,
-                      runningVar: FloatStorage, training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Variable {
+public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMean: TensorStorage,
+                      runningVar: TensorStorage, training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Variable {
     let c = x.shape.last!
     precondition(gamma.count == c && beta.count == c && runningMean.count == c && runningVar.count == c,
                  "batchNorm: parameters do not match \(c) channels")
@@ -31,7 +31,7 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
         scale[j] = gamma.value[j] * invStd[j]
         shift[j] = beta.value[j] - mean[j] * scale[j]
     }
-    let out = FloatStorage(uninitialized: x.count)
+    let out = TensorStorage(uninitialized: x.count)
     affinePerChannel(x.value.pointer, out.pointer, rows: rows, c: c, scale: scale, shift: shift)
     return Variable(shape: x.shape, value: out, parents: [x, gamma, beta]) { y in
         let dy = y.grad!.pointer

@@ -8,7 +8,7 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, attributes:
     precondition(geo.c % geo.groups == 0 && geo.s % geo.groups == 0 && weight.shape[3] == geo.cg,
                  "conv2d: \(geo.describe()) does not fit groups \(geo.groups)")
     precondition(geo.oh > 0 && geo.ow > 0, "conv2d: empty output for \(geo.describe())")
-    let out = FloatStorage(uninitialized: geo.n * geo.outPixels * geo.s)
+    let out = TensorStorage(uninitialized: geo.n * geo.outPixels * geo.s)
     convForward(x.value.pointer, weight.value.pointer, bias?.value.pointer, geo, out.pointer)
     var parents = [x, weight]
     if let bias { parents.append(bias) }
@@ -25,7 +25,7 @@ private func convForward(_ xp: UnsafeMutablePointer<Float>, _ wp: UnsafeMutableP
     let chunk = geo.chunkRows
     Parallel.forRanges(total: geo.n) { _, images in
         let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
-        let colStorage = geo.isPointwise ? nil : FloatStorage(uninitialized: min(chunk, allRows.count) * k)
+        let colStorage = geo.isPointwise ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
         let col = colStorage?.pointer
         var r0 = allRows.lowerBound
         while r0 < allRows.upperBound {
@@ -62,18 +62,18 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     // A stride-1 conv's input gradient is itself a conv of dy with the flipped, transposed kernel:
     // an im2col of dy and a GEMM with a long reduction, much faster than GEMM + col2im scatter.
     let transposed = (dx != nil && !geo.isPointwise) ? TransposedConv(geo, weight: weight.value) : nil
-    let biasPartials = FloatStorage(zeros: parts * s)
+    let biasPartials = TensorStorage(zeros: parts * s)
     let bparts = SendablePointer(biasPartials)
     // Per-call buffers (not shared scratch): concurrent models, e.g. parallel tests, must not collide.
-    let partialStorage = (0..<parts).map { _ in FloatStorage(uninitialized: wCount) }
+    let partialStorage = (0..<parts).map { _ in TensorStorage(uninitialized: wCount) }
     let weightPartials = partialStorage.map { SendablePointer($0) }
     let needBias = bias?.requiresGrad ?? false
     Parallel.forRanges(total: geo.n, parts: parts) { part, images in
         let dW = weightPartials[part].p
         let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
-        let colStorage = geo.isPointwise ? nil : FloatStorage(uninitialized: min(chunk, allRows.count) * k)
+        let colStorage = geo.isPointwise ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
         let needsDcol = !geo.isPointwise && dx != nil && transposed == nil
-        let dcolStorage = needsDcol ? FloatStorage(uninitialized: min(chunk, allRows.count) * k) : nil
+        let dcolStorage = needsDcol ? TensorStorage(uninitialized: min(chunk, allRows.count) * k) : nil
         let col = colStorage?.pointer, dcol = dcolStorage?.pointer
         if let dx, needsDcol, dxBeta == 0 {
             let perImage = geo.h * geo.w * geo.c
@@ -131,9 +131,9 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
 /// W'[c, i, j, o] = W[o, kh−1−i, kw−1−j, c], padding k−1−p on each side.
 private struct TransposedConv: @unchecked Sendable {
     let geo: ConvGeometry
-    let weight: FloatStorage
+    let weight: TensorStorage
 
-    init?(_ g: ConvGeometry, weight w: FloatStorage) {
+    init?(_ g: ConvGeometry, weight w: TensorStorage) {
         let pb = (g.oh - 1) + g.kh - g.h - g.pt, pr = (g.ow - 1) + g.kw - g.w - g.pl
         guard g.groups == 1, g.sh == 1, g.sw == 1, g.dh == 1, g.dw == 1,
               g.pt < g.kh, g.pl < g.kw, pb >= 0, pb < g.kh, pr >= 0, pr < g.kw else { return nil }
@@ -141,7 +141,7 @@ private struct TransposedConv: @unchecked Sendable {
                                                       bottom: g.kh - 1 - pb, right: g.kw - 1 - pr))
         geo = ConvGeometry(input: [g.n, g.oh, g.ow, g.s], weight: [g.c, g.kh, g.kw, g.s], attributes: attrs)
         guard geo.oh == g.h, geo.ow == g.w else { return nil }
-        weight = FloatStorage(uninitialized: w.count)
+        weight = TensorStorage(uninitialized: w.count)
         let (s, c, kh, kw) = (g.s, g.c, g.kh, g.kw)
         for o in 0..<s { for i in 0..<kh { for j in 0..<kw { for ci in 0..<c {
             weight[((ci * kh + (kh - 1 - i)) * kw + (kw - 1 - j)) * s + o] = w[((o * kh + i) * kw + j) * c + ci]
@@ -152,7 +152,7 @@ private struct TransposedConv: @unchecked Sendable {
         guard !images.isEmpty else { return }
         let chunk = geo.chunkRows, pix = geo.outPixels, k = geo.k
         let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
-        let col = FloatStorage(uninitialized: min(chunk, allRows.count) * k)
+        let col = TensorStorage(uninitialized: min(chunk, allRows.count) * k)
         var r0 = allRows.lowerBound
         while r0 < allRows.upperBound {
             let r1 = min(r0 + chunk, allRows.upperBound)

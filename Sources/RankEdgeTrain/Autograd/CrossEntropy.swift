@@ -9,7 +9,7 @@ import Darwin
 public func softmaxCrossEntropy(_ logits: Variable, labels: [Int]) -> (loss: Variable, correct: Int) {
     precondition(logits.shape.count == 2 && logits.shape[0] == labels.count, "softmaxCrossEntropy: \(logits.shape) vs \(labels.count) labels")
     let (n, k) = (logits.shape[0], logits.shape[1])
-    let probs = FloatStorage(uninitialized: n * k)
+    let probs = TensorStorage(uninitialized: n * k)
     var total = 0.0
     var correct = 0
     for r in 0..<n {
@@ -23,7 +23,7 @@ public func softmaxCrossEntropy(_ logits: Variable, labels: [Int]) -> (loss: Var
         precondition(labels[r] >= 0 && labels[r] < k, "softmaxCrossEntropy: label \(labels[r]) outside 0..<\(k)")
         total += -(Double(row[labels[r]] - m) - log(sum))
     }
-    let loss = Variable(shape: [1], value: FloatStorage([Float(total / Double(n))]), parents: [logits]) { y in
+    let loss = Variable(shape: [1], value: TensorStorage([Float(total / Double(n))]), parents: [logits]) { y in
         let g = y.grad![0] / Float(n)
         let dx = logits.gradPointer()
         for r in 0..<n {

@@ -4,7 +4,7 @@ private func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
 }
 
 public func relu(_ x: Variable) -> Variable {
-    let out = FloatStorage(uninitialized: x.count)
+    let out = TensorStorage(uninitialized: x.count)
     let xs = SendablePointer(x.value), os = SendablePointer(out)
     elementwise(x.count) { r in for i in r { os.p[i] = max(xs.p[i], 0) } }
     return Variable(shape: x.shape, value: out, parents: [x]) { y in
@@ -17,7 +17,7 @@ public func relu(_ x: Variable) -> Variable {
 /// a + b, same shapes (the residual join).
 public func add(_ a: Variable, _ b: Variable) -> Variable {
     precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
-    let out = FloatStorage(uninitialized: a.count)
+    let out = TensorStorage(uninitialized: a.count)
     let ap = SendablePointer(a.value), bp = SendablePointer(b.value), os = SendablePointer(out)
     elementwise(a.count) { r in for i in r { os.p[i] = ap.p[i] + bp.p[i] } }
     return Variable(shape: a.shape, value: out, parents: [a, b]) { y in
@@ -43,10 +43,10 @@ public func reshape(_ x: Variable, _ shape: [Int]) -> Variable {
 public func flatten(_ x: Variable) -> Variable { reshape(x, [x.shape[0], x.count / x.shape[0]]) }
 
 /// Inverted dropout with an explicit keep mask (1 keeps, 0 drops); kept values are scaled by 1/(1−rate).
-public func dropout(_ x: Variable, mask: FloatStorage, rate: Float) -> Variable {
+public func dropout(_ x: Variable, mask: TensorStorage, rate: Float) -> Variable {
     precondition(mask.count == x.count, "dropout: mask has \(mask.count) values, input \(x.count)")
     let scale = 1 / (1 - rate)
-    let out = FloatStorage(uninitialized: x.count)
+    let out = TensorStorage(uninitialized: x.count)
     let xs = SendablePointer(x.value), ms = SendablePointer(mask), os = SendablePointer(out)
     elementwise(x.count) { r in for i in r { os.p[i] = xs.p[i] * ms.p[i] * scale } }
     return Variable(shape: x.shape, value: out, parents: [x]) { y in

@@ -3,7 +3,7 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable
     precondition(x.shape.count == 2 && weight.shape.count == 2 && x.shape[1] == weight.shape[1],
                  "linear: input \(x.shape) does not match weight \(weight.shape)")
     let (n, c, s) = (x.shape[0], x.shape[1], weight.shape[0])
-    let out = FloatStorage(uninitialized: n * s)
+    let out = TensorStorage(uninitialized: n * s)
     sgemm(transA: false, transB: true, m: n, n: s, k: c, a: x.value.pointer, lda: c,
           b: weight.value.pointer, ldb: c, beta: 0, c: out.pointer, ldc: s)
     if let bias { for r in 0..<n { addInPlace(out.pointer + r * s, bias.value.pointer, s) } }

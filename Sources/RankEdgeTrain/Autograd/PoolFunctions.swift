@@ -11,7 +11,7 @@ public func maxPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
     let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (oh, ow) = poolOutputSize(x.shape, a)
     precondition(oh > 0 && ow > 0, "maxPool: empty output for input \(x.shape)")
-    let out = FloatStorage(uninitialized: n * oh * ow * c)
+    let out = TensorStorage(uninitialized: n * oh * ow * c)
     let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: max(out.count, 1))
     let am = SendablePointer(argmax), xs = SendablePointer(x.value), os = SendablePointer(out)
     Parallel.forRanges(total: n) { _, images in
@@ -65,7 +65,7 @@ public func avgPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
     let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (oh, ow) = poolOutputSize(x.shape, a)
     precondition(oh > 0 && ow > 0, "avgPool: empty output for input \(x.shape)")
-    let out = FloatStorage(zeros: n * oh * ow * c)
+    let out = TensorStorage(zeros: n * oh * ow * c)
     // Every output's window and divisor, shared by forward and backward.
     func window(_ oy: Int, _ ox: Int) -> (Range<Int>, Range<Int>, Float) {
         let y0 = oy * a.stride.h - a.padding.top, x0 = ox * a.stride.w - a.padding.left
@@ -110,7 +110,7 @@ public func avgPool2d(_ x: Variable, attributes a: PoolAttributes) -> Variable {
 /// [N, H, W, C] → [N, 1, 1, C] (as the runtime), the mean over all positions.
 public func globalAvgPool(_ x: Variable) -> Variable {
     let (n, hw, c) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
-    let out = FloatStorage(zeros: n * c)
+    let out = TensorStorage(zeros: n * c)
     let inv = 1 / Float(hw)
     for img in 0..<n {
         let dst = out.pointer + img * c

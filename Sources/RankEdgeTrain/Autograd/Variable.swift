@@ -3,27 +3,27 @@
 /// accumulates gradients. Shapes follow the runtime: activations NHWC, weights as in `Op`.
 public final class Variable: @unchecked Sendable {
     public let shape: [Int]
-    public let value: FloatStorage
+    public let value: TensorStorage
     /// Accumulated gradient; nil until something flows into it.
-    public private(set) var grad: FloatStorage?
+    public private(set) var grad: TensorStorage?
     public let requiresGrad: Bool
     let parents: [Variable]
     /// Reads `self.grad` and accumulates into the parents' gradients.
     let backwardFn: ((Variable) -> Void)?
 
     /// A leaf: data or a parameter.
-    public init(shape: [Int], value: FloatStorage, requiresGrad: Bool = false) {
+    public init(shape: [Int], value: TensorStorage, requiresGrad: Bool = false) {
         precondition(shape.reduce(1, *) == value.count, "Variable: shape \(shape) does not match \(value.count) values")
         self.shape = shape; self.value = value; self.requiresGrad = requiresGrad
         parents = []; backwardFn = nil
     }
 
     public convenience init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
-        self.init(shape: shape, value: FloatStorage(data), requiresGrad: requiresGrad)
+        self.init(shape: shape, value: TensorStorage(data), requiresGrad: requiresGrad)
     }
 
     /// The result of an operation; it needs a gradient when any parent does.
-    init(shape: [Int], value: FloatStorage, parents: [Variable], backward: @escaping (Variable) -> Void) {
+    init(shape: [Int], value: TensorStorage, parents: [Variable], backward: @escaping (Variable) -> Void) {
         precondition(shape.reduce(1, *) == value.count, "Variable: shape \(shape) does not match \(value.count) values")
         self.shape = shape; self.value = value
         let needs = parents.contains { $0.requiresGrad }
@@ -38,7 +38,7 @@ public final class Variable: @unchecked Sendable {
     /// The gradient buffer, created zero-filled on first use.
     public func gradPointer() -> UnsafeMutablePointer<Float> {
         if let g = grad { return g.pointer }
-        let g = FloatStorage(zeros: count)
+        let g = TensorStorage(zeros: count)
         grad = g
         return g.pointer
     }
@@ -48,7 +48,7 @@ public final class Variable: @unchecked Sendable {
     /// which saves a zero-fill and a read of the whole tensor.
     func gradForOverwrite() -> (pointer: UnsafeMutablePointer<Float>, fresh: Bool) {
         if let g = grad { return (g.pointer, false) }
-        let g = FloatStorage(uninitialized: count)
+        let g = TensorStorage(uninitialized: count)
         grad = g
         return (g.pointer, true)
     }

@@ -35,7 +35,7 @@ public final class BatchSampler {
 
     /// The images ([B, 32, 32, 3], normalised) and labels of step `step`.
     public func batch(step: Int) -> (images: Variable, labels: [Int]) {
-        let out = FloatStorage(uninitialized: batchSize * 3072)
+        let out = TensorStorage(uninitialized: batchSize * 3072)
         var labels = [Int](repeating: 0, count: batchSize)
         let n = split.count
         for b in 0..<batchSize {

@@ -45,8 +45,8 @@ public struct Normalization: Sendable, Codable, Equatable {
     }
 
     /// Normalised NHWC floats of records `indices` (no augmentation).
-    public func images(_ split: CIFAR10Split, indices: [Int]) -> FloatStorage {
-        let out = FloatStorage(uninitialized: indices.count * 3072)
+    public func images(_ split: CIFAR10Split, indices: [Int]) -> TensorStorage {
+        let out = TensorStorage(uninitialized: indices.count * 3072)
         for (b, idx) in indices.enumerated() {
             writeImage(split, index: idx, into: out.pointer + b * 3072, cropY: 4, cropX: 4, flip: false)
         }

@@ -67,8 +67,8 @@ public final class Dropout: Module {
 }
 
 /// A keep mask (1 keep, 0 drop) filled in fixed 4096-element blocks, each from its own generator.
-func dropoutMask(count: Int, keep: Float, seed: UInt64) -> FloatStorage {
-    let mask = FloatStorage(uninitialized: count)
+func dropoutMask(count: Int, keep: Float, seed: UInt64) -> TensorStorage {
+    let mask = TensorStorage(uninitialized: count)
     let block = 4096
     let blocks = (count + block - 1) / block
     let m = SendablePointer(mask)

@@ -26,22 +26,22 @@ public final class Optimizer {
     public let config: OptimizerConfig
     public let parameters: [NamedTensor]
     /// First and second moment (Adam) or velocity (SGD, first only), per parameter.
-    public private(set) var first: [FloatStorage]
-    public private(set) var second: [FloatStorage]
+    public private(set) var first: [TensorStorage]
+    public private(set) var second: [TensorStorage]
     /// Updates applied so far (Adam's bias correction uses it).
     public var step: Int = 0
 
     public init(_ config: OptimizerConfig, parameters: [NamedTensor]) {
         self.config = config
         self.parameters = parameters
-        first = parameters.map { FloatStorage(zeros: $0.variable.count) }
-        second = config.kind == .sgd ? [] : parameters.map { FloatStorage(zeros: $0.variable.count) }
+        first = parameters.map { TensorStorage(zeros: $0.variable.count) }
+        second = config.kind == .sgd ? [] : parameters.map { TensorStorage(zeros: $0.variable.count) }
     }
 
     public func zeroGrad() { for p in parameters { p.variable.zeroGrad() } }
 
     /// Slot tensors for checkpoints: (name, storage).
-    public var slots: [(String, FloatStorage)] {
+    public var slots: [(String, TensorStorage)] {
         zip(parameters, first).map { ("\($0.name)#m", $1) } + zip(parameters, second).map { ("\($0.name)#v", $1) }
     }
 

@@ -11,13 +11,13 @@ public func trainStep(model: any Module, optimizer: Optimizer, images: Variable,
 }
 
 /// Class scores in evaluation mode, in batches of `batchSize` images of an NHWC tensor.
-public func predictLogits(model: any Module, images: FloatStorage, count: Int, imageSize: Int = 32 * 32 * 3,
+public func predictLogits(model: any Module, images: TensorStorage, count: Int, imageSize: Int = 32 * 32 * 3,
                           batchSize: Int = 250) -> [[Float]] {
     var all: [[Float]] = []
     var start = 0
     while start < count {
         let n = min(batchSize, count - start)
-        let x = FloatStorage(uninitialized: n * imageSize)
+        let x = TensorStorage(uninitialized: n * imageSize)
         x.pointer.update(from: images.pointer + start * imageSize, count: n * imageSize)
         let side = Int(Double(imageSize / 3).squareRoot())
         let logits = model.forward(Variable(shape: [n, side, side, 3], value: x), .evaluation)

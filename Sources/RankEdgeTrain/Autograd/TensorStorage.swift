@@ -7,7 +7,7 @@ import Darwin
 
 /// A fixed-size float buffer with reference semantics: the trainer's hot loops work on raw
 /// pointers, so there is no copy-on-write and no per-element bounds check in them.
-public final class FloatStorage: @unchecked Sendable {
+public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
@@ -19,7 +19,7 @@ public final class FloatStorage: @unchecked Sendable {
         var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("FloatStorage: out of memory allocating \(bytes) bytes")
+            fatalError("TensorStorage: out of memory allocating \(bytes) bytes")
         }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
@@ -46,8 +46,8 @@ public final class FloatStorage: @unchecked Sendable {
 
     public func fill(_ v: Float) { pointer.update(repeating: v, count: count) }
 
-    public func copy() -> FloatStorage {
-        let s = FloatStorage(uninitialized: count)
+    public func copy() -> TensorStorage {
+        let s = TensorStorage(uninitialized: count)
         s.pointer.update(from: pointer, count: count)
         return s
     }
@@ -64,7 +64,7 @@ struct SendablePointer<T>: @unchecked Sendable {
     let p: UnsafeMutablePointer<T>
     private let owner: AnyObject?
     init(_ p: UnsafeMutablePointer<T>) { self.p = p; owner = nil }
-    init(_ storage: FloatStorage) where T == Float { p = storage.pointer; owner = storage }
+    init(_ storage: TensorStorage) where T == Float { p = storage.pointer; owner = storage }
 }
 
 /// Keeps freed large buffers by exact size for the next training step, which allocates the same
