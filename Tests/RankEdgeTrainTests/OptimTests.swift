@@ -47,3 +47,13 @@ import RankEdge
         #expect(LearningRateSchedule(kind: .constant, baseLR: 0.3, totalSteps: 5).rate(at: 4) == 0.3)
     }
 }
+
+@Suite struct ReportTests {
+    @Test func accuracyAndPerClass() {
+        let r = ClassificationReport(predictions: [0, 1, 1, 2, 2, 0], labels: [0, 1, 2, 2, 2, 1], classes: 4)
+        #expect(r.count == 6 && r.correct == 4 && abs(r.accuracy - 4.0 / 6) < 1e-12)
+        #expect(r.perClassCount == [1, 2, 3, 0] && r.perClassCorrect == [1, 1, 2, 0])
+        #expect(r.perClassAccuracy[0] == 1 && r.perClassAccuracy[1] == 0.5 && r.perClassAccuracy[3] == nil)
+        #expect(argmax([0.1, 3, 3, -1]) == 1 && argmax([5]) == 0)
+    }
+}
