@@ -148,3 +148,53 @@ import Testing
         try Self.check(b.build(outputs: [y]), isa: .scalar)
     }
 }
+
+/// The fused low-rank chain (1×1 → k×k → 1×1 band by band) against the reference.
+@Suite struct TuckerChainTests {
+    static func chain(stride: Int, groups: Int, side: Int = 11, residual: Bool) -> Graph {
+        // Ranks well below the width, so merging the chain would cost more MACs and it stays a chain.
+        var b = GraphBuilder(name: "chain s\(stride) g\(groups)", shape: [1, side, side - 2, 24], seed: UInt64(stride * 10 + groups))
+        var x = b.conv("input", out: 4, kernel: 1, bias: false, name: "in")
+        x = b.conv(x, out: 6, kernel: 3, stride: stride, groups: groups, bias: true, name: "core")
+        x = b.conv(x, out: 24, kernel: 1, name: "out")
+        if residual && stride == 1 { x = b.relu(b.addTensors(x, "input", name: "sum"), name: "act") }
+        return b.build(outputs: [x])
+    }
+
+    static func checkFused(_ g: Graph, batch: Int) throws {
+        var rng = SeededRandom(seed: 3)
+        var shape = g.inputs[0].shape.dims
+        shape[0] = batch
+        let x = RefFixtures.random(shape, &rng)
+        let expected = try ReferenceExecutor(graph: g).run(x)
+        for threads in [1, 2] {
+            let session = try InferenceSession(graph: g, options: .init(threads: threads, fuseChains: true))
+            #expect(session.model.ops.contains { $0.kernel == "tucker-chain" }, "\(g.name): chain not fused")
+            let error = try session.run(x).maxAbsDifference(expected)
+            #expect(error <= 1e-4 * expected.maxAbs, "\(g.name), \(threads) thread(s): max error \(error)")
+        }
+    }
+
+    @Test func fusedChainsMatchTheReference() throws {
+        for (stride, groups) in [(1, 1), (2, 1), (1, 2), (2, 2)] {
+            try Self.checkFused(Self.chain(stride: stride, groups: groups, residual: true), batch: 2)
+        }
+        // Bands smaller than the image: a tall image forces several bands per image.
+        try Self.checkFused(Self.chain(stride: 1, groups: 1, side: 97, residual: true), batch: 1)
+    }
+
+    @Test func fusedChainSurvivesACompiledFile() throws {
+        let g = try TestGraphs.shrink(Zoo.build("resnet20", variant: .lrd), side: 8)
+        let model = try GraphCompiler.compile(g, options: CompileOptions(fuseChains: true))
+        #expect(model.ops.filter { $0.kernel == "tucker-chain" }.count > 10)
+        let session = try InferenceSession(model: model)
+        try session.prepare(batch: 1)
+        let bytes = try RKGFile.encode(CompiledModelFile.contents(model, plan: (1, 1, session.planLayout!), compileThreads: 1))
+        let loaded = try InferenceSession(model: CompiledModelFile.model(from: RKGFile.decodeContents(bytes)))
+        var rng = SeededRandom(seed: 8)
+        let x = RefFixtures.random([1, 8, 8, 3], &rng)
+        #expect(try loaded.run(x) == session.run(x))
+        let e = try ReferenceExecutor(graph: g).run(x)
+        #expect(try session.run(x).maxAbsDifference(e) <= 1e-4 * e.maxAbs)
+    }
+}

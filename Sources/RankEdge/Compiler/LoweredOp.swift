@@ -4,6 +4,8 @@ enum LoweredKind {
     case gemmConv(GEMMConvWeights)
     case depthwise(DepthwiseWeights)
     case separableRankConv(SeparableRankWeights)
+    /// 1×1 → k×k → 1×1, run band by band.
+    case tuckerChain(TuckerChainWeights)
     /// An unfolded batch norm: y = x·scale + shift per channel.
     case channelAffine(scale: FloatStorage, shift: FloatStorage)
     case maxPool(PoolAttributes)
@@ -37,6 +39,7 @@ public struct LoweredOp {
         case .gemmConv(let w): return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : "im2col-gemm")
         case .depthwise: return "depthwise"
         case .separableRankConv: return "separable-rank"
+        case .tuckerChain: return "tucker-chain"
         case .channelAffine: return "channel-affine"
         case .maxPool: return "maxPool"
         case .avgPool: return "avgPool"
@@ -62,6 +65,22 @@ enum Lowering {
             let node = graph.nodes[group.leader]
             func weight(_ i: Int) -> Tensor? { i < node.inputs.count ? graph.weights[node.inputs[i]] : nil }
             let kind: LoweredKind
+            if group.chain {
+                var parts: [GEMMConvWeights] = []
+                for index in group.members.prefix(3) {
+                    let n = graph.nodes[index]
+                    guard case .conv2d(let attrs) = n.op else { throw .unsupported(node: n.name, message: "chain member is not a conv") }
+                    do {
+                        parts.append(try GEMMConvWeights(weight: graph.weights[n.inputs[1]]!,
+                                                         bias: n.inputs.count > 2 ? graph.weights[n.inputs[2]] : nil, attributes: attrs, isa: isa))
+                    } catch { throw .unsupported(node: n.name, message: error.description) }
+                }
+                ops.append(LoweredOp(name: node.name, nodes: group.members.map { graph.nodes[$0].name },
+                                     kind: .tuckerChain(TuckerChainWeights(first: parts[0], core: parts[1], last: parts[2])),
+                                     inputs: Array(node.activationInputs), residual: group.residual,
+                                     activation: group.activation, output: group.output))
+                continue
+            }
             switch node.op {
             case .conv2d(let attrs):
                 let w = weight(1)!
