@@ -140,6 +140,15 @@ import Testing
         try Self.check(g, batch: 2)
     }
 
+    @Test func layersBigEnoughToShareBetweenThreads() throws {
+        // Small layers run on one thread (hand-over would cost more); these cross the threshold.
+        try Self.check(Self.convGraph("dw-big", input: [1, 32, 31, 32], out: 32, kernel: 3, groups: 32), batch: 2, threads: [2])
+        try Self.check(Self.convGraph("1x1-big", input: [1, 23, 29, 40], out: 72, kernel: 1, padding: .zero), threads: [2])
+        var b = GraphBuilder(name: "rank-big", shape: [1, 24, 23, 16], seed: 4)
+        let y = b.rankConv("input", out: 40, kernel: 5, rank: 2, stride: 1, name: "rc")
+        try Self.check(b.build(outputs: [y]), batch: 2, threads: [2])
+    }
+
     @Test func scalarKernelsAgreeToo() throws {
         try Self.check(Self.convGraph("3x3-scalar", input: [1, 7, 5, 6], out: 21, kernel: 3, stride: 2), isa: .scalar)
         try Self.check(Self.convGraph("dw-scalar", input: [1, 7, 5, 11], out: 11, kernel: 3, groups: 11), isa: .scalar)

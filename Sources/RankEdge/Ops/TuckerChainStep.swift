@@ -8,27 +8,36 @@ import Synchronization
 final class TuckerChainStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
         var rows: Int
+        /// Core-conv output pixels per im2col sub-tile.
+        var patchRows: Int
         var scratchPerSlot: Int
         var slots: Int
         var units: Int
         var bandsPerImage: Int
 
+        /// Bands whose two intermediates fit about 256 KB (the k − 1 halo rows of the first 1×1 are
+        /// recomputed per band, so bands are as tall as that allows), and im2col in sub-tiles of
+        /// about 64 KB beside them.
         static func choose(_ w: TuckerChainWeights, input: TensorShape, output: TensorShape, threads: Int) -> Tiling {
             let (n, width, oh, ow) = (input[0], input[2], output[1], output[2])
             let stride = w.core.attributes.stride.h
-            func scratch(_ rows: Int) -> Int {
+            func intermediates(_ rows: Int) -> Int {
                 let uRows = min(input[1], (rows - 1) * stride + w.core.kh)
-                return uRows * width * w.first.outChannels + rows * ow * w.core.depth + rows * ow * w.core.outChannels
+                return uRows * width * w.first.outChannels + rows * ow * w.core.outChannels
             }
             var rows = oh
-            while rows > 1 && scratch(rows) > 64 * 1024 { rows = (rows + 1) / 2 }
+            while rows > 1 && intermediates(rows) > 64 * 1024 { rows = (rows + 1) / 2 }
             var bands = (oh + rows - 1) / rows
+            // Too little work to be worth sharing (see ConvStep.Tiling).
+            let threads = n * oh * ow * (w.core.depth * w.core.outChannels + w.last.depth * w.last.outChannels) < 1 << 18 ? 1 : threads
             while n * bands < 2 * threads && threads > 1 && rows > 1 {
                 rows = (rows + 1) / 2
                 bands = (oh + rows - 1) / rows
             }
             let units = n * bands
-            return Tiling(rows: rows, scratchPerSlot: scratch(rows), slots: min(threads, units), units: units, bandsPerImage: bands)
+            let patchRows = max(8, min(rows * ow, 16 * 1024 / max(w.core.depth, 1) / 8 * 8))
+            return Tiling(rows: rows, patchRows: patchRows, scratchPerSlot: intermediates(rows) + patchRows * w.core.depth,
+                          slots: min(threads, units), units: units, bandsPerImage: bands)
         }
     }
 
@@ -72,7 +81,7 @@ final class TuckerChainStep: ExecutionStep, ParallelWork {
             let wanted = oy0 * core.stride.h - core.padding.top
             let u0 = max(0, wanted), u1 = min(h, (oy1 - 1) * core.stride.h - core.padding.top + w.core.kh)
             let uRows = max(0, u1 - u0)
-            let u = base, patches = base + uRows * width * r1, v = patches + rows * ow * w.core.depth
+            let u = base, v = base + uRows * width * r1, patches = v + rows * ow * r2
             do {
                 if uRows > 0 {
                     try gemm(m: uRows * width, n: r1, k: c, a: x + ((b * h + u0) * width) * c, lda: c, packedB: w.first.packed[0],
@@ -86,11 +95,16 @@ final class TuckerChainStep: ExecutionStep, ParallelWork {
                                      kh: w.core.kh, kw: w.core.kw, cg: w.core.cg, groups: w.core.groups, attributes: attrs)
                 let gh = uRows  // real rows: im2col treats rows ≥ uRows as padding
                 let sg = w.core.outPerGroup
-                for group in 0..<w.core.groups {
-                    Im2col.fill(g, realRows: gh, x: u, firstRow: 0, rows: rows * ow, group: group, into: patches)
-                    try gemm(m: rows * ow, n: sg, k: w.core.depth, a: patches, lda: w.core.depth, packedB: w.core.packed[group],
-                             c: v + group * sg, ldc: r2,
-                             epilogue: GEMMEpilogue(bias: w.core.bias.map { UnsafePointer($0.pointer + group * sg) }), threads: 1)
+                var p0 = 0
+                while p0 < rows * ow {
+                    let count = min(tiling.patchRows, rows * ow - p0)
+                    for group in 0..<w.core.groups {
+                        Im2col.fill(g, realRows: gh, x: u, firstRow: p0, rows: count, group: group, into: patches)
+                        try gemm(m: count, n: sg, k: w.core.depth, a: patches, lda: w.core.depth, packedB: w.core.packed[group],
+                                 c: v + p0 * r2 + group * sg, ldc: r2,
+                                 epilogue: GEMMEpilogue(bias: w.core.bias.map { UnsafePointer($0.pointer + group * sg) }), threads: 1)
+                    }
+                    p0 += count
                 }
                 let first = (b * oh + oy0) * ow
                 try gemm(m: rows * ow, n: s, k: r2, a: v, lda: r2, packedB: w.last.packed[0], c: y + first * s, ldc: s,
