@@ -5,6 +5,7 @@ let package = Package(
     name: "RankEdge",
     products: [
         .library(name: "RankEdge", targets: ["RankEdge"]),
+        .library(name: "RankEdgeTrain", targets: ["RankEdgeTrain"]),
         .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
     ],
@@ -17,8 +18,10 @@ let package = Package(
         .target(name: "CRankEdgeKernels"),
         // The runtime: no system dependencies, so boards link only this.
         .target(name: "RankEdge", dependencies: ["CRankEdgeKernels"]),
-        // OpenBLAS, the baseline gemm-bench measures against (never linked into the runtime).
+        // OpenBLAS: the trainer's GEMMs and gemm-bench's baseline (never linked into the runtime).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // The workstation trainer; the runtime never depends on it.
+        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "COpenBLAS"]),
         // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
         .target(
             name: "RankEdgeONNX",
@@ -29,11 +32,14 @@ let package = Package(
             dependencies: [
                 "RankEdge",
                 "COpenBLAS",
+                "RankEdgeTrain",
                 "RankEdgeONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge"]),
+        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdge"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),
     ],
     swiftLanguageModes: [.v6]

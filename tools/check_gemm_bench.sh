@@ -20,8 +20,9 @@ for r in rows:
     assert r["max_abs_diff"] < 1e-3, r
 print(f"gemm-bench: {len(rows)} JSON rows ok")
 PY
+"$bin" gemm-bench --cpu-time --shape 20x30x40 --repeats 1 --min-sample-ms 1 > /dev/null
 
-for bad in "--shape 12x3" "--threads 0" "--isa sse9" "--repeats 0"; do
+for bad in "--shape 12x3" "--threads 0" "--isa sse9" "--repeats 0" "--threads 2 --cpu-time"; do
     # shellcheck disable=SC2086
     if "$bin" gemm-bench $bad > /dev/null 2> "$err"; then
         echo "check_gemm_bench: 'gemm-bench $bad' should have failed" >&2; exit 1

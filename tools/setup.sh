@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing RankEdge needs, only when it is missing.
-# Usage: tools/setup.sh [build|test]
+# Usage: tools/setup.sh [build|test|torch]
 set -euo pipefail
 mode=${1:-build}
 
@@ -26,3 +26,9 @@ if [ "$mode" = test ]; then
     fi
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (install the Swift 6 toolchain)" >&2; exit 1; }
+
+# Optional: PyTorch (CPU) in .venv-torch for the trainer's side-by-side benchmark (docs/BENCHMARKS.md).
+if [ "$mode" = torch ]; then
+    [ -x .venv-torch/bin/python ] || python3 -m venv .venv-torch
+    .venv-torch/bin/python -c "import torch" 2>/dev/null || .venv-torch/bin/pip install -q torch
+fi

@@ -53,6 +53,8 @@ struct GEMMBenchmark {
     let isa: GEMMISA
     let repeats: Int
     let minSampleSeconds: Double
+    /// Time by CLOCK_THREAD_CPUTIME_ID (one thread: OpenBLAS then runs on the calling thread too).
+    let threadCPUTime: Bool
 
     func measure(_ shape: GEMMShape) throws -> GEMMBenchRow {
         let (m, n, k) = (shape.m, shape.n, shape.k)
@@ -128,6 +130,13 @@ struct GEMMBenchmark {
 
     /// Seconds per call, averaged over `count` back-to-back calls.
     private func time(_ count: Int, _ body: () -> Void) -> Double {
+        if threadCPUTime {
+            var start = timespec(), end = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
+            for _ in 0..<count { body() }
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end)
+            return (Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9) / Double(count)
+        }
         let clock = ContinuousClock()
         let elapsed = clock.measure { for _ in 0..<count { body() } }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
@@ -140,7 +149,7 @@ struct GEMMBenchmark {
     }
 }
 
-func fixed(_ value: Double, _ digits: Int) -> String {
+private func fixed(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite else { return "0" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }

@@ -46,10 +46,14 @@ struct GemmBenchCommand: ParsableCommand {
     @Option(help: "Minimum duration of one sample, in milliseconds.")
     var minSampleMs = 20.0
 
+    @Flag(help: "Time samples by this thread's CPU time instead of the wall clock (one thread only): on a machine shared with other work, time spent descheduled then does not count.")
+    var cpuTime = false
+
     func run() throws {
         guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
         guard repeats >= 1 else { throw CLIError("--repeats must be at least 1") }
         guard minSampleMs > 0 else { throw CLIError("--min-sample-ms must be positive") }
+        guard !cpuTime || threads == 1 else { throw CLIError("--cpu-time measures one thread; use it with --threads 1") }
         let chosen: GEMMISA
         do throws(GEMMError) {
             if let isa { chosen = try GEMMISA(validating: isa) } else { chosen = try GEMMISA.fromEnvironment() }
@@ -60,7 +64,8 @@ struct GemmBenchCommand: ParsableCommand {
 
         openblas_set_num_threads(Int32(threads))
         ThreadPool.shared.prepare(threads: threads)
-        let bench = GEMMBenchmark(threads: threads, isa: chosen, repeats: repeats, minSampleSeconds: minSampleMs / 1000)
+        let bench = GEMMBenchmark(threads: threads, isa: chosen, repeats: repeats, minSampleSeconds: minSampleMs / 1000,
+                                  threadCPUTime: cpuTime)
         var rows: [GEMMBenchRow] = []
         if !json { print(GEMMBenchRow.tableHeader) }
         for shape in list {

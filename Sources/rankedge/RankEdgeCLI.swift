@@ -10,8 +10,9 @@ struct RankEdgeCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rankedge",
         abstract: "RankEdge: a runtime for low-rank CNNs on CPUs, and the trainer that makes them.",
-        subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self, ImportCommand.self, ExportCommand.self,
-                      RunCommand.self, BenchCommand.self, CompileCommand.self, GemmBenchCommand.self]
+        subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self, CompileCommand.self, RunCommand.self,
+                      BenchCommand.self, GemmBenchCommand.self, ImportCommand.self, ExportCommand.self,
+                      TrainCommand.self, EvalCommand.self, TrainBenchCommand.self]
     )
 }
 

@@ -58,8 +58,8 @@ typedef void (*re_ukernel_packed_fn)(size_t kc, const float *a_panel, const floa
 
 /*
  * Micro-kernel, unpacked row-major A: row i of the tile reads a[i*lda + p] for p < kc.
- * Rows i >= m are never read (the kernel re-reads row 0 in their place and discards the result),
- * so A needs no padding. Used when A would be reused too few times to pay for packing.
+ * Rows i >= m are never read, so A needs no padding. Used when A would be reused too few times
+ * to pay for packing (thin N).
  */
 typedef void (*re_ukernel_rowa_fn)(size_t kc, const float *a, ptrdiff_t lda, const float *b_panel,
                                    float *c, ptrdiff_t ldc, size_t m, size_t n, unsigned flags,

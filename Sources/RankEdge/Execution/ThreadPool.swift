@@ -270,8 +270,3 @@ private final class WorkerStart {
     init(pool: ThreadPool) { self.pool = pool }
 }
 
-func monotonicNanoseconds() -> Int {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return time.tv_sec * 1_000_000_000 + time.tv_nsec
-}

@@ -9,7 +9,8 @@
 ///     use fewer: a task must carry enough work to be worth waking a thread.
 ///   - pool: the persistent threads to use; nil means `ThreadPool.shared`.
 /// - Throws: `GEMMError` for negative sizes, too-small leading dimensions, or an ISA this CPU
-///   cannot run. Pointers are trusted to cover the sizes given.
+///   cannot run. Pointers are trusted to cover the sizes given; C must not overlap A, B, the bias
+///   or the residual (C is written block by block while they are still being read).
 public func gemm(m: Int, n: Int, k: Int,
                  a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int, bTransposed: Bool = false,

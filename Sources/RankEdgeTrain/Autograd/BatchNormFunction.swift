@@ -1,0 +1,123 @@
+/// Batch normalisation over every axis but the last (NHWC channels). In training mode it uses the
+/// batch statistics and updates the running ones (PyTorch's convention: momentum on the new value,
+/// unbiased variance for the running estimate); in evaluation mode it uses the running statistics.
+public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMean: TensorStorage,
+                      runningVar: TensorStorage, training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Variable {
+    let c = x.shape.last!
+    precondition(gamma.count == c && beta.count == c && runningMean.count == c && runningVar.count == c,
+                 "batchNorm: parameters do not match \(c) channels")
+    let rows = x.count / c
+    var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
+    if training {
+        let (sum, sumSq) = channelSums(x.value.pointer, nil, rows: rows, c: c)
+        let r = Double(rows)
+        for j in 0..<c {
+            let m = sum[j] / r
+            let v = max(sumSq[j] / r - m * m, 0)
+            mean[j] = Float(m)
+            invStd[j] = Float(1 / (v + Double(epsilon)).squareRoot())
+            runningMean[j] = (1 - momentum) * runningMean[j] + momentum * Float(m)
+            let unbiased = rows > 1 ? v * r / (r - 1) : v
+            runningVar[j] = (1 - momentum) * runningVar[j] + momentum * Float(unbiased)
+        }
+    } else {
+        for j in 0..<c {
+            mean[j] = runningMean[j]
+            invStd[j] = 1 / (runningVar[j] + epsilon).squareRoot()
+        }
+    }
+    var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
+    for j in 0..<c {
+        scale[j] = gamma.value[j] * invStd[j]
+        shift[j] = beta.value[j] - mean[j] * scale[j]
+    }
+    let out = TensorStorage(uninitialized: x.count)
+    affinePerChannel(x.value.pointer, out.pointer, rows: rows, c: c, scale: scale, shift: shift)
+    return Variable(shape: x.shape, value: out, parents: [x, gamma, beta]) { y in
+        let dy = y.grad!.pointer
+        // Σdy and Σdy·x per channel give dβ and dγ without storing x̂.
+        let (sumDy, sumDyX) = channelSums(dy, x.value.pointer, rows: rows, c: c)
+        var dGamma = [Float](repeating: 0, count: c), dBeta = [Float](repeating: 0, count: c)
+        for j in 0..<c {
+            dBeta[j] = Float(sumDy[j])
+            dGamma[j] = Float((sumDyX[j] - Double(mean[j]) * sumDy[j]) * Double(invStd[j]))
+        }
+        if gamma.requiresGrad { let g = gamma.gradPointer(); for j in 0..<c { g[j] += dGamma[j] } }
+        if beta.requiresGrad { let g = beta.gradPointer(); for j in 0..<c { g[j] += dBeta[j] } }
+        guard x.requiresGrad else { return }
+        // dx = a·dy + b·x + d per channel (training); dx = scale·dy (evaluation).
+        var a = scale, b = [Float](repeating: 0, count: c), d = [Float](repeating: 0, count: c)
+        if training {
+            let r = Float(rows)
+            for j in 0..<c {
+                let gi = gamma.value[j] * invStd[j]
+                b[j] = -gi * invStd[j] * dGamma[j] / r
+                d[j] = -gi * dBeta[j] / r - b[j] * mean[j]
+                a[j] = gi
+            }
+        }
+        let (g, fresh) = x.gradForOverwrite()
+        let dx = SendablePointer(g), xs = SendablePointer(x.value), dys = SendablePointer(dy)
+        Parallel.forRanges(total: rows) { _, range in
+            a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in d.withUnsafeBufferPointer { d in
+                for r in range {
+                    let o = r * c
+                    let dxr = dx.p + o, dyr = dys.p + o, xr = xs.p + o
+                    if fresh {
+                        for j in 0..<c { dxr[j] = a[j] * dyr[j] + b[j] * xr[j] + d[j] }
+                    } else {
+                        for j in 0..<c { dxr[j] += a[j] * dyr[j] + b[j] * xr[j] + d[j] }
+                    }
+                }
+            } } }
+        }
+    }
+}
+
+/// Per-channel Σu and Σu·v (Σu² when v is nil), accumulated in Double per part, parts reduced in order.
+func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>?, rows: Int, c: Int) -> ([Double], [Double]) {
+    let parts = max(1, min(Parallel.parts, rows))
+    let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts * 2 * c)
+    defer { partial.deallocate() }
+    partial.initialize(repeating: 0, count: parts * 2 * c)
+    let ps = SendablePointer(partial), us = SendablePointer(u), vs = v.map(SendablePointer.init)
+    Parallel.forRanges(total: rows, parts: parts) { p, range in
+        let s1 = ps.p + p * 2 * c, s2 = s1 + c
+        // Float accumulation over short row blocks, Double across blocks: fast and stable.
+        let block = 64
+        var acc1 = [Float](repeating: 0, count: c), acc2 = [Float](repeating: 0, count: c)
+        acc1.withUnsafeMutableBufferPointer { a1 in acc2.withUnsafeMutableBufferPointer { a2 in
+            var r0 = range.lowerBound
+            while r0 < range.upperBound {
+                let r1 = min(r0 + block, range.upperBound)
+                for j in 0..<c { a1[j] = 0; a2[j] = 0 }
+                for r in r0..<r1 {
+                    let up = us.p + r * c
+                    let vp = vs.map { $0.p + r * c } ?? up
+                    for j in 0..<c { a1[j] += up[j]; a2[j] += up[j] * vp[j] }
+                }
+                for j in 0..<c { s1[j] += Double(a1[j]); s2[j] += Double(a2[j]) }
+                r0 = r1
+            }
+        } }
+    }
+    var sum1 = [Double](repeating: 0, count: c), sum2 = [Double](repeating: 0, count: c)
+    for p in 0..<parts {
+        for j in 0..<c { sum1[j] += partial[p * 2 * c + j]; sum2[j] += partial[p * 2 * c + c + j] }
+    }
+    return (sum1, sum2)
+}
+
+/// out = x·scale[c] + shift[c] per channel.
+func affinePerChannel(_ x: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, c: Int,
+                      scale: [Float], shift: [Float]) {
+    let xs = SendablePointer(x), os = SendablePointer(out)
+    Parallel.forRanges(total: rows) { _, range in
+        scale.withUnsafeBufferPointer { sc in shift.withUnsafeBufferPointer { sh in
+            for r in range {
+                let o = r * c
+                for j in 0..<c { os.p[o + j] = xs.p[o + j] * sc[j] + sh[j] }
+            }
+        } }
+    }
+}

@@ -1,0 +1,54 @@
+import RankEdge
+
+/// Deterministic training batches: step s takes sample positions s·B … s·B+B−1 of an endless
+/// sequence of epochs, each a seeded permutation of the training set; each position has its own
+/// seeded crop and flip. A batch depends only on (seed, step), so a resumed run sees exactly the
+/// batches an uninterrupted run would.
+public final class BatchSampler {
+    public let split: CIFAR10Split
+    public let normalization: Normalization
+    public let batchSize: Int
+    public let seed: UInt64
+    public let augment: Bool
+    private var cachedEpoch = -1
+    private var cachedPermutation: [Int] = []
+
+    public init(split: CIFAR10Split, normalization: Normalization, batchSize: Int, seed: UInt64, augment: Bool = true) {
+        self.split = split; self.normalization = normalization; self.batchSize = batchSize
+        self.seed = seed; self.augment = augment
+    }
+
+    public func permutation(epoch: Int) -> [Int] {
+        if epoch == cachedEpoch { return cachedPermutation }
+        var rng = SeededRandom(seed: mixSeeds(seed, 0x5EED, UInt64(epoch)))
+        var p = Array(0..<split.count)
+        // Fisher–Yates with our own generator (the standard library's shuffle may change algorithm).
+        if p.count > 1 {
+            for i in stride(from: p.count - 1, to: 0, by: -1) {
+                let j = Int(rng.next() % UInt64(i + 1))
+                p.swapAt(i, j)
+            }
+        }
+        cachedEpoch = epoch; cachedPermutation = p
+        return p
+    }
+
+    /// The images ([B, 32, 32, 3], normalised) and labels of step `step`.
+    public func batch(step: Int) -> (images: Variable, labels: [Int]) {
+        let out = TensorStorage(uninitialized: batchSize * 3072)
+        var labels = [Int](repeating: 0, count: batchSize)
+        let n = split.count
+        for b in 0..<batchSize {
+            let position = step * batchSize + b
+            let index = permutation(epoch: position / n)[position % n]
+            labels[b] = split.labels[index]
+            var cropY = 4, cropX = 4, flip = false
+            if augment {
+                var rng = SeededRandom(seed: mixSeeds(seed, 0xA06, UInt64(position)))
+                cropY = Int(rng.next() % 9); cropX = Int(rng.next() % 9); flip = rng.next() & 1 == 1
+            }
+            normalization.writeImage(split, index: index, into: out.pointer + b * 3072, cropY: cropY, cropX: cropX, flip: flip)
+        }
+        return (Variable(shape: [batchSize, 32, 32, 3], value: out), labels)
+    }
+}

@@ -1,0 +1,85 @@
+import RankEdge
+
+/// A training run over CIFAR-10-format data: model, optimizer, deterministic batches, and the
+/// state a checkpoint captures. The caller drives it step by step (progress, interrupts, files).
+public final class Trainer {
+    public let config: TrainingConfig
+    public let model: any Module
+    public let optimizer: Optimizer
+    public let sampler: BatchSampler
+    public let normalization: Normalization
+    public let test: CIFAR10Split
+    public let classNames: [String]
+    /// Steps completed.
+    public private(set) var step = 0
+
+    public init(config: TrainingConfig, data: CIFAR10) throws {
+        guard let train = data.train else { throw DataError.missingFile("training batches (data_batch_1…5.bin)") }
+        guard config.batchSize >= 1 else { throw ModelError.badOption("--batch must be at least 1") }
+        guard config.steps >= 1 else { throw ModelError.badOption("the run needs at least one step") }
+        self.config = config
+        model = try ModelZoo.build(config.model, seed: config.seed)
+        optimizer = Optimizer(config.optimizer, parameters: model.parameters)
+        normalization = Normalization.measure(train)
+        sampler = BatchSampler(split: train, normalization: normalization, batchSize: config.batchSize,
+                               seed: config.seed, augment: config.augment)
+        test = data.test
+        classNames = data.classNames
+    }
+
+    public var learningRate: Float { config.schedule.rate(at: step) }
+
+    /// Runs step `step` and advances. Returns the batch loss and correct count.
+    public func trainOneStep() -> (loss: Float, correct: Int) {
+        let (images, labels) = sampler.batch(step: step)
+        let result = trainStep(model: model, optimizer: optimizer, images: images, labels: labels,
+                               learningRate: config.schedule.rate(at: step),
+                               context: ForwardContext(mode: .training, seed: config.seed, step: step))
+        step += 1
+        return result
+    }
+
+    /// Test-set accuracy with the trainer's own forward pass in evaluation mode.
+    public func evaluate(limit: Int? = nil) -> ClassificationReport {
+        let n = min(limit ?? test.count, test.count)
+        let images = normalization.images(test, indices: Array(0..<n))
+        let predictions = predictLogits(model: model, images: images, count: n).map(argmax)
+        return ClassificationReport(predictions: predictions, labels: Array(test.labels.prefix(n)), classes: classNames.count)
+    }
+
+    public func checkpoint() -> Checkpoint {
+        Checkpoint(config: config, step: step, optimizerStep: optimizer.step, normalization: normalization,
+                   tensors: model.state.map { ($0.name, $0.variable.data) } + optimizer.slots.map { ($0.0, $0.1.array) })
+    }
+
+    /// Restores weights, buffers, optimizer state and the step from a checkpoint of the same run.
+    public func restore(_ c: Checkpoint, path: String) throws {
+        guard c.config == config else {
+            throw CheckpointError.mismatch(path, "it was made with different settings (\(c.config.model.summary), \(c.config.recipe))")
+        }
+        var byName: [String: [Float]] = [:]
+        for (n, v) in c.tensors { byName[n] = v }
+        let targets = model.state.map { ($0.name, $0.variable.value) } + optimizer.slots
+        guard byName.count == targets.count else {
+            throw CheckpointError.mismatch(path, "it holds \(byName.count) tensors, this run has \(targets.count)")
+        }
+        for (name, storage) in targets {
+            guard let values = byName[name] else { throw CheckpointError.mismatch(path, "tensor \(name) is missing") }
+            guard values.count == storage.count else {
+                throw CheckpointError.mismatch(path, "tensor \(name) has \(values.count) values, expected \(storage.count)")
+            }
+            values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
+        }
+        step = c.step
+        optimizer.step = c.optimizerStep
+    }
+
+    /// The trained model as a runtime graph, with class names, normalisation and the recipe.
+    public func exportGraph(extraMetadata: [String: String] = [:]) -> Graph {
+        var meta = [TrainerMetadataKey.model: config.model.summary, TrainerMetadataKey.recipe: config.recipe,
+                    TrainerMetadataKey.steps: "\(step)"]
+        meta.merge(extraMetadata) { _, new in new }
+        let name = config.model.name == "minivgg" ? "minivgg-k\(config.model.kernel)" : config.model.name
+        return RankEdgeTrain.exportGraph(model, name: name, classNames: classNames, normalization: normalization, metadata: meta)
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import RankEdge
+import RankEdgeTrain
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Top-1 and per-class accuracy of a classifier on a CIFAR-10-format test set, run on the runtime.",
+        discussion: """
+        Images are normalised with the constants in the model's metadata (rankedge.input_mean / \
+        rankedge.input_std, for pixels scaled to 0…1); a model without them gets pixels scaled to 0…1.
+        """)
+
+    @Argument(help: "Model (.rkg).") var model: String
+    @Option(help: "Directory with test_batch.bin (and optionally batches.meta.txt), or a CIFAR-10 .bin file.") var data: String
+    @Option(help: "Evaluate only the first N images.") var limit: Int?
+    @Option(help: "Images per runtime call.") var batch: Int = 50
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Report: Encodable {
+        struct PerClass: Encodable { var label: Int; var name: String; var accuracy: Double?; var correct: Int; var count: Int }
+        var model: String
+        var backend: String
+        var count: Int
+        var correct: Int
+        var accuracy: Double
+        var per_class: [PerClass]
+        var images_per_second: Double
+    }
+
+    func run() throws {
+        if let limit, limit < 1 { throw CLIError("--limit must be at least 1") }
+        guard batch >= 1 else { throw CLIError("--batch must be at least 1") }
+        let graph = try loadGraph(model)
+        let split: CIFAR10Split
+        var names = graph.classNames
+        do {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: data, isDirectory: &isDir), !isDir.boolValue {
+                split = try CIFAR10Split.read(path: data)
+            } else {
+                let set = try CIFAR10.load(directory: data, training: false)
+                split = set.test
+                if names.isEmpty { names = set.classNames }
+            }
+        } catch { throw CLIError("\(error)") }
+        if names.isEmpty { names = cifar10ClassNames }
+        guard graph.inputs.count == 1, graph.inputs[0].shape.dims.dropFirst() == [32, 32, 3] else {
+            throw CLIError("\(model): expects input \(graph.inputs.first?.shape.description ?? "none"), CIFAR-10 images are [N, 32, 32, 3]")
+        }
+        // ModelRunner is where the CLI picks its executor (the reference one until the fast runtime lands).
+        let runner = try ModelRunner(graph: graph)
+        let normalization = Normalization(mean: runner.normalization.mean, std: runner.normalization.std)
+        let backendName = "reference"
+
+        let n = min(limit ?? split.count, split.count)
+        var predictions: [Int] = []
+        let start = Date()
+        var first = 0
+        while first < n {
+            let count = min(batch, n - first)
+            let images = normalization.images(split, indices: Array(first..<(first + count)))
+            let logits: Tensor
+            do { logits = try runner.run(Tensor(shape: [count, 32, 32, 3], data: images.array)) }
+            catch { throw CLIError("\(model): \(error)") }
+            let k = logits.count / count
+            guard k == names.count else { throw CLIError("\(model): produces \(k) scores per image, the data has \(names.count) classes") }
+            for r in 0..<count { predictions.append(argmax(Array(logits.data[(r * k)..<((r + 1) * k)]))) }
+            first += count
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let r = ClassificationReport(predictions: predictions, labels: Array(split.labels.prefix(n)), classes: names.count)
+        if json {
+            try printJSON(Report(model: model, backend: backendName, count: r.count, correct: r.correct, accuracy: r.accuracy,
+                                 per_class: names.indices.map {
+                                     .init(label: $0, name: names[$0], accuracy: r.perClassAccuracy[$0],
+                                           correct: r.perClassCorrect[$0], count: r.perClassCount[$0])
+                                 },
+                                 images_per_second: Double(n) / max(elapsed, 1e-9)))
+        } else {
+            print(String(format: "accuracy %.2f%% (%d/%d images, %@ backend, %.1f img/s)", r.accuracy * 100, r.correct, r.count,
+                         backendName, Double(n) / max(elapsed, 1e-9)))
+            for (i, name) in names.enumerated() {
+                let acc = r.perClassAccuracy[i].map { String(format: "%6.2f%%", $0 * 100) } ?? "     —"
+                print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(acc)  (\(r.perClassCorrect[i])/\(r.perClassCount[i]))")
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Testing
+import RankEdge
+@testable import RankEdgeTrain
+
+@Suite struct ConvolutionTests {
+    static let cases: [(String, [Int], [Int], Conv2DAttributes)] = [
+        ("3x3 same", [2, 5, 6, 3], [4, 3, 3, 3], Conv2DAttributes(padding: .same(1))),
+        ("5x5 stride 2", [3, 7, 7, 2], [5, 5, 5, 2], Conv2DAttributes(stride: .square(2), padding: .same(2))),
+        ("1x1 pointwise", [2, 3, 5, 7], [3, 1, 1, 7], Conv2DAttributes()),
+        ("1x1 stride 2", [1, 5, 5, 4], [6, 1, 1, 4], Conv2DAttributes(stride: .square(2))),
+        ("groups 2", [2, 5, 5, 4], [6, 3, 3, 2], Conv2DAttributes(padding: .same(1), groups: 2)),
+        ("depthwise", [1, 6, 5, 3], [3, 3, 3, 1], Conv2DAttributes(padding: .same(1), groups: 3)),
+        ("dilation 2", [2, 7, 6, 3], [2, 3, 3, 3], Conv2DAttributes(padding: .same(2), dilation: .square(2))),
+        ("asymmetric pad", [1, 5, 4, 2], [3, 2, 3, 2], Conv2DAttributes(stride: Size2(2, 1), padding: Padding(top: 1, left: 0, bottom: 0, right: 2))),
+        ("batch 5 parts", [5, 4, 4, 3], [2, 3, 3, 3], Conv2DAttributes(padding: .same(1))),
+        // k = 576 gives 455-row im2col chunks: chunks end in the middle of an image.
+        ("chunked rows", [1, 24, 23, 64], [4, 3, 3, 64], Conv2DAttributes(padding: .same(1))),
+        ("chunked rows stride 2", [2, 31, 30, 64], [3, 3, 3, 64], Conv2DAttributes(stride: .square(2), padding: .same(1))),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func forwardMatchesDirectLoops(_ index: Int) {
+        let (_, xs, ws, attrs) = Self.cases[index]
+        let x = randomVariable(xs, seed: 1), w = randomVariable(ws, seed: 2), b = randomVariable([ws[0]], seed: 3)
+        let y = conv2d(x, weight: w, bias: b, attributes: attrs)
+        let ref = referenceConv2d(x: x.data, xShape: xs, w: w.data, wShape: ws, bias: b.data, attrs)
+        #expect(y.shape == ref.shape)
+        let err = zip(y.data, ref.out).map { abs($0 - $1) }.max() ?? 0
+        #expect(err < 1e-4, "\(Self.cases[index].0): max error \(err)")
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func gradientsMatchFiniteDifferences(_ index: Int) {
+        let (name, xs, ws, attrs) = Self.cases[index]
+        let x = randomVariable(xs, seed: 11), w = randomVariable(ws, seed: 12), b = randomVariable([ws[0]], seed: 13)
+        let errs = gradientCheck([x, w, b]) { v in conv2d(v[0], weight: v[1], bias: v[2], attributes: attrs) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(name): \(errs)")
+    }
+}
+
+@Suite struct LayerGradientTests {
+    @Test func linear() {
+        let x = randomVariable([3, 7], seed: 1), w = randomVariable([5, 7], seed: 2), b = randomVariable([5], seed: 3)
+        let errs = gradientCheck([x, w, b]) { v in RankEdgeTrain.linear(v[0], weight: v[1], bias: v[2]) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    @Test(arguments: [true, false])
+    func batchNorm(training: Bool) {
+        let x = randomVariable([3, 4, 3, 5], seed: 4, scale: 2)
+        let gamma = randomVariable([5], seed: 5), beta = randomVariable([5], seed: 6)
+        let errs = gradientCheck([x, gamma, beta], eps: 1e-2) { v in
+            // Fresh running statistics each call, so every evaluation sees the same state.
+            RankEdgeTrain.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: TensorStorage([0.1, -0.2, 0.3, 0, 0.05]),
+                                    runningVar: TensorStorage([1, 0.5, 2, 1.5, 0.8]), training: training)
+        }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    @Test func batchNormTrainingNormalisesAndTracksStatistics() {
+        let x = randomVariable([4, 3, 3, 2], seed: 9, scale: 3)
+        let rm = TensorStorage(zeros: 2), rv = TensorStorage([1, 1])
+        let y = RankEdgeTrain.batchNorm(x, gamma: Variable(shape: [2], data: [1, 1]), beta: Variable(shape: [2], data: [0, 0]),
+                                        runningMean: rm, runningVar: rv, training: true)
+        for ch in 0..<2 {
+            let vals = stride(from: ch, to: y.count, by: 2).map { Double(y.value[$0]) }
+            let mean = vals.reduce(0, +) / Double(vals.count)
+            let variance = vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(vals.count)
+            #expect(abs(mean) < 1e-5 && abs(variance - 1) < 1e-3)
+            let xv = stride(from: ch, to: x.count, by: 2).map { Double(x.value[$0]) }
+            let xm = xv.reduce(0, +) / Double(xv.count)
+            #expect(abs(Double(rm[ch]) - 0.1 * xm) < 1e-5)
+        }
+    }
+
+    @Test func relu() {
+        let x = spacedVariable([2, 3, 3, 4], seed: 1)
+        let errs = gradientCheck([x], eps: 1e-3) { v in RankEdgeTrain.relu(v[0]) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    @Test(arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
+    func maxPool(kernel: Int, stride: Int, padding: Int) {
+        let x = spacedVariable([2, 5, 6, 3], seed: 2)
+        let a = PoolAttributes(kernel: .square(kernel), stride: .square(stride), padding: .same(padding))
+        let errs = gradientCheck([x], eps: 1e-3) { v in maxPool2d(v[0], attributes: a) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    @Test(arguments: [false, true])
+    func avgPool(countIncludePad: Bool) {
+        let x = randomVariable([2, 5, 5, 3], seed: 3)
+        let a = PoolAttributes(kernel: .square(3), stride: .square(2), padding: .same(1), countIncludePad: countIncludePad)
+        let errs = gradientCheck([x]) { v in avgPool2d(v[0], attributes: a) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+        // Corner output: a 2×2 valid window, divisor 9 with padding counted, 4 without.
+        let y = avgPool2d(x, attributes: a)
+        let corner = [0, 1, 5, 6].map { x.value[$0 * 3] }.reduce(0, +)
+        #expect(abs(y.value[0] - corner / (countIncludePad ? 9 : 4)) < 1e-6)
+    }
+
+    @Test func globalAvgPool() {
+        let x = randomVariable([3, 4, 5, 2], seed: 4)
+        let errs = gradientCheck([x]) { v in RankEdgeTrain.globalAvgPool(v[0]) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    @Test func dropoutWithFixedMask() {
+        let x = randomVariable([2, 3, 3, 2], seed: 5)
+        var rng = SeededRandom(seed: 1)
+        let mask = TensorStorage((0..<x.count).map { _ in rng.uniform(0, 1) < 0.6 ? 1 : 0 })
+        let errs = gradientCheck([x]) { v in RankEdgeTrain.dropout(v[0], mask: mask, rate: 0.4) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+        let y = RankEdgeTrain.dropout(x, mask: mask, rate: 0.4)
+        for i in 0..<x.count { #expect(abs(y.value[i] - x.value[i] * mask[i] / 0.6) < 1e-6) }
+    }
+
+    @Test func flattenAndAdd() {
+        let a = randomVariable([2, 3, 2, 2], seed: 6), b = randomVariable([2, 3, 2, 2], seed: 7)
+        let errs = gradientCheck([a, b]) { v in flatten(RankEdgeTrain.add(v[0], v[1])) }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+        #expect(flatten(a).shape == [2, 12])
+    }
+
+    @Test func softmaxCrossEntropy() {
+        let x = randomVariable([5, 7], seed: 8, scale: 3)
+        let labels = [0, 6, 3, 3, 1]
+        let errs = gradientCheck([x]) { v in RankEdgeTrain.softmaxCrossEntropy(v[0], labels: labels).loss }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    @Test func sharedInputAccumulatesBothPaths() {
+        let x = randomVariable([1, 4, 4, 3], seed: 9)
+        let w = randomVariable([3, 3, 3, 3], seed: 10)
+        let errs = gradientCheck([x, w]) { v in
+            RankEdgeTrain.add(v[0], conv2d(v[0], weight: v[1], bias: nil, attributes: Conv2DAttributes(padding: .same(1))))
+        }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+}

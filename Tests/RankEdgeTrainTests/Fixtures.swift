@@ -1,0 +1,21 @@
+import Foundation
+@testable import RankEdgeTrain
+
+/// 120 CIFAR-10 test records (records 1000–1119 of test_batch.bin) shipped with the tests.
+func fixtureSplit() throws -> CIFAR10Split {
+    let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+    return try CIFAR10Split.read(path: dir.appendingPathComponent("cifar10-test-120.bin").path)
+}
+
+/// A throw-away CIFAR-10 directory: five training batches of `perBatch` records and a test batch,
+/// all cut from the fixture.
+func makeDatasetDirectory(perBatch: Int = 16, testCount: Int = 20) throws -> String {
+    let split = try fixtureSplit()
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rankedge-cifar-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for i in 0..<5 {
+        try split.slice((i * perBatch)..<((i + 1) * perBatch)).write(to: dir.appendingPathComponent("data_batch_\(i + 1).bin").path)
+    }
+    try split.slice((120 - testCount)..<120).write(to: dir.appendingPathComponent("test_batch.bin").path)
+    return dir.path
+}

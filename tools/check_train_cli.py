@@ -1,0 +1,112 @@
+"""`rankedge train` / `eval` end to end on a tiny CIFAR-format dataset cut from the shipped samples:
+bad input ends in one stderr line and exit status 1 without touching the output; resume through the
+CLI reproduces an uninterrupted run byte for byte; Ctrl-C leaves a valid checkpoint."""
+import hashlib, json, os, signal, subprocess, sys, tempfile, time
+
+binary, samples = os.path.abspath(sys.argv[1]), sys.argv[2]
+raw = open(samples, "rb").read()
+rec = 3073
+assert len(raw) % rec == 0 and len(raw) // rec >= 100, "samples must hold at least 100 CIFAR records"
+tmp = tempfile.mkdtemp(prefix="rankedge-train-check-")
+data = os.path.join(tmp, "data")
+os.makedirs(data)
+for i in range(5):
+    open(os.path.join(data, f"data_batch_{i + 1}.bin"), "wb").write(raw[i * 16 * rec:(i + 1) * 16 * rec])
+open(os.path.join(data, "test_batch.bin"), "wb").write(raw[80 * rec:100 * rec])
+failures = []
+
+
+def run(args, expect_ok):
+    p = subprocess.run([binary] + args, capture_output=True, text=True, timeout=600)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    if expect_ok and p.returncode != 0:
+        failures.append(f"{args}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    if not expect_ok:
+        if p.returncode != 1:
+            failures.append(f"{args}: expected exit 1, got {p.returncode}")
+        elif not lines or not lines[-1].startswith("rankedge: error: "):
+            failures.append(f"{args}: no one-line error: {p.stderr.strip()[-300:]}")
+        elif "Fatal error" in p.stderr or "crashed" in p.stderr:
+            failures.append(f"{args}: crashed")
+    return p
+
+
+def digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+base = ["--model", "minivgg", "--kernel", "3", "--batch", "4", "--data", data, "--eval-limit", "8"]
+tiny = base + ["--threads", "2"]
+good = os.path.join(tmp, "good.rkg")
+run(["train"] + tiny + ["--iterations", "4", "-o", good], True)
+good_hash = digest(good)
+
+# Resume through the CLI: 2 steps, stop, resume to 4 on another thread count → the same file as
+# the straight run (work is cut into parts independent of the thread count).
+ck = os.path.join(tmp, "ck")
+split = os.path.join(tmp, "split.rkg")
+run(["train"] + tiny + ["--iterations", "4", "--checkpoint", ck, "--stop-after", "2", "-o", split], True)
+if os.path.exists(split):
+    failures.append("a stopped run wrote its output")
+run(["train"] + base + ["--threads", "1", "--iterations", "4", "--checkpoint", ck, "--resume", "-o", split], True)
+if not os.path.exists(split) or digest(split) != good_hash:
+    failures.append("resumed run differs from the uninterrupted one")
+
+# Bad input: one line, exit 1, the good output untouched.
+corrupt_dir = os.path.join(tmp, "corrupt")
+os.makedirs(corrupt_dir)
+ckbytes = bytearray(open(os.path.join(ck, "checkpoint.rkck"), "rb").read())
+ckbytes[len(ckbytes) // 2] ^= 0xFF
+open(os.path.join(corrupt_dir, "checkpoint.rkck"), "wb").write(ckbytes)
+bad_data = os.path.join(tmp, "bad")
+os.makedirs(bad_data)
+for name in os.listdir(data):
+    open(os.path.join(bad_data, name), "wb").write(open(os.path.join(data, name), "rb").read())
+open(os.path.join(bad_data, "data_batch_3.bin"), "ab").write(b"xx")
+cases = {
+    "unknown model": ["train", "--model", "alexnet", "--data", data, "--iterations", "2", "-o", good],
+    "unknown option": ["train"] + tiny + ["--iterations", "2", "--frobnicate", "-o", good],
+    "missing dataset": ["train", "--model", "minivgg", "--data", os.path.join(tmp, "nope"), "--iterations", "2", "-o", good],
+    "malformed data file": ["train", "--model", "minivgg", "--data", bad_data, "--iterations", "2", "-o", good],
+    "corrupt checkpoint": ["train"] + tiny + ["--iterations", "4", "--checkpoint", corrupt_dir, "--resume", "-o", good],
+    "checkpoint of another run": ["train"] + tiny + ["--iterations", "9", "--checkpoint", ck, "--resume", "-o", good],
+    "resume without checkpoint": ["train"] + tiny + ["--iterations", "2", "--resume", "-o", good],
+    "both iterations and epochs": ["train"] + tiny + ["--iterations", "2", "--epochs", "1", "-o", good],
+    "even kernel": ["train", "--model", "minivgg", "--kernel", "4", "--data", data, "--iterations", "2", "-o", good],
+    "batch too large": ["train", "--model", "minivgg", "--data", data, "--batch", "100000", "--iterations", "1", "-o", good],
+    "batch zero": ["train", "--model", "minivgg", "--data", data, "--batch", "0", "--iterations", "1", "-o", good],
+    "eval missing model": ["eval", os.path.join(tmp, "none.rkg"), "--data", data],
+    "eval missing data": ["eval", good, "--data", os.path.join(tmp, "nope")],
+}
+for name, args in cases.items():
+    before = digest(good)
+    run(args, False)
+    if digest(good) != before:
+        failures.append(f"{name}: overwrote the output")
+
+# eval --json on the runtime.
+p = run(["eval", good, "--data", data, "--limit", "12", "--json"], True)
+if p.returncode == 0:
+    r = json.loads(p.stdout)
+    if not (0 <= r["accuracy"] <= 1 and r["count"] == 12 and len(r["per_class"]) == 10):
+        failures.append(f"eval json: {r}")
+
+# Ctrl-C: finishes the step, writes a valid checkpoint, exits 1 with one line.
+ck2 = os.path.join(tmp, "ck2")
+proc = subprocess.Popen([binary, "train"] + tiny + ["--iterations", "100000", "--eval-every", "0", "--checkpoint", ck2,
+                        "-o", os.path.join(tmp, "int.rkg")], stderr=subprocess.PIPE, text=True)
+deadline = time.time() + 120
+while time.time() < deadline and not os.path.exists(os.path.join(ck2)):
+    time.sleep(0.2)
+time.sleep(3)
+proc.send_signal(signal.SIGINT)
+_, err = proc.communicate(timeout=120)
+if proc.returncode != 1 or "interrupted at step" not in err:
+    failures.append(f"SIGINT: exit {proc.returncode}, stderr {err.strip()[-300:]}")
+run(["train"] + tiny + ["--iterations", "100000", "--eval-every", "0", "--checkpoint", ck2, "--resume", "--stop-after", "1",
+     "-o", os.path.join(tmp, "int.rkg")], True)
+
+if failures:
+    print("\n".join("FAIL " + f for f in failures))
+    sys.exit(1)
+print(f"train/eval CLI: {len(cases)} bad-input cases, CLI resume, SIGINT and eval JSON OK")
