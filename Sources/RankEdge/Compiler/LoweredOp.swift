@@ -69,10 +69,15 @@ enum Lowering {
                 var parts: [GEMMConvWeights] = []
                 for index in group.members.prefix(3) {
                     let n = graph.nodes[index]
-                    guard case .conv2d(let attrs) = n.op else { throw .unsupported(node: n.name, message: "chain member is not a conv") }
+                    guard case .conv2d(var attrs) = n.op else { throw .unsupported(node: n.name, message: "chain member is not a conv") }
+                    var w = graph.weights[n.inputs[1]]!
+                    if GEMMConvWeights.prefersBlockDiagonal(weight: w.shape, groups: attrs.groups, isa: isa) {
+                        w = GEMMConvWeights.blockDiagonal(w, groups: attrs.groups)
+                        attrs.groups = 1
+                    }
                     do {
-                        parts.append(try GEMMConvWeights(weight: graph.weights[n.inputs[1]]!,
-                                                         bias: n.inputs.count > 2 ? graph.weights[n.inputs[2]] : nil, attributes: attrs, isa: isa))
+                        parts.append(try GEMMConvWeights(weight: w, bias: n.inputs.count > 2 ? graph.weights[n.inputs[2]] : nil,
+                                                         attributes: attrs, isa: isa))
                     } catch { throw .unsupported(node: n.name, message: error.description) }
                 }
                 ops.append(LoweredOp(name: node.name, nodes: group.members.map { graph.nodes[$0].name },
@@ -87,6 +92,15 @@ enum Lowering {
                 let channels = shapes[node.inputs[0]]![3]
                 if DepthwiseWeights.applies(weight: w.shape, attributes: attrs, inputChannels: channels) {
                     kind = .depthwise(DepthwiseWeights(weight: w, bias: weight(2), attributes: attrs))
+                } else if GEMMConvWeights.prefersBlockDiagonal(weight: w.shape, groups: attrs.groups, isa: isa) {
+                    // A few narrow groups (a branched Tucker core): one GEMM over a block-diagonal
+                    // weight does the same lane work as the per-group GEMMs, in one call.
+                    var dense = attrs
+                    dense.groups = 1
+                    do {
+                        kind = .gemmConv(try GEMMConvWeights(weight: GEMMConvWeights.blockDiagonal(w, groups: attrs.groups),
+                                                             bias: weight(2), attributes: dense, isa: isa))
+                    } catch { throw .unsupported(node: node.name, message: error.description) }
                 } else {
                     do { kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa)) } catch {
                         throw .unsupported(node: node.name, message: error.description)
