@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--rankedge", required=True)
     ap.add_argument("--work", default="out/bench")
     ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--big-iterations", type=int, default=12, help="timed runs for the 224×224 models")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", default="1,2")
@@ -69,16 +70,18 @@ def main():
             sh(a.rankedge, "zoo", "build", name, "--variant", variant, "-o", rkg)
         if not a.no_ort and not os.path.exists(onnx):
             sh(a.rankedge, "export", rkg, "-o", onnx)
-        side = 224 if name in ("resnet18", "resnet50") else 32
+        big = name in ("resnet18", "resnet50")
+        side = 224 if big else 32
+        iterations = a.big_iterations if big else a.iterations
         for t in [int(x) for x in a.threads.split(",")]:
             best_re, best_ort, report = None, None, None
             for _ in range(a.rounds):
-                out = json.loads(sh(a.rankedge, "bench", rkg, "--threads", str(t), "--iterations", str(a.iterations),
+                out = json.loads(sh(a.rankedge, "bench", rkg, "--threads", str(t), "--iterations", str(iterations),
                                     "--warmup", str(a.warmup), "--json"))
                 if best_re is None or out["p50_ms"] < best_re:
                     best_re, report = out["p50_ms"], out
                 if not a.no_ort:
-                    p50, _ = ort_p50(onnx, t, a.iterations, a.warmup, (1, 3, side, side))
+                    p50, _ = ort_p50(onnx, t, iterations, a.warmup, (1, 3, side, side))
                     best_ort = p50 if best_ort is None else min(best_ort, p50)
             row = {"model": name, "variant": variant, "threads": t, "macs": report["macs"],
                    "rankedge_p50_ms": round(best_re, 3), "rankedge_min_ms": round(report["min_ms"], 3),

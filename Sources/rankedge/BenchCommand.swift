@@ -21,6 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch size.") var batch = 1
     @Option(help: "native | avx2 | neon | scalar (graph files only).") var isa: String?
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
+    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only).") var fuseChains = false
     @Flag(help: "Also time every step.") var perLayer = false
     @Flag(help: "Print JSON.") var json = false
 
@@ -48,7 +49,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         guard warmup >= 0, iterations >= 1, batch >= 1 else { throw CLIError("--warmup must be ≥ 0, --iterations and --batch ≥ 1") }
-        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm), batch: batch)
+        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains), batch: batch)
         let session = loaded.session
         let compiled = session.model
         guard compiled.graph.inputs.count == 1, compiled.graph.outputs.count == 1 else {

@@ -20,6 +20,7 @@ struct CompileCommand: ParsableCommand {
     @Option(help: "Threads the model will run with (rank-form timings and the stored memory plan use it).") var threads = 1
     @Option(help: "Batch the stored memory plan is for.") var batch = 1
     @Option(help: "measure | dense | separable: how rankConv2d layers are precomputed.") var rankForm = "measure"
+    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step.") var fuseChains = false
 
     func run() throws {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1, got \(batch)") }
@@ -29,7 +30,7 @@ struct CompileCommand: ParsableCommand {
         let start = nowMilliseconds()
         let compiled: CompiledModel
         do {
-            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: form))
+            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: form, fuseChains: fuseChains))
         } catch { throw CLIError("\(model): \(error)") }
         let session: InferenceSession
         do {

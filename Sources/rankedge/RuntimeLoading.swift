@@ -25,6 +25,7 @@ struct RuntimeChoices {
     var threads = 1
     var isa: String?
     var rankForm = "measure"
+    var fuseChains = false
 
     func parsed() throws -> (GEMMISA?, RankConvFormPolicy) {
         guard threads >= 1, threads <= 256 else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
@@ -66,7 +67,8 @@ func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throw
                                loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)
         }
         let loaded = nowMilliseconds()
-        let session = try InferenceSession(graph: contents.graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form))
+        let session = try InferenceSession(graph: contents.graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form,
+                                                                                 fuseChains: choices.fuseChains))
         try session.prepare(batch: batch ?? contents.graph.inputs.first?.shape[0] ?? 1)
         return LoadedModel(path: path, graph: contents.graph, session: session, precompiled: false,
                            loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)

@@ -66,6 +66,13 @@ import Testing
     @Test func groupedAndDepthwiseConvs() throws {
         try Self.check(Self.convGraph("grouped2", input: [1, 6, 5, 8], out: 10, kernel: 3, groups: 2), batch: 2)
         try Self.check(Self.convGraph("grouped4-s2", input: [1, 9, 7, 12], out: 8, kernel: 3, stride: 2, groups: 4))
+        // Outputs wider than a register tile: one GEMM per group (narrower ones run block-diagonal).
+        try Self.check(Self.convGraph("grouped-wide", input: [1, 7, 6, 12], out: 40, kernel: 3, groups: 2), batch: 2)
+        try Self.check(Self.convGraph("grouped-wide-1x1", input: [1, 5, 5, 12], out: 36, kernel: 1, padding: .zero, groups: 3))
+        let wide = try GraphCompiler.compile(Self.convGraph("w", input: [1, 5, 5, 12], out: 40, kernel: 3, groups: 2))
+        #expect(wide.ops[0].kernel == "gemm-grouped")
+        let narrow = try GraphCompiler.compile(Self.convGraph("n", input: [1, 5, 5, 12], out: 8, kernel: 3, groups: 4))
+        #expect(narrow.ops[0].kernel == "im2col-gemm")
         try Self.check(Self.convGraph("depthwise", input: [1, 7, 6, 37], out: 37, kernel: 3, groups: 37), batch: 2)
         try Self.check(Self.convGraph("depthwise-5x5-s2", input: [1, 9, 10, 8], out: 8, kernel: 5, stride: 2, groups: 8))
         try Self.check(Self.convGraph("depthwise-dil", input: [1, 8, 8, 3], out: 3, kernel: 3, dilation: 2, groups: 3, bias: false))
@@ -140,11 +147,70 @@ import Testing
         try Self.check(g, batch: 2)
     }
 
+    @Test func layersBigEnoughToShareBetweenThreads() throws {
+        // Small layers run on one thread (hand-over would cost more); these cross the threshold.
+        try Self.check(Self.convGraph("dw-big", input: [1, 32, 31, 32], out: 32, kernel: 3, groups: 32), batch: 2, threads: [2])
+        try Self.check(Self.convGraph("1x1-big", input: [1, 23, 29, 40], out: 72, kernel: 1, padding: .zero), threads: [2])
+        var b = GraphBuilder(name: "rank-big", shape: [1, 24, 23, 16], seed: 4)
+        let y = b.rankConv("input", out: 40, kernel: 5, rank: 2, stride: 1, name: "rc")
+        try Self.check(b.build(outputs: [y]), batch: 2, threads: [2])
+    }
+
     @Test func scalarKernelsAgreeToo() throws {
         try Self.check(Self.convGraph("3x3-scalar", input: [1, 7, 5, 6], out: 21, kernel: 3, stride: 2), isa: .scalar)
         try Self.check(Self.convGraph("dw-scalar", input: [1, 7, 5, 11], out: 11, kernel: 3, groups: 11), isa: .scalar)
         var b = GraphBuilder(name: "rank-scalar", shape: [1, 9, 9, 3], seed: 2)
         let y = b.rankConv("input", out: 11, kernel: 5, rank: 2, name: "rc")
         try Self.check(b.build(outputs: [y]), isa: .scalar)
+    }
+}
+
+/// The fused low-rank chain (1×1 → k×k → 1×1 band by band) against the reference.
+@Suite struct TuckerChainTests {
+    static func chain(stride: Int, groups: Int, side: Int = 11, residual: Bool) -> Graph {
+        // Ranks well below the width, so merging the chain would cost more MACs and it stays a chain.
+        var b = GraphBuilder(name: "chain s\(stride) g\(groups)", shape: [1, side, side - 2, 24], seed: UInt64(stride * 10 + groups))
+        var x = b.conv("input", out: 4, kernel: 1, bias: false, name: "in")
+        x = b.conv(x, out: 6, kernel: 3, stride: stride, groups: groups, bias: true, name: "core")
+        x = b.conv(x, out: 24, kernel: 1, name: "out")
+        if residual && stride == 1 { x = b.relu(b.addTensors(x, "input", name: "sum"), name: "act") }
+        return b.build(outputs: [x])
+    }
+
+    static func checkFused(_ g: Graph, batch: Int) throws {
+        var rng = SeededRandom(seed: 3)
+        var shape = g.inputs[0].shape.dims
+        shape[0] = batch
+        let x = RefFixtures.random(shape, &rng)
+        let expected = try ReferenceExecutor(graph: g).run(x)
+        for threads in [1, 2] {
+            let session = try InferenceSession(graph: g, options: .init(threads: threads, fuseChains: true))
+            #expect(session.model.ops.contains { $0.kernel == "tucker-chain" }, "\(g.name): chain not fused")
+            let error = try session.run(x).maxAbsDifference(expected)
+            #expect(error <= 1e-4 * expected.maxAbs, "\(g.name), \(threads) thread(s): max error \(error)")
+        }
+    }
+
+    @Test func fusedChainsMatchTheReference() throws {
+        for (stride, groups) in [(1, 1), (2, 1), (1, 2), (2, 2)] {
+            try Self.checkFused(Self.chain(stride: stride, groups: groups, residual: true), batch: 2)
+        }
+        // Bands smaller than the image: a tall image forces several bands per image.
+        try Self.checkFused(Self.chain(stride: 1, groups: 1, side: 97, residual: true), batch: 1)
+    }
+
+    @Test func fusedChainSurvivesACompiledFile() throws {
+        let g = try TestGraphs.shrink(Zoo.build("resnet20", variant: .lrd), side: 8)
+        let model = try GraphCompiler.compile(g, options: CompileOptions(fuseChains: true))
+        #expect(model.ops.filter { $0.kernel == "tucker-chain" }.count > 10)
+        let session = try InferenceSession(model: model)
+        try session.prepare(batch: 1)
+        let bytes = try RKGFile.encode(CompiledModelFile.contents(model, plan: (1, 1, session.planLayout!), compileThreads: 1))
+        let loaded = try InferenceSession(model: CompiledModelFile.model(from: RKGFile.decodeContents(bytes)))
+        var rng = SeededRandom(seed: 8)
+        let x = RefFixtures.random([1, 8, 8, 3], &rng)
+        #expect(try loaded.run(x) == session.run(x))
+        let e = try ReferenceExecutor(graph: g).run(x)
+        #expect(try session.run(x).maxAbsDifference(e) <= 1e-4 * e.maxAbs)
     }
 }

@@ -31,10 +31,12 @@ public struct CompileOptions: Sendable {
     public var rankConvForm: RankConvFormPolicy
     public var foldBatchNorm: Bool
     public var mergeLinearChains: Bool
+    /// Run 1×1 → k×k → 1×1 chains band by band as one step (`TuckerChainStep`).
+    public var fuseChains: Bool
 
     public init(isa: GEMMISA? = nil, threads: Int = 1, batch: Int? = nil, rankConvForm: RankConvFormPolicy = .measure,
-                foldBatchNorm: Bool = true, mergeLinearChains: Bool = true) {
+                foldBatchNorm: Bool = true, mergeLinearChains: Bool = true, fuseChains: Bool = false) {
         self.isa = isa; self.threads = threads; self.batch = batch; self.rankConvForm = rankConvForm
-        self.foldBatchNorm = foldBatchNorm; self.mergeLinearChains = mergeLinearChains
+        self.foldBatchNorm = foldBatchNorm; self.mergeLinearChains = mergeLinearChains; self.fuseChains = fuseChains
     }
 }

@@ -53,13 +53,21 @@ public enum CompiledModelFile {
                 ("inputs", .strings(op.inputs)), ("residual", op.residual.map(JSONValue.string) ?? .null),
                 ("activation", .string(activationName(op.activation))), ("output", .string(op.output)),
             ]
+            func gemmFields(_ w: GEMMConvWeights, _ prefix: String) -> [(String, JSONValue)] {
+                [("kh", .int(w.kh)), ("kw", .int(w.kw)), ("cg", .int(w.cg)), ("out", .int(w.outChannels))]
+                    + convAttributes(w.attributes)
+                    + [("kc", .int(w.packed.first?.kc ?? 1)),
+                       ("packed", .array(w.packed.enumerated().map { store(i, "\(prefix)packed\($0.offset)", $0.element.packedFloats) })),
+                       ("bias", storeOptional(i, "\(prefix)bias", w.bias))]
+            }
             switch op.kind {
             case .gemmConv(let w):
-                fields += [("kind", .string("gemm")), ("kh", .int(w.kh)), ("kw", .int(w.kw)), ("cg", .int(w.cg)),
-                           ("out", .int(w.outChannels))] + convAttributes(w.attributes)
-                fields.append(("kc", .int(w.packed.first?.kc ?? 1)))
-                fields.append(("packed", .array(w.packed.enumerated().map { store(i, "packed\($0.offset)", $0.element.packedFloats) })))
-                fields.append(("bias", storeOptional(i, "bias", w.bias)))
+                fields += [("kind", .string("gemm"))] + gemmFields(w, "")
+            case .tuckerChain(let w):
+                fields += [("kind", .string("tucker-chain")),
+                           ("first", .object(JSONObject(gemmFields(w.first, "first.")))),
+                           ("core", .object(JSONObject(gemmFields(w.core, "core.")))),
+                           ("last", .object(JSONObject(gemmFields(w.last, "last."))))]
             case .depthwise(let w):
                 fields += [("kind", .string("depthwise")), ("kh", .int(w.kh)), ("kw", .int(w.kw)), ("channels", .int(w.channels))]
                     + convAttributes(w.attributes)
@@ -216,8 +224,7 @@ public enum CompiledModelFile {
             default: throw fail("step '\(name)': residual is not a string")
             }
             let kind: LoweredKind
-            switch kindName {
-            case "gemm":
+            func gemmWeights(_ o: JSONObject) throws -> GEMMConvWeights {
                 let attrs = try convAttributes(o, name)
                 let (kh, kw, cg, out) = (try int(o, "kh", name, min: 1), try int(o, "kw", name, min: 1), try int(o, "cg", name, min: 1),
                                          try int(o, "out", name, min: 1))
@@ -232,8 +239,22 @@ public enum CompiledModelFile {
                     let storage = try tensor(p, name, count: count)
                     packed.append(try PackedMatrixB(prepacked: storage.buffer, k: depth, n: perGroup, kc: kc, isa: isa))
                 }
-                kind = .gemmConv(GEMMConvWeights(attributes: attrs, kh: kh, kw: kw, cg: cg, outChannels: out, packed: packed,
-                                                 bias: try optionalTensor(o["bias"], name, count: out)))
+                return GEMMConvWeights(attributes: attrs, kh: kh, kw: kw, cg: cg, outChannels: out, packed: packed,
+                                       bias: try optionalTensor(o["bias"], name, count: out))
+            }
+            switch kindName {
+            case "gemm":
+                kind = .gemmConv(try gemmWeights(o))
+            case "tucker-chain":
+                guard let first = o["first"]?.objectValue, let core = o["core"]?.objectValue, let last = o["last"]?.objectValue else {
+                    throw fail("step '\(name)': a chain needs first, core and last")
+                }
+                let (a, b, c) = (try gemmWeights(first), try gemmWeights(core), try gemmWeights(last))
+                guard a.kh == 1, a.kw == 1, a.groups == 1, c.kh == 1, c.kw == 1, c.groups == 1, a.isPointwise, c.isPointwise,
+                      b.cg * b.groups == a.outChannels, c.cg == b.outChannels, b.attributes.dilation == .square(1) else {
+                    throw fail("step '\(name)': chain convs do not fit together")
+                }
+                kind = .tuckerChain(TuckerChainWeights(first: a, core: b, last: c))
             case "depthwise":
                 let attrs = try convAttributes(o, name)
                 let (kh, kw, c) = (try int(o, "kh", name, min: 1), try int(o, "kw", name, min: 1), try int(o, "channels", name, min: 1))
@@ -295,6 +316,14 @@ public enum CompiledModelFile {
                         let expected = try Graph.outputShape(op: .conv2d(w.attributes), inputs: [input],
                                                              weights: [TensorShape([w.outChannels, w.kh, w.kw, w.cg])]).get()
                         guard expected == out else { throw fail("step '\(op.name)': attributes give \(expected), graph has \(out)") }
+                    }
+                case .tuckerChain(let w):
+                    guard input.rank == 4 else { throw fail("step '\(op.name)': a chain needs an NHWC input, got \(input)") }
+                    let core = try? Graph.outputShape(op: .conv2d(w.core.attributes), inputs: [TensorShape([input[0], input[1], input[2], w.first.outChannels])],
+                                                      weights: [TensorShape([w.core.outChannels, w.core.kh, w.core.kw, w.core.cg])]).get()
+                    guard input[3] == w.first.cg, let core,
+                          out == TensorShape([core[0], core[1], core[2], w.last.outChannels]) else {
+                        throw fail("step '\(op.name)': chain weights do not match input \(input) / output \(out)")
                     }
                 case .depthwise(let w):
                     guard input.rank == 4, input[3] == w.channels, out == (try? Graph.outputShape(op: .conv2d(w.attributes), inputs: [input],

@@ -15,10 +15,15 @@ public struct FusionGroup: Sendable, Equatable {
     public var activation: GEMMActivation
     /// The tensor the group writes: its last member's output.
     public var output: String
+    /// The group is a low-rank chain 1×1 → k×k → 1×1 (members 0, 1, 2) run tile by tile.
+    public var chain: Bool = false
 }
 
 public enum EpilogueFusion {
-    public static func groups(_ graph: Graph) -> [FusionGroup] {
+    /// With `fuseChains`, a 1×1 conv whose only reader is a k×k conv whose only reader is a 1×1
+    /// conv (a Tucker-2 chain, no nonlinearity between) becomes one group, run tile by tile with the
+    /// narrow intermediates in cache (`TuckerChainStep`).
+    public static func groups(_ graph: Graph, fuseChains: Bool = false) -> [FusionGroup] {
         var readers: [String: [Int]] = [:]
         for (i, node) in graph.nodes.enumerated() {
             for input in node.activationInputs { readers[input, default: []].append(i) }
@@ -30,6 +35,22 @@ public enum EpilogueFusion {
         }
         var claimed = Set<Int>()
         var groups: [FusionGroup] = []
+        func isPointwise(_ n: Node) -> Bool {
+            guard case .conv2d(let a) = n.op, let w = graph.weights[n.inputs[1]] else { return false }
+            return w.shape[1] == 1 && w.shape[2] == 1 && a.stride == .square(1) && a.padding == .zero && a.groups == 1
+        }
+        /// The k×k and closing 1×1 of a chain opened by node `i`, when it is one.
+        func chainAfter(_ i: Int) -> [Int]? {
+            guard isPointwise(graph.nodes[i]), let b = soleReader(graph.nodes[i].outputs[0]), !claimed.contains(b),
+                  case .conv2d(let core) = graph.nodes[b].op, core.dilation == .square(1),
+                  // A depthwise core has its own kernel; it stays a separate step.
+                  core.groups == 1 || (graph.weights[graph.nodes[b].inputs[1]]?.shape[3] ?? 1) > 1,
+                  graph.nodes[b].activationInputs.first == graph.nodes[i].outputs[0],
+                  let c = soleReader(graph.nodes[b].outputs[0]), !claimed.contains(c), isPointwise(graph.nodes[c]),
+                  graph.nodes[c].activationInputs.first == graph.nodes[b].outputs[0]
+            else { return nil }
+            return [b, c]
+        }
         for (i, node) in graph.nodes.enumerated() where !claimed.contains(i) {
             var group = FusionGroup(leader: i, members: [i], residual: nil, activation: .none, output: node.outputs[0])
             func absorbActivation() {
@@ -45,6 +66,12 @@ public enum EpilogueFusion {
             }
             switch node.op {
             case .conv2d, .rankConv2d, .linear:
+                if fuseChains, let chain = chainAfter(i) {
+                    group.members += chain
+                    group.chain = true
+                    group.output = graph.nodes[chain[1]].outputs[0]
+                    chain.forEach { claimed.insert($0) }
+                }
                 if let r = soleReader(group.output), !claimed.contains(r), graph.nodes[r].op == .add {
                     let inputs = graph.nodes[r].inputs
                     let others = inputs.filter { $0 != group.output }

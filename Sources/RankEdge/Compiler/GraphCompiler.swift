@@ -38,7 +38,7 @@ public enum GraphCompiler {
         try graph.validate()
         let isa = try GEMMISA.resolve(options.isa)
         let (optimized, choices) = try optimize(graph, options: options, isa: isa)
-        let ops = try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized), isa: isa)
+        let ops = try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized, fuseChains: options.fuseChains), isa: isa)
         return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices)
     }
 

@@ -4,6 +4,8 @@ enum LoweredKind {
     case gemmConv(GEMMConvWeights)
     case depthwise(DepthwiseWeights)
     case separableRankConv(SeparableRankWeights)
+    /// 1×1 → k×k → 1×1, run band by band.
+    case tuckerChain(TuckerChainWeights)
     /// An unfolded batch norm: y = x·scale + shift per channel.
     case channelAffine(scale: FloatStorage, shift: FloatStorage)
     case maxPool(PoolAttributes)
@@ -37,6 +39,7 @@ public struct LoweredOp {
         case .gemmConv(let w): return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : "im2col-gemm")
         case .depthwise: return "depthwise"
         case .separableRankConv: return "separable-rank"
+        case .tuckerChain: return "tucker-chain"
         case .channelAffine: return "channel-affine"
         case .maxPool: return "maxPool"
         case .avgPool: return "avgPool"
@@ -62,12 +65,42 @@ enum Lowering {
             let node = graph.nodes[group.leader]
             func weight(_ i: Int) -> Tensor? { i < node.inputs.count ? graph.weights[node.inputs[i]] : nil }
             let kind: LoweredKind
+            if group.chain {
+                var parts: [GEMMConvWeights] = []
+                for index in group.members.prefix(3) {
+                    let n = graph.nodes[index]
+                    guard case .conv2d(var attrs) = n.op else { throw .unsupported(node: n.name, message: "chain member is not a conv") }
+                    var w = graph.weights[n.inputs[1]]!
+                    if GEMMConvWeights.prefersBlockDiagonal(weight: w.shape, groups: attrs.groups, isa: isa) {
+                        w = GEMMConvWeights.blockDiagonal(w, groups: attrs.groups)
+                        attrs.groups = 1
+                    }
+                    do {
+                        parts.append(try GEMMConvWeights(weight: w, bias: n.inputs.count > 2 ? graph.weights[n.inputs[2]] : nil,
+                                                         attributes: attrs, isa: isa))
+                    } catch { throw .unsupported(node: n.name, message: error.description) }
+                }
+                ops.append(LoweredOp(name: node.name, nodes: group.members.map { graph.nodes[$0].name },
+                                     kind: .tuckerChain(TuckerChainWeights(first: parts[0], core: parts[1], last: parts[2])),
+                                     inputs: Array(node.activationInputs), residual: group.residual,
+                                     activation: group.activation, output: group.output))
+                continue
+            }
             switch node.op {
             case .conv2d(let attrs):
                 let w = weight(1)!
                 let channels = shapes[node.inputs[0]]![3]
                 if DepthwiseWeights.applies(weight: w.shape, attributes: attrs, inputChannels: channels) {
                     kind = .depthwise(DepthwiseWeights(weight: w, bias: weight(2), attributes: attrs))
+                } else if GEMMConvWeights.prefersBlockDiagonal(weight: w.shape, groups: attrs.groups, isa: isa) {
+                    // A few narrow groups (a branched Tucker core): one GEMM over a block-diagonal
+                    // weight does the same lane work as the per-group GEMMs, in one call.
+                    var dense = attrs
+                    dense.groups = 1
+                    do {
+                        kind = .gemmConv(try GEMMConvWeights(weight: GEMMConvWeights.blockDiagonal(w, groups: attrs.groups),
+                                                             bias: weight(2), attributes: dense, isa: isa))
+                    } catch { throw .unsupported(node: node.name, message: error.description) }
                 } else {
                     do { kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa)) } catch {
                         throw .unsupported(node: node.name, message: error.description)

@@ -90,6 +90,9 @@ final class ExecutionPlan {
         case .separableRankConv(let w):
             let t = SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads)
             return t.scratchPerSlot * t.slots
+        case .tuckerChain(let w):
+            let t = TuckerChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
+            return t.scratchPerSlot * t.slots
         default:
             return 0
         }
@@ -117,6 +120,10 @@ final class ExecutionPlan {
             return SeparableRankConvStep(weights: w, input: input, output: output, x: x, y: y, residual: residual,
                                          activation: op.activation, tiling: t,
                                          scratch: SlotScratch(base: scratchBase, floatsPerSlot: t.scratchPerSlot), isa: isa)
+        case .tuckerChain(let w):
+            let t = TuckerChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
+            return TuckerChainStep(name: op.name, weights: w, input: input, output: output, x: x, y: y, residual: residual,
+                                   activation: op.activation, tiling: t, scratch: SlotScratch(base: scratchBase, floatsPerSlot: t.scratchPerSlot))
         case .channelAffine(let scale, let shift):
             let c = input.dims.last!
             return ChannelAffineStep(x: x, y: y, rows: input.elementCount / max(c, 1), channels: c, scale: scale, shift: shift,

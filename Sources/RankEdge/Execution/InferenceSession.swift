@@ -19,11 +19,13 @@ public final class InferenceSession {
         public var optimize: Bool
         /// Whether `run` records per-layer times into `profile`.
         public var profiling: Bool
+        /// Run low-rank 1×1 → k×k → 1×1 chains band by band as one step.
+        public var fuseChains: Bool
 
         public init(threads: Int = 1, isa: GEMMISA? = nil, rankConvForm: RankConvFormPolicy = .measure,
-                    optimize: Bool = true, profiling: Bool = false) {
+                    optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false) {
             self.threads = threads; self.isa = isa; self.rankConvForm = rankConvForm
-            self.optimize = optimize; self.profiling = profiling
+            self.optimize = optimize; self.profiling = profiling; self.fuseChains = fuseChains
         }
     }
 
@@ -40,7 +42,8 @@ public final class InferenceSession {
         let isa = try GEMMISA.resolve(options.isa)
         if options.optimize {
             model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
-                                                                            rankConvForm: options.rankConvForm))
+                                                                            rankConvForm: options.rankConvForm,
+                                                                            fuseChains: options.fuseChains))
         } else {
             model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm)
         }

@@ -32,6 +32,13 @@ struct ConvGeometry {
 enum Im2col {
     static func fill(_ g: ConvGeometry, x: UnsafePointer<Float>, firstRow: Int, rows: Int, group: Int,
                      into dst: UnsafeMutablePointer<Float>) {
+        fill(g, realRows: g.h, x: x, firstRow: firstRow, rows: rows, group: group, into: dst)
+    }
+
+    /// As above, reading only the first `realRows` input rows; rows at or below it read as zero
+    /// (a band of a larger image whose remaining rows are padding).
+    static func fill(_ g: ConvGeometry, realRows: Int, x: UnsafePointer<Float>, firstRow: Int, rows: Int, group: Int,
+                     into dst: UnsafeMutablePointer<Float>) {
         let a = g.attributes
         let depth = g.depth
         let channelOffset = group * g.cg
@@ -47,7 +54,7 @@ enum Im2col {
             let ixBase = ox * a.stride.w - a.padding.left
             for ky in 0..<g.kh {
                 let iy = iyBase + ky * a.dilation.h
-                if iy < 0 || iy >= g.h {
+                if iy < 0 || iy >= realRows {
                     d.update(repeating: 0, count: rowSpan)
                     d += rowSpan
                     continue

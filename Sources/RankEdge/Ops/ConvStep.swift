@@ -31,6 +31,9 @@ final class ConvStep: ExecutionStep, ParallelWork {
                 rows = max(24, (64 * 1024 / max(depth, 1)) / 24 * 24)
             }
             rows = max(1, min(rows, m))
+            // Below about 256K multiply-adds a layer takes ~10 µs on one core: sharing it costs more
+            // in hand-over than it saves.
+            let threads = g.pixels * g.depth * g.s < 1 << 18 ? 1 : threads
             if threads > 1 {
                 // At least two tiles per thread when the layer is big enough, so a thread slowed by
                 // another process does not hold up the step.

@@ -44,6 +44,29 @@ final class GEMMConvWeights: @unchecked Sendable {
         self.bias = bias.map { FloatStorage($0.data) }
     }
 
+    /// Whether a grouped conv should run as one GEMM over its block-diagonal weight: when all its
+    /// outputs fit one register tile's width, the per-group GEMMs would fill no more lanes and cost
+    /// one call (and one im2col pass) per group.
+    static func prefersBlockDiagonal(weight: TensorShape, groups: Int, isa: GEMMISA) -> Bool {
+        guard groups > 1, let nr = try? GEMMKernels(isa).nr else { return false }
+        return weight[0] <= nr
+    }
+
+    /// The dense OHWI weight [S, kh, kw, C] of a grouped one [S, kh, kw, C/groups]: each output's
+    /// taps on other groups' channels are zero.
+    static func blockDiagonal(_ w: Tensor, groups: Int) -> Tensor {
+        let (s, kh, kw, cg) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let c = cg * groups, perGroup = s / groups
+        var dense = [Float](repeating: 0, count: s * kh * kw * c)
+        for o in 0..<s {
+            let g = o / perGroup
+            for tap in 0..<(kh * kw) {
+                for ci in 0..<cg { dense[(o * kh * kw + tap) * c + g * cg + ci] = w.data[(o * kh * kw + tap) * cg + ci] }
+            }
+        }
+        return Tensor(shape: [s, kh, kw, c], data: dense)
+    }
+
     /// From panels packed earlier (a compiled model): no weight transformation.
     init(attributes: Conv2DAttributes, kh: Int, kw: Int, cg: Int, outChannels: Int, packed: [PackedMatrixB], bias: FloatStorage?) {
         self.attributes = attributes
