@@ -7,18 +7,19 @@ import Testing
     /// A graph with every kind of step: im2col, 1×1, grouped and depthwise convs, both rank forms,
     /// an unfolded BN, pools, concat, linear, softmax.
     static func graph() -> Graph {
-        var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 9, 4], seed: 8)
+        var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 14, 4], seed: 8)
         let bn = b.batchNorm("input", name: "bn0")
-        var x = b.conv(bn, out: 8, kernel: 3, name: "c1")
+        var x = b.conv(bn, out: 8, kernel: 3, name: "c1")                       // shifted rows
         x = b.relu(x)
         let dw = b.conv(x, out: 8, kernel: 3, groups: 8, name: "dw")
-        let gr = b.conv(x, out: 8, kernel: 3, groups: 2, name: "grouped")
+        let gr = b.conv(x, out: 40, kernel: 3, groups: 2, name: "grouped")    // one GEMM per group
         let rs = b.rankConv(x, out: 8, kernel: 5, rank: 2, name: "rank_sep")
         let rd = b.rankConv(x, out: 8, kernel: 3, rank: 1, name: "rank_dense")
         x = b.concat([dw, gr, rs, rd], name: "cat")
+        x = b.conv(x, out: 12, kernel: 3, stride: 2, name: "down")              // im2col
         x = b.maxPool(x, kernel: 2, stride: 2, name: "mp")
         x = b.conv(x, out: 6, kernel: 1, name: "pw")
-        x = b.avgPool(x, kernel: 2, stride: 2, name: "ap")
+        x = b.avgPool(x, kernel: 2, stride: 1, name: "ap")
         x = b.flatten(x)
         x = b.linear(x, out: 5, name: "fc")
         let probs = b.softmax(x, name: "probs")
@@ -45,7 +46,7 @@ import Testing
 
     @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
         let (model, contents) = try Self.compiled()
-        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine"]))
+        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine"]))
         let bytes = try RKGFile.encode(contents)
         let decoded = try RKGFile.decodeContents(bytes)
         #expect(CompiledModelFile.isCompiled(decoded))
@@ -55,7 +56,7 @@ import Testing
         #expect(loaded.graph.weights.keys.allSatisfy { !$0.hasPrefix("rankedge.compiled/") })
 
         var rng = SeededRandom(seed: 3)
-        let x = F.random([1, 9, 9, 4], &rng)
+        let x = F.random([1, 9, 14, 4], &rng)
         let source = try ReferenceExecutor(graph: Self.graph()).run(x)
         let fromFile = try InferenceSession(model: loaded)
         let y = try fromFile.run(x)
@@ -63,7 +64,7 @@ import Testing
         let fresh = try InferenceSession(model: model).planLayoutAfterPrepare(batch: 1)
         #expect(fromFile.planLayout == fresh)
         // Another batch plans afresh.
-        let x3 = F.random([3, 9, 9, 4], &rng)
+        let x3 = F.random([3, 9, 14, 4], &rng)
         let y3 = try fromFile.run(x3)
         #expect(y3.maxAbsDifference(try ReferenceExecutor(graph: Self.graph()).run(x3)) <= 1e-4)
     }
@@ -114,7 +115,7 @@ import Testing
         try session.prepare(batch: 1)
         #expect(session.planLayout != model.storedLayout?.layout)
         var rng = SeededRandom(seed: 4)
-        let x = F.random([1, 9, 9, 4], &rng)
+        let x = F.random([1, 9, 14, 4], &rng)
         let e = try ReferenceExecutor(graph: Self.graph()).run(x)
         #expect(try session.run(x).maxAbsDifference(e) <= 1e-4 * e.maxAbs)
     }

@@ -63,6 +63,25 @@ import Testing
         try Self.check(Self.convGraph("3x3-tiles", input: [1, 40, 37, 8], out: 19, kernel: 3), threads: [2])
     }
 
+    @Test func shiftedRowConvs() throws {
+        // Stride 1, narrow outputs, wide enough rows: the shifted-row form (no im2col).
+        try Self.check(Self.convGraph("shift-3x3", input: [1, 13, 12, 5], out: 7, kernel: 3), batch: 2)
+        try Self.check(Self.convGraph("shift-5x5-asym", input: [1, 9, 21, 3], out: 11, kernel: 5,
+                                      padding: Padding(top: 1, left: 2, bottom: 3, right: 1)))
+        try Self.check(Self.convGraph("shift-nopad", input: [1, 8, 30, 4], out: 6, kernel: 3, padding: .zero))
+        try Self.check(Self.convGraph("shift-big", input: [1, 34, 33, 16], out: 16, kernel: 3), batch: 2, threads: [2])
+        var b = GraphBuilder(name: "shift-residual", shape: [1, 12, 14, 6], seed: 8)
+        let c = b.conv("input", out: 6, kernel: 3, name: "c")
+        let y = b.relu6(b.addTensors(c, "input", name: "sum"), name: "act")
+        let g = b.build(outputs: [y])
+        try Self.check(g, batch: 2)
+        let model = try GraphCompiler.compile(g)
+        #expect(model.ops.map(\.kernel) == ["shifted-gemm"])
+        // Stride 2, or narrow rows where the throwaway columns would cost too much: im2col.
+        #expect(try GraphCompiler.compile(Self.convGraph("s2", input: [1, 13, 12, 5], out: 7, kernel: 3, stride: 2)).ops[0].kernel == "im2col-gemm")
+        #expect(try GraphCompiler.compile(Self.convGraph("narrow", input: [1, 7, 5, 3], out: 5, kernel: 3)).ops[0].kernel == "im2col-gemm")
+    }
+
     @Test func groupedAndDepthwiseConvs() throws {
         try Self.check(Self.convGraph("grouped2", input: [1, 6, 5, 8], out: 10, kernel: 3, groups: 2), batch: 2)
         try Self.check(Self.convGraph("grouped4-s2", input: [1, 9, 7, 12], out: 8, kernel: 3, stride: 2, groups: 4))

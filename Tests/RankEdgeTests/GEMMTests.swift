@@ -180,8 +180,8 @@ import Testing
         try buffer.withUnsafeBufferPointer { bp in
             try c.withUnsafeMutableBufferPointer { cp in
                 let (p, q) = (bp.baseAddress!, cp.baseAddress!)
-                #expect(throws: GEMMError.invalidArgument("lda=2 < k=3")) {
-                    try gemm(m: 2, n: 2, k: 3, a: p, lda: 2, b: p, ldb: 2, c: q, ldc: 2)
+                #expect(throws: GEMMError.invalidArgument("lda=0 < 1")) {
+                    try gemm(m: 2, n: 2, k: 3, a: p, lda: 0, b: p, ldb: 2, c: q, ldc: 2)
                 }
                 #expect(throws: GEMMError.invalidArgument("ldc=1 < n=2")) {
                     try gemm(m: 2, n: 2, k: 3, a: p, lda: 3, b: p, ldb: 2, c: q, ldc: 1)

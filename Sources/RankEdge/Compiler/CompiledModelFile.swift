@@ -56,8 +56,9 @@ public enum CompiledModelFile {
             func gemmFields(_ w: GEMMConvWeights, _ prefix: String) -> [(String, JSONValue)] {
                 [("kh", .int(w.kh)), ("kw", .int(w.kw)), ("cg", .int(w.cg)), ("out", .int(w.outChannels))]
                     + convAttributes(w.attributes)
-                    + [("kc", .int(w.packed.first?.kc ?? 1)),
+                    + [("kc", .int((w.packed.first ?? w.tapRows.first)?.kc ?? 1)),
                        ("packed", .array(w.packed.enumerated().map { store(i, "\(prefix)packed\($0.offset)", $0.element.packedFloats) })),
+                       ("tap_rows", .array(w.tapRows.enumerated().map { store(i, "\(prefix)taprow\($0.offset)", $0.element.packedFloats) })),
                        ("bias", storeOptional(i, "\(prefix)bias", w.bias))]
             }
             switch op.kind {
@@ -231,15 +232,27 @@ public enum CompiledModelFile {
                 let kc = try int(o, "kc", name, min: 1)
                 guard out % attrs.groups == 0 else { throw fail("step '\(name)': groups do not divide the outputs") }
                 let packedNames = try array(o["packed"], "packed")
-                guard packedNames.count == attrs.groups else { throw fail("step '\(name)': \(packedNames.count) packed matrices for \(attrs.groups) groups") }
-                var packed: [PackedMatrixB] = []
+                let tapNames = o["tap_rows"] == nil ? [] : try array(o["tap_rows"], "tap_rows")
+                var packed: [PackedMatrixB] = [], tapRows: [PackedMatrixB] = []
                 let depth = kh * kw * cg, perGroup = out / attrs.groups
-                let count = try PackedMatrixB.packedCount(k: depth, n: perGroup, isa: isa)
-                for p in packedNames {
-                    let storage = try tensor(p, name, count: count)
-                    packed.append(try PackedMatrixB(prepacked: storage.buffer, k: depth, n: perGroup, kc: kc, isa: isa))
+                if tapNames.isEmpty {
+                    guard packedNames.count == attrs.groups else { throw fail("step '\(name)': \(packedNames.count) packed matrices for \(attrs.groups) groups") }
+                    let count = try PackedMatrixB.packedCount(k: depth, n: perGroup, isa: isa)
+                    for p in packedNames {
+                        let storage = try tensor(p, name, count: count)
+                        packed.append(try PackedMatrixB(prepacked: storage.buffer, k: depth, n: perGroup, kc: kc, isa: isa))
+                    }
+                } else {
+                    guard packedNames.isEmpty, tapNames.count == kh, attrs.groups == 1, attrs.stride == .square(1), attrs.dilation == .square(1) else {
+                        throw fail("step '\(name)': a shifted-row conv needs one packed tap row per kernel row and stride 1")
+                    }
+                    let count = try PackedMatrixB.packedCount(k: kw * cg, n: out, isa: isa)
+                    for p in tapNames {
+                        let storage = try tensor(p, name, count: count)
+                        tapRows.append(try PackedMatrixB(prepacked: storage.buffer, k: kw * cg, n: out, kc: kc, isa: isa))
+                    }
                 }
-                return GEMMConvWeights(attributes: attrs, kh: kh, kw: kw, cg: cg, outChannels: out, packed: packed,
+                return GEMMConvWeights(attributes: attrs, kh: kh, kw: kw, cg: cg, outChannels: out, packed: packed, tapRows: tapRows,
                                        bias: try optionalTensor(o["bias"], name, count: out))
             }
             switch kindName {

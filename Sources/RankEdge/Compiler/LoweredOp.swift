@@ -36,7 +36,7 @@ public struct LoweredOp {
     /// The kernel's name in tables and JSON.
     public var kernel: String {
         switch kind {
-        case .gemmConv(let w): return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : "im2col-gemm")
+        case .gemmConv(let w): return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : (w.isShifted ? "shifted-gemm" : "im2col-gemm"))
         case .depthwise: return "depthwise"
         case .separableRankConv: return "separable-rank"
         case .tuckerChain: return "tucker-chain"
@@ -102,7 +102,9 @@ enum Lowering {
                                                              bias: weight(2), attributes: dense, isa: isa))
                     } catch { throw .unsupported(node: node.name, message: error.description) }
                 } else {
-                    do { kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa)) } catch {
+                    let shifted = GEMMConvWeights.prefersShifted(weight: w.shape, attributes: attrs, input: shapes[node.inputs[0]]!,
+                                                                 output: shapes[node.outputs[0]]!)
+                    do { kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa, shifted: shifted)) } catch {
                         throw .unsupported(node: node.name, message: error.description)
                     }
                 }

@@ -64,7 +64,9 @@ func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: Pa
 
 private func validate(m: Int, n: Int, k: Int, lda: Int, ldc: Int, epilogue: GEMMEpilogue, threads: Int) throws(GEMMError) {
     guard m >= 0, n >= 0, k >= 0 else { throw .invalidArgument("negative size m=\(m) n=\(n) k=\(k)") }
-    guard lda >= max(k, 1) else { throw .invalidArgument("lda=\(lda) < k=\(k)") }
+    // lda < K is allowed: rows of A may overlap, as when a stride-1 convolution reads its padded
+    // input as shifted rows (A must then cover (M − 1)·lda + K floats).
+    guard lda >= 1 else { throw .invalidArgument("lda=\(lda) < 1") }
     guard ldc >= max(n, 1) else { throw .invalidArgument("ldc=\(ldc) < n=\(n)") }
     guard threads >= 1 else { throw .invalidArgument("threads=\(threads) < 1") }
     // Work and buffer sizes are computed as M·N·K and K·N products; refuse sizes where they overflow.

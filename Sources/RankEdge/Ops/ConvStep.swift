@@ -8,20 +8,31 @@ import Synchronization
 /// shares out work, which keeps an inference free of heap allocations).
 /// - 1×1, stride 1, no padding: the NHWC input is already the A matrix [pixels × C]; a tile is a
 ///   band of its rows, read in place with leading dimension C.
+/// - shifted rows (stride 1, narrow outputs; see `GEMMConvWeights.prefersShifted`): a tile is a
+///   band of output rows. Its input rows are copied once, zero-padded, into scratch; in that padded
+///   band the receptive fields of consecutive outputs along a row, for one tap row ky, are the
+///   rows of a matrix with leading dimension C and width kw·C (overlapping rows), so the conv is
+///   kh GEMMs accumulating into a band of padded width, with no im2col. The band is then copied
+///   out (dropping the padded columns) with the residual and activation applied.
 /// - anything else: im2col the tile into the thread's scratch, then GEMM it. Tiles are sized so the
 ///   patch matrix stays near L2 (about 256 KB).
 final class ConvStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
-        /// Output pixels per tile.
+        /// Output pixels per tile (shifted form: output rows per band).
         var rows: Int
         var pointwise: Bool
+        var shifted: Bool = false
+        /// Shifted form: bands per image, padded row width.
+        var bandsPerImage: Int = 0
+        var paddedWidth: Int = 0
         /// Scratch floats per slot (0 for the pointwise path).
         var scratchPerSlot: Int
         /// Threads that take tiles (each with its own scratch).
         var slots: Int
         var tiles: Int
 
-        static func choose(_ g: ConvGeometry, pointwise: Bool, threads: Int) -> Tiling {
+        static func choose(_ g: ConvGeometry, pointwise: Bool, shifted: Bool = false, threads: Int) -> Tiling {
+            if shifted { return chooseShifted(g, threads: threads) }
             let m = g.pixels, depth = g.depth
             var rows: Int
             if pointwise {
@@ -43,6 +54,22 @@ final class ConvStep: ExecutionStep, ParallelWork {
             let tiles = (m + rows - 1) / rows
             let slots = min(threads, tiles)
             return Tiling(rows: rows, pointwise: pointwise, scratchPerSlot: pointwise ? 0 : rows * depth, slots: slots, tiles: tiles)
+        }
+
+        /// Bands whose padded input and output fit about 256 KB, at least two per thread when the layer
+        /// is worth sharing.
+        static func chooseShifted(_ g: ConvGeometry, threads: Int) -> Tiling {
+            let a = g.attributes
+            let wp = g.w + a.padding.left + a.padding.right
+            func scratch(_ rows: Int) -> Int { (rows + g.kh - 1) * wp * g.c + g.kw * g.c + rows * wp * g.s }
+            var rows = g.oh
+            while rows > 1 && scratch(rows) > 64 * 1024 { rows = (rows + 1) / 2 }
+            let threads = g.pixels * g.depth * g.s < 1 << 18 ? 1 : threads
+            while threads > 1 && g.n * ((g.oh + rows - 1) / rows) < 2 * threads && rows > 1 { rows = (rows + 1) / 2 }
+            let bands = (g.oh + rows - 1) / rows
+            let tiles = g.n * bands
+            return Tiling(rows: rows, pointwise: false, shifted: true, bandsPerImage: bands, paddedWidth: wp,
+                          scratchPerSlot: scratch(rows), slots: min(threads, tiles), tiles: tiles)
         }
     }
 
@@ -74,6 +101,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
 
     /// One slot: claims tiles until none are left.
     func run(task slot: Int) {
+        if tiling.shifted { runShifted(slot: slot); return }
         let sg = weights.outPerGroup
         while let tile = counter.claim(below: tiling.tiles) {
             let row = tile * tiling.rows
@@ -95,6 +123,68 @@ final class ConvStep: ExecutionStep, ParallelWork {
                              c: y + row * g.s + column, ldc: g.s, epilogue: epilogue, threads: 1)
                 } catch {
                     failed.store(true, ordering: .relaxed)
+                }
+            }
+        }
+    }
+
+    /// The shifted-row form for one slot (see the type's documentation).
+    func runShifted(slot: Int) {
+        let a = weights.attributes
+        let (wp, c, s, kh, kw) = (tiling.paddedWidth, g.c, g.s, g.kh, g.kw)
+        let band = scratch.slot(slot)
+        while let tile = counter.claim(below: tiling.tiles) {
+            let b = tile / tiling.bandsPerImage
+            let oy0 = (tile % tiling.bandsPerImage) * tiling.rows
+            let rows = min(tiling.rows, g.oh - oy0)
+            let rowsIn = rows + kh - 1
+            let out = band + rowsIn * wp * c + kw * c
+            // The band's input rows, zero-padded left, right, and outside the image; the slack after
+            // the last row is what the last outputs' throwaway columns read.
+            for r in 0..<rowsIn {
+                let dst = band + r * wp * c
+                let iy = oy0 - a.padding.top + r
+                if iy < 0 || iy >= g.h {
+                    dst.update(repeating: 0, count: wp * c)
+                } else {
+                    dst.update(repeating: 0, count: a.padding.left * c)
+                    (dst + a.padding.left * c).update(from: x + ((b * g.h + iy) * g.w) * c, count: g.w * c)
+                    (dst + (a.padding.left + g.w) * c).update(repeating: 0, count: a.padding.right * c)
+                }
+            }
+            (band + rowsIn * wp * c).update(repeating: 0, count: kw * c)
+            do {
+                for ky in 0..<kh {
+                    let epilogue = ky == 0 ? GEMMEpilogue(bias: weights.bias.map { UnsafePointer($0.pointer) })
+                                           : GEMMEpilogue(accumulate: true)
+                    try gemm(m: rows * wp, n: s, k: kw * c, a: band + ky * wp * c, lda: c, packedB: weights.tapRows[ky],
+                             c: out, ldc: s, epilogue: epilogue, threads: 1)
+                }
+            } catch {
+                failed.store(true, ordering: .relaxed)
+                continue
+            }
+            // Copy out the real columns, with the residual and the activation.
+            let act = activation
+            for r in 0..<rows {
+                for ox in 0..<g.ow {
+                    let src = out + (r * wp + ox) * s
+                    let pixel = (b * g.oh + oy0 + r) * g.ow + ox
+                    let dst = y + pixel * s
+                    if let residual {
+                        let res = residual + pixel * s
+                        switch act {
+                        case .none: for j in 0..<s { dst[j] = src[j] + res[j] }
+                        case .relu: for j in 0..<s { let v = src[j] + res[j]; dst[j] = v < 0 ? 0 : v }
+                        case .relu6: for j in 0..<s { let v = src[j] + res[j]; dst[j] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+                        }
+                    } else {
+                        switch act {
+                        case .none: dst.update(from: src, count: s)
+                        case .relu: for j in 0..<s { let v = src[j]; dst[j] = v < 0 ? 0 : v }
+                        case .relu6: for j in 0..<s { let v = src[j]; dst[j] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+                        }
+                    }
                 }
             }
         }

@@ -11,7 +11,12 @@ final class GEMMConvWeights: @unchecked Sendable {
     let outChannels: Int
     let groups: Int
     let packed: [PackedMatrixB]
+    /// For the shifted-row form (`ConvStep`), one B per tap row ky: the weight columns (ky, ·, ·)
+    /// packed as [kw·C × S]; empty otherwise (then `packed` holds the full weight).
+    let tapRows: [PackedMatrixB]
     let bias: FloatStorage?
+
+    var isShifted: Bool { !tapRows.isEmpty }
 
     var depth: Int { kh * kw * cg }
     var outPerGroup: Int { outChannels / groups }
@@ -21,8 +26,9 @@ final class GEMMConvWeights: @unchecked Sendable {
         kh == 1 && kw == 1 && attributes.stride == .square(1) && attributes.padding == .zero
     }
 
-    /// `weight` is OHWI [S, kh, kw, C/groups], or a linear weight [S, C].
-    init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes, isa: GEMMISA) throws(GEMMError) {
+    /// `weight` is OHWI [S, kh, kw, C/groups], or a linear weight [S, C]. With `shifted` (a
+    /// stride-1, undilated, ungrouped k×k conv), B is packed per tap row instead.
+    init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes, isa: GEMMISA, shifted: Bool = false) throws(GEMMError) {
         self.attributes = attributes
         if weight.shape.rank == 2 {
             (kh, kw, cg) = (1, 1, weight.shape[1])
@@ -33,7 +39,17 @@ final class GEMMConvWeights: @unchecked Sendable {
         groups = attributes.groups
         let depth = kh * kw * cg, perGroup = outChannels / groups
         var packed: [PackedMatrixB] = []
-        for g in 0..<groups {
+        var tapRows: [PackedMatrixB] = []
+        if shifted {
+            let (kw, cg, s) = (kw, cg, outChannels)
+            for ky in 0..<kh {
+                let p = try weight.data.withUnsafeBufferPointer { w throws(GEMMError) in
+                    try PackedMatrixB(k: kw * cg, n: s, b: w.baseAddress! + ky * kw * cg, ldb: depth, transposed: true, isa: isa)
+                }
+                tapRows.append(p)
+            }
+        }
+        for g in 0..<groups where !shifted {
             let p = try weight.data.withUnsafeBufferPointer { w throws(GEMMError) in
                 try PackedMatrixB(k: depth, n: perGroup, b: w.baseAddress! + g * perGroup * depth, ldb: depth,
                                   transposed: true, isa: isa)
@@ -41,7 +57,19 @@ final class GEMMConvWeights: @unchecked Sendable {
             packed.append(p)
         }
         self.packed = packed
+        self.tapRows = tapRows
         self.bias = bias.map { FloatStorage($0.data) }
+    }
+
+    /// Whether to run a conv in the shifted-row form: stride 1, no dilation, one group, k×k, and
+    /// narrow outputs (≤ 48 channels), where im2col's copy of kh·kw·C floats per output costs most
+    /// next to the GEMM's kh·kw·C·S multiply-adds; and at most 20 % extra columns computed (the form
+    /// computes kw − 1 + padding throwaway outputs per row).
+    static func prefersShifted(weight: TensorShape, attributes a: Conv2DAttributes, input: TensorShape, output: TensorShape) -> Bool {
+        guard weight.rank == 4, input.rank == 4, a.groups == 1, a.stride == .square(1), a.dilation == .square(1),
+              weight[1] * weight[2] > 1, weight[0] <= 48 else { return false }
+        let paddedWidth = input[2] + a.padding.left + a.padding.right
+        return Double(paddedWidth) <= 1.2 * Double(output[2])
     }
 
     /// Whether a grouped conv should run as one GEMM over its block-diagonal weight: when all its
@@ -68,12 +96,14 @@ final class GEMMConvWeights: @unchecked Sendable {
     }
 
     /// From panels packed earlier (a compiled model): no weight transformation.
-    init(attributes: Conv2DAttributes, kh: Int, kw: Int, cg: Int, outChannels: Int, packed: [PackedMatrixB], bias: FloatStorage?) {
+    init(attributes: Conv2DAttributes, kh: Int, kw: Int, cg: Int, outChannels: Int, packed: [PackedMatrixB],
+         tapRows: [PackedMatrixB] = [], bias: FloatStorage?) {
         self.attributes = attributes
         self.kh = kh; self.kw = kw; self.cg = cg
         self.outChannels = outChannels
         self.groups = attributes.groups
         self.packed = packed
+        self.tapRows = tapRows
         self.bias = bias
     }
 }
