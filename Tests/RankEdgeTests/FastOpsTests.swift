@@ -94,7 +94,8 @@ import Testing
         #expect(narrow.ops[0].kernel == "im2col-gemm")
         try Self.check(Self.convGraph("depthwise", input: [1, 7, 6, 37], out: 37, kernel: 3, groups: 37), batch: 2)
         try Self.check(Self.convGraph("depthwise-5x5-s2", input: [1, 9, 10, 8], out: 8, kernel: 5, stride: 2, groups: 8))
-        try Self.check(Self.convGraph("depthwise-dil", input: [1, 8, 8, 3], out: 3, kernel: 3, dilation: 2, groups: 3, bias: false))
+        try Self.check(Self.convGraph("depthwise-dil", input: [1, 8, 8, 11], out: 11, kernel: 3, dilation: 2, groups: 11, bias: false))
+        try Self.check(Self.convGraph("depthwise-narrow", input: [1, 8, 8, 3], out: 3, kernel: 3, groups: 3))   // GEMM: too few channels
         // Channel multiplier 2: not the depthwise kernel's case, runs as a grouped GEMM.
         try Self.check(Self.convGraph("depthwise-x2", input: [1, 5, 5, 4], out: 8, kernel: 3, groups: 4))
         let g = Self.convGraph("depthwise", input: [1, 5, 5, 16], out: 16, kernel: 3, groups: 16)

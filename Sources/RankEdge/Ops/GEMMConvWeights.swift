@@ -135,8 +135,11 @@ final class DepthwiseWeights: @unchecked Sendable {
         self.bias = bias
     }
 
+    /// One filter per channel, and at least one vector's worth of channels: with fewer, the kernel's
+    /// per-pixel work is mostly overhead and a (block-diagonal) GEMM does better.
     static func applies(weight: TensorShape, attributes: Conv2DAttributes, inputChannels: Int) -> Bool {
         attributes.groups > 1 && attributes.groups == inputChannels && weight[0] == inputChannels && weight[3] == 1
+            && inputChannels >= 8
     }
 }
 
