@@ -63,6 +63,8 @@ os.makedirs(bad_data)
 for name in os.listdir(data):
     open(os.path.join(bad_data, name), "wb").write(open(os.path.join(data, name), "rb").read())
 open(os.path.join(bad_data, "data_batch_3.bin"), "ab").write(b"xx")
+foreign_csv = os.path.join(tmp, "foreign.csv")
+open(foreign_csv, "w").write("a,b\n1,2\n")
 cases = {
     "unknown model": ["train", "--model", "alexnet", "--data", data, "--iterations", "2", "-o", good],
     "unknown option": ["train"] + tiny + ["--iterations", "2", "--frobnicate", "-o", good],
@@ -75,6 +77,12 @@ cases = {
     "even kernel": ["train", "--model", "minivgg", "--kernel", "4", "--data", data, "--iterations", "2", "-o", good],
     "batch too large": ["train", "--model", "minivgg", "--data", data, "--batch", "100000", "--iterations", "1", "-o", good],
     "batch zero": ["train", "--model", "minivgg", "--data", data, "--batch", "0", "--iterations", "1", "-o", good],
+    "bad conv form": ["train"] + tiny + ["--iterations", "2", "--conv", "rank:x", "-o", good],
+    "rank above the kernel": ["train"] + tiny + ["--iterations", "2", "--conv", "rank:4", "-o", good],
+    "tucker ratio not above 1": ["train"] + tiny + ["--iterations", "2", "--conv", "elrt:0.5", "-o", good],
+    "negative dso": ["train"] + tiny + ["--iterations", "2", "--conv", "elrt:2", "--dso", "-1", "-o", good],
+    "unknown rank form": ["train"] + tiny + ["--iterations", "2", "--conv", "rank:1", "--rank-form", "fast", "-o", good],
+    "foreign results file": ["train"] + tiny + ["--iterations", "2", "--results", foreign_csv, "-o", good],
     "eval missing model": ["eval", os.path.join(tmp, "none.rkg"), "--data", data],
     "eval missing data": ["eval", good, "--data", os.path.join(tmp, "nope")],
 }
@@ -83,6 +91,33 @@ for name, args in cases.items():
     run(args, False)
     if digest(good) != before:
         failures.append(f"{name}: overwrote the output")
+
+if open(foreign_csv).read() != "a,b\n1,2\n":
+    failures.append("a refused run changed the foreign results file")
+
+# Low-rank forms train, export, and append experiment rows the plot script reads.
+results = os.path.join(tmp, "results.csv")
+for form in (["--conv", "rank:1"], ["--conv", "elrt:2"], []):
+    out = os.path.join(tmp, f"lowrank{len(form)}.rkg")
+    run(["train"] + tiny + ["--iterations", "2"] + form + ["--results", results, "--tag", "check", "-o", out], True)
+    p = run(["info", out, "--json"], True)
+    if p.returncode == 0 and form:
+        nodes = json.loads(p.stdout)["nodes"]
+        if form[1] == "rank:1" and sum(n["op"] == "rankConv2d" for n in nodes) != 6:
+            failures.append("rank:1 export: expected 6 rankConv2d nodes (every conv of the k=3 mini-VGG)")
+        if form[1] == "elrt:2" and not any("elrt" in (n.get("provenance") or "") for n in nodes):
+            failures.append("elrt export: no provenance naming elrt")
+rows = [l.split(",") for l in open(results).read().splitlines()] if os.path.exists(results) else []
+if len(rows) != 4 or any(len(r) != len(rows[0]) for r in rows) or rows[0][:3] != ["date", "experiment", "model"]:
+    failures.append(f"results CSV: expected a header and 3 rows, got {rows}")
+else:
+    conv = [r[rows[0].index("conv")] for r in rows[1:]]
+    latency = [float(r[rows[0].index("latency_ms")]) for r in rows[1:]]
+    if conv != ["rank:1", "elrt:2", "dense"] or not all(t > 0 for t in latency):
+        failures.append(f"results CSV rows: conv {conv}, latency {latency}")
+plot = subprocess.run([sys.executable, "tools/plot_experiments.py", "--csv", results, "--markdown"], capture_output=True, text=True)
+if plot.returncode != 0 or plot.stdout.count("| check |") != 3:
+    failures.append(f"plot_experiments on the train CSV: exit {plot.returncode}: {plot.stderr.strip()[-300:]}")
 
 # eval --json on the runtime.
 p = run(["eval", good, "--data", data, "--limit", "12", "--json"], True)
@@ -109,4 +144,4 @@ run(["train"] + tiny + ["--iterations", "100000", "--eval-every", "0", "--checkp
 if failures:
     print("\n".join("FAIL " + f for f in failures))
     sys.exit(1)
-print(f"train/eval CLI: {len(cases)} bad-input cases, CLI resume, SIGINT and eval JSON OK")
+print(f"train/eval CLI: {len(cases)} bad-input cases, CLI resume, low-rank forms + results CSV, SIGINT and eval JSON OK")

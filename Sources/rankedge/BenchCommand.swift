@@ -102,11 +102,7 @@ struct BenchCommand: ParsableCommand {
         }
 
         let sorted = times.sorted()
-        // Nearest rank: the smallest time with at least p % of the runs at or below it.
-        func percentile(_ p: Double) -> Double {
-            let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-            return sorted[min(max(rank - 1, 0), sorted.count - 1)]
-        }
+        func percentile(_ p: Double) -> Double { nearestRankPercentile(sorted, p) }
         let macs: Int
         do { macs = try compiled.macs(batch: batch).values.reduce(0, +) } catch { throw CLIError("\(model): \(error)") }
         let p50 = percentile(50)

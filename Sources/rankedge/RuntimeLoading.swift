@@ -42,11 +42,7 @@ struct RuntimeChoices {
     }
 }
 
-func nowMilliseconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1e6
-}
+func nowMilliseconds() -> Double { Double(monotonicNanoseconds()) / 1e6 }
 
 /// Loads `path` for the runtime; every failure is one line naming the file or the node.
 func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throws -> LoadedModel {

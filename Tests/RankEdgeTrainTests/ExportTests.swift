@@ -81,3 +81,39 @@ import RankEdge
         #expect(g.node(named: "layer2.0.shortcut.conv") != nil && g.node(named: "layer3.2.add") != nil)
     }
 }
+
+extension ExportTests {
+    /// Low-rank models export as rankConv2d nodes or Tucker conv chains, and the runtime (reference
+    /// and fast executors) predicts what the trainer predicts.
+    @Test(arguments: ["rank:2", "elrt:2"])
+    func lowRankExportsRunOnTheRuntime(form: String) throws {
+        let split = try fixtureSplit()
+        let norm = Normalization.measure(split)
+        let options = ModelOptions(name: "minivgg", kernel: 3, conv: try ConvForm(parsing: form))
+        let model = try ModelZoo.build(options, seed: 1, rankExecution: .separable)
+        let opt = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
+        let sampler = BatchSampler(split: split, normalization: norm, batchSize: 8, seed: 2)
+        for step in 0..<3 {
+            let (x, y) = sampler.batch(step: step)
+            _ = trainStep(model: model, optimizer: opt, images: x, labels: y, learningRate: 3e-3,
+                          context: ForwardContext(mode: .training, seed: 2, step: step))
+        }
+        let graph = exportGraph(model, name: "lowrank", classNames: cifar10ClassNames, normalization: norm)
+        try graph.validate()
+        if form.hasPrefix("rank") {
+            #expect(graph.nodes.filter { if case .rankConv2d = $0.op { true } else { false } }.count == 6)
+        } else {
+            #expect(graph.node(named: "block2.conv1.tucker_core")?.provenance?.contains("elrt") == true)
+        }
+        let n = 12
+        let images = norm.images(split, indices: Array(0..<n))
+        let trainerLogits = predictLogits(model: model, images: images, count: n)
+        let session = try InferenceSession(graph: graph, options: .init(threads: 1))
+        for r in 0..<n {
+            let x = Tensor(shape: [1, 32, 32, 3], data: Array(images.buffer[(r * 3072)..<((r + 1) * 3072)]))
+            let y = try session.run(x).data
+            let err = zip(y, trainerLogits[r]).map { abs($0 - $1) }.max()!
+            #expect(argmax(y) == argmax(trainerLogits[r]) && err < 1e-3, "image \(r): error \(err)")
+        }
+    }
+}

@@ -91,3 +91,26 @@ import RankEdge
         #expect(losses.last! < losses.first! * 0.5, "\(losses)")
     }
 }
+
+extension TrainingTests {
+    /// The training form a rank-L conv measured goes into the checkpoint, and a resumed run adopts
+    /// it instead of measuring again (a different choice would change the arithmetic).
+    @Test func checkpointCarriesTheMeasuredRankForms() throws {
+        let data = try CIFAR10.load(directory: try makeDatasetDirectory(), training: true)
+        var config = Self.config(steps: 3)
+        config.model.conv = .rank(1)
+        let first = try Trainer(config: config, data: data)
+        _ = first.trainOneStep()
+        let chosen = Dictionary(uniqueKeysWithValues: first.rankLayers.map { ($0.name, $0.execution) })
+        #expect(chosen.count == 6 && !chosen.values.contains(.auto))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString).rkck").path
+        first.trainSeconds = 1.5
+        try first.checkpoint().write(to: path)
+        let resumed = try Trainer(config: config, data: data)
+        try resumed.restore(try Checkpoint.read(path: path), path: path)
+        #expect(Dictionary(uniqueKeysWithValues: resumed.rankLayers.map { ($0.name, $0.execution) }) == chosen)
+        #expect(resumed.trainSeconds == 1.5)
+        _ = resumed.trainOneStep()
+        #expect(resumed.rankLayers.allSatisfy { $0.measured.isEmpty }, "a resumed run must not measure again")
+    }
+}

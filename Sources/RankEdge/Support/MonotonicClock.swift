@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// Nanoseconds of CLOCK_MONOTONIC: the thread pool's spin deadlines and every latency measurement.
-func monotonicNanoseconds() -> Int {
+public func monotonicNanoseconds() -> Int {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return time.tv_sec * 1_000_000_000 + time.tv_nsec

@@ -7,13 +7,22 @@ public final class Conv2D: Module {
     public let bias: Variable?
     public let attributes: Conv2DAttributes
 
+    /// What export records about where this conv came from (e.g. "tucker2 of block1.conv2").
+    public var provenance: String?
+
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
-                dilation: Int = 1, groups: Int = 1, bias: Bool = true, rng: inout SeededRandom) {
+                dilation: Int = 1, groups: Int = 1, bias: Bool = true, initialization: WeightInitialization = .pytorchDefault,
+                rng: inout SeededRandom) {
         precondition(inChannels % groups == 0 && outChannels % groups == 0, "Conv2D \(name): channels not divisible by groups")
         self.name = name
         let cg = inChannels / groups, fanIn = cg * kernel * kernel
-        weight = Variable(shape: [outChannels, kernel, kernel, cg],
-                          data: defaultInit(outChannels * fanIn, fanIn: fanIn, rng: &rng), requiresGrad: true)
+        let weightCount = outChannels * fanIn
+        let weights: [Float]
+        switch initialization {
+        case .pytorchDefault: weights = defaultInit(weightCount, fanIn: fanIn, rng: &rng)
+        case .xavierUniform: weights = xavierUniform(weightCount, fanIn: fanIn, fanOut: outChannels / groups * kernel * kernel, rng: &rng)
+        }
+        weight = Variable(shape: [outChannels, kernel, kernel, cg], data: weights, requiresGrad: true)
         self.bias = bias ? Variable(shape: [outChannels], data: defaultInit(outChannels, fanIn: fanIn, rng: &rng), requiresGrad: true) : nil
         attributes = Conv2DAttributes(stride: .square(stride), padding: .same(padding ?? dilation * (kernel - 1) / 2),
                                       dilation: .square(dilation), groups: groups)
@@ -31,7 +40,7 @@ public final class Conv2D: Module {
         var inputs = [input, "\(name).weight"]
         b.addWeight("\(name).weight", weight.runtimeTensor)
         if let bias { b.addWeight("\(name).bias", bias.runtimeTensor); inputs.append("\(name).bias") }
-        return b.add(.conv2d(attributes), name: name, inputs: inputs)
+        return b.add(.conv2d(attributes), name: name, inputs: inputs, provenance: provenance)
     }
 }
 

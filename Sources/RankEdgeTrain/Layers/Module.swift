@@ -31,6 +31,8 @@ public protocol Module: AnyObject {
     var buffers: [NamedTensor] { get }
     /// Adds this module's nodes to a runtime graph; returns the name of its output tensor.
     func export(into builder: inout GraphBuilder, input: String) -> String
+    /// Direct children of a container (empty for a leaf layer).
+    var submodules: [any Module] { get }
 }
 
 extension Module {
@@ -39,14 +41,29 @@ extension Module {
     /// Parameters then buffers: everything a checkpoint or an export must carry.
     public var state: [NamedTensor] { parameters + buffers }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.variable.count } }
+    public var submodules: [any Module] { [] }
+    /// This module and every module below it, depth first in forward order.
+    public var allModules: [any Module] { [self] + submodules.flatMap { $0.allModules } }
 }
 
 /// Joins a module path: ("block1", "conv1") → "block1.conv1"; an empty prefix adds nothing.
 public func modulePath(_ prefix: String, _ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
 
+public enum WeightInitialization: Sendable {
+    /// U(−1/√fan_in, 1/√fan_in), PyTorch's conv/linear default.
+    case pytorchDefault
+    /// U(−√(6/(fan_in + fan_out)), +…): ELRT's initialisation of its Tucker factors.
+    case xavierUniform
+}
+
 /// PyTorch's default initialisation for conv and linear layers: U(−1/√fan_in, 1/√fan_in) for both
 /// weight and bias (kaiming-uniform with a = √5), which the papers' training protocol assumes.
 func defaultInit(_ count: Int, fanIn: Int, rng: inout SeededRandom) -> [Float] {
     let bound = 1 / Float(max(fanIn, 1)).squareRoot()
+    return (0..<count).map { _ in rng.uniform(-bound, bound) }
+}
+
+func xavierUniform(_ count: Int, fanIn: Int, fanOut: Int, rng: inout SeededRandom) -> [Float] {
+    let bound = (6 / Float(max(fanIn + fanOut, 1))).squareRoot()
     return (0..<count).map { _ in rng.uniform(-bound, bound) }
 }

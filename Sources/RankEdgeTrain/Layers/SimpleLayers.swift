@@ -92,6 +92,7 @@ public final class Sequential: Module {
     }
     public var parameters: [NamedTensor] { layers.flatMap { $0.parameters } }
     public var buffers: [NamedTensor] { layers.flatMap { $0.buffers } }
+    public var submodules: [any Module] { layers }
     public func export(into b: inout GraphBuilder, input: String) -> String {
         layers.reduce(input) { $1.export(into: &b, input: $0) }
     }
@@ -110,6 +111,7 @@ public final class Residual: Module {
     }
     public var parameters: [NamedTensor] { body.parameters + (shortcut?.parameters ?? []) }
     public var buffers: [NamedTensor] { body.buffers + (shortcut?.buffers ?? []) }
+    public var submodules: [any Module] { [body] + (shortcut.map { [$0] } ?? []) }
     public func export(into b: inout GraphBuilder, input: String) -> String {
         let main = body.export(into: &b, input: input)
         let side = shortcut?.export(into: &b, input: input) ?? input

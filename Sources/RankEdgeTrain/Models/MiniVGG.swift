@@ -3,13 +3,13 @@ import RankEdge
 /// The papers' mini-VGG (METHODS.md §1): three ConvBlocks of two same-padded k×k convs (+BN)
 /// + ReLU and a 2×2 max pool (+Dropout(0.4)), then Linear(2048, 128) + ReLU + Linear(128, classes).
 /// Names follow the runtime's `buildMiniVGG` (block1.conv1, block1.bn1, fc1, fc2).
-func miniVGG(kernel k: Int, batchNorm: Bool, dropout: Bool, classes: Int, rng: inout SeededRandom) -> Sequential {
+func miniVGG(kernel k: Int, batchNorm: Bool, dropout: Bool, classes: Int, convs: ConvFactory, rng: inout SeededRandom) throws -> Sequential {
     var layers: [any Module] = []
     var c = 3
     for (blockIndex, width) in [32, 64, 128].enumerated() {
         let block = "block\(blockIndex + 1)"
         for convIndex in 1...2 {
-            layers.append(Conv2D(name: "\(block).conv\(convIndex)", inChannels: c, outChannels: width, kernel: k, rng: &rng))
+            layers.append(try convs.make(name: "\(block).conv\(convIndex)", inChannels: c, outChannels: width, kernel: k, rng: &rng))
             if batchNorm { layers.append(BatchNorm2D(name: "\(block).bn\(convIndex)", channels: width)) }
             layers.append(ReLU(name: "\(block).relu\(convIndex)"))
             c = width
@@ -26,14 +26,14 @@ func miniVGG(kernel k: Int, batchNorm: Bool, dropout: Bool, classes: Int, rng: i
 
 /// VGG-11 for CIFAR: the ImageNet configuration's eight 3×3 convs (+BN) with five 2×2 pools,
 /// which leave 1×1×512, then one Linear(512, classes).
-func vgg11(classes: Int, rng: inout SeededRandom) -> Sequential {
+func vgg11(classes: Int, convs: ConvFactory, rng: inout SeededRandom) throws -> Sequential {
     let config: [Int?] = [64, nil, 128, nil, 256, 256, nil, 512, 512, nil, 512, 512, nil]
     var layers: [any Module] = []
     var c = 3, convIndex = 0, poolIndex = 0
     for entry in config {
         if let width = entry {
             convIndex += 1
-            layers.append(Conv2D(name: "conv\(convIndex)", inChannels: c, outChannels: width, kernel: 3, rng: &rng))
+            layers.append(try convs.make(name: "conv\(convIndex)", inChannels: c, outChannels: width, kernel: 3, rng: &rng))
             layers.append(BatchNorm2D(name: "bn\(convIndex)", channels: width))
             layers.append(ReLU(name: "relu\(convIndex)"))
             c = width

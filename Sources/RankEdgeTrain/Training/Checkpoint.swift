@@ -51,6 +51,8 @@ public struct Checkpoint {
         var optimizerStep: Int
         var normalization: Normalization
         var tensors: [Entry]
+        var rankForms: [String: RankExecution]?
+        var trainSeconds: Double?
         struct Entry: Codable { var name: String; var count: Int }
     }
 
@@ -59,10 +61,14 @@ public struct Checkpoint {
     public var optimizerStep: Int
     public var normalization: Normalization
     public var tensors: [(String, [Float])]
+    /// The training form each rank-L conv settled on (absent in dense runs).
+    public var rankForms: [String: RankExecution]? = nil
+    /// Wall time spent in training steps up to this checkpoint, over all sittings.
+    public var trainSeconds: Double? = nil
 
     public func encode() throws -> [UInt8] {
         let header = Header(config: config, step: step, optimizerStep: optimizerStep, normalization: normalization,
-                            tensors: tensors.map { Header.Entry(name: $0.0, count: $0.1.count) })
+                            tensors: tensors.map { Header.Entry(name: $0.0, count: $0.1.count) }, rankForms: rankForms, trainSeconds: trainSeconds)
         let json = try JSONEncoder().encode(header)
         var out = Self.magic
         appendU64(&out, UInt64(json.count))
@@ -95,7 +101,8 @@ public struct Checkpoint {
         }
         guard offset == bytes.count - 8 else { throw corrupt("\(bytes.count - 8 - offset) unexplained bytes after the tensors") }
         return Checkpoint(config: header.config, step: header.step, optimizerStep: header.optimizerStep,
-                          normalization: header.normalization, tensors: tensors)
+                          normalization: header.normalization, tensors: tensors, rankForms: header.rankForms,
+                          trainSeconds: header.trainSeconds)
     }
 
     /// Writes to a temporary file in the same directory, then renames over `path`.

@@ -1,11 +1,14 @@
-/// One optimisation step on a batch: forward in training mode, softmax cross-entropy, backward,
-/// update. Returns the batch loss and how many images the pre-update model classified correctly.
+/// One optimisation step on a batch: forward in training mode, softmax cross-entropy plus the
+/// model's regularisers (ELRT's DSO), backward, update. Returns the batch's cross-entropy and how
+/// many images the pre-update model classified correctly.
 public func trainStep(model: any Module, optimizer: Optimizer, images: Variable, labels: [Int],
                       learningRate: Float, context: ForwardContext) -> (loss: Float, correct: Int) {
     optimizer.zeroGrad()
     let logits = model.forward(images, context)
     let (loss, correct) = softmaxCrossEntropy(logits, labels: labels)
-    loss.backward()
+    let terms = regularizationTerms(model)
+    if terms.isEmpty { loss.backward() }
+    else { weightedSum([loss] + terms.map(\.penalty), weights: [1] + terms.map(\.weight)).backward() }
     optimizer.update(lr: learningRate)
     return (loss.value[0], correct)
 }

@@ -12,13 +12,18 @@ public final class Trainer {
     public let classNames: [String]
     /// Steps completed.
     public private(set) var step = 0
+    /// Wall time of the training steps so far (the caller times them; checkpoints carry it).
+    public var trainSeconds = 0.0
+    /// False after resuming from a checkpoint that predates the timing, so `trainSeconds` is partial.
+    public private(set) var trainSecondsComplete = true
 
-    public init(config: TrainingConfig, data: CIFAR10) throws {
+    /// `rankExecution`: how rank-L convs run in training (`.auto` measures on the first batch).
+    public init(config: TrainingConfig, data: CIFAR10, rankExecution: RankExecution = .auto) throws {
         guard let train = data.train else { throw DataError.missingFile("training batches (data_batch_1…5.bin)") }
         guard config.batchSize >= 1 else { throw ModelError.badOption("--batch must be at least 1") }
         guard config.steps >= 1 else { throw ModelError.badOption("the run needs at least one step") }
         self.config = config
-        model = try ModelZoo.build(config.model, seed: config.seed)
+        model = try ModelZoo.build(config.model, seed: config.seed, rankExecution: rankExecution)
         optimizer = Optimizer(config.optimizer, parameters: model.parameters)
         normalization = Normalization.measure(train)
         sampler = BatchSampler(split: train, normalization: normalization, batchSize: config.batchSize,
@@ -40,16 +45,27 @@ public final class Trainer {
     }
 
     /// Test-set accuracy with the trainer's own forward pass in evaluation mode.
-    public func evaluate(limit: Int? = nil) -> ClassificationReport {
-        let n = min(limit ?? test.count, test.count)
-        let images = normalization.images(test, indices: Array(0..<n))
+    public func evaluate(limit: Int? = nil) -> ClassificationReport { evaluate(test, limit: limit) }
+
+    /// Training-set accuracy in evaluation mode (no augmentation, no dropout) on the first images.
+    public func evaluateTraining(limit: Int? = nil) -> ClassificationReport { evaluate(sampler.split, limit: limit) }
+
+    private func evaluate(_ split: CIFAR10Split, limit: Int?) -> ClassificationReport {
+        let n = min(limit ?? split.count, split.count)
+        let images = normalization.images(split, indices: Array(0..<n))
         let predictions = predictLogits(model: model, images: images, count: n).map(argmax)
-        return ClassificationReport(predictions: predictions, labels: Array(test.labels.prefix(n)), classes: classNames.count)
+        return ClassificationReport(predictions: predictions, labels: Array(split.labels.prefix(n)), classes: classNames.count)
     }
 
+    public var rankLayers: [RankConv2D] { model.allModules.compactMap { $0 as? RankConv2D } }
+
     public func checkpoint() -> Checkpoint {
-        Checkpoint(config: config, step: step, optimizerStep: optimizer.step, normalization: normalization,
-                   tensors: model.state.map { ($0.name, $0.variable.data) } + optimizer.slots.map { ($0.0, $0.1.array) })
+        // The measured training forms go with the weights: a resumed run must compute exactly as
+        // the interrupted one did, whatever a new measurement would say.
+        let forms = Dictionary(uniqueKeysWithValues: rankLayers.filter { $0.execution != .auto }.map { ($0.name, $0.execution) })
+        return Checkpoint(config: config, step: step, optimizerStep: optimizer.step, normalization: normalization,
+                          tensors: model.state.map { ($0.name, $0.variable.data) } + optimizer.slots.map { ($0.0, $0.1.array) },
+                          rankForms: forms.isEmpty ? nil : forms, trainSeconds: trainSeconds)
     }
 
     /// Restores weights, buffers, optimizer state and the step from a checkpoint of the same run.
@@ -70,7 +86,10 @@ public final class Trainer {
             }
             values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
         }
+        for layer in rankLayers { if let form = c.rankForms?[layer.name] { layer.execution = form } }
         step = c.step
+        trainSeconds = c.trainSeconds ?? 0
+        trainSecondsComplete = c.trainSeconds != nil || c.step == 0
         optimizer.step = c.optimizerStep
     }
 

@@ -19,7 +19,9 @@ struct TrainBenchCommand: ParsableCommand {
     func run() throws {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1") }
         Parallel.setThreads(threads)
-        let model = try ModelZoo.build(modelArguments.options, seed: 0)
+        let options = try modelArguments.options()
+        let model: any Module
+        do { model = try ModelZoo.build(options, seed: 0, rankExecution: try modelArguments.rankExecution()) } catch { throw CLIError("\(error)") }
         let optimizer = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
         var rng = SeededRandom(seed: 1)
         let images = Variable(shape: [batch, 32, 32, 3], data: (0..<batch * 3072).map { _ in rng.normal() })
@@ -31,15 +33,16 @@ struct TrainBenchCommand: ParsableCommand {
             step += 1
         }
         for _ in 0..<warmup { once() }
+        for layer in model.allModules.compactMap({ $0 as? RankConv2D }) { printError(describeTrainingForm(layer)) }
         let start = Date()
         var n = 0
         while Date().timeIntervalSince(start) < seconds || n == 0 { once(); n += 1 }
         let elapsed = Date().timeIntervalSince(start)
         let rate = Double(n * batch) / elapsed
         if json {
-            print("{\"model\": \"\(modelArguments.options.summary)\", \"batch\": \(batch), \"threads\": \(threads), \"steps\": \(n), \"images_per_second\": \(String(format: "%.1f", rate))}")
+            print("{\"model\": \"\(options.summary)\", \"batch\": \(batch), \"threads\": \(threads), \"steps\": \(n), \"images_per_second\": \(String(format: "%.1f", rate))}")
         } else {
-            print("\(modelArguments.options.summary)\tthreads=\(threads)\ttrain \(String(format: "%.0f", rate)) img/s (batch \(batch), Adam, \(n) steps)")
+            print("\(options.summary)\tthreads=\(threads)\ttrain \(String(format: "%.0f", rate)) img/s (batch \(batch), Adam, \(n) steps)")
         }
     }
 }

@@ -38,6 +38,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from the checkpoint in --checkpoint.") var resume = false
     @Option(help: "Stop (with a checkpoint) after this many steps of this invocation; for tests and time slices.") var stopAfter: Int?
     @Option(name: .shortAndLong, help: "Output .rkg file.") var output: String
+    @Option(help: ArgumentHelp("Append a row (accuracies, params, MACs, training time, runtime latency) to this CSV when the run finishes; see docs/EXPERIMENTS.md.", valueName: "csv"))
+    var results: String?
+    @Option(help: "Experiment label for the --results row.") var tag: String = "train"
 
     func validate() throws {
         guard (iterations == nil) != (epochs == nil) else { throw CLIError("give exactly one of --iterations and --epochs") }
@@ -47,9 +50,6 @@ struct TrainCommand: ParsableCommand {
         guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
         guard checkpointEvery >= 1, evalEvery >= 0, warmup >= 0 else { throw CLIError("--checkpoint-every, --eval-every and --warmup must not be negative") }
         if resume && checkpoint == nil { throw CLIError("--resume needs --checkpoint DIR") }
-        if !ModelZoo.names.contains(modelArguments.model) {
-            throw CLIError("unknown model '\(modelArguments.model)' (known: \(ModelZoo.names.joined(separator: ", ")))")
-        }
         guard OptimizerKind(rawValue: optimizer) != nil else { throw CLIError("unknown optimizer '\(optimizer)' (adam, sgd, adamw)") }
         guard ScheduleKind(rawValue: schedule) != nil else { throw CLIError("unknown schedule '\(schedule)' (constant, step, cosine)") }
         if let lr, !(lr > 0) { throw CLIError("--lr must be positive") }
@@ -70,13 +70,15 @@ struct TrainCommand: ParsableCommand {
         let steps = iterations ?? Int((epochs! * Double(trainCount) / Double(batch)).rounded(.up))
         let kind = OptimizerKind(rawValue: optimizer)!
         let config = TrainingConfig(
-            model: modelArguments.options, batchSize: batch, steps: steps,
+            model: try modelArguments.options(), batchSize: batch, steps: steps,
             optimizer: OptimizerConfig(kind: kind, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
             schedule: LearningRateSchedule(kind: ScheduleKind(rawValue: schedule)!, baseLR: lr ?? (kind == .sgd ? 0.1 : 1e-3),
                                            totalSteps: steps, warmup: warmup, stepSize: stepSize, gamma: gamma),
             seed: seed, augment: augment)
         let trainer: Trainer
-        do { trainer = try Trainer(config: config, data: dataset) } catch { throw CLIError("\(error)") }
+        do { trainer = try Trainer(config: config, data: dataset, rankExecution: try modelArguments.rankExecution()) }
+        catch { throw CLIError("\(error)") }
+        if let results { try checkResultsFile(results) }
 
         var checkpointPath: String?
         if let checkpoint {
@@ -98,9 +100,16 @@ struct TrainCommand: ParsableCommand {
         Interrupt.install()
         var progress = ProgressLine(total: steps, batch: batch)
         let startStep = trainer.step
+        var formsReported = trainer.rankLayers.allSatisfy { $0.execution != .auto }
         while trainer.step < steps {
             let lr = trainer.learningRate
+            let stepStart = nowMilliseconds()
             let (loss, correct) = trainer.trainOneStep()
+            trainer.trainSeconds += (nowMilliseconds() - stepStart) / 1000
+            if !formsReported {
+                for layer in trainer.rankLayers { progress.note(describeTrainingForm(layer)) }
+                formsReported = true
+            }
             guard loss.isFinite else {
                 throw CLIError("loss became \(loss) at step \(trainer.step); lower --lr (the last checkpoint is still valid)")
             }
@@ -129,5 +138,11 @@ struct TrainCommand: ParsableCommand {
         ])
         do { try RKGFile.write(graph, to: output) } catch { throw CLIError("\(error)") }
         printError("wrote \(output)")
+        if let results {
+            let row = try ExperimentRow(trainer: trainer, graph: graph, test: report, tag: tag)
+            try row.append(to: results)
+            printError(String(format: "appended to %@: runtime latency %.3f ms (dense form %.3f ms), train accuracy %.2f%%",
+                              results, row.latencyMilliseconds, row.denseLatencyMilliseconds ?? .nan, row.trainAccuracy * 100))
+        }
     }
 }

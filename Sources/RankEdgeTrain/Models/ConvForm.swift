@@ -1,0 +1,93 @@
+import RankEdge
+
+/// The form every k×k conv of a model takes (k > 1; 1×1 convs and the linear layers stay dense):
+/// `dense`, `rank:L` (RankConv2D), `tucker2:RATIO` (Tucker2Conv with METHODS.md §3 ranks for a
+/// parameter ratio) or `elrt:RATIO` (the same, Xavier-initialised and with the DSO regulariser).
+public enum ConvForm: Sendable, Equatable, Codable, CustomStringConvertible {
+    case dense
+    case rank(Int)
+    case tucker2(ratio: Double)
+    case elrt(ratio: Double)
+
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        func ratio() throws -> Double {
+            guard parts.count == 2, let r = Double(parts[1]), r > 1, r.isFinite else {
+                throw ModelError.badOption("--conv \(text): the ratio must be a number above 1 (e.g. \(parts[0]):2)")
+            }
+            return r
+        }
+        switch parts[0] {
+        case "dense" where parts.count == 1: self = .dense
+        case "rank":
+            guard parts.count == 2, let l = Int(parts[1]), l >= 1 else { throw ModelError.badOption("--conv \(text): the rank must be a whole number ≥ 1 (e.g. rank:1)") }
+            self = .rank(l)
+        case "tucker2": self = .tucker2(ratio: try ratio())
+        case "elrt": self = .elrt(ratio: try ratio())
+        default: throw ModelError.badOption("unknown --conv '\(text)' (dense, rank:L, tucker2:RATIO, elrt:RATIO)")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .dense: "dense"
+        case .rank(let l): "rank:\(l)"
+        case .tucker2(let r): "tucker2:\(formatRatio(r))"
+        case .elrt(let r): "elrt:\(formatRatio(r))"
+        }
+    }
+
+    /// λ of the orthogonality regulariser when `--dso` is not given: on for ELRT only.
+    public var defaultOrthogonality: Float {
+        if case .elrt = self { return 1e-3 }
+        return 0
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        try self.init(parsing: text)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
+private func formatRatio(_ r: Double) -> String { r == r.rounded() ? "\(Int(r))" : "\(r)" }
+
+/// Makes the convs of the zoo's models in the form the options ask for, so the architectures stay
+/// free of low-rank logic.
+struct ConvFactory {
+    let form: ConvForm
+    let orthogonality: Float
+    let rankExecution: RankExecution
+
+    func make(name: String, inChannels c: Int, outChannels s: Int, kernel k: Int, stride: Int = 1, bias: Bool = true,
+              rng: inout SeededRandom) throws -> any Module {
+        func dense() -> any Module {
+            Conv2D(name: name, inChannels: c, outChannels: s, kernel: k, stride: stride, bias: bias, rng: &rng)
+        }
+        guard k > 1 else { return dense() }
+        switch form {
+        case .dense: return dense()
+        case .rank(let l):
+            guard l <= k else { throw ModelError.badOption("--conv rank:\(l) exceeds the kernel size \(k) of \(name)") }
+            return try RankConv2D(name: name, inChannels: c, outChannels: s, kernel: k, rank: l, stride: stride, bias: bias,
+                                  execution: rankExecution, rng: &rng)
+        case .tucker2(let ratio), .elrt(let ratio):
+            let ranks = LowRankRanks.tucker2(inputs: c, outputs: s, kernel: k, ratio: ratio)
+            // Layers too thin to compress (e.g. the RGB stem, where R1 would be all 3 channels) stay dense.
+            guard ranks.r1 < c, ranks.r2 < s, c * ranks.r1 + ranks.r1 * ranks.r2 * k * k + ranks.r2 * s < c * s * k * k else {
+                return dense()
+            }
+            let isELRT: Bool
+            if case .elrt = form { isELRT = true } else { isELRT = false }
+            let note = "\(isELRT ? "elrt" : "tucker2") of \(name), ranks \(ranks.r1)/\(ranks.r2) (ratio \(formatRatio(ratio)))"
+                + (orthogonality > 0 ? ", dso λ=\(orthogonality)" : "") + ", trained from scratch"
+            return Tucker2Conv(name: name, inChannels: c, outChannels: s, kernel: k, ranks: ranks, stride: stride, bias: bias,
+                               initialization: isELRT ? .xavierUniform : .pytorchDefault, orthogonality: orthogonality,
+                               provenance: note, rng: &rng)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Runs the docs/EXPERIMENTS.md training experiments with `rankedge train --results`, skipping every
+configuration the CSV already holds, so a sweep can be spread over several sittings.
+
+  tools/run_experiments.py sweep --data DIR [--iterations 1000] [--kernels 5,7,3]
+      mini-VGG (BN + dropout, Adam 1e-3 cosine, batch 64) for each k: dense, then rank:1..k.
+  tools/run_experiments.py elrt --data DIR [--epochs 5]
+      CIFAR ResNet-20 dense, tucker2:2 (no DSO) and elrt:2 (DSO), SGD 0.1 Nesterov, cosine, wd 5e-4.
+  tools/run_experiments.py protocol --data DIR [--kernel 5] [--ranks 1,2,5]
+      the seed's full protocol (10 000 iterations) for rank:L models, with checkpoints (resumable).
+
+Common: --csv (default docs/experiments/results.csv), --bin (default .build/release/rankedge),
+--out (models, default out/experiments), --dry-run (print the commands only).
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+
+
+def done_configurations(path):
+    """(experiment, kernel, conv) of every row already in the CSV."""
+    if not os.path.exists(path):
+        return set()
+    with open(path, newline="") as f:
+        return {(r["experiment"], r["kernel"], r["conv"]) for r in csv.DictReader(f)}
+
+
+def plan(args):
+    """Yields (label, kernel, conv, extra train arguments) in the order they should run."""
+    if args.command == "sweep":
+        label = f"sweep-{args.iterations}"
+        for k in [int(k) for k in args.kernels.split(",")]:
+            for conv in ["dense"] + [f"rank:{l}" for l in range(1, k + 1)]:
+                yield label, k, conv, ["--model", "minivgg", "--kernel", str(k), "--conv", conv,
+                                       "--iterations", str(args.iterations), "--optimizer", "adam", "--lr", "1e-3",
+                                       "--schedule", "cosine", "--eval-every", "0"]
+    elif args.command == "elrt":
+        label = f"elrt-{args.epochs:g}ep"
+        for conv in ["dense", "tucker2:2", "elrt:2"]:
+            yield label, 3, conv, ["--model", "resnet20", "--conv", conv, "--epochs", f"{args.epochs:g}",
+                                   "--optimizer", "sgd", "--lr", "0.1", "--nesterov", "--weight-decay", "5e-4",
+                                   "--schedule", "cosine", "--eval-every", "0"]
+    else:
+        for rank in [int(r) for r in args.ranks.split(",")]:
+            conv = "dense" if rank == args.kernel else f"rank:{rank}"
+            yield "protocol", args.kernel, conv, ["--model", "minivgg", "--kernel", str(args.kernel), "--conv", conv,
+                                                  "--iterations", "10000", "--optimizer", "adam", "--lr", "1e-3",
+                                                  "--schedule", "cosine", "--eval-every", "1000"]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["sweep", "elrt", "protocol"])
+    p.add_argument("--data", required=True, help="CIFAR-10 binary directory")
+    p.add_argument("--csv", default="docs/experiments/results.csv")
+    p.add_argument("--bin", default=".build/release/rankedge")
+    p.add_argument("--out", default="out/experiments")
+    p.add_argument("--iterations", type=int, default=1000)
+    p.add_argument("--kernels", default="5,7,3")
+    p.add_argument("--epochs", type=float, default=5)
+    p.add_argument("--kernel", type=int, default=5)
+    p.add_argument("--ranks", default="1,2,5")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dry-run", action="store_true")
+    args = p.parse_args()
+    if not os.path.isdir(args.data):
+        sys.exit(f"run_experiments: error: no dataset directory {args.data}")
+    if not args.dry_run and not os.access(args.bin, os.X_OK):
+        sys.exit(f"run_experiments: error: no rankedge binary at {args.bin} (swift build -c release)")
+    os.makedirs(args.out, exist_ok=True)
+    done = done_configurations(args.csv)
+    for label, k, conv, train_args in plan(args):
+        if (label, str(k), conv) in done:
+            print(f"skip {label} k={k} {conv}: already in {args.csv}", file=sys.stderr)
+            continue
+        name = f"{label}-{train_args[1]}-k{k}-{conv.replace(':', '')}"
+        command = [args.bin, "train"] + train_args + [
+            "--data", args.data, "--batch", "64", "--seed", str(args.seed), "--results", args.csv, "--tag", label,
+            "--checkpoint", os.path.join(args.out, name + "-ckpt"), "--checkpoint-every", "250",
+            "-o", os.path.join(args.out, name + ".rkg")]
+        if os.path.exists(os.path.join(args.out, name + "-ckpt", "checkpoint.rkck")):
+            command.append("--resume")
+        print(" ".join(command), file=sys.stderr, flush=True)
+        if args.dry_run:
+            continue
+        result = subprocess.run(command)
+        if result.returncode != 0:
+            sys.exit(f"run_experiments: error: {name} failed (exit {result.returncode}); rerun to resume it")
+
+
+if __name__ == "__main__":
+    main()
