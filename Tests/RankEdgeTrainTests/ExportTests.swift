@@ -28,18 +28,22 @@ import RankEdge
         ])
     }
 
-    @Test func trainerAndRuntimeAgreeOnEveryPrediction() throws {
-        let split = try fixtureSplit()
-        let norm = Normalization.measure(split)
-        let model = Self.tinyModel()
-        // A few training steps so batch-norm running statistics and weights move off their init.
+    /// A few Adam steps so batch-norm running statistics and weights move off their initialisation.
+    static func trainBriefly(_ model: any Module, _ split: CIFAR10Split, _ norm: Normalization, steps: Int, batch: Int) {
         let opt = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
-        let sampler = BatchSampler(split: split, normalization: norm, batchSize: 16, seed: 2)
-        for step in 0..<6 {
+        let sampler = BatchSampler(split: split, normalization: norm, batchSize: batch, seed: 2)
+        for step in 0..<steps {
             let (x, y) = sampler.batch(step: step)
             _ = trainStep(model: model, optimizer: opt, images: x, labels: y, learningRate: 3e-3,
                           context: ForwardContext(mode: .training, seed: 2, step: step))
         }
+    }
+
+    @Test func trainerAndRuntimeAgreeOnEveryPrediction() throws {
+        let split = try fixtureSplit()
+        let norm = Normalization.measure(split)
+        let model = Self.tinyModel()
+        Self.trainBriefly(model, split, norm, steps: 6, batch: 16)
         let graph = exportGraph(model, name: "tiny", classNames: cifar10ClassNames, normalization: norm)
         // Through the file format and back, as `eval` sees it.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).rkg").path
@@ -91,13 +95,7 @@ extension ExportTests {
         let norm = Normalization.measure(split)
         let options = ModelOptions(name: "minivgg", kernel: 3, conv: try ConvForm(parsing: form))
         let model = try ModelZoo.build(options, seed: 1, rankExecution: .separable)
-        let opt = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
-        let sampler = BatchSampler(split: split, normalization: norm, batchSize: 8, seed: 2)
-        for step in 0..<3 {
-            let (x, y) = sampler.batch(step: step)
-            _ = trainStep(model: model, optimizer: opt, images: x, labels: y, learningRate: 3e-3,
-                          context: ForwardContext(mode: .training, seed: 2, step: step))
-        }
+        Self.trainBriefly(model, split, norm, steps: 3, batch: 8)
         let graph = exportGraph(model, name: "lowrank", classNames: cifar10ClassNames, normalization: norm)
         try graph.validate()
         if form.hasPrefix("rank") {

@@ -129,9 +129,9 @@ final class ExecutionPlan {
             return ChannelAffineStep(x: x, y: y, rows: input.elementCount / max(c, 1), channels: c, scale: scale, shift: shift,
                                      activation: op.activation)
         case .maxPool(let a):
-            return MaxPoolStep(PoolGeometry(n: input[0], h: input[1], w: input[2], c: input[3], oh: output[1], ow: output[2], attributes: a), x: x, y: y)
+            return WindowPoolStep(PoolGeometry(n: input[0], h: input[1], w: input[2], c: input[3], oh: output[1], ow: output[2], attributes: a), .max, x: x, y: y)
         case .avgPool(let a):
-            return AvgPoolStep(PoolGeometry(n: input[0], h: input[1], w: input[2], c: input[3], oh: output[1], ow: output[2], attributes: a), x: x, y: y)
+            return WindowPoolStep(PoolGeometry(n: input[0], h: input[1], w: input[2], c: input[3], oh: output[1], ow: output[2], attributes: a), .average, x: x, y: y)
         case .globalAvgPool:
             return GlobalAvgPoolStep(n: input[0], positions: input[1] * input[2], c: input[3], x: x, y: y)
         case .add:

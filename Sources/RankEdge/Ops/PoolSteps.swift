@@ -12,11 +12,17 @@ struct PoolGeometry {
     }
 }
 
-final class MaxPoolStep: ExecutionStep, ParallelWork {
+/// Max or average pooling over k×k windows: one step type, so the row partition and the window
+/// bounds are written once and only the per-window reduction differs.
+final class WindowPoolStep: ExecutionStep, ParallelWork {
+    enum Reduction { case max, average }
     let g: PoolGeometry
+    let reduction: Reduction
     let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
     private var split = ChunkSplit(count: 0, work: 0, threads: 1)
-    init(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) { self.g = g; self.x = x; self.y = y }
+    init(_ g: PoolGeometry, _ reduction: Reduction, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        self.g = g; self.reduction = reduction; self.x = x; self.y = y
+    }
 
     func execute(_ context: StepContext) {
         let p = g.attributes
@@ -25,73 +31,55 @@ final class MaxPoolStep: ExecutionStep, ParallelWork {
     }
 
     func run(task: Int) {
-        let (g, x, y) = (g, x, y)
+        let g = g
         let p = g.attributes
-        do {
-            for row in split.range(task) {
-                let (b, oy) = (row / g.oh, row % g.oh)
-                let ys = PoolGeometry.realRange(start: oy * p.stride.h - p.padding.top, length: p.kernel.h, size: g.h)
-                for ox in 0..<g.ow {
-                    let xs = PoolGeometry.realRange(start: ox * p.stride.w - p.padding.left, length: p.kernel.w, size: g.w)
-                    let out = y + ((b * g.oh + oy) * g.ow + ox) * g.c
-                    var first = true
-                    for iy in ys {
-                        for ix in xs {
-                            let src = x + ((b * g.h + iy) * g.w + ix) * g.c
-                            if first {
-                                out.update(from: src, count: g.c)
-                                first = false
-                            } else {
-                                // Takes v when it is larger or NaN, so NaN propagates as in the reference.
-                                for ch in 0..<g.c { let v = src[ch], m = out[ch]; out[ch] = (v > m || v != v) ? v : m }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-final class AvgPoolStep: ExecutionStep, ParallelWork {
-    let g: PoolGeometry
-    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
-    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
-    init(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) { self.g = g; self.x = x; self.y = y }
-
-    func execute(_ context: StepContext) {
-        let p = g.attributes
-        split = ChunkSplit(count: g.n * g.oh, work: g.n * g.oh * g.ow * g.c * p.kernel.h * p.kernel.w, threads: context.threads)
-        context.run(self, tasks: split.chunks)
-    }
-
-    func run(task: Int) {
-        let (g, x, y) = (g, x, y)
-        let p = g.attributes
-        do {
-            for row in split.range(task) {
-                let (b, oy) = (row / g.oh, row % g.oh)
-                let y0 = oy * p.stride.h - p.padding.top
-                let ys = PoolGeometry.realRange(start: y0, length: p.kernel.h, size: g.h)
-                for ox in 0..<g.ow {
-                    let x0 = ox * p.stride.w - p.padding.left
-                    let xs = PoolGeometry.realRange(start: x0, length: p.kernel.w, size: g.w)
+        for row in split.range(task) {
+            let (b, oy) = (row / g.oh, row % g.oh)
+            let y0 = oy * p.stride.h - p.padding.top
+            let ys = PoolGeometry.realRange(start: y0, length: p.kernel.h, size: g.h)
+            for ox in 0..<g.ow {
+                let x0 = ox * p.stride.w - p.padding.left
+                let xs = PoolGeometry.realRange(start: x0, length: p.kernel.w, size: g.w)
+                let out = y + ((b * g.oh + oy) * g.ow + ox) * g.c
+                switch reduction {
+                case .max: maxWindow(image: b, ys, xs, into: out)
+                case .average:
                     // The divisor rule of the reference: padded extent with countIncludePad, real cells without.
                     let padded = (min(y0 + p.kernel.h, g.h + p.padding.bottom) - y0) * (min(x0 + p.kernel.w, g.w + p.padding.right) - x0)
-                    let divisor = p.countIncludePad ? padded : ys.count * xs.count
-                    let scale = 1 / Float(divisor)
-                    let out = y + ((b * g.oh + oy) * g.ow + ox) * g.c
-                    out.update(repeating: 0, count: g.c)
-                    for iy in ys {
-                        for ix in xs {
-                            let src = x + ((b * g.h + iy) * g.w + ix) * g.c
-                            for ch in 0..<g.c { out[ch] += src[ch] }
-                        }
-                    }
-                    for ch in 0..<g.c { out[ch] *= scale }
+                    averageWindow(image: b, ys, xs, divisor: p.countIncludePad ? padded : ys.count * xs.count, into: out)
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private func maxWindow(image b: Int, _ ys: Range<Int>, _ xs: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        var first = true
+        for iy in ys {
+            for ix in xs {
+                let src = x + ((b * g.h + iy) * g.w + ix) * g.c
+                if first {
+                    out.update(from: src, count: g.c)
+                    first = false
+                } else {
+                    // Takes v when it is larger or NaN, so NaN propagates as in the reference.
+                    for ch in 0..<g.c { let v = src[ch], m = out[ch]; out[ch] = (v > m || v != v) ? v : m }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func averageWindow(image b: Int, _ ys: Range<Int>, _ xs: Range<Int>, divisor: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(repeating: 0, count: g.c)
+        for iy in ys {
+            for ix in xs {
+                let src = x + ((b * g.h + iy) * g.w + ix) * g.c
+                for ch in 0..<g.c { out[ch] += src[ch] }
+            }
+        }
+        let scale = 1 / Float(divisor)
+        for ch in 0..<g.c { out[ch] *= scale }
     }
 }
 
