@@ -20,11 +20,11 @@ import sys
 
 
 def done_configurations(path):
-    """(experiment, kernel, conv) of every row already in the CSV."""
+    """(experiment, kernel, conv, seed) of every row already in the CSV."""
     if not os.path.exists(path):
         return set()
     with open(path, newline="") as f:
-        return {(r["experiment"], r["kernel"], r["conv"]) for r in csv.DictReader(f)}
+        return {(r["experiment"], r["kernel"], r["conv"], r["seed"]) for r in csv.DictReader(f)}
 
 
 def plan(args):
@@ -70,12 +70,13 @@ def main():
     if not args.dry_run and not os.access(args.bin, os.X_OK):
         sys.exit(f"run_experiments: error: no rankedge binary at {args.bin} (swift build -c release)")
     os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
     done = done_configurations(args.csv)
     for label, k, conv, train_args in plan(args):
-        if (label, str(k), conv) in done:
+        if (label, str(k), conv, str(args.seed)) in done:
             print(f"skip {label} k={k} {conv}: already in {args.csv}", file=sys.stderr)
             continue
-        name = f"{label}-{train_args[1]}-k{k}-{conv.replace(':', '')}"
+        name = f"{label}-{train_args[1]}-k{k}-{conv.replace(':', '')}-seed{args.seed}"
         command = [args.bin, "train"] + train_args + [
             "--data", args.data, "--batch", "64", "--seed", str(args.seed), "--results", args.csv, "--tag", label,
             "--checkpoint", os.path.join(args.out, name + "-ckpt"), "--checkpoint-every", "250",

@@ -41,15 +41,15 @@ import RankEdge
 
     /// The layer equals a dense conv whose kernel is the reconstructed Σ_l a_l ⊗ b_l (METHODS.md §1),
     /// in both training forms, at odd sizes and strides.
-    @Test(arguments: [(1, 1), (2, 1), (3, 2)])
-    func bothFormsEqualADenseConvWithTheReconstructedKernel(rank: Int, stride: Int) throws {
-        let layer = try Self.rankConv(c: 3, s: 5, k: 3, l: rank, stride: stride)
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (3, 3, 2), (5, 1, 1), (5, 4, 2), (7, 2, 1), (7, 7, 3)])
+    func bothFormsEqualADenseConvWithTheReconstructedKernel(kernel k: Int, rank: Int, stride: Int) throws {
+        let layer = try Self.rankConv(c: 3, s: 5, k: k, l: rank, stride: stride)
         let x = randomVariable([2, 7, 5, 3], seed: 3)
         let kernel = reconstructRankKernel(a: layer.a.runtimeTensor, b: layer.b.runtimeTensor)
         let expected = referenceConv2d(x: x.data, xShape: x.shape, w: kernel.data, wShape: kernel.shape.dims, bias: layer.bias?.data,
-                                       Conv2DAttributes(stride: .square(stride), padding: .same(1)))
+                                       Conv2DAttributes(stride: .square(stride), padding: .same((k - 1) / 2)))
         for form in [RankExecution.reconstruct, .separable] {
-            let y = layer.forward(x, form: form, a: layer.a, b: layer.b)
+            let y = layer.forward(x, form: form, a: layer.a, b: layer.b, bias: layer.bias)
             #expect(y.shape == expected.shape)
             let err = zip(y.data, expected.out).map { abs($0 - $1) }.max()!
             #expect(err < 1e-5, "\(form): max error \(err)")
@@ -60,7 +60,7 @@ import RankEdge
     func gradientsMatchFiniteDifferences(form: RankExecution) throws {
         let layer = try Self.rankConv(c: 2, s: 3, k: 3, l: 2, stride: 2)
         let x = randomVariable([1, 5, 6, 2], seed: 8)
-        let worst = gradientCheck([x, layer.a, layer.b, layer.bias!]) { v in layer.forward(v[0], form: form, a: v[1], b: v[2]) }
+        let worst = gradientCheck([x, layer.a, layer.b, layer.bias!]) { v in layer.forward(v[0], form: form, a: v[1], b: v[2], bias: v[3]) }
         #expect(worst.allSatisfy { $0 < 2e-2 }, "\(worst)")
     }
 
@@ -86,7 +86,7 @@ import RankEdge
         _ = layer.forward(x, ForwardContext(mode: .training))
         #expect(layer.execution != .auto)
         #expect(Set(layer.measured.keys) == [.reconstruct, .separable])
-        #expect(layer.a.grad == nil && layer.b.grad == nil)
+        #expect(layer.a.grad == nil && layer.b.grad == nil && layer.bias?.grad == nil, "the measurement must not touch real gradients")
         let eval = try RankConv2D(name: "rc", inChannels: 3, outChannels: 4, kernel: 3, rank: 1, rng: &rng)
         _ = eval.forward(x, .evaluation)
         #expect(eval.execution == .auto, "evaluation never measures")
@@ -128,7 +128,8 @@ import RankEdge
         #expect(try ConvForm(parsing: "rank:2") == .rank(2))
         #expect(try ConvForm(parsing: "elrt:2.5") == .elrt(ratio: 2.5))
         #expect(try ConvForm(parsing: "tucker2:2").description == "tucker2:2")
-        for bad in ["rank:0", "rank:x", "tucker2", "elrt:1", "dense:2", "svd:2"] {
+        for bad in ["rank:0", "rank:x", "rank:99", "tucker2", "elrt:1", "dense:2", "svd:2", "", ":", "rank:", "tucker2:1e19",
+                    "tucker2:inf", "tucker2:nan", "elrt:-3"] {
             #expect(throws: ModelError.self) { try ConvForm(parsing: bad) }
         }
         let rank = try ModelZoo.build(ModelOptions(name: "minivgg", kernel: 5, conv: .rank(1)), seed: 0)
@@ -141,6 +142,8 @@ import RankEdge
         let tuckers = elrt.allModules.compactMap { $0 as? Tucker2Conv }
         // Every 3×3 conv but the RGB stem is factored; ELRT's λ defaults on.
         #expect(tuckers.count == 18 && tuckers.allSatisfy { $0.orthogonality == 1e-3 })
+        #expect(throws: ModelError.self) { try ModelZoo.build(ModelOptions(name: "minivgg", conv: .rank(1), dso: 0.1), seed: 0) }
+        #expect(throws: ModelError.self) { try ModelZoo.build(ModelOptions(name: "minivgg", kernel: 1, conv: .rank(1)), seed: 0) }
         let plain = try ModelZoo.build(ModelOptions(name: "resnet20", conv: .tucker2(ratio: 2)), seed: 0)
         #expect(plain.allModules.compactMap { $0 as? Tucker2Conv }.allSatisfy { $0.orthogonality == 0 })
     }
@@ -152,5 +155,34 @@ import RankEdge
         #expect(o.conv == .dense && o.dso == nil)
         let round = try JSONDecoder().decode(ModelOptions.self, from: JSONEncoder().encode(ModelOptions(name: "resnet20", conv: .elrt(ratio: 2), dso: 0.01)))
         #expect(round.conv == .elrt(ratio: 2) && round.dso == 0.01)
+    }
+
+    /// trainStep adds exactly λ·dR/dU to the 1×1 factors' gradients (and nothing to the core's).
+    @Test func trainStepAddsTheDSOGradient() throws {
+        func model(_ lambda: Float) -> Sequential {
+            var rng = SeededRandom(seed: 12)
+            return Sequential(name: "", [
+                Tucker2Conv(name: "t", inChannels: 4, outChannels: 6, kernel: 3, ranks: (3, 2), initialization: .xavierUniform,
+                            orthogonality: lambda, provenance: "test", rng: &rng),
+                GlobalAvgPool(name: "gap"), Flatten(name: "flatten"),
+                Linear(name: "fc", inFeatures: 6, outFeatures: 3, rng: &rng),
+            ])
+        }
+        let x = randomVariable([2, 5, 5, 4], seed: 1, requiresGrad: false)
+        var grads: [[String: [Float]]] = []
+        for lambda: Float in [0, 0.5] {
+            let m = model(lambda)
+            let opt = Optimizer(OptimizerConfig(kind: .sgd), parameters: m.parameters)
+            _ = trainStep(model: m, optimizer: opt, images: x, labels: [0, 2], learningRate: 0, context: ForwardContext(mode: .training))
+            grads.append(Dictionary(uniqueKeysWithValues: m.parameters.map { ($0.name, $0.variable.grad!.array) }))
+        }
+        let reference = model(0.5).submodules[0] as! Tucker2Conv
+        for (name, w) in [("t.tucker_in.weight", reference.first.weight), ("t.tucker_out.weight", reference.last.weight)] {
+            let u = Variable(shape: w.shape, value: w.value.copy(), requiresGrad: true)
+            RankEdgeTrain.doubleSoftOrthogonality(u, rows: w.shape[0], cols: w.shape[3]).backward()
+            let expected = zip(grads[0][name]!, u.grad!.array).map { $0 + 0.5 * $1 }
+            #expect(zip(grads[1][name]!, expected).allSatisfy { abs($0 - $1) < 1e-4 * max(1, abs($1)) }, "\(name)")
+        }
+        #expect(grads[0]["t.tucker_core.weight"]! == grads[1]["t.tucker_core.weight"]!)
     }
 }

@@ -113,4 +113,24 @@ extension TrainingTests {
         _ = resumed.trainOneStep()
         #expect(resumed.rankLayers.allSatisfy { $0.measured.isEmpty }, "a resumed run must not measure again")
     }
+
+    /// Resume is bit-identical for a rank-L model too (pinned form), and a resume that asks for
+    /// another form than the checkpoint's is refused.
+    @Test func rankModelResumeIsBitIdentical() throws {
+        let data = try CIFAR10.load(directory: try makeDatasetDirectory(), training: true)
+        var config = Self.config(steps: 4)
+        config.model.conv = .rank(2)
+        let straight = try Trainer(config: config, data: data, rankExecution: .separable)
+        for _ in 0..<4 { _ = straight.trainOneStep() }
+        let first = try Trainer(config: config, data: data, rankExecution: .separable)
+        for _ in 0..<2 { _ = first.trainOneStep() }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString).rkck").path
+        try first.checkpoint().write(to: path)
+        let resumed = try Trainer(config: config, data: data, rankExecution: .auto)
+        try resumed.restore(try Checkpoint.read(path: path), path: path)
+        for _ in 0..<2 { _ = resumed.trainOneStep() }
+        #expect(Self.state(straight) == Self.state(resumed), "weights differ after resume")
+        let other = try Trainer(config: config, data: data, rankExecution: .reconstruct)
+        #expect { try other.restore(try Checkpoint.read(path: path), path: path) } throws: { "\($0)".contains("separable form") }
+    }
 }

@@ -7,6 +7,8 @@ public enum TrainerMetadataKey {
     public static let steps = "rankedge.train.steps"
     public static let testAccuracy = "rankedge.train.test_accuracy"
     public static let testCount = "rankedge.train.test_count"
+    /// How each rank-L conv ran in training (`name=reconstruct,…`), since the choice can be measured.
+    public static let rankForms = "rankedge.train.rank_forms"
 }
 
 /// The model as a runtime graph: every module emits its own nodes under its own name (BN stays a

@@ -20,7 +20,7 @@ public final class Conv2D: Module {
         let weights: [Float]
         switch initialization {
         case .pytorchDefault: weights = defaultInit(weightCount, fanIn: fanIn, rng: &rng)
-        case .xavierUniform: weights = xavierUniform(weightCount, fanIn: fanIn, fanOut: outChannels / groups * kernel * kernel, rng: &rng)
+        case .xavierUniform: weights = xavierUniform(weightCount, fanIn: fanIn, fanOut: outChannels * kernel * kernel, rng: &rng)
         }
         weight = Variable(shape: [outChannels, kernel, kernel, cg], data: weights, requiresGrad: true)
         self.bias = bias ? Variable(shape: [outChannels], data: defaultInit(outChannels, fanIn: fanIn, rng: &rng), requiresGrad: true) : nil

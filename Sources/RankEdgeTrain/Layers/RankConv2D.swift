@@ -57,10 +57,10 @@ public final class RankConv2D: Module {
 
     public func forward(_ x: Variable, _ context: ForwardContext) -> Variable {
         if execution == .auto && context.mode == .training { chooseExecution(x) }
-        return forward(x, form: execution == .separable ? .separable : .reconstruct, a: a, b: b)
+        return forward(x, form: execution == .separable ? .separable : .reconstruct, a: a, b: b, bias: bias)
     }
 
-    func forward(_ x: Variable, form: RankExecution, a: Variable, b: Variable) -> Variable {
+    func forward(_ x: Variable, form: RankExecution, a: Variable, b: Variable, bias: Variable?) -> Variable {
         let pad = (kernel - 1) / 2
         switch form {
         case .separable:
@@ -99,23 +99,35 @@ public final class RankConv2D: Module {
         return gather(a, indices: idx, shape: [s, k, 1, c * l])
     }
 
-    /// Times forward + backward of both forms on this batch, with copies of the factors so the
+    /// Bytes of one S·C·L-channel intermediate of the separable form for input `shape`; the form
+    /// keeps two of them (and their gradients) per layer.
+    public func separableIntermediateBytes(input shape: [Int]) -> Int {
+        let outWidth = (shape[2] + 2 * ((kernel - 1) / 2) - kernel) / stride + 1
+        return shape[0] * shape[1] * max(outWidth, 0) * outChannels * inChannels * rank * MemoryLayout<Float>.size
+    }
+
+    /// The separable form is not even measured above this intermediate size: it would cost
+    /// gigabytes per layer and lose to the GEMM conv anyway (docs/BENCHMARKS.md).
+    public static let separableMeasurementBudget = 1 << 30
+
+    /// Times forward + backward of both forms on this batch, with copies of every parameter so the
     /// real gradients are untouched, and keeps the faster form.
     private func chooseExecution(_ x: Variable) {
         let input = Variable(shape: x.shape, value: x.value, requiresGrad: x.requiresGrad)
-        for form in [RankExecution.reconstruct, .separable] {
-            let ac = Variable(shape: a.shape, value: a.value.copy(), requiresGrad: true)
-            let bc = Variable(shape: b.shape, value: b.value.copy(), requiresGrad: true)
+        let forms: [RankExecution] = separableIntermediateBytes(input: x.shape) <= Self.separableMeasurementBudget
+            ? [.reconstruct, .separable] : [.reconstruct]
+        for form in forms {
+            let copies = [a, b, bias].map { $0.map { Variable(shape: $0.shape, value: $0.value.copy(), requiresGrad: true) } }
             var best = Double.infinity
             for _ in 0..<2 {
-                ac.zeroGrad(); bc.zeroGrad(); input.zeroGrad()
+                for v in copies + [input] { v?.zeroGrad() }
                 let start = monotonicNanoseconds()
-                forward(input, form: form, a: ac, b: bc).backward()
+                forward(input, form: form, a: copies[0]!, b: copies[1]!, bias: copies[2]).backward()
                 best = min(best, Double(monotonicNanoseconds() - start) / 1e9)
             }
             measured[form] = best
         }
-        execution = measured[.separable]! < measured[.reconstruct]! ? .separable : .reconstruct
+        execution = (measured[.separable] ?? .infinity) < measured[.reconstruct]! ? .separable : .reconstruct
     }
 
     public var parameters: [NamedTensor] {

@@ -10,17 +10,17 @@ public enum ConvForm: Sendable, Equatable, Codable, CustomStringConvertible {
     case elrt(ratio: Double)
 
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         func ratio() throws -> Double {
-            guard parts.count == 2, let r = Double(parts[1]), r > 1, r.isFinite else {
-                throw ModelError.badOption("--conv \(text): the ratio must be a number above 1 (e.g. \(parts[0]):2)")
+            guard parts.count == 2, let r = Double(parts[1]), r > 1, r <= Self.maximumRatio else {
+                throw ModelError.badOption("--conv \(text): the ratio must be a number above 1 and at most \(Int(Self.maximumRatio)) (e.g. \(parts[0]):2)")
             }
             return r
         }
         switch parts[0] {
         case "dense" where parts.count == 1: self = .dense
         case "rank":
-            guard parts.count == 2, let l = Int(parts[1]), l >= 1 else { throw ModelError.badOption("--conv \(text): the rank must be a whole number ≥ 1 (e.g. rank:1)") }
+            guard parts.count == 2, let l = Int(parts[1]), l >= 1, l <= 15 else { throw ModelError.badOption("--conv \(text): the rank must be a whole number from 1 to 15 (e.g. rank:1)") }
             self = .rank(l)
         case "tucker2": self = .tucker2(ratio: try ratio())
         case "elrt": self = .elrt(ratio: try ratio())
@@ -28,12 +28,22 @@ public enum ConvForm: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// Beyond this every layer is at rank 1 anyway.
+    static let maximumRatio = 1e6
+
     public var description: String {
         switch self {
         case .dense: "dense"
         case .rank(let l): "rank:\(l)"
         case .tucker2(let r): "tucker2:\(formatRatio(r))"
         case .elrt(let r): "elrt:\(formatRatio(r))"
+        }
+    }
+
+    public var isTucker: Bool {
+        switch self {
+        case .tucker2, .elrt: true
+        case .dense, .rank: false
         }
     }
 
@@ -54,7 +64,7 @@ public enum ConvForm: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
-private func formatRatio(_ r: Double) -> String { r == r.rounded() ? "\(Int(r))" : "\(r)" }
+private func formatRatio(_ r: Double) -> String { r == r.rounded() && abs(r) < 1e9 ? "\(Int(r))" : "\(r)" }
 
 /// Makes the convs of the zoo's models in the form the options ask for, so the architectures stay
 /// free of low-rank logic.

@@ -65,6 +65,12 @@ public enum ModelZoo {
         var rng = SeededRandom(seed: mixSeeds(seed, 0x1417))
         guard o.classes >= 2 else { throw ModelError.badOption("--classes must be at least 2") }
         if let dso = o.dso, !(dso >= 0 && dso.isFinite) { throw ModelError.badOption("--dso must be a number ≥ 0") }
+        if let dso = o.dso, dso > 0, !o.conv.isTucker {
+            throw ModelError.badOption("--dso regularises Tucker factors: it needs --conv tucker2:RATIO or elrt:RATIO, not \(o.conv)")
+        }
+        if o.conv != .dense, o.name == "minivgg", o.kernel == 1 {
+            throw ModelError.badOption("--conv \(o.conv) factors k×k convs; a mini-VGG with --kernel 1 has none")
+        }
         let convs = ConvFactory(form: o.conv, orthogonality: o.orthogonality, rankExecution: rankExecution)
         switch o.name {
         case "minivgg":

@@ -73,6 +73,11 @@ public final class Trainer {
         guard c.config == config else {
             throw CheckpointError.mismatch(path, "it was made with different settings (\(c.config.model.summary), \(c.config.recipe))")
         }
+        for layer in rankLayers {
+            if let stored = c.rankForms?[layer.name], layer.execution != .auto, layer.execution != stored {
+                throw CheckpointError.mismatch(path, "\(layer.name) trained in \(stored.rawValue) form; resume with --rank-form auto or \(stored.rawValue) (another form rounds differently)")
+            }
+        }
         var byName: [String: [Float]] = [:]
         for (n, v) in c.tensors { byName[n] = v }
         let targets = model.state.map { ($0.name, $0.variable.value) } + optimizer.slots
@@ -97,6 +102,8 @@ public final class Trainer {
     public func exportGraph(extraMetadata: [String: String] = [:]) -> Graph {
         var meta = [TrainerMetadataKey.model: config.model.summary, TrainerMetadataKey.recipe: config.recipe,
                     TrainerMetadataKey.steps: "\(step)"]
+        let forms = rankLayers.map { "\($0.name)=\($0.execution.rawValue)" }
+        if !forms.isEmpty { meta[TrainerMetadataKey.rankForms] = forms.joined(separator: ",") }
         meta.merge(extraMetadata) { _, new in new }
         let name = config.model.name == "minivgg" ? "minivgg-k\(config.model.kernel)" : config.model.name
         return RankEdgeTrain.exportGraph(model, name: name, classNames: classNames, normalization: normalization, metadata: meta)

@@ -63,15 +63,15 @@ struct ExperimentRow {
 
 /// Refuses, before training starts, a results file whose header is not ours.
 func checkResultsFile(_ path: String) throws {
-    guard FileManager.default.fileExists(atPath: path) else {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: directory) else { throw CLIError("results directory \(directory) does not exist") }
-        return
-    }
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    guard FileManager.default.fileExists(atPath: directory) else { throw CLIError("results directory \(directory) does not exist") }
+    // The row is written by renaming a new file into place, so the directory must be writable.
+    guard FileManager.default.isWritableFile(atPath: directory) else { throw CLIError("cannot write results into \(directory)") }
+    guard FileManager.default.fileExists(atPath: path) else { return }
     guard let bytes = try? readFileBytes(path), let text = String(bytes: bytes, encoding: .utf8) else {
         throw CLIError("cannot read results file \(path)")
     }
-    let header = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+    let header = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
     guard text.isEmpty || header == ExperimentRow.columns.joined(separator: ",") else {
         throw CLIError("\(path) is not a RankEdge results CSV (its header differs); give a new file")
     }
