@@ -39,7 +39,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge"]),
+        .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "CRankEdgeKernels"]),
         .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdge"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),

@@ -1,11 +1,12 @@
 /*
  * Cross-checks one ISA's GEMM micro-kernels against the portable scalar kernel, and both against a
- * double-precision reference. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
+ * double-precision reference; then the separable rank-L conv kernel against its formula. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
  * A small C driver (same loop structure as the Swift one: K blocks, packed or unpacked A, zero-padded
  * panels by each ISA's own packers, epilogue on the last K block only) runs each kernel over odd sizes that leave edge tiles in
  * every direction. Exit status 1 on any mismatch.
  */
 #include "CRankEdgeKernels.h"
+#include "rankedge_conv_kernels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -82,6 +83,59 @@ static double activate(double x, int act) {
     if (act == RE_ACT_RELU) return x > 0 ? x : 0;
     if (act == RE_ACT_RELU6) return x < 0 ? 0 : (x > 6 ? 6 : x);
     return x;
+}
+
+/* The separable rank-L kernel at one tiling (rows, block, group) with bias and ReLU, against a
+ * double evaluation of y = relu(bias + sum_c sum_l sum_i a * sum_j b * x). Returns 1 when it matches. */
+static int check_rankconv(re_isa isa, size_t h, size_t w, size_t c, size_t s, size_t k, size_t rank, size_t stride,
+                          size_t rows, size_t block, size_t group) {
+    const ptrdiff_t pad = (ptrdiff_t)(k / 2);
+    const size_t oh = (h + 2 * (size_t)pad - k) / stride + 1, ow = (w + 2 * (size_t)pad - k) / stride + 1;
+    const size_t sp = round_up(s, 8), factors = c * k * rank * sp;
+    float *x = malloc(h * w * c * sizeof(float)), *bh = malloc(factors * sizeof(float));
+    float *av = malloc(factors * sizeof(float)), *bias = malloc(s * sizeof(float));
+    float *y = malloc(oh * ow * s * sizeof(float));
+    for (size_t i = 0; i < h * w * c; i++) x[i] = next_uniform();
+    for (size_t i = 0; i < factors; i++) { bh[i] = i % sp < s ? next_uniform() : 0; av[i] = i % sp < s ? next_uniform() : 0; }
+    for (size_t i = 0; i < s; i++) bias[i] = next_uniform();
+    re_rankconv_params p = {h, w, c, oh, ow, s, rank, k, stride, stride, pad, pad, sp, bh, av, bias, RE_ACT_RELU};
+    float *planar = malloc(re_rankconv_planar_floats(&p) * sizeof(float));
+    float *scratch = malloc(re_rankconv_scratch_floats(&p, rows, block, group) * sizeof(float));
+    re_rankconv_planar(&p, x, planar, 0, c);
+    for (size_t oy0 = 0; oy0 < oh; oy0 += rows)
+        for (size_t o0 = 0; o0 < sp; o0 += block)
+            re_rankconv_tile((int)isa, &p, planar, y, NULL, oy0, oy0 + rows < oh ? oy0 + rows : oh, o0,
+                             o0 + block < sp ? o0 + block : sp, group, scratch);
+    int ok = 1;
+    for (size_t oy = 0; oy < oh && ok; oy++)
+    for (size_t ox = 0; ox < ow && ok; ox++)
+    for (size_t o = 0; o < s && ok; o++) {
+        double exact = bias[o], bound = fabs(bias[o]);
+        for (size_t ch = 0; ch < c; ch++)
+        for (size_t l = 0; l < rank; l++)
+        for (size_t i = 0; i < k; i++) {
+            const ptrdiff_t iy = (ptrdiff_t)(oy * stride + i) - pad;
+            if (iy < 0 || iy >= (ptrdiff_t)h) continue;
+            double t = 0, tb = 0;
+            for (size_t j = 0; j < k; j++) {
+                const ptrdiff_t ix = (ptrdiff_t)(ox * stride + j) - pad;
+                if (ix < 0 || ix >= (ptrdiff_t)w) continue;
+                const double term = (double)bh[((ch * k + j) * rank + l) * sp + o] * x[((size_t)iy * w + (size_t)ix) * c + ch];
+                t += term; tb += fabs(term);
+            }
+            const double av_ = av[((ch * rank + l) * k + i) * sp + o];
+            exact += av_ * t; bound += fabs(av_) * tb;
+        }
+        exact = activate(exact, RE_ACT_RELU);
+        const float got = y[(oy * ow + ox) * s + o];
+        if (fabs(got - exact) > (double)(2 * c * rank * k + 2) * 1.2e-7 * bound + 1e-30) {
+            ok = 0;
+            fprintf(stderr, "rankconv mismatch h=%zu w=%zu c=%zu s=%zu k=%zu L=%zu stride=%zu rows=%zu block=%zu group=%zu "
+                    "at (%zu,%zu,%zu): %.9g exact %.9g\n", h, w, c, s, k, rank, stride, rows, block, group, oy, ox, o, got, exact);
+        }
+    }
+    free(x); free(bh); free(av); free(bias); free(y); free(planar); free(scratch);
+    return ok;
 }
 
 int main(int argc, char **argv) {
@@ -163,6 +217,17 @@ int main(int argc, char **argv) {
         }
         if (ok) passed++; else failed++;
         free(a); free(b); free(bias); free(res); free(c_fast); free(c_ref);
+    }
+    /* Rank conv: k = 3, 5, 7 (unrolled bodies) and 4, 9 (generic), strides 1 and 2, odd row tiles
+     * (the paired vertical pass's lone last row), partial channel groups, every column remainder. */
+    static const size_t rc[][10] = {
+        {1, 1, 1, 1, 3, 1, 1, 1, 8, 1},   {7, 13, 5, 9, 3, 1, 1, 3, 16, 2},  {9, 11, 7, 17, 5, 2, 1, 9, 8, 4},
+        {8, 15, 3, 8, 7, 3, 1, 8, 8, 8},  {11, 9, 4, 13, 3, 2, 2, 2, 8, 3},  {13, 13, 6, 24, 4, 2, 1, 5, 24, 4},
+        {10, 8, 9, 8, 9, 1, 2, 4, 8, 2},  {6, 14, 11, 31, 5, 5, 1, 6, 32, 5}, {12, 12, 16, 16, 7, 1, 1, 12, 16, 2},
+    };
+    for (size_t i = 0; i < sizeof rc / sizeof rc[0]; i++) {
+        const size_t *r = rc[i];
+        if (check_rankconv(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) passed++; else failed++;
     }
     printf("%s: %ld passed, %ld failed\n", isa_name, passed, failed);
     return failed == 0 ? 0 : 1;

@@ -10,10 +10,48 @@ typedef float re_v8 __attribute__((vector_size(32)));
 
 static inline size_t re_round16(size_t n) { return (n + 15) / 16 * 16; }
 
-size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size_t ob) {
-    const size_t rows_in = (rows - 1) * p->stride_h + p->k;
-    const size_t wp = (p->ow - 1) * p->stride_w + p->k;
-    return re_round16(p->c * rows_in * wp) + re_round16(p->k * p->ow * p->rank * ob) + re_round16(rows * p->ow * ob);
+/* Rows of horizontal results a tile keeps: k + 1 with stride 1, whose vertical pass takes output
+ * rows in pairs, else k. */
+static inline size_t re_rankconv_ring_rows(const re_rankconv_params *p) { return p->stride_h == 1 ? p->k + 1 : p->k; }
+
+/* One zero-padded input plane: every row and column some output reads. */
+static inline size_t re_rankconv_plane_floats(const re_rankconv_params *p) {
+    return ((p->oh - 1) * p->stride_h + p->k) * ((p->ow - 1) * p->stride_w + p->k);
+}
+
+size_t re_rankconv_planar_floats(const re_rankconv_params *p) { return re_round16(p->c * re_rankconv_plane_floats(p)); }
+
+size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size_t ob, size_t group) {
+    return re_round16(re_rankconv_ring_rows(p) * group * p->ow * p->rank * ob) + re_round16(rows * p->ow * ob);
+}
+
+/* Channels go 16 at a time (one cache line of an NHWC pixel), so each input line is read once
+ * and the 16 planes are written as sequential streams. */
+void re_rankconv_planar(const re_rankconv_params *p, const float *x, float *planar, size_t c0, size_t c1) {
+    const size_t hp = (p->oh - 1) * p->stride_h + p->k, wp = (p->ow - 1) * p->stride_w + p->k;
+    const size_t plane = hp * wp, c = p->c, w = p->w;
+    const ptrdiff_t left = p->pad_left, top = p->pad_top;
+    /* Columns [col0, col1) of a plane row hold input pixels; the rest are padding. */
+    const size_t col0 = left < 0 ? 0 : ((size_t)left < wp ? (size_t)left : wp);
+    const ptrdiff_t end = left + (ptrdiff_t)w;
+    const size_t col1 = end < (ptrdiff_t)col0 ? col0 : ((size_t)end < wp ? (size_t)end : wp);
+    for (size_t g0 = c0; g0 < c1; g0 += 16) {
+        const size_t g1 = g0 + 16 < c1 ? g0 + 16 : c1;
+        for (size_t row = 0; row < hp; row++) {
+            const ptrdiff_t iy = (ptrdiff_t)row - top;
+            const int inside = iy >= 0 && iy < (ptrdiff_t)p->h;
+            for (size_t ch = g0; ch < g1; ch++) {
+                float *dst = planar + ch * plane + row * wp;
+                if (!inside) { memset(dst, 0, wp * sizeof(float)); continue; }
+                memset(dst, 0, col0 * sizeof(float));
+                memset(dst + col1, 0, (wp - col1) * sizeof(float));
+            }
+            if (!inside) continue;
+            const float *src = x + ((size_t)iy * w + (size_t)((ptrdiff_t)col0 - left)) * c;
+            for (size_t col = col0; col < col1; col++, src += c)
+                for (size_t ch = g0; ch < g1; ch++) planar[ch * plane + row * wp + col] = src[ch];
+        }
+    }
 }
 
 /* The portable instance: every helper is always_inline, so 8-wide vectors never cross a call and
@@ -54,14 +92,15 @@ void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, fl
     depthwise_rows_scalar(p, x, y, residual, oy0, oy1);
 }
 
-void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *x, float *y, const float *residual,
-                      size_t oy0, size_t oy1, size_t o0, size_t o1, float *scratch) {
+void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *planar, float *y, const float *residual,
+                      size_t oy0, size_t oy1, size_t o0, size_t o1, size_t group, float *scratch) {
     if (oy1 <= oy0 || o1 <= o0) return;
+    if (group == 0) group = 1;
 #if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { rankconv_tile_avx2(p, x, y, residual, oy0, oy1, o0, o1, scratch); return; }
+    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { rankconv_tile_avx2(p, planar, y, residual, oy0, oy1, o0, o1, group, scratch); return; }
 #endif
 #if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { rankconv_tile_neon(p, x, y, residual, oy0, oy1, o0, o1, scratch); return; }
+    if (isa == RE_ISA_NEON) { rankconv_tile_neon(p, planar, y, residual, oy0, oy1, o0, o1, group, scratch); return; }
 #endif
-    rankconv_tile_scalar(p, x, y, residual, oy0, oy1, o0, o1, scratch);
+    rankconv_tile_scalar(p, planar, y, residual, oy0, oy1, o0, o1, group, scratch);
 }

@@ -98,16 +98,20 @@ RE_ATTR static void RE_FN(depthwise_rows)(const re_depthwise_params *p, const fl
 
 /*
  * Per input channel, each input row r of the tile goes through the horizontal pass into a ring of
- * the last k rows,
+ * the last rows (k, or k + 1 for stride 1),
  *     T[r][ox][l][v] = sum_j x[r][ox*sw + j] * b[j][l][v],
  * and as soon as the k rows an output row needs are in the ring, the vertical pass adds
  *     acc[oy][ox][v] += sum_l sum_i a[l][i][v] * T[oy*sh + i][ox][l][v].
  * The ring stays in L1, so both passes read their operands from L1 and no T row is computed
- * twice. Vectors run over 8 output channels (v); blocks of 8 output columns share one load of
- * the k factor vectors, which stay in registers.
+ * twice. The input comes as zero-padded planes (re_rankconv_planar), written once per image and
+ * shared by every tile. Vectors run over 8 output channels (v); in the horizontal pass blocks of
+ * 8 output columns share one load of the k factor vectors, which stay in registers.
  */
 
 #define RE_RANK_NQ 8
+/* Output columns per block of the paired vertical pass: two rows of accumulators, two factor
+ * vectors and one T vector fill 15 of the 16 AVX2 registers. */
+#define RE_RANK_NP 6
 
 /* Register-blocked loops with trip counts fixed at compile time (K is a literal where the k3, k5,
  * k7 instances are called) unroll fully, which keeps the accumulator and factor arrays in registers
@@ -129,48 +133,28 @@ RE_ATTR static void RE_FN(depthwise_rows)(const re_depthwise_params *p, const fl
 #undef RE_KNAME
 #undef RE_UNROLL
 
-RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const float *x, float *y,
+RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const float *planar, float *y,
                                         const float *residual, size_t oy0, size_t oy1, size_t o0, size_t o1,
-                                        float *scratch) {
+                                        size_t group, float *scratch) {
     const size_t rows = oy1 - oy0, k = p->k, rank = p->rank, sp = p->sp, c = p->c, ow = p->ow;
-    const size_t sh = p->stride_h, sw = p->stride_w, ob = o1 - o0;
-    const size_t rows_in = (rows - 1) * sh + k, wp = (ow - 1) * sw + k;
-    float *planar = scratch;
-    float *ring = planar + re_round16(c * rows_in * wp);
-    float *acc = ring + re_round16(k * ow * rank * ob);
-
-    /* The tile's input, zero-padded, one plane per channel: contiguous rows for the horizontal
-     * pass. Written channel by channel so the writes stream; the reads step through the input's
-     * pixels, which stay in cache across channels. */
+    const size_t sh = p->stride_h, ob = o1 - o0;
+    const size_t rows_in = (rows - 1) * sh + k, wp = (ow - 1) * p->stride_w + k;
+    const size_t plane = re_rankconv_plane_floats(p);
+    float *ring = scratch;
+    float *acc = ring + re_round16(re_rankconv_ring_rows(p) * group * ow * rank * ob);
     const ptrdiff_t iy_first = (ptrdiff_t)(oy0 * sh) - p->pad_top;
-    const ptrdiff_t h = (ptrdiff_t)p->h, w = (ptrdiff_t)p->w;
-    for (size_t ch = 0; ch < c; ch++) {
-        float *plane = planar + ch * rows_in * wp;
-        for (size_t r = 0; r < rows_in; r++) {
-            const ptrdiff_t iy = iy_first + (ptrdiff_t)r;
-            float *dst = plane + r * wp;
-            if (iy < 0 || iy >= h) {
-                memset(dst, 0, wp * sizeof(float));
-                continue;
-            }
-            const float *src = x + (size_t)iy * (size_t)w * c + ch;
-            for (size_t col = 0; col < wp; col++) {
-                const ptrdiff_t ix = (ptrdiff_t)col - p->pad_left;
-                dst[col] = (ix < 0 || ix >= w) ? 0.0f : src[(size_t)ix * c];
-            }
-        }
-    }
     memset(acc, 0, rows * ow * ob * sizeof(float));
 
-    for (size_t ch = 0; ch < c; ch++) {
-        const float *xc = planar + ch * rows_in * wp;
+    for (size_t ch = 0; ch < c; ch += group) {
+        const size_t G = c - ch < group ? c - ch : group;
+        const float *xc = planar + ch * plane + oy0 * sh * wp;
         const float *bh = p->bh + ch * k * rank * sp + o0;
         const float *av = p->av + ch * rank * k * sp + o0;
         switch (k) {
-        case 3: RE_FN(rank_channel_k3)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 3); break;
-        case 5: RE_FN(rank_channel_k5)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 5); break;
-        case 7: RE_FN(rank_channel_k7)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 7); break;
-        default: RE_FN(rank_channel_kany)(p, xc, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, (int)k); break;
+        case 3: RE_FN(rank_channels_k3)(p, xc, plane, G, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 3); break;
+        case 5: RE_FN(rank_channels_k5)(p, xc, plane, G, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 5); break;
+        case 7: RE_FN(rank_channels_k7)(p, xc, plane, G, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, 7); break;
+        default: RE_FN(rank_channels_kany)(p, xc, plane, G, wp, rows_in, iy_first, rows, bh, av, ring, acc, ob, (int)k); break;
         }
     }
 

@@ -72,30 +72,95 @@ RE_INLINE void RE_KFN(vertical_row)(const float *const *rows, const float *av, s
     }
 }
 
-/* One input channel through both passes, for a kernel size K known at compile time when inlined. */
-RE_INLINE void RE_KFN(rank_channel)(const re_rankconv_params *p, const float *xc, size_t wp, size_t rows_in,
-                                   ptrdiff_t iy_first, size_t rows, const float *bh, const float *av, float *ring,
-                                   float *acc, size_t ob, const int K) {
+/* NB output columns from ox of the paired vertical pass below (NB a literal at every call). */
+RE_INLINE void RE_KFN(vertical_pair_block)(const float *const *taps, const float *av, size_t terms, size_t sp,
+                                          size_t vb, size_t lstride, float *b0, float *b1, size_t ox, const int NB,
+                                          const int K) {
+    re_v8 s0[RE_RANK_NP], s1[RE_RANK_NP];
+    RE_UNROLL for (int q = 0; q < NB; q++) {
+        s0[q] = RE_FN(load)(b0 + (ox + (size_t)q) * 8);
+        s1[q] = RE_FN(load)(b1 + (ox + (size_t)q) * 8);
+    }
+    for (size_t l = 0; l < terms; l++) {
+        const float *al = av + l * (size_t)K * sp + vb * 8;
+        RE_UNROLL for (int i = 0; i <= K; i++) {
+            const float *tr = taps[i] + l * lstride + ox * 8;
+            const re_v8 a0 = i < K ? RE_FN(load)(al + (size_t)i * sp) : RE_FN(splat)(0.0f);
+            const re_v8 a1 = i > 0 ? RE_FN(load)(al + (size_t)(i - 1) * sp) : RE_FN(splat)(0.0f);
+            RE_UNROLL for (int q = 0; q < NB; q++) {
+                const re_v8 t = RE_FN(load)(tr + (size_t)q * 8);
+                if (i < K) s0[q] += a0 * t;
+                if (i > 0) s1[q] += a1 * t;
+            }
+        }
+    }
+    RE_UNROLL for (int q = 0; q < NB; q++) {
+        RE_FN(store)(b0 + (ox + (size_t)q) * 8, s0[q]);
+        RE_FN(store)(b1 + (ox + (size_t)q) * 8, s1[q]);
+    }
+}
+
+/* Vertical pass of output rows t and t + 1 (stride 1) for vector vb: taps[i], i = 0..K, is T row
+ * t + i. Row t takes taps 0..K-1 and row t + 1 taps 1..K, so every T vector loaded feeds both
+ * rows: K + 1 loads per 2K multiply-adds instead of one load per multiply-add, which is what
+ * bounds the single-row pass. The terms (rank terms of one or more channels) are summed in
+ * registers, so the accumulators are read and written once per pass. Columns go in blocks of 6,
+ * the rest in blocks of 4, 2 and 1, so narrow images lose little to the remainder. */
+RE_INLINE void RE_KFN(vertical_pair)(const float *const *taps, const float *av, size_t terms, size_t sp,
+                                    size_t vb, float *acc0, float *acc1, size_t nvb, size_t ow, const int K) {
+    const size_t lstride = nvb * ow * 8, off = vb * ow * 8;
+    const float *tv[17];
+    RE_UNROLL for (int i = 0; i <= K; i++) tv[i] = taps[i] + off;
+    float *b0 = acc0 + off, *b1 = acc1 + off;
+    size_t ox = 0;
+    for (; ox + RE_RANK_NP <= ow; ox += RE_RANK_NP)
+        RE_KFN(vertical_pair_block)(tv, av, terms, sp, vb, lstride, b0, b1, ox, RE_RANK_NP, K);
+    if (ox + 4 <= ow) { RE_KFN(vertical_pair_block)(tv, av, terms, sp, vb, lstride, b0, b1, ox, 4, K); ox += 4; }
+    if (ox + 2 <= ow) { RE_KFN(vertical_pair_block)(tv, av, terms, sp, vb, lstride, b0, b1, ox, 2, K); ox += 2; }
+    if (ox < ow) RE_KFN(vertical_pair_block)(tv, av, terms, sp, vb, lstride, b0, b1, ox, 1, K);
+}
+
+/* G consecutive input channels through both passes, for a kernel size K known at compile time
+ * when inlined. xc is the first channel's zero-padded plane from the tile's first input row. A
+ * ring slot holds one input row's horizontal results for all G channels, [g][l][vb][ox][8], so
+ * the vertical pass sees G·rank terms laid out like rank terms of one channel (the factors of
+ * consecutive channels are consecutive too) and reads and writes the accumulators once per G
+ * channels. With stride 1 the ring keeps K + 1 rows and output rows go through the vertical pass
+ * in pairs (the last one alone when the tile has an odd count); other strides keep K rows and
+ * take one output row at a time. */
+RE_INLINE void RE_KFN(rank_channels)(const re_rankconv_params *p, const float *xc, size_t plane, size_t G,
+                                    size_t wp, size_t rows_in, ptrdiff_t iy_first, size_t rows, const float *bh,
+                                    const float *av, float *ring, float *acc, size_t ob, const int K) {
     const size_t ow = p->ow, rank = p->rank, sp = p->sp, sh = p->stride_h, sw = p->stride_w;
-    const size_t nvb = ob / 8, row_floats = ow * rank * ob;
+    const size_t nvb = ob / 8, channel_floats = ow * rank * ob, row_floats = G * channel_floats;
+    const size_t slots = sh == 1 ? (size_t)K + 1 : (size_t)K, terms = G * rank;
     for (size_t r = 0; r < rows_in; r++) {
         /* With a stride above k some input rows feed no output row. */
         if (sh > (size_t)K && r % sh >= (size_t)K) continue;
-        float *slot = ring + (r % (size_t)K) * row_floats;
+        float *slot = ring + (r % slots) * row_floats;
         const ptrdiff_t iy = iy_first + (ptrdiff_t)r;
         if (iy < 0 || iy >= (ptrdiff_t)p->h) {
             /* A padding row: its horizontal result is zero, no need to compute it. */
             memset(slot, 0, row_floats * sizeof(float));
         } else {
-            for (size_t l = 0; l < rank; l++)
-                for (size_t vb = 0; vb < nvb; vb++) RE_KFN(horizontal_row)(xc + r * wp, sw, bh, rank, sp, l, vb, slot, nvb, ow, K);
+            for (size_t g = 0; g < G; g++)
+                for (size_t l = 0; l < rank; l++)
+                    for (size_t vb = 0; vb < nvb; vb++)
+                        RE_KFN(horizontal_row)(xc + g * plane + r * wp, sw, bh + g * (size_t)K * rank * sp, rank, sp, l, vb,
+                                               slot + g * channel_floats, nvb, ow, K);
         }
         if (r + 1 < (size_t)K || (r + 1 - (size_t)K) % sh != 0) continue;
         const size_t t = (r + 1 - (size_t)K) / sh;
         if (t >= rows) continue;
-        const float *taps[16];
-        for (int i = 0; i < K; i++) taps[i] = ring + ((t * sh + (size_t)i) % (size_t)K) * row_floats;
-        for (size_t vb = 0; vb < nvb; vb++) RE_KFN(vertical_row)(taps, av, rank, sp, vb, acc + t * ow * ob, nvb, ow, K);
+        const float *taps[17];
+        if (sh == 1 && t % 2 == 1) {
+            for (int i = 0; i <= K; i++) taps[i] = ring + ((t - 1 + (size_t)i) % slots) * row_floats;
+            for (size_t vb = 0; vb < nvb; vb++)
+                RE_KFN(vertical_pair)(taps, av, terms, sp, vb, acc + (t - 1) * ow * ob, acc + t * ow * ob, nvb, ow, K);
+        } else if (sh != 1 || t + 1 == rows) {
+            for (int i = 0; i < K; i++) taps[i] = ring + ((t * sh + (size_t)i) % slots) * row_floats;
+            for (size_t vb = 0; vb < nvb; vb++) RE_KFN(vertical_row)(taps, av, terms, sp, vb, acc + t * ow * ob, nvb, ow, K);
+        }
     }
 }
 

@@ -51,15 +51,26 @@ typedef struct {
 /* Kernel sizes the separable kernel takes (larger ones run as reconstructed dense convs). */
 #define RE_RANKCONV_MAX_K 16
 
-/* Scratch floats re_rankconv_tile needs for `rows` output rows and an output-channel block of `ob`. */
-size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size_t ob);
+/*
+ * The tiles read one image's input as zero-padded planes, c planes of ((oh-1)*sh + k) x
+ * ((ow-1)*sw + k) floats (re_rankconv_planar_floats in all), which re_rankconv_planar writes from
+ * the NHWC image x, channels [c0, c1) per call so threads can share the work.
+ */
+size_t re_rankconv_planar_floats(const re_rankconv_params *p);
+void re_rankconv_planar(const re_rankconv_params *p, const float *x, float *planar, size_t c0, size_t c1);
+
+/* Per-call scratch floats re_rankconv_tile needs for `rows` output rows, an output-channel block
+ * of `ob` and `group` input channels per pass. */
+size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size_t ob, size_t group);
 
 /*
  * Output rows [oy0, oy1) and output channels [o0, o1) of one image (o0, o1 multiples of 8, o1 <= sp;
- * channels >= s are computed but not stored). residual (same layout as y) may be NULL.
+ * channels >= s are computed but not stored) from the image's planes, `group` input channels per
+ * pass (more channels per pass read and write the accumulators less often but need a larger ring).
+ * residual (same layout as y) may be NULL.
  */
-void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *x, float *y, const float *residual,
-                      size_t oy0, size_t oy1, size_t o0, size_t o1, float *scratch);
+void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *planar, float *y, const float *residual,
+                      size_t oy0, size_t oy1, size_t o0, size_t o1, size_t group, float *scratch);
 
 #ifdef __cplusplus
 }

@@ -88,8 +88,7 @@ final class ExecutionPlan {
             let t = ConvStep.Tiling.choose(convGeometry(w, input: input, output: output), pointwise: w.isPointwise, shifted: w.isShifted, threads: threads)
             return t.scratchPerSlot * t.slots
         case .separableRankConv(let w):
-            let t = SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads)
-            return t.scratchPerSlot * t.slots
+            return SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads).scratchFloats
         case .tuckerChain(let w):
             let t = TuckerChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
             return t.scratchPerSlot * t.slots
@@ -118,8 +117,7 @@ final class ExecutionPlan {
         case .separableRankConv(let w):
             let t = SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads)
             return SeparableRankConvStep(weights: w, input: input, output: output, x: x, y: y, residual: residual,
-                                         activation: op.activation, tiling: t,
-                                         scratch: SlotScratch(base: scratchBase, floatsPerSlot: t.scratchPerSlot), isa: isa)
+                                         activation: op.activation, tiling: t, scratch: scratchBase!, isa: isa)
         case .tuckerChain(let w):
             let t = TuckerChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
             return TuckerChainStep(name: op.name, weights: w, input: input, output: output, x: x, y: y, residual: residual,

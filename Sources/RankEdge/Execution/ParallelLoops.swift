@@ -35,3 +35,22 @@ final class ItemCounter: @unchecked Sendable {
         return item < count ? item : nil
     }
 }
+
+/// What every tiled step keeps between its slots: the units they claim, and whether a slot's GEMM
+/// rejected its arguments (a slot cannot throw, so it records the failure and the step throws).
+final class SlotUnits: @unchecked Sendable {
+    private let counter = ItemCounter()
+    private let failed = Atomic<Bool>(false)
+
+    /// Runs `work.run(task:)` on `slots` slots, each claiming units with `claim(below:)` until none
+    /// are left; throws for `node` when a slot called `fail()`.
+    func run(_ work: ParallelWork, slots: Int, context: StepContext, node: String) throws(ExecutionError) {
+        counter.reset()
+        failed.store(false, ordering: .relaxed)
+        context.run(work, tasks: slots)
+        if failed.load(ordering: .relaxed) { throw .kernelFailed(node: node, message: "the GEMM rejected its arguments") }
+    }
+
+    func claim(below count: Int) -> Int? { counter.claim(below: count) }
+    func fail() { failed.store(true, ordering: .relaxed) }
+}

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A conv2d or linear layer on the GEMM, with bias, residual add and activation fused into the
 /// GEMM's store.
 ///
@@ -82,8 +80,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
     let activation: GEMMActivation
     let tiling: Tiling
     let scratch: SlotScratch
-    private let counter = ItemCounter()
-    private let failed = Atomic<Bool>(false)
+    private let units = SlotUnits()
 
     init(name: String, weights: GEMMConvWeights, geometry: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
          residual: UnsafePointer<Float>?, activation: GEMMActivation, tiling: Tiling, scratch: SlotScratch) {
@@ -93,17 +90,14 @@ final class ConvStep: ExecutionStep, ParallelWork {
     }
 
     func execute(_ context: StepContext) throws(ExecutionError) {
-        counter.reset()
-        failed.store(false, ordering: .relaxed)
-        context.run(self, tasks: tiling.slots)
-        if failed.load(ordering: .relaxed) { throw .kernelFailed(node: name, message: "the GEMM rejected its arguments") }
+        try units.run(self, slots: tiling.slots, context: context, node: name)
     }
 
     /// One slot: claims tiles until none are left.
     func run(task slot: Int) {
         if tiling.shifted { runShifted(slot: slot); return }
         let sg = weights.outPerGroup
-        while let tile = counter.claim(below: tiling.tiles) {
+        while let tile = units.claim(below: tiling.tiles) {
             let row = tile * tiling.rows
             let rows = min(tiling.rows, g.pixels - row)
             for group in 0..<g.groups {
@@ -122,7 +116,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
                     try gemm(m: rows, n: sg, k: tiling.pointwise ? g.cg : g.depth, a: a, lda: lda, packedB: weights.packed[group],
                              c: y + row * g.s + column, ldc: g.s, epilogue: epilogue, threads: 1)
                 } catch {
-                    failed.store(true, ordering: .relaxed)
+                    units.fail()
                 }
             }
         }
@@ -133,7 +127,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
         let a = weights.attributes
         let (wp, c, s, kh, kw) = (tiling.paddedWidth, g.c, g.s, g.kh, g.kw)
         let band = scratch.slot(slot)
-        while let tile = counter.claim(below: tiling.tiles) {
+        while let tile = units.claim(below: tiling.tiles) {
             let b = tile / tiling.bandsPerImage
             let oy0 = (tile % tiling.bandsPerImage) * tiling.rows
             let rows = min(tiling.rows, g.oh - oy0)
@@ -161,7 +155,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
                              c: out, ldc: s, epilogue: epilogue, threads: 1)
                 }
             } catch {
-                failed.store(true, ordering: .relaxed)
+                units.fail()
                 continue
             }
             // Copy out the real columns, with the residual and the activation.

@@ -2,29 +2,44 @@ import CRankEdgeKernels
 
 /// A rank-L spatial conv run in separable form (METHODS.md §1): per input channel, a horizontal
 /// pass with the b factors, then a vertical pass with the a factors, 2·L·k multiply-adds per
-/// (output, input channel) pair instead of k². Work is split into tiles of output rows and blocks
-/// of output channels; a block needs only its own channels' horizontal results, so splitting
-/// channels costs no recomputation, unlike splitting rows (whose inputs overlap by k − 1 rows).
+/// (output, input channel) pair instead of k². The input is first copied once into zero-padded
+/// planes that every tile reads. Work is then split into tiles of output rows and blocks of output
+/// channels; a block needs only its own channels' horizontal results, so splitting channels costs
+/// no recomputation, unlike splitting rows (whose inputs overlap by k − 1 rows).
 final class SeparableRankConvStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
         var rows: Int
         /// Output channels per block (a multiple of 8).
         var block: Int
+        /// Input channels per pass of the kernel.
+        var group: Int
+        /// Floats of the zero-padded planar input, all images, shared by every slot.
+        var planarFloats: Int
         var scratchPerSlot: Int
         var slots: Int
         var units: Int
 
-        /// Channel blocks small enough that the ring of k horizontal rows stays in L1 (about 32 KB),
-        /// whole images where the planar input and accumulators fit about 384 KB of L2 (rows split
-        /// only beyond that, since split rows recompute k − 1 halo rows), then enough units that
-        /// every thread has work, splitting channel blocks first (they share no work).
+        var scratchFloats: Int { planarFloats + scratchPerSlot * slots }
+
+        /// The ring of horizontal results ((k + 1) rows × group channels × ow × L × block) within
+        /// about 24 KB of L1, blocks of at least 256 outputs per row so the short loops have work,
+        /// then as many channels per pass (up to 8) as fit, since each pass reads and writes the
+        /// accumulators once (measured on Zen 2, docs/BENCHMARKS.md). Whole images where the
+        /// accumulators fit about 256 KB of L2 (rows split only beyond that, since split rows
+        /// recompute k − 1 halo rows), then enough units that every thread has work, splitting
+        /// channel blocks first (they share no work).
         static func choose(_ w: SeparableRankWeights, output: TensorShape, threads: Int) -> Tiling {
             var params = SeparableRankConvStep.parameters(w, input: nil, output: output)
             let (n, oh, ow) = (output[0], output[1], output[2])
-            var rows = oh, block = w.paddedOut
-            while w.k * ow * w.rank * block > 8 * 1024 && block > 8 { block = max(8, (block / 2 + 7) / 8 * 8) }
-            func scratch(_ r: Int, _ b: Int) -> Int { re_rankconv_scratch_floats(&params, r, b) }
-            while scratch(rows, block) > 96 * 1024 && rows > 1 { rows = (rows + 1) / 2 }
+            let ringRows = w.attributes.stride.h == 1 ? w.k + 1 : w.k
+            func ring(_ block: Int, _ group: Int) -> Int { ringRows * group * ow * w.rank * block }
+            let budget = 6 * 1024
+            var block = min(w.paddedOut, max(8, (256 / max(ow, 1) + 7) / 8 * 8))
+            while ring(block, 1) > budget && block > 8 { block -= 8 }
+            var group = 8
+            while group > 1 && (ring(block, group) > budget || group > w.inChannels) { group /= 2 }
+            var rows = oh
+            while rows * ow * block > 64 * 1024 && rows > 1 { rows = (rows + 1) / 2 }
             func units(_ r: Int, _ b: Int) -> Int { n * ((oh + r - 1) / r) * ((w.paddedOut + b - 1) / b) }
             // Too little work to be worth sharing (see ConvStep.Tiling).
             let threads = n * oh * ow * w.outChannels * w.inChannels * 2 * w.rank * w.k < 1 << 18 ? 1 : threads
@@ -32,7 +47,8 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
                 if block >= 16 { block = (block / 2 + 7) / 8 * 8 } else if rows > 1 { rows = (rows + 1) / 2 } else { break }
             }
             let u = units(rows, block)
-            return Tiling(rows: rows, block: block, scratchPerSlot: scratch(rows, block), slots: min(threads, u), units: u)
+            return Tiling(rows: rows, block: block, group: group, planarFloats: n * re_rankconv_planar_floats(&params),
+                          scratchPerSlot: re_rankconv_scratch_floats(&params, rows, block, group), slots: min(threads, u), units: u)
         }
     }
 
@@ -53,13 +69,18 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
     let y: UnsafeMutablePointer<Float>
     let residual: UnsafePointer<Float>?
     let tiling: Tiling
-    let scratch: SlotScratch
+    /// The planar input (tiling.planarFloats) followed by one scratch region per slot.
+    let scratchBase: UnsafeMutablePointer<Float>
     let isa: Int32
-    private let counter = ItemCounter()
+    private let units = SlotUnits()
+    /// Which loop `run(task:)` serves: the planar copy of the input, then the tiles.
+    private var copyingInput = false
+    /// Channels per unit of the planar copy (16: one cache line of an NHWC pixel).
+    private static let copyChannels = 16
 
     init(weights: SeparableRankWeights, input: TensorShape, output: TensorShape, x: UnsafePointer<Float>,
          y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, activation: GEMMActivation,
-         tiling: Tiling, scratch: SlotScratch, isa: GEMMISA) {
+         tiling: Tiling, scratch: UnsafeMutablePointer<Float>, isa: GEMMISA) {
         self.weights = weights
         var p = Self.parameters(weights, input: input, output: output)
         p.activation = Int32(activation.cValue)
@@ -69,27 +90,48 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
         outImage = output[1] * output[2] * output[3]
         oh = output[1]
         self.x = x; self.y = y; self.residual = residual
-        self.tiling = tiling; self.scratch = scratch
+        self.tiling = tiling; self.scratchBase = scratch
         self.isa = Int32(isa.cValue.rawValue)
     }
 
-    func execute(_ context: StepContext) {
-        counter.reset()
-        context.run(self, tasks: tiling.slots)
+    private var planarPerImage: Int { tiling.planarFloats / n }
+    private var copyUnits: Int { n * ((weights.inChannels + Self.copyChannels - 1) / Self.copyChannels) }
+
+    func execute(_ context: StepContext) throws(ExecutionError) {
+        copyingInput = true
+        try units.run(self, slots: tiling.slots > 1 ? min(tiling.slots, copyUnits) : 1, context: context, node: "rankConv2d")
+        copyingInput = false
+        try units.run(self, slots: tiling.slots, context: context, node: "rankConv2d")
+    }
+
+    func run(task slot: Int) {
+        if copyingInput { copyInput() } else { runTiles(slot: slot) }
+    }
+
+    /// Claims (image, 16 channels) units of the planar copy until none are left.
+    private func copyInput() {
+        let c = weights.inChannels, perImage = (c + Self.copyChannels - 1) / Self.copyChannels
+        withUnsafePointer(to: params) { p in
+            while let unit = units.claim(below: copyUnits) {
+                let b = unit / perImage, c0 = (unit % perImage) * Self.copyChannels
+                re_rankconv_planar(p, x + b * inImage, scratchBase + b * planarPerImage, c0, min(c, c0 + Self.copyChannels))
+            }
+        }
     }
 
     /// One slot: claims units (image, row tile, channel block) until none are left.
-    func run(task slot: Int) {
+    private func runTiles(slot: Int) {
         let t = tiling
         let sp = weights.paddedOut
         let rowTiles = (oh + t.rows - 1) / t.rows
         let blocks = (sp + t.block - 1) / t.block
+        let scratch = scratchBase + t.planarFloats + slot * t.scratchPerSlot
         withUnsafePointer(to: params) { p in
-            while let unit = counter.claim(below: t.units) {
+            while let unit = units.claim(below: t.units) {
                 let block = unit % blocks, tile = (unit / blocks) % rowTiles, b = unit / (blocks * rowTiles)
                 let oy0 = tile * t.rows, o0 = block * t.block
-                re_rankconv_tile(isa, p, x + b * inImage, y + b * outImage, residual.map { $0 + b * outImage },
-                                 oy0, min(oh, oy0 + t.rows), o0, min(sp, o0 + t.block), scratch.slot(slot))
+                re_rankconv_tile(isa, p, scratchBase + b * planarPerImage, y + b * outImage, residual.map { $0 + b * outImage },
+                                 oy0, min(oh, oy0 + t.rows), o0, min(sp, o0 + t.block), t.group, scratch)
             }
         }
     }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A low-rank chain 1×1 (C→R1) → k×k (R1→R2) → 1×1 (R2→S) run band by band: for a band of output
 /// rows, the first 1×1 computes only the input rows the band needs into scratch, the core conv
 /// reads them through im2col, and the last 1×1 writes the band with the fused epilogue. The narrow
@@ -50,8 +48,7 @@ final class TuckerChainStep: ExecutionStep, ParallelWork {
     let activation: GEMMActivation
     let tiling: Tiling
     let scratch: SlotScratch
-    private let counter = ItemCounter()
-    private let failed = Atomic<Bool>(false)
+    private let units = SlotUnits()
 
     init(name: String, weights: TuckerChainWeights, input: TensorShape, output: TensorShape, x: UnsafePointer<Float>,
          y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, activation: GEMMActivation, tiling: Tiling, scratch: SlotScratch) {
@@ -61,10 +58,7 @@ final class TuckerChainStep: ExecutionStep, ParallelWork {
     }
 
     func execute(_ context: StepContext) throws(ExecutionError) {
-        counter.reset()
-        failed.store(false, ordering: .relaxed)
-        context.run(self, tasks: tiling.slots)
-        if failed.load(ordering: .relaxed) { throw .kernelFailed(node: name, message: "the GEMM rejected its arguments") }
+        try units.run(self, slots: tiling.slots, context: context, node: name)
     }
 
     func run(task slot: Int) {
@@ -73,7 +67,7 @@ final class TuckerChainStep: ExecutionStep, ParallelWork {
         let (r1, r2) = (w.first.outChannels, w.core.outChannels)
         let core = w.core.attributes
         let base = scratch.slot(slot)
-        while let unit = counter.claim(below: tiling.units) {
+        while let unit = units.claim(below: tiling.units) {
             let b = unit / tiling.bandsPerImage, band = unit % tiling.bandsPerImage
             let oy0 = band * tiling.rows, oy1 = min(oh, oy0 + tiling.rows)
             let rows = oy1 - oy0
@@ -112,7 +106,7 @@ final class TuckerChainStep: ExecutionStep, ParallelWork {
                                                 residual: residual.map { $0 + first * s }, residualStride: s),
                          threads: 1)
             } catch {
-                failed.store(true, ordering: .relaxed)
+                units.fail()
             }
         }
     }
