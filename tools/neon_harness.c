@@ -138,6 +138,45 @@ static int check_rankconv(re_isa isa, size_t h, size_t w, size_t c, size_t s, si
     return ok;
 }
 
+/* The narrow direct conv (stride 1) with bias, residual and ReLU against a double evaluation. */
+static int check_narrowconv(re_isa isa, size_t h, size_t w, size_t c, size_t s, size_t k, ptrdiff_t pt, ptrdiff_t pl) {
+    const size_t oh = h + 2 * (size_t)pt - k + 1, ow = w + 2 * (size_t)pl - k + 1;
+    float *x = malloc(h * w * c * sizeof(float)), *wt = malloc(c * k * k * s * sizeof(float));
+    float *bias = malloc(s * sizeof(float)), *res = malloc(oh * ow * s * sizeof(float)), *y = malloc(oh * ow * s * sizeof(float));
+    for (size_t i = 0; i < h * w * c; i++) x[i] = next_uniform();
+    for (size_t i = 0; i < c * k * k * s; i++) wt[i] = next_uniform();
+    for (size_t i = 0; i < s; i++) bias[i] = next_uniform();
+    for (size_t i = 0; i < oh * ow * s; i++) res[i] = next_uniform();
+    re_narrowconv_params p = {h, w, c, oh, ow, s, k, k, pt, pl, wt, bias, RE_ACT_RELU};
+    float *planar = malloc(re_narrowconv_planar_floats(&p) * sizeof(float));
+    re_narrowconv_planar(&p, x, planar, 0, c);
+    re_narrowconv_rows((int)isa, &p, planar, y, res, 0, oh);
+    int ok = 1;
+    for (size_t oy = 0; oy < oh && ok; oy++)
+    for (size_t ox = 0; ox < ow && ok; ox++)
+    for (size_t o = 0; o < s && ok; o++) {
+        double exact = (double)bias[o] + res[(oy * ow + ox) * s + o];
+        double bound = fabs(bias[o]) + fabs(res[(oy * ow + ox) * s + o]);
+        for (size_t ch = 0; ch < c; ch++)
+        for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++) {
+            const ptrdiff_t iy = (ptrdiff_t)(oy + i) - pt, ix = (ptrdiff_t)(ox + j) - pl;
+            if (iy < 0 || ix < 0 || iy >= (ptrdiff_t)h || ix >= (ptrdiff_t)w) continue;
+            const double term = (double)wt[((ch * k + i) * k + j) * s + o] * x[((size_t)iy * w + (size_t)ix) * c + ch];
+            exact += term; bound += fabs(term);
+        }
+        exact = activate(exact, RE_ACT_RELU);
+        const float got = y[(oy * ow + ox) * s + o];
+        if (fabs(got - exact) > (double)(c * k * k + 2) * 1.2e-7 * bound + 1e-30) {
+            ok = 0;
+            fprintf(stderr, "narrowconv mismatch h=%zu w=%zu c=%zu s=%zu k=%zu at (%zu,%zu,%zu): %.9g exact %.9g\n",
+                    h, w, c, s, k, oy, ox, o, got, exact);
+        }
+    }
+    free(x); free(wt); free(bias); free(res); free(y); free(planar);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const re_isa isa = argc > 1 && strcmp(argv[1], "avx2") == 0 ? RE_ISA_AVX2 : RE_ISA_NEON;
     const char *isa_name = isa == RE_ISA_AVX2 ? "avx2" : "neon";
@@ -228,6 +267,16 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof rc / sizeof rc[0]; i++) {
         const size_t *r = rc[i];
         if (check_rankconv(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) passed++; else failed++;
+    }
+    /* Narrow direct conv: 1, 9, 12, 13 and 19 output channels (blocks of 12 + remainder), widths
+     * of whole and partial 8-pixel vectors, 3×3 and 5×5, asymmetric padding by the pad pair. */
+    static const size_t nc[][7] = {
+        {1, 1, 1, 1, 1, 0, 0}, {9, 8, 9, 9, 3, 1, 1}, {7, 11, 5, 19, 3, 1, 1}, {6, 21, 17, 12, 5, 2, 2},
+        {12, 16, 3, 13, 3, 2, 0}, {5, 9, 20, 1, 3, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) {
+        const size_t *r = nc[i];
+        if (check_narrowconv(isa, r[0], r[1], r[2], r[3], r[4], (ptrdiff_t)r[5], (ptrdiff_t)r[6])) passed++; else failed++;
     }
     printf("%s: %ld passed, %ld failed\n", isa_name, passed, failed);
     return failed == 0 ? 0 : 1;

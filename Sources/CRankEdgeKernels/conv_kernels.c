@@ -25,12 +25,11 @@ size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size
     return re_round16(re_rankconv_ring_rows(p) * group * p->ow * p->rank * ob) + re_round16(rows * p->ow * ob);
 }
 
-/* Channels go 16 at a time (one cache line of an NHWC pixel), so each input line is read once
- * and the 16 planes are written as sequential streams. */
-void re_rankconv_planar(const re_rankconv_params *p, const float *x, float *planar, size_t c0, size_t c1) {
-    const size_t hp = (p->oh - 1) * p->stride_h + p->k, wp = (p->ow - 1) * p->stride_w + p->k;
-    const size_t plane = hp * wp, c = p->c, w = p->w;
-    const ptrdiff_t left = p->pad_left, top = p->pad_top;
+/* Zero-padded planes [c][hp][wp] of an NHWC image whose pixel (0, 0) lands at (top, left).
+ * Channels go 16 at a time (one cache line of an NHWC pixel), so each input line is fetched once. */
+static void re_pad_planes(const float *x, size_t h, size_t w, size_t c, ptrdiff_t top, ptrdiff_t left,
+                          size_t hp, size_t wp, float *planar, size_t c0, size_t c1) {
+    const size_t plane = hp * wp;
     /* Columns [col0, col1) of a plane row hold input pixels; the rest are padding. */
     const size_t col0 = left < 0 ? 0 : ((size_t)left < wp ? (size_t)left : wp);
     const ptrdiff_t end = left + (ptrdiff_t)w;
@@ -39,19 +38,42 @@ void re_rankconv_planar(const re_rankconv_params *p, const float *x, float *plan
         const size_t g1 = g0 + 16 < c1 ? g0 + 16 : c1;
         for (size_t row = 0; row < hp; row++) {
             const ptrdiff_t iy = (ptrdiff_t)row - top;
-            const int inside = iy >= 0 && iy < (ptrdiff_t)p->h;
+            const int inside = iy >= 0 && iy < (ptrdiff_t)h;
             for (size_t ch = g0; ch < g1; ch++) {
                 float *dst = planar + ch * plane + row * wp;
                 if (!inside) { memset(dst, 0, wp * sizeof(float)); continue; }
-                memset(dst, 0, col0 * sizeof(float));
-                memset(dst + col1, 0, (wp - col1) * sizeof(float));
+                /* Borders are a few floats: a loop, not two library calls per row. */
+                for (size_t col = 0; col < col0; col++) dst[col] = 0.0f;
+                for (size_t col = col1; col < wp; col++) dst[col] = 0.0f;
             }
-            if (!inside) continue;
+            /* No pixel columns (padding wider than the plane): nothing to copy, and the source
+             * pointer below would point before x. */
+            if (!inside || col1 == col0) continue;
+            /* Channel by channel along the row: sequential writes, and the row's input lines
+             * (read with a stride of c) stay in L1 for the group's 16 channels. */
             const float *src = x + ((size_t)iy * w + (size_t)((ptrdiff_t)col0 - left)) * c;
-            for (size_t col = col0; col < col1; col++, src += c)
-                for (size_t ch = g0; ch < g1; ch++) planar[ch * plane + row * wp + col] = src[ch];
+            for (size_t ch = g0; ch < g1; ch++) {
+                float *dst = planar + ch * plane + row * wp;
+                for (size_t col = col0; col < col1; col++) dst[col] = src[(col - col0) * c + ch];
+            }
         }
     }
+}
+
+void re_rankconv_planar(const re_rankconv_params *p, const float *x, float *planar, size_t c0, size_t c1) {
+    re_pad_planes(x, p->h, p->w, p->c, p->pad_top, p->pad_left, (p->oh - 1) * p->stride_h + p->k,
+                  (p->ow - 1) * p->stride_w + p->k, planar, c0, c1);
+}
+
+/* Plane width: whole 8-pixel vectors of output columns, plus the taps' reach. */
+static inline size_t re_narrowconv_wp(const re_narrowconv_params *p) { return (p->ow + 7) / 8 * 8 + p->kw - 1; }
+
+size_t re_narrowconv_planar_floats(const re_narrowconv_params *p) {
+    return re_round16(p->c * (p->oh + p->kh - 1) * re_narrowconv_wp(p));
+}
+
+void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *planar, size_t c0, size_t c1) {
+    re_pad_planes(x, p->h, p->w, p->c, p->pad_top, p->pad_left, p->oh + p->kh - 1, re_narrowconv_wp(p), planar, c0, c1);
 }
 
 /* The portable instance: every helper is always_inline, so 8-wide vectors never cross a call and
@@ -90,6 +112,17 @@ void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, fl
     if (isa == RE_ISA_NEON) { depthwise_rows_neon(p, x, y, residual, oy0, oy1); return; }
 #endif
     depthwise_rows_scalar(p, x, y, residual, oy0, oy1);
+}
+
+void re_narrowconv_rows(int isa, const re_narrowconv_params *p, const float *planar, float *y, const float *residual,
+                        size_t oy0, size_t oy1) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { narrowconv_rows_avx2(p, planar, y, residual, oy0, oy1); return; }
+#endif
+#if defined(__aarch64__)
+    if (isa == RE_ISA_NEON) { narrowconv_rows_neon(p, planar, y, residual, oy0, oy1); return; }
+#endif
+    narrowconv_rows_scalar(p, planar, y, residual, oy0, oy1);
 }
 
 void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *planar, float *y, const float *residual,

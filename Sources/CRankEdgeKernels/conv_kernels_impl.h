@@ -188,6 +188,99 @@ RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const floa
     }
 }
 
+/* ---- Narrow direct conv ------------------------------------------------------------------- */
+
+#define RE_NARROW_UNROLL _Pragma("clang loop unroll(full)")
+
+/* NS output channels from s0 for NV·8 output pixels from ox of row oy (NS and NV literals at every
+ * call): each accumulator is one channel over 8 pixels, so a tap costs NV input vector loads and NS
+ * broadcasts for NS·NV multiply-adds. Broadcasts are what bound the one-vector form (one per
+ * multiply-add); two vectors halve them, with at most 6 channels so 12 accumulators fit the
+ * registers. Only the first `valid` pixels are stored (the row's last block). */
+RE_INLINE void RE_FN(narrow_block)(const re_narrowconv_params *p, const float *planar, size_t hp, size_t wp,
+                                   float *y, const float *residual, size_t s0, size_t oy, size_t ox, size_t valid,
+                                   const int NS, const int NV) {
+    const size_t kh = p->kh, kw = p->kw, s = p->s;
+    re_v8 acc[12];
+    RE_NARROW_UNROLL for (int q = 0; q < NS * NV; q++) acc[q] = RE_FN(splat)(0.0f);
+    for (size_t ch = 0; ch < p->c; ch++) {
+        const float *xc = planar + (ch * hp + oy) * wp + ox;
+        const float *wc = p->weights + ch * kh * kw * s + s0;
+        for (size_t i = 0; i < kh; i++) {
+            for (size_t j = 0; j < kw; j++) {
+                re_v8 xv[2];
+                RE_NARROW_UNROLL for (int v = 0; v < NV; v++) xv[v] = RE_FN(load)(xc + i * wp + j + (size_t)v * 8);
+                const float *wt = wc + (i * kw + j) * s;
+                RE_NARROW_UNROLL for (int q = 0; q < NS; q++) {
+                    const re_v8 b = RE_FN(splat)(wt[q]);
+                    RE_NARROW_UNROLL for (int v = 0; v < NV; v++) acc[v * NS + q] += b * xv[v];
+                }
+            }
+        }
+    }
+    /* The accumulators hold channels in lanes of pixels and the output is pixel-major: bias and
+     * (without a residual) the activation go on whole vectors, then a scalar transpose through
+     * t stores the valid pixels; at most 12 x 8 values a block do not pay for shuffles. */
+    const int act = p->activation;
+    float t[12 * 8];
+    RE_NARROW_UNROLL for (int v = 0; v < NV; v++) {
+        RE_NARROW_UNROLL for (int q = 0; q < NS; q++) {
+            re_v8 a = acc[v * NS + q];
+            if (p->bias) a += RE_FN(splat)(p->bias[s0 + (size_t)q]);
+            if (!residual) a = RE_FN(activate)(a, act);
+            RE_FN(store)(t + (v * NS + q) * 8, a);
+        }
+    }
+    for (size_t e = 0; e < valid; e++) {
+        const size_t pixel = oy * p->ow + ox + e;
+        const float *te = t + (e / 8) * (size_t)NS * 8 + e % 8;
+        float *out = y + pixel * s + s0;
+        if (residual) {
+            const float *res = residual + pixel * s + s0;
+            RE_NARROW_UNROLL for (int q = 0; q < NS; q++) out[q] = RE_FN(activate1)(te[q * 8] + res[q], act);
+        } else {
+            RE_NARROW_UNROLL for (int q = 0; q < NS; q++) out[q] = te[q * 8];
+        }
+    }
+}
+
+/* Output channels go in blocks of up to 12 over one vector of pixels or, where two whole vectors
+ * of the row remain, in balanced blocks of up to 6 over two (9 = 5 + 4, 19 = 5 + 5 + 5 + 4). */
+RE_ATTR static void RE_FN(narrowconv_rows)(const re_narrowconv_params *p, const float *planar, float *y,
+                                          const float *residual, size_t oy0, size_t oy1) {
+    const size_t hp = p->oh + p->kh - 1, ow8 = (p->ow + 7) / 8 * 8, wp = ow8 + p->kw - 1;
+    const size_t pairs = (p->s + 5) / 6, pair_block = (p->s + pairs - 1) / pairs;
+    for (size_t oy = oy0; oy < oy1; oy++) {
+        size_t ox = 0;
+        for (; ox + 16 <= ow8; ox += 16) {
+            const size_t valid = p->ow - ox < 16 ? p->ow - ox : 16;
+            for (size_t s0 = 0; s0 < p->s; s0 += pair_block) {
+                const size_t ns = p->s - s0 < pair_block ? p->s - s0 : pair_block;
+                switch (ns) {
+#define RE_NARROW_CASE(n) case n: RE_FN(narrow_block)(p, planar, hp, wp, y, residual, s0, oy, ox, valid, n, 2); break;
+                RE_NARROW_CASE(1) RE_NARROW_CASE(2) RE_NARROW_CASE(3) RE_NARROW_CASE(4) RE_NARROW_CASE(5) RE_NARROW_CASE(6)
+#undef RE_NARROW_CASE
+                default: break;
+                }
+            }
+        }
+        for (; ox < p->ow; ox += 8) {
+            const size_t valid = p->ow - ox < 8 ? p->ow - ox : 8;
+            for (size_t s0 = 0; s0 < p->s; s0 += 12) {
+                const size_t ns = p->s - s0 < 12 ? p->s - s0 : 12;
+                switch (ns) {
+#define RE_NARROW_CASE(n) case n: RE_FN(narrow_block)(p, planar, hp, wp, y, residual, s0, oy, ox, valid, n, 1); break;
+                RE_NARROW_CASE(1) RE_NARROW_CASE(2) RE_NARROW_CASE(3) RE_NARROW_CASE(4) RE_NARROW_CASE(5) RE_NARROW_CASE(6)
+                RE_NARROW_CASE(7) RE_NARROW_CASE(8) RE_NARROW_CASE(9) RE_NARROW_CASE(10) RE_NARROW_CASE(11) RE_NARROW_CASE(12)
+#undef RE_NARROW_CASE
+                default: break;
+                }
+            }
+        }
+    }
+}
+
+#undef RE_NARROW_UNROLL
 #undef RE_INLINE
 #undef RE_FN
 #undef RE_CAT

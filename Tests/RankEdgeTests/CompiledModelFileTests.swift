@@ -4,18 +4,20 @@ import Testing
 @Suite struct CompiledModelFileTests {
     typealias F = RefFixtures
 
-    /// A graph with every kind of step: im2col, 1×1, grouped and depthwise convs, both rank forms,
+    /// A graph with every kind of step: im2col, shifted-row, narrow direct, 1×1, grouped and
+    /// depthwise convs, both rank forms,
     /// an unfolded BN, pools, concat, linear, softmax.
     static func graph() -> Graph {
         var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 14, 4], seed: 8)
         let bn = b.batchNorm("input", name: "bn0")
-        var x = b.conv(bn, out: 8, kernel: 3, name: "c1")                       // shifted rows
+        var x = b.conv(bn, out: 16, kernel: 3, name: "c1")                      // shifted rows
         x = b.relu(x)
-        let dw = b.conv(x, out: 8, kernel: 3, groups: 8, name: "dw")
+        let dw = b.conv(x, out: 16, kernel: 3, groups: 16, name: "dw")
+        let nw = b.conv(x, out: 9, kernel: 3, name: "narrow")                   // narrow direct
         let gr = b.conv(x, out: 40, kernel: 3, groups: 2, name: "grouped")    // one GEMM per group
         let rs = b.rankConv(x, out: 8, kernel: 5, rank: 2, name: "rank_sep")
         let rd = b.rankConv(x, out: 8, kernel: 3, rank: 1, name: "rank_dense")
-        x = b.concat([dw, gr, rs, rd], name: "cat")
+        x = b.concat([dw, nw, gr, rs, rd], name: "cat")
         x = b.conv(x, out: 12, kernel: 3, stride: 2, name: "down")              // im2col
         x = b.maxPool(x, kernel: 2, stride: 2, name: "mp")
         x = b.conv(x, out: 6, kernel: 1, name: "pw")
@@ -46,7 +48,7 @@ import Testing
 
     @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
         let (model, contents) = try Self.compiled()
-        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine"]))
+        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct"]))
         let bytes = try RKGFile.encode(contents)
         let decoded = try RKGFile.decodeContents(bytes)
         #expect(CompiledModelFile.isCompiled(decoded))

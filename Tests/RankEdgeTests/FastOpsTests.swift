@@ -64,14 +64,15 @@ import Testing
     }
 
     @Test func shiftedRowConvs() throws {
-        // Stride 1, narrow outputs, wide enough rows: the shifted-row form (no im2col).
-        try Self.check(Self.convGraph("shift-3x3", input: [1, 13, 12, 5], out: 7, kernel: 3), batch: 2)
-        try Self.check(Self.convGraph("shift-5x5-asym", input: [1, 9, 21, 3], out: 11, kernel: 5,
+        // Stride 1, outputs up to 48 channels that fill the GEMM's tiles (fewer go to the narrow
+        // direct kernel), wide enough rows: the shifted-row form (no im2col).
+        try Self.check(Self.convGraph("shift-3x3", input: [1, 13, 12, 5], out: 13, kernel: 3), batch: 2)
+        try Self.check(Self.convGraph("shift-5x5-asym", input: [1, 9, 21, 3], out: 29, kernel: 5,
                                       padding: Padding(top: 1, left: 2, bottom: 3, right: 1)))
-        try Self.check(Self.convGraph("shift-nopad", input: [1, 8, 30, 4], out: 6, kernel: 3, padding: .zero))
+        try Self.check(Self.convGraph("shift-nopad", input: [1, 8, 30, 4], out: 12, kernel: 3, padding: .zero))
         try Self.check(Self.convGraph("shift-big", input: [1, 34, 33, 16], out: 16, kernel: 3), batch: 2, threads: [2])
-        var b = GraphBuilder(name: "shift-residual", shape: [1, 12, 14, 6], seed: 8)
-        let c = b.conv("input", out: 6, kernel: 3, name: "c")
+        var b = GraphBuilder(name: "shift-residual", shape: [1, 12, 14, 14], seed: 8)
+        let c = b.conv("input", out: 14, kernel: 3, name: "c")
         let y = b.relu6(b.addTensors(c, "input", name: "sum"), name: "act")
         let g = b.build(outputs: [y])
         try Self.check(g, batch: 2)
@@ -118,6 +119,32 @@ import Testing
         #expect(model.ops.count == 2)
         #expect(model.ops.map(\.nodes) == [["c", "sum", "act"], ["p", "sum2", "act2"]])
         #expect(model.ops[1].residual == "act")
+    }
+
+    @Test func narrowDirectConvs() throws {
+        // Output channels 1, 9, 10, 19 (one block of 12 + 7), 23; widths a multiple of 8, 8 + 3, 9
+        // and 21; 3×3 and 5×5 kernels; asymmetric padding; batch 2; one and two threads.
+        for (input, out, kernel, padding) in [([1, 9, 8, 9], 9, 3, nil), ([1, 7, 11, 5], 1, 3, nil), ([1, 6, 21, 17], 19, 5, nil),
+                                              ([1, 12, 16, 3], 23, 3, Padding(top: 2, left: 0, bottom: 0, right: 2)),
+                                              ([1, 5, 9, 20], 10, 3, Padding(top: 0, left: 1, bottom: 1, right: 1))] as [([Int], Int, Int, Padding?)] {
+            let g = Self.convGraph("narrow \(input) → \(out)", input: input, out: out, kernel: kernel, padding: padding)
+            try Self.check(g, batch: 2)
+            let model = try GraphCompiler.compile(g)
+            #expect(model.ops[0].kernel == "narrow-direct", "\(g.name) ran as \(model.ops[0].kernel)")
+        }
+        // Residual add and ReLU fused into the kernel's store.
+        var r = GraphBuilder(name: "narrow-fused", shape: [1, 10, 9, 9], seed: 4)
+        let conv = r.conv("input", out: 9, kernel: 3, name: "c")
+        let y = r.relu(r.addTensors(conv, "input", name: "sum"), name: "act")
+        let fused = r.build(outputs: [y])
+        try Self.check(fused, batch: 2)
+        let model = try GraphCompiler.compile(fused)
+        #expect(model.ops.count == 1 && model.ops[0].kernel == "narrow-direct")
+        // Channel counts a GEMM tile fills, 1×1 convs and stride 2 stay on the GEMM.
+        for (out, kernel, stride) in [(16, 3, 1), (9, 1, 1), (9, 3, 2), (32, 3, 1)] {
+            let g = Self.convGraph("gemm \(out) k\(kernel) s\(stride)", input: [1, 9, 9, 5], out: out, kernel: kernel, stride: stride)
+            #expect(try GraphCompiler.compile(g).ops[0].kernel != "narrow-direct")
+        }
     }
 
     @Test func separableRankConvs() throws {

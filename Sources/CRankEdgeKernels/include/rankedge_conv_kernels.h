@@ -72,6 +72,32 @@ size_t re_rankconv_scratch_floats(const re_rankconv_params *p, size_t rows, size
 void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *planar, float *y, const float *residual,
                       size_t oy0, size_t oy1, size_t o0, size_t o1, size_t group, float *scratch);
 
+/*
+ * Direct conv for outputs with few channels (groups 1, stride 1, dilation 1): vectors run over 8
+ * output pixels of a row instead of over output channels, so 9 or 19 channels fill the lanes that
+ * a channel-vectorised GEMM tile would leave half empty; the accumulators of up to 12 output
+ * channels stay in registers while every input channel and tap streams past.
+ *   y[oy, ox, o] = act(bias[o] + residual + sum_c sum_i sum_j w[c,i,j,o] * x[oy+i-pt, ox+j-pl, c])
+ */
+typedef struct {
+    size_t h, w, c;                 /* input image */
+    size_t oh, ow, s;               /* output image */
+    size_t kh, kw;
+    ptrdiff_t pad_top, pad_left;
+    const float *weights;           /* [c][kh][kw][s] */
+    const float *bias;              /* [s] or NULL */
+    int activation;                 /* re_activation */
+} re_narrowconv_params;
+
+/* Like the rank kernel, this one reads one image's input as zero-padded planes: c planes of
+ * (oh + kh - 1) x (ow rounded up to 8, + kw - 1) floats, channels [c0, c1) written per call. */
+size_t re_narrowconv_planar_floats(const re_narrowconv_params *p);
+void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *planar, size_t c0, size_t c1);
+
+/* Output rows [oy0, oy1) of one image from its planes; residual (same layout as y) may be NULL. */
+void re_narrowconv_rows(int isa, const re_narrowconv_params *p, const float *planar, float *y, const float *residual,
+                        size_t oy0, size_t oy1);
+
 #ifdef __cplusplus
 }
 #endif

@@ -73,6 +73,10 @@ public enum CompiledModelFile {
                 fields += [("kind", .string("depthwise")), ("kh", .int(w.kh)), ("kw", .int(w.kw)), ("channels", .int(w.channels))]
                     + convAttributes(w.attributes)
                 fields += [("weights", store(i, "weights", w.weights.buffer)), ("bias", storeOptional(i, "bias", w.bias))]
+            case .narrowConv(let w):
+                fields += [("kind", .string("narrow-direct")), ("kh", .int(w.kh)), ("kw", .int(w.kw)), ("in", .int(w.inChannels)),
+                           ("out", .int(w.outChannels))] + convAttributes(w.attributes)
+                fields += [("weights", store(i, "weights", w.weights.buffer)), ("bias", storeOptional(i, "bias", w.bias))]
             case .separableRankConv(let w):
                 fields += [("kind", .string("separable-rank")), ("out", .int(w.outChannels)), ("in", .int(w.inChannels)),
                            ("rank", .int(w.rank)), ("k", .int(w.k)),
@@ -274,6 +278,16 @@ public enum CompiledModelFile {
                 kind = .depthwise(DepthwiseWeights(attributes: attrs, kh: kh, kw: kw, channels: c,
                                                    weights: try tensor(o["weights"], name, count: kh * kw * c),
                                                    bias: try optionalTensor(o["bias"], name, count: c)))
+            case "narrow-direct":
+                let attrs = try convAttributes(o, name)
+                let (kh, kw) = (try int(o, "kh", name, min: 1), try int(o, "kw", name, min: 1))
+                let (inC, out) = (try int(o, "in", name, min: 1), try int(o, "out", name, min: 1))
+                guard attrs.groups == 1, attrs.stride == .square(1), attrs.dilation == .square(1) else {
+                    throw fail("step '\(name)': the narrow direct kernel needs groups 1, stride 1, dilation 1")
+                }
+                kind = .narrowConv(NarrowConvWeights(attributes: attrs, kh: kh, kw: kw, inChannels: inC, outChannels: out,
+                                                     weights: try tensor(o["weights"], name, count: kh * kw * inC * out),
+                                                     bias: try optionalTensor(o["bias"], name, count: out)))
             case "separable-rank":
                 let s = try ints(o, "stride", name, count: 2, min: 1), p = try ints(o, "padding", name, count: 4, min: 0)
                 let attrs = RankConv2DAttributes(stride: Size2(s[0], s[1]), padding: Padding(top: p[0], left: p[1], bottom: p[2], right: p[3]))
@@ -342,6 +356,11 @@ public enum CompiledModelFile {
                     guard input.rank == 4, input[3] == w.channels, out == (try? Graph.outputShape(op: .conv2d(w.attributes), inputs: [input],
                         weights: [TensorShape([w.channels, w.kh, w.kw, 1])]).get()) else {
                         throw fail("step '\(op.name)': depthwise weights do not match input \(input) / output \(out)")
+                    }
+                case .narrowConv(let w):
+                    guard input.rank == 4, input[3] == w.inChannels, out == (try? Graph.outputShape(op: .conv2d(w.attributes), inputs: [input],
+                        weights: [TensorShape([w.outChannels, w.kh, w.kw, w.inChannels])]).get()), out[2] >= 1 else {
+                        throw fail("step '\(op.name)': narrow conv weights do not match input \(input) / output \(out)")
                     }
                 case .separableRankConv(let w):
                     let factor = TensorShape([w.outChannels, w.inChannels, w.rank, w.k])

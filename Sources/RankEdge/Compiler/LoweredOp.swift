@@ -3,6 +3,8 @@ enum LoweredKind {
     /// conv2d (dense or grouped) or linear, on the GEMM.
     case gemmConv(GEMMConvWeights)
     case depthwise(DepthwiseWeights)
+    /// conv2d with few output channels, on the direct kernel vectorised over pixels.
+    case narrowConv(NarrowConvWeights)
     case separableRankConv(SeparableRankWeights)
     /// 1×1 → k×k → 1×1, run band by band.
     case tuckerChain(TuckerChainWeights)
@@ -38,6 +40,7 @@ public struct LoweredOp {
         switch kind {
         case .gemmConv(let w): return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : (w.isShifted ? "shifted-gemm" : "im2col-gemm"))
         case .depthwise: return "depthwise"
+        case .narrowConv: return "narrow-direct"
         case .separableRankConv: return "separable-rank"
         case .tuckerChain: return "tucker-chain"
         case .channelAffine: return "channel-affine"
@@ -55,6 +58,7 @@ public struct LoweredOp {
 
 /// Turns fusion groups into lowered ops, preparing every weight for its kernel (the weight
 /// prepacking pass): GEMM panels for convs and linears, [kh][kw][C] filters for depthwise convs,
+/// [C][kh][kw][S] filters for narrow direct convs,
 /// factor banks for separable rank convs, scale/shift for unfolded batch norms.
 enum Lowering {
     static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA) throws(ExecutionError) -> [LoweredOp] {
@@ -92,6 +96,8 @@ enum Lowering {
                 let channels = shapes[node.inputs[0]]![3]
                 if DepthwiseWeights.applies(weight: w.shape, attributes: attrs, inputChannels: channels) {
                     kind = .depthwise(DepthwiseWeights(weight: w, bias: weight(2), attributes: attrs))
+                } else if NarrowConvWeights.applies(weight: w.shape, attributes: attrs, output: shapes[node.outputs[0]]!) {
+                    kind = .narrowConv(NarrowConvWeights(weight: w, bias: weight(2), attributes: attrs))
                 } else if GEMMConvWeights.prefersBlockDiagonal(weight: w.shape, groups: attrs.groups, isa: isa) {
                     // A few narrow groups (a branched Tucker core): one GEMM over a block-diagonal
                     // weight does the same lane work as the per-group GEMMs, in one call.

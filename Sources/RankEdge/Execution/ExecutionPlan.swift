@@ -89,6 +89,8 @@ final class ExecutionPlan {
             return t.scratchPerSlot * t.slots
         case .separableRankConv(let w):
             return SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads).scratchFloats
+        case .narrowConv(let w):
+            return NarrowConvStep.Tiling.choose(w, input: input, output: output, threads: threads).planarFloats
         case .tuckerChain(let w):
             let t = TuckerChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
             return t.scratchPerSlot * t.slots
@@ -114,6 +116,10 @@ final class ExecutionPlan {
         case .depthwise(let w):
             let g = ConvGeometry(input: input, output: output, kh: w.kh, kw: w.kw, cg: 1, groups: w.channels, attributes: w.attributes)
             return DepthwiseStep(weights: w, geometry: g, x: x, y: y, residual: residual, activation: op.activation, isa: isa)
+        case .narrowConv(let w):
+            let t = NarrowConvStep.Tiling.choose(w, input: input, output: output, threads: threads)
+            return NarrowConvStep(weights: w, input: input, output: output, x: x, y: y, residual: residual,
+                                  activation: op.activation, tiling: t, scratch: scratchBase!, isa: isa)
         case .separableRankConv(let w):
             let t = SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads)
             return SeparableRankConvStep(weights: w, input: input, output: output, x: x, y: y, residual: residual,

@@ -64,20 +64,17 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
 
     let weights: SeparableRankWeights
     let params: re_rankconv_params
-    let n: Int, inImage: Int, outImage: Int, oh: Int
-    let x: UnsafePointer<Float>
+    let n: Int, outImage: Int, oh: Int
     let y: UnsafeMutablePointer<Float>
     let residual: UnsafePointer<Float>?
     let tiling: Tiling
-    /// The planar input (tiling.planarFloats) followed by one scratch region per slot.
-    let scratchBase: UnsafeMutablePointer<Float>
+    let input: PlanarInputCopy
+    /// Where the slots' scratch regions start, after the planar input.
+    let slotScratch: UnsafeMutablePointer<Float>
     let isa: Int32
     private let units = SlotUnits()
-    /// Which loop `run(task:)` serves: the planar copy of the input, then the tiles.
-    private var copyingInput = false
-    /// Channels per unit of the planar copy (16: one cache line of an NHWC pixel).
-    private static let copyChannels = 16
 
+    /// `scratch` holds the planar input (tiling.planarFloats), then one region per slot.
     init(weights: SeparableRankWeights, input: TensorShape, output: TensorShape, x: UnsafePointer<Float>,
          y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, activation: GEMMActivation,
          tiling: Tiling, scratch: UnsafeMutablePointer<Float>, isa: GEMMISA) {
@@ -86,51 +83,35 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
         p.activation = Int32(activation.cValue)
         params = p
         n = input[0]
-        inImage = input[1] * input[2] * input[3]
         outImage = output[1] * output[2] * output[3]
         oh = output[1]
-        self.x = x; self.y = y; self.residual = residual
-        self.tiling = tiling; self.scratchBase = scratch
+        self.y = y; self.residual = residual
+        self.tiling = tiling
+        let copyParams = p
+        self.input = PlanarInputCopy(x: x, input: input, planar: scratch, planarFloats: tiling.planarFloats) { image, planes, c0, c1 in
+            withUnsafePointer(to: copyParams) { re_rankconv_planar($0, image, planes, c0, c1) }
+        }
+        slotScratch = scratch + tiling.planarFloats
         self.isa = Int32(isa.cValue.rawValue)
     }
 
-    private var planarPerImage: Int { tiling.planarFloats / n }
-    private var copyUnits: Int { n * ((weights.inChannels + Self.copyChannels - 1) / Self.copyChannels) }
-
     func execute(_ context: StepContext) throws(ExecutionError) {
-        copyingInput = true
-        try units.run(self, slots: tiling.slots > 1 ? min(tiling.slots, copyUnits) : 1, context: context, node: "rankConv2d")
-        copyingInput = false
+        try input.run(context, slots: tiling.slots)
         try units.run(self, slots: tiling.slots, context: context, node: "rankConv2d")
     }
 
-    func run(task slot: Int) {
-        if copyingInput { copyInput() } else { runTiles(slot: slot) }
-    }
-
-    /// Claims (image, 16 channels) units of the planar copy until none are left.
-    private func copyInput() {
-        let c = weights.inChannels, perImage = (c + Self.copyChannels - 1) / Self.copyChannels
-        withUnsafePointer(to: params) { p in
-            while let unit = units.claim(below: copyUnits) {
-                let b = unit / perImage, c0 = (unit % perImage) * Self.copyChannels
-                re_rankconv_planar(p, x + b * inImage, scratchBase + b * planarPerImage, c0, min(c, c0 + Self.copyChannels))
-            }
-        }
-    }
-
     /// One slot: claims units (image, row tile, channel block) until none are left.
-    private func runTiles(slot: Int) {
+    func run(task slot: Int) {
         let t = tiling
         let sp = weights.paddedOut
         let rowTiles = (oh + t.rows - 1) / t.rows
         let blocks = (sp + t.block - 1) / t.block
-        let scratch = scratchBase + t.planarFloats + slot * t.scratchPerSlot
+        let scratch = slotScratch + slot * t.scratchPerSlot
         withUnsafePointer(to: params) { p in
             while let unit = units.claim(below: t.units) {
                 let block = unit % blocks, tile = (unit / blocks) % rowTiles, b = unit / (blocks * rowTiles)
                 let oy0 = tile * t.rows, o0 = block * t.block
-                re_rankconv_tile(isa, p, scratchBase + b * planarPerImage, y + b * outImage, residual.map { $0 + b * outImage },
+                re_rankconv_tile(isa, p, input.planes(b), y + b * outImage, residual.map { $0 + b * outImage },
                                  oy0, min(oh, oy0 + t.rows), o0, min(sp, o0 + t.block), t.group, scratch)
             }
         }

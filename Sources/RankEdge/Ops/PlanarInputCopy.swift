@@ -1,0 +1,38 @@
+/// The first phase of the steps whose kernels read zero-padded planes instead of NHWC rows (the
+/// separable rank conv, the narrow direct conv): every image's input copied once, in units of 16
+/// channels (one cache line of an NHWC pixel) shared between the slots, before any tile reads it.
+final class PlanarInputCopy: ParallelWork {
+    /// Writes channels [c0, c1) of one image's planes from its NHWC input (a C kernel's copy).
+    typealias Copy = (_ image: UnsafePointer<Float>, _ planes: UnsafeMutablePointer<Float>, _ c0: Int, _ c1: Int) -> Void
+
+    private static let channelsPerUnit = 16
+    let x: UnsafePointer<Float>
+    let planar: UnsafeMutablePointer<Float>
+    let images: Int, channels: Int, inImage: Int, planesPerImage: Int
+    private let copy: Copy
+    private let units = SlotUnits()
+    private var unitsPerImage: Int { (channels + Self.channelsPerUnit - 1) / Self.channelsPerUnit }
+
+    /// `planarFloats`: the planes of all `input[0]` images.
+    init(x: UnsafePointer<Float>, input: TensorShape, planar: UnsafeMutablePointer<Float>, planarFloats: Int, copy: @escaping Copy) {
+        self.x = x; self.planar = planar; self.copy = copy
+        images = input[0]; channels = input[3]
+        inImage = input[1] * input[2] * input[3]
+        planesPerImage = planarFloats / max(images, 1)
+    }
+
+    /// Image b's planes, once `run` has returned.
+    func planes(_ b: Int) -> UnsafePointer<Float> { UnsafePointer(planar + b * planesPerImage) }
+
+    /// Copies every image, on up to `slots` slots (one when the step runs on one).
+    func run(_ context: StepContext, slots: Int) throws(ExecutionError) {
+        try units.run(self, slots: slots > 1 ? min(slots, images * unitsPerImage) : 1, context: context, node: "planar input")
+    }
+
+    func run(task _: Int) {
+        while let unit = units.claim(below: images * unitsPerImage) {
+            let b = unit / unitsPerImage, c0 = (unit % unitsPerImage) * Self.channelsPerUnit
+            copy(x + b * inImage, planar + b * planesPerImage, c0, min(channels, c0 + Self.channelsPerUnit))
+        }
+    }
+}
