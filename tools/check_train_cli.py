@@ -1,7 +1,7 @@
 """`rankedge train` / `eval` end to end on a tiny CIFAR-format dataset cut from the shipped samples:
 bad input ends in one stderr line and exit status 1 without touching the output; resume through the
 CLI reproduces an uninterrupted run byte for byte; Ctrl-C leaves a valid checkpoint."""
-import hashlib, json, os, signal, subprocess, sys, tempfile, time
+import hashlib, json, os, shutil, signal, subprocess, sys, tempfile, time
 
 binary, samples = os.path.abspath(sys.argv[1]), sys.argv[2]
 raw = open(samples, "rb").read()
@@ -101,7 +101,7 @@ if open(foreign_csv).read() != "a,b\n1,2\n":
 # Low-rank forms train, export, and append experiment rows the plot script reads.
 results = os.path.join(tmp, "results.csv")
 for form in (["--conv", "rank:1"], ["--conv", "elrt:2"], []):
-    out = os.path.join(tmp, f"lowrank{len(form)}.rkg")
+    out = os.path.join(tmp, f"lowrank-{form[1].replace(':', '') if form else 'dense'}.rkg")
     run(["train"] + tiny + ["--iterations", "2"] + form + ["--results", results, "--tag", "check", "-o", out], True)
     p = run(["info", out, "--json"], True)
     if p.returncode == 0 and form:
@@ -121,6 +121,30 @@ else:
 plot = subprocess.run([sys.executable, "tools/plot_experiments.py", "--csv", results, "--markdown"], capture_output=True, text=True)
 if plot.returncode != 0 or plot.stdout.count("| check |") != 3:
     failures.append(f"plot_experiments on the train CSV: exit {plot.returncode}: {plot.stderr.strip()[-300:]}")
+
+# remeasure_latency rewrites the latency columns from the exported models, named as run_experiments names them.
+models = os.path.join(tmp, "models")
+os.makedirs(models)
+header = rows[0] if rows else []
+for r in rows[1:]:
+    conv = r[header.index("conv")]
+    source = f"lowrank-{conv.replace(':', '')}.rkg"
+    name = f"check-{r[header.index('model')]}-k{r[header.index('kernel')]}-{conv.replace(':', '')}-seed{r[header.index('seed')]}.rkg"
+    shutil.copy(os.path.join(tmp, source), os.path.join(models, name))
+before = open(results).read()
+re = subprocess.run([sys.executable, "tools/remeasure_latency.py", "--experiment", "check", "--csv", results, "--models", models,
+                     "--bin", binary, "--rounds", "2", "--iterations", "3"], capture_output=True, text=True)
+after = [l.split(",") for l in open(results).read().splitlines()]
+if re.returncode != 0 or len(after) != len(rows) or any(a[:15] != b[:15] for a, b in zip(after, rows)):
+    failures.append(f"remeasure_latency: exit {re.returncode}, rows {after}: {re.stderr.strip()[-300:]}")
+elif len(after) == 4:
+    dense_latency = float(after[3][header.index("latency_ms")])
+    if not all(float(a[header.index("dense_latency_ms")]) == dense_latency for a in after[1:]) or before == open(results).read():
+        failures.append(f"remeasure_latency: dense twin latency not the dense row's, or nothing rewritten: {after}")
+bad = subprocess.run([sys.executable, "tools/remeasure_latency.py", "--experiment", "none", "--csv", results, "--bin", binary],
+                     capture_output=True, text=True)
+if bad.returncode == 0 or "no rows of experiment none" not in bad.stderr:
+    failures.append(f"remeasure_latency on a missing experiment: exit {bad.returncode}: {bad.stderr.strip()}")
 
 # eval --json on the runtime.
 p = run(["eval", good, "--data", data, "--limit", "12", "--json"], True)
@@ -147,4 +171,4 @@ run(["train"] + tiny + ["--iterations", "100000", "--eval-every", "0", "--checkp
 if failures:
     print("\n".join("FAIL " + f for f in failures))
     sys.exit(1)
-print(f"train/eval CLI: {len(cases)} bad-input cases, CLI resume, low-rank forms + results CSV, SIGINT and eval JSON OK")
+print(f"train/eval CLI: {len(cases)} bad-input cases, CLI resume, low-rank forms + results CSV + remeasure_latency, SIGINT and eval JSON OK")

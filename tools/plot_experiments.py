@@ -541,7 +541,7 @@ RANK_PLOTS = (
               RankMetric("train_accuracy", "train accuracy", "dashed", False)), False, None),
     # Without a dense row, the dense latency measured beside each rank-L run stands in for it.
     RankPlot("latency_vs_rank.svg", "RankEdge runtime latency vs rank",
-             "p50 latency, batch 1, 1 thread (ms)", " ms", 1.0,
+             "latency, batch 1, 1 thread (ms)", " ms", 1.0,
              (RankMetric("latency_ms", "rank-L conv", "solid", True),), True, "dense_latency_ms"),
     RankPlot("params_vs_rank.svg", "Trainable parameters vs rank", "parameters (thousands)", "k",
              1e-3, (RankMetric("params", "rank-L conv", "solid", True),), True, None),

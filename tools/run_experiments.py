@@ -25,6 +25,12 @@ def configuration_key(experiment, kernel, conv, dso, seed):
     return (experiment, str(kernel), conv, float(dso or 0), str(seed))
 
 
+def run_name(label, model, kernel, conv, seed, dso=None):
+    """The file name (without extension) a run's model and checkpoint directory get in --out."""
+    suffix = "" if dso is None else f"-dso{dso:g}"
+    return f"{label}-{model}-k{kernel}-{conv.replace(':', '')}{suffix}-seed{seed}"
+
+
 def done_configurations(path):
     """configuration_key of every row already in the CSV."""
     if not os.path.exists(path):
@@ -87,8 +93,7 @@ def main():
         if configuration_key(label, k, conv, default_dso if dso is None else dso, args.seed) in done:
             print(f"skip {label} k={k} {conv} dso={dso}: already in {args.csv}", file=sys.stderr)
             continue
-        suffix = "" if dso is None else f"-dso{dso:g}"
-        name = f"{label}-{train_args[1]}-k{k}-{conv.replace(':', '')}{suffix}-seed{args.seed}"
+        name = run_name(label, train_args[1], k, conv, args.seed, dso)
         command = [args.bin, "train"] + train_args + [
             "--data", args.data, "--batch", "64", "--seed", str(args.seed), "--results", args.csv, "--tag", label,
             "--checkpoint", os.path.join(args.out, name + "-ckpt"), "--checkpoint-every", "250",
