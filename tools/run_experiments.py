@@ -8,7 +8,8 @@ configuration the CSV already holds, so a sweep can be spread over several sitti
       CIFAR ResNet-20 dense, tucker2:2 (no DSO), elrt:2 (DSO) and the ablation elrt:2 with --dso 0
       (ELRT's initialisation without its regulariser), SGD 0.1 Nesterov, cosine, wd 5e-4.
   tools/run_experiments.py protocol --data DIR [--kernel 5] [--ranks 1,2,5]
-      the seed's full protocol (10 000 iterations) for rank:L models, with checkpoints (resumable).
+      the seed's full protocol (10 000 iterations) for rank:L models (rank 0: the dense conv), with
+      checkpoints (resumable).
 
 Common: --csv (default docs/experiments/results.csv), --bin (default .build/release/rankedge),
 --out (models, default out/experiments), --threads (passed to train), --dry-run (print the commands only).
@@ -59,7 +60,9 @@ def plan(args):
                                         "--schedule", "cosine", "--eval-every", "0"] + extra
     else:
         for rank in [int(r) for r in args.ranks.split(",")]:
-            conv = "dense" if rank == args.kernel else f"rank:{rank}"
+            # rank = k is a full-rank RankConv2D (factored parameters, trained as such), not the dense
+            # conv: the sweep shows the two train differently. The dense reference is `--ranks 0`.
+            conv = "dense" if rank == 0 else f"rank:{rank}"
             yield "protocol", args.kernel, conv, None, ["--model", "minivgg", "--kernel", str(args.kernel), "--conv", conv,
                                                   "--iterations", "10000", "--optimizer", "adam", "--lr", "1e-3",
                                                   "--schedule", "cosine", "--eval-every", "1000"]
