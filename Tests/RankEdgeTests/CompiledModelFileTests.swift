@@ -97,7 +97,13 @@ import Testing
             ("stride", { $0 = $0.replacingOccurrences(of: "\"stride\":[1,1]", with: "\"stride\":[0,1]") }),
             ("tensor", { $0 = $0.replacingOccurrences(of: "rankedge.compiled/0/", with: "rankedge.compiled/missing/") }),
             ("order", { $0 = $0.replacingOccurrences(of: "\"inputs\":[\"input\"]", with: "\"inputs\":[\"probs\"]") }),
+            // Sizes whose product overflows: a typed error, not a trap.
+            ("overflow", { $0 = $0.replacingOccurrences(of: "\"kind\":\"narrow-direct\",\"kh\":3,\"kw\":3,\"in\":16,\"out\":9",
+                                                        with: "\"kind\":\"narrow-direct\",\"kh\":1073741824,\"kw\":1073741824,\"in\":1073741824,\"out\":1073741824") }),
         ]
+        var narrow = ""
+        _ = Self.withCompiledJSON(contents) { narrow = $0 }
+        #expect(narrow.contains("\"kind\":\"narrow-direct\",\"kh\":3,\"kw\":3,\"in\":16,\"out\":9"), "the overflow edit has nothing to edit")
         for (what, edit) in edits {
             #expect(throws: CompiledModelError.self, "\(what)") { try CompiledModelFile.model(from: Self.withCompiledJSON(contents, edit)) }
         }

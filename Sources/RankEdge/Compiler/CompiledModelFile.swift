@@ -194,6 +194,16 @@ public enum CompiledModelFile {
             }
             return v
         }
+        /// A tensor's expected value count from sizes a file gives: refused, not trapped, when it overflows.
+        func count(_ factors: Int..., step: String) throws -> Int {
+            var total = 1
+            for f in factors {
+                let (product, overflow) = total.multipliedReportingOverflow(by: f)
+                guard !overflow else { throw fail("step '\(step)': sizes \(factors) are too large") }
+                total = product
+            }
+            return total
+        }
         func tensor(_ v: JSONValue?, _ step: String, count: Int) throws -> FloatStorage {
             guard let name = v?.stringValue, let t = graph.weights[name] else { throw fail("step '\(step)': a tensor it names is missing") }
             guard t.count == count else { throw fail("step '\(step)': tensor '\(name)' has \(t.count) values, expected \(count)") }
@@ -276,7 +286,7 @@ public enum CompiledModelFile {
                 let attrs = try convAttributes(o, name)
                 let (kh, kw, c) = (try int(o, "kh", name, min: 1), try int(o, "kw", name, min: 1), try int(o, "channels", name, min: 1))
                 kind = .depthwise(DepthwiseWeights(attributes: attrs, kh: kh, kw: kw, channels: c,
-                                                   weights: try tensor(o["weights"], name, count: kh * kw * c),
+                                                   weights: try tensor(o["weights"], name, count: count(kh, kw, c, step: name)),
                                                    bias: try optionalTensor(o["bias"], name, count: c)))
             case "narrow-direct":
                 let attrs = try convAttributes(o, name)
@@ -286,7 +296,7 @@ public enum CompiledModelFile {
                     throw fail("step '\(name)': the narrow direct kernel needs groups 1, stride 1, dilation 1")
                 }
                 kind = .narrowConv(NarrowConvWeights(attributes: attrs, kh: kh, kw: kw, inChannels: inC, outChannels: out,
-                                                     weights: try tensor(o["weights"], name, count: kh * kw * inC * out),
+                                                     weights: try tensor(o["weights"], name, count: count(kh, kw, inC, out, step: name)),
                                                      bias: try optionalTensor(o["bias"], name, count: out)))
             case "separable-rank":
                 let s = try ints(o, "stride", name, count: 2, min: 1), p = try ints(o, "padding", name, count: 4, min: 0)
@@ -296,8 +306,8 @@ public enum CompiledModelFile {
                 let sp = (out + 7) / 8 * 8
                 kind = .separableRankConv(SeparableRankWeights(
                     attributes: attrs, outChannels: out, inChannels: inC, rank: rank, k: k,
-                    horizontal: try tensor(o["horizontal"], name, count: inC * k * rank * sp),
-                    vertical: try tensor(o["vertical"], name, count: inC * rank * k * sp),
+                    horizontal: try tensor(o["horizontal"], name, count: count(inC, k, rank, sp, step: name)),
+                    vertical: try tensor(o["vertical"], name, count: count(inC, rank, k, sp, step: name)),
                     bias: try optionalTensor(o["bias"], name, count: out)))
             case "channel-affine":
                 guard let scaleName = o["scale"]?.stringValue, let t = graph.weights[scaleName] else { throw fail("step '\(name)': scale missing") }
