@@ -36,12 +36,9 @@ final class NarrowConvStep: ExecutionStep, ParallelWork {
 
     let weights: NarrowConvWeights
     let params: re_narrowconv_params
-    let n: Int, outImage: Int, oh: Int
-    let y: UnsafeMutablePointer<Float>
-    let residual: UnsafePointer<Float>?
+    let out: PlanarStepOutput
     let tiling: Tiling
     let input: PlanarInputCopy
-    let isa: Int32
     private let units = SlotUnits()
 
     /// `scratch` holds the planar input of every image (tiling.planarFloats).
@@ -52,19 +49,15 @@ final class NarrowConvStep: ExecutionStep, ParallelWork {
         var p = Self.parameters(weights, input: input, output: output)
         p.activation = Int32(activation.cValue)
         params = p
-        n = input[0]
-        outImage = output[1] * output[2] * output[3]
-        oh = output[1]
-        self.y = y; self.residual = residual
+        out = PlanarStepOutput(output: output, y: y, residual: residual, isa: isa)
         self.tiling = tiling
         let copyParams = p
         self.input = PlanarInputCopy(x: x, input: input, planar: scratch, planarFloats: tiling.planarFloats) { image, planes, c0, c1 in
             withUnsafePointer(to: copyParams) { re_narrowconv_planar($0, image, planes, c0, c1) }
         }
-        self.isa = Int32(isa.cValue.rawValue)
     }
 
-    private var rowTiles: Int { (oh + tiling.rows - 1) / tiling.rows }
+    private var rowTiles: Int { (out.rows + tiling.rows - 1) / tiling.rows }
 
     func execute(_ context: StepContext) throws(ExecutionError) {
         try input.run(context, slots: tiling.slots)
@@ -76,8 +69,8 @@ final class NarrowConvStep: ExecutionStep, ParallelWork {
         withUnsafePointer(to: params) { p in
             while let unit = units.claim(below: tiling.units) {
                 let b = unit / rowTiles, oy0 = (unit % rowTiles) * tiling.rows
-                re_narrowconv_rows(isa, p, input.planes(b), y + b * outImage, residual.map { $0 + b * outImage },
-                                   oy0, min(oh, oy0 + tiling.rows))
+                let o = out.at(b)
+                re_narrowconv_rows(out.isa, p, input.planes(b), o.y, o.residual, oy0, min(out.rows, oy0 + tiling.rows))
             }
         }
     }

@@ -36,3 +36,25 @@ final class PlanarInputCopy: ParallelWork {
         }
     }
 }
+
+/// Where a planar-input step writes: its output and residual, image by image, and the ISA its
+/// kernel runs with.
+struct PlanarStepOutput {
+    let y: UnsafeMutablePointer<Float>
+    let residual: UnsafePointer<Float>?
+    /// Floats of one output image, and its rows.
+    let image: Int, rows: Int
+    let isa: Int32
+
+    init(output: TensorShape, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, isa: GEMMISA) {
+        self.y = y; self.residual = residual
+        image = output[1] * output[2] * output[3]
+        rows = output[1]
+        self.isa = Int32(isa.cValue.rawValue)
+    }
+
+    /// Image b's output and residual.
+    func at(_ b: Int) -> (y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
+        (y + b * image, residual.map { $0 + b * image })
+    }
+}

@@ -64,14 +64,11 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
 
     let weights: SeparableRankWeights
     let params: re_rankconv_params
-    let n: Int, outImage: Int, oh: Int
-    let y: UnsafeMutablePointer<Float>
-    let residual: UnsafePointer<Float>?
+    let out: PlanarStepOutput
     let tiling: Tiling
     let input: PlanarInputCopy
     /// Where the slots' scratch regions start, after the planar input.
     let slotScratch: UnsafeMutablePointer<Float>
-    let isa: Int32
     private let units = SlotUnits()
 
     /// `scratch` holds the planar input (tiling.planarFloats), then one region per slot.
@@ -82,17 +79,13 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
         var p = Self.parameters(weights, input: input, output: output)
         p.activation = Int32(activation.cValue)
         params = p
-        n = input[0]
-        outImage = output[1] * output[2] * output[3]
-        oh = output[1]
-        self.y = y; self.residual = residual
+        out = PlanarStepOutput(output: output, y: y, residual: residual, isa: isa)
         self.tiling = tiling
         let copyParams = p
         self.input = PlanarInputCopy(x: x, input: input, planar: scratch, planarFloats: tiling.planarFloats) { image, planes, c0, c1 in
             withUnsafePointer(to: copyParams) { re_rankconv_planar($0, image, planes, c0, c1) }
         }
         slotScratch = scratch + tiling.planarFloats
-        self.isa = Int32(isa.cValue.rawValue)
     }
 
     func execute(_ context: StepContext) throws(ExecutionError) {
@@ -104,15 +97,16 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
     func run(task slot: Int) {
         let t = tiling
         let sp = weights.paddedOut
-        let rowTiles = (oh + t.rows - 1) / t.rows
+        let rowTiles = (out.rows + t.rows - 1) / t.rows
         let blocks = (sp + t.block - 1) / t.block
         let scratch = slotScratch + slot * t.scratchPerSlot
         withUnsafePointer(to: params) { p in
             while let unit = units.claim(below: t.units) {
                 let block = unit % blocks, tile = (unit / blocks) % rowTiles, b = unit / (blocks * rowTiles)
                 let oy0 = tile * t.rows, o0 = block * t.block
-                re_rankconv_tile(isa, p, input.planes(b), y + b * outImage, residual.map { $0 + b * outImage },
-                                 oy0, min(oh, oy0 + t.rows), o0, min(sp, o0 + t.block), t.group, scratch)
+                let o = out.at(b)
+                re_rankconv_tile(out.isa, p, input.planes(b), o.y, o.residual, oy0, min(out.rows, oy0 + t.rows), o0,
+                                 min(sp, o0 + t.block), t.group, scratch)
             }
         }
     }
