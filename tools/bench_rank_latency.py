@@ -27,7 +27,7 @@ COLUMNS = ["date", "experiment", "model", "kernel", "conv", "rank", "dso", "step
 def run_json(args):
     p = subprocess.run(args, capture_output=True, text=True)
     if p.returncode != 0:
-        sys.exit(f"bench_rank_latency: error: {' '.join(args)}: {p.stderr.strip()}")
+        sys.exit(f"{os.path.basename(sys.argv[0])}: error: {' '.join(args)}: {p.stderr.strip()}")
     return json.loads(p.stdout)
 
 

@@ -16,22 +16,17 @@ not weights). Other rows and columns are kept; the file is replaced atomically.
 """
 import argparse
 import csv
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_experiments import run_name  # noqa: E402  (the runner names the exported models)
+from bench_rank_latency import run_json  # noqa: E402
 
 
 def fastest(binary, model, iterations):
-    args = [binary, "bench", model, "--threads", "1", "--warmup", "10", "--iterations", str(iterations), "--json"]
-    p = subprocess.run(args, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"remeasure_latency: error: {' '.join(args)}: {p.stderr.strip()}")
-    return json.loads(p.stdout)["min_ms"]
+    return run_json([binary, "bench", model, "--threads", "1", "--warmup", "10", "--iterations", str(iterations), "--json"])["min_ms"]
 
 
 def main():

@@ -17,6 +17,11 @@ struct ChunkSplit {
     func range(_ chunk: Int) -> Range<Int> { (count * chunk / chunks)..<(count * (chunk + 1) / chunks) }
 }
 
+/// Below this many multiply-adds a step takes a few µs on one core and runs on the calling thread:
+/// handing it over would cost more than sharing saves. (256 K kept the 150 K-MAC 1×1 convs of the
+/// low-rank ResNets on one thread; at 128 K they share, docs/BENCHMARKS.md table 0.)
+let minimumSharedMACs = 1 << 17
+
 extension StepContext {
     /// Runs `work.run(task:)` for tasks 0..<tasks, on the calling thread alone when tasks ≤ 1.
     func run(_ work: ParallelWork, tasks: Int) {

@@ -40,7 +40,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
                 rows = max(24, (64 * 1024 / max(depth, 1)) / 24 * 24)
             }
             rows = max(1, min(rows, m))
-            let threads = g.pixels * g.depth * g.s < Self.minimumSharedMACs ? 1 : threads
+            let threads = g.pixels * g.depth * g.s < minimumSharedMACs ? 1 : threads
             if threads > 1 {
                 // At least two tiles per thread when the layer is big enough, so a thread slowed by
                 // another process does not hold up the step.
@@ -52,10 +52,6 @@ final class ConvStep: ExecutionStep, ParallelWork {
             return Tiling(rows: rows, pointwise: pointwise, scratchPerSlot: pointwise ? 0 : rows * depth, slots: slots, tiles: tiles)
         }
 
-        /// Below this a layer takes a few µs on one core, and sharing it costs more in hand-over
-        /// than it saves.
-        static let minimumSharedMACs = 1 << 17
-
         /// Bands whose padded input and output fit about 256 KB, at least two per thread when the layer
         /// is worth sharing.
         static func chooseShifted(_ g: ConvGeometry, threads: Int) -> Tiling {
@@ -64,7 +60,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
             func scratch(_ rows: Int) -> Int { (rows + g.kh - 1) * wp * g.c + g.kw * g.c + rows * wp * g.s }
             var rows = g.oh
             while rows > 1 && scratch(rows) > 64 * 1024 { rows = (rows + 1) / 2 }
-            let threads = g.pixels * g.depth * g.s < Self.minimumSharedMACs ? 1 : threads
+            let threads = g.pixels * g.depth * g.s < minimumSharedMACs ? 1 : threads
             while threads > 1 && g.n * ((g.oh + rows - 1) / rows) < 2 * threads && rows > 1 { rows = (rows + 1) / 2 }
             let bands = (g.oh + rows - 1) / rows
             let tiles = g.n * bands

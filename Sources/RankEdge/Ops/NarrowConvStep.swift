@@ -15,9 +15,9 @@ final class NarrowConvStep: ExecutionStep, ParallelWork {
         static func choose(_ w: NarrowConvWeights, input: TensorShape, output: TensorShape, threads: Int) -> Tiling {
             var params = NarrowConvStep.parameters(w, input: input, output: output)
             let (n, oh) = (output[0], output[1])
-            // Too little work to be worth sharing (see ConvStep.Tiling).
+            // Too little work to be worth sharing (see minimumSharedMACs).
             let macs = n * oh * output[2] * w.outChannels * w.inChannels * w.kh * w.kw
-            let threads = macs < 1 << 18 ? 1 : threads
+            let threads = macs < minimumSharedMACs ? 1 : threads
             // A few units per thread, so a thread slowed by another process holds up less.
             let rows = max(1, (n * oh) / max(1, threads * 4))
             let units = n * ((oh + rows - 1) / rows)

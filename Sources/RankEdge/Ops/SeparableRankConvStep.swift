@@ -41,8 +41,8 @@ final class SeparableRankConvStep: ExecutionStep, ParallelWork {
             var rows = oh
             while rows * ow * block > 64 * 1024 && rows > 1 { rows = (rows + 1) / 2 }
             func units(_ r: Int, _ b: Int) -> Int { n * ((oh + r - 1) / r) * ((w.paddedOut + b - 1) / b) }
-            // Too little work to be worth sharing (see ConvStep.Tiling).
-            let threads = n * oh * ow * w.outChannels * w.inChannels * 2 * w.rank * w.k < 1 << 18 ? 1 : threads
+            // Too little work to be worth sharing (see minimumSharedMACs).
+            let threads = n * oh * ow * w.outChannels * w.inChannels * 2 * w.rank * w.k < minimumSharedMACs ? 1 : threads
             while units(rows, block) < threads {
                 if block >= 16 { block = (block / 2 + 7) / 8 * 8 } else if rows > 1 { rows = (rows + 1) / 2 } else { break }
             }

@@ -26,8 +26,8 @@ final class TuckerChainStep: ExecutionStep, ParallelWork {
             var rows = oh
             while rows > 1 && intermediates(rows) > 64 * 1024 { rows = (rows + 1) / 2 }
             var bands = (oh + rows - 1) / rows
-            // Too little work to be worth sharing (see ConvStep.Tiling).
-            let threads = n * oh * ow * (w.core.depth * w.core.outChannels + w.last.depth * w.last.outChannels) < 1 << 18 ? 1 : threads
+            // Too little work to be worth sharing (see minimumSharedMACs).
+            let threads = n * oh * ow * (w.core.depth * w.core.outChannels + w.last.depth * w.last.outChannels) < minimumSharedMACs ? 1 : threads
             while n * bands < 2 * threads && threads > 1 && rows > 1 {
                 rows = (rows + 1) / 2
                 bands = (oh + rows - 1) / rows
