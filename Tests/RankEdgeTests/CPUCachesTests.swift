@@ -45,4 +45,19 @@ import Testing
         #expect(zen.kc * 16 * 4 <= 16 << 10)  // B micro-panel in half of L1
         #expect(zen.mc * zen.kc * 4 <= 256 << 10)  // A block in half of L2
     }
+
+    @Test func kBlocksAreBalanced() {
+        // 576 = 3 × 192 rather than 256 + 256 + 64; depths that fit one block keep the maximum.
+        #expect(GEMMBlocking.balancedKC(k: 576, maxKC: 256) == 192)
+        #expect(GEMMBlocking.balancedKC(k: 1152, maxKC: 256) == 232)
+        #expect(GEMMBlocking.balancedKC(k: 10007, maxKC: 256) == 252)
+        #expect(GEMMBlocking.balancedKC(k: 2304, maxKC: 256) == 256)
+        #expect(GEMMBlocking.balancedKC(k: 147, maxKC: 256) == 256)
+        for k in [257, 300, 513, 4608, 10007] {
+            let kc = GEMMBlocking.balancedKC(k: k, maxKC: 256)
+            let blocks = (k + kc - 1) / kc
+            #expect(kc <= 256 && blocks == (k + 255) / 256, "k=\(k) kc=\(kc)")
+            #expect(k - (blocks - 1) * kc > kc / 2 || blocks == 1, "k=\(k): last block too shallow")
+        }
+    }
 }

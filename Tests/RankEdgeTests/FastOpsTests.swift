@@ -203,6 +203,30 @@ import Testing
         try Self.check(b.build(outputs: [y]), batch: 2, threads: [2])
     }
 
+    @Test func fewPixelsManyChannelsSplitByColumns() throws {
+        // At 2 threads these run as column shares of one row tile (late ResNet stages, classifiers):
+        // 131 and 1001 outputs leave a partial last panel; the residual case fuses add + ReLU.
+        func tiling(_ input: [Int], out: Int, kernel: Int) -> ConvStep.Tiling {
+            let pad = kernel / 2
+            let g = ConvGeometry(input: TensorShape(input), output: TensorShape([input[0], input[1], input[2], out]),
+                                 kh: kernel, kw: kernel, cg: input[3], groups: 1,
+                                 attributes: Conv2DAttributes(padding: Padding(top: pad, left: pad, bottom: pad, right: pad)))
+            return ConvStep.Tiling.choose(g, pointwise: kernel == 1, panels: (out + 15) / 16, threads: 2)
+        }
+        let spatial = tiling([1, 5, 5, 64], out: 131, kernel: 3)
+        #expect(spatial.columnShares == 2 && spatial.tiles == 2 && spatial.rows == 25)
+        #expect(tiling([1, 1, 1, 300], out: 1001, kernel: 1).columnShares == 2)
+        #expect(tiling([1, 56, 56, 64], out: 64, kernel: 3).columnShares == 1, "many pixels: split by rows")
+
+        try Self.check(Self.convGraph("3x3-few-pixels", input: [1, 5, 5, 64], out: 131, kernel: 3), threads: [1, 2])
+        try Self.check(Self.convGraph("fc-like", input: [1, 1, 1, 300], out: 1001, kernel: 1, padding: .zero), threads: [2])
+        var b = GraphBuilder(name: "residual-columns", shape: [1, 4, 4, 96], seed: 6)
+        let c = b.conv("input", out: 96, kernel: 1, name: "c")
+        let sum = b.addTensors(c, "input", name: "sum")
+        let r = b.relu(sum, name: "act")
+        try Self.check(b.build(outputs: [r]), batch: 2, threads: [2])
+    }
+
     @Test func scalarKernelsAgreeToo() throws {
         try Self.check(Self.convGraph("3x3-scalar", input: [1, 7, 5, 6], out: 21, kernel: 3, stride: 2), isa: .scalar)
         try Self.check(Self.convGraph("dw-scalar", input: [1, 7, 5, 11], out: 11, kernel: 3, groups: 11), isa: .scalar)

@@ -85,7 +85,7 @@ final class ExecutionPlan {
         let input = shapes[op.inputs[0]]!, output = shapes[op.output]!
         switch op.kind {
         case .gemmConv(let w):
-            let t = ConvStep.Tiling.choose(convGeometry(w, input: input, output: output), pointwise: w.isPointwise, shifted: w.isShifted, threads: threads)
+            let t = ConvStep.Tiling.choose(w, geometry: convGeometry(w, input: input, output: output), threads: threads)
             return t.scratchPerSlot * t.slots
         case .separableRankConv(let w):
             return SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads).scratchFloats
@@ -110,7 +110,7 @@ final class ExecutionPlan {
         switch op.kind {
         case .gemmConv(let w):
             let g = convGeometry(w, input: input, output: output)
-            let t = ConvStep.Tiling.choose(g, pointwise: w.isPointwise, shifted: w.isShifted, threads: threads)
+            let t = ConvStep.Tiling.choose(w, geometry: g, threads: threads)
             return ConvStep(name: op.name, weights: w, geometry: g, x: x, y: y, residual: residual, activation: op.activation,
                             tiling: t, scratch: SlotScratch(base: scratchBase, floatsPerSlot: t.scratchPerSlot))
         case .depthwise(let w):

@@ -62,6 +62,25 @@ func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: Pa
     try driver.run(threads: threads, pool: pool ?? .shared, options: options)
 }
 
+/// Rows 0..<m of C against the B panels `panels` only (columns panels·NR up to N), on the calling
+/// thread: one share of a column split made by the caller, for layers with few output pixels and
+/// many channels, where splitting rows would stream all of B once per share.
+func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedMatrixB, panels: Range<Int>,
+          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) throws(GEMMError) {
+    try validate(m: m, n: n, k: k, lda: lda, ldc: ldc, epilogue: epilogue, threads: 1)
+    guard packedB.k == k, packedB.n == n else {
+        throw .packedMatrixMismatch("packed B is \(packedB.k)×\(packedB.n), the call needs \(k)×\(n)")
+    }
+    guard panels.lowerBound >= 0, panels.upperBound <= packedB.panelCount else {
+        throw .invalidArgument("panels \(panels) outside 0..<\(packedB.panelCount)")
+    }
+    let kernels = try GEMMKernels(packedB.isa)
+    if m == 0 || panels.isEmpty { return }
+    let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, b: .packed(packedB), c: c, ldc: ldc,
+                            epilogue: epilogue, kernels: kernels, options: GEMMOptions())
+    driver.runTask(rows: 0..<m, panels: panels)
+}
+
 private func validate(m: Int, n: Int, k: Int, lda: Int, ldc: Int, epilogue: GEMMEpilogue, threads: Int) throws(GEMMError) {
     guard m >= 0, n >= 0, k >= 0 else { throw .invalidArgument("negative size m=\(m) n=\(n) k=\(k)") }
     // lda < K is allowed: rows of A may overlap, as when a stride-1 convolution reads its padded

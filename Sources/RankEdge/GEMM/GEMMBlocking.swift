@@ -28,4 +28,16 @@ public struct GEMMBlocking: Sendable, Equatable {
         nc = min(max(nc / nr * nr, nr), 4096 / nr * nr)
         return GEMMBlocking(mc: mc, kc: kc, nc: nc)
     }
+
+    /// The depth of K blocks cutting K into near-equal blocks of at most `maxKC`: 576 becomes
+    /// 3 × 192 rather than 256 + 256 + 64, so no block is too shallow to pay for loading and storing
+    /// its C tiles. Rounded up to a multiple of 4 (the kernels' unrolling) while the last block
+    /// stays over half deep. K that fits one block keeps `maxKC`.
+    public static func balancedKC(k: Int, maxKC: Int) -> Int {
+        guard k > maxKC, maxKC >= 4 else { return maxKC }
+        let blocks = (k + maxKC - 1) / maxKC
+        let even = (k + blocks - 1) / blocks
+        let rounded = min(maxKC, (even + 3) / 4 * 4)
+        return k - (blocks - 1) * rounded > rounded / 2 ? rounded : even
+    }
 }

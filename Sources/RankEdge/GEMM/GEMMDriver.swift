@@ -53,7 +53,11 @@ struct GEMMDriver {
     init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: GEMMOperandB,
          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, kernels: GEMMKernels, options: GEMMOptions) {
         var blocking = options.blocking ?? GEMMBlocking.forKernel(mr: kernels.mr, nr: kernels.nr)
-        if case .packed(let packed) = b { blocking.kc = packed.kc }  // B's panels were cut at this depth
+        if case .packed(let packed) = b {
+            blocking.kc = packed.kc  // B's panels were cut at this depth
+        } else if options.blocking == nil {
+            blocking.kc = GEMMBlocking.balancedKC(k: k, maxKC: blocking.kc)
+        }
         blocking.kc = max(1, blocking.kc)
         blocking.mc = max(kernels.mr, blocking.mc / kernels.mr * kernels.mr)
         blocking.nc = max(kernels.nr, blocking.nc / kernels.nr * kernels.nr)

@@ -51,7 +51,12 @@ public final class PackedMatrixB: @unchecked Sendable {
         self.n = n
         self.isa = resolved
         self.nr = kernels.nr
-        self.kc = max(1, (blocking ?? GEMMBlocking.forKernel(mr: kernels.mr, nr: kernels.nr)).kc)
+        if let blocking {
+            self.kc = max(1, blocking.kc)
+        } else {
+            let maxKC = GEMMBlocking.forKernel(mr: kernels.mr, nr: kernels.nr).kc
+            self.kc = max(1, GEMMBlocking.balancedKC(k: k, maxKC: maxKC))
+        }
         self.panelCount = (n + kernels.nr - 1) / kernels.nr
         let floats = k * panelCount * kernels.nr
         storage = scratch ? ScratchBuffers.shared.take(count: floats) : AlignedFloatBuffer(count: floats)

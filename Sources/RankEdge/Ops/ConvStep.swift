@@ -13,7 +13,11 @@
 ///   kh GEMMs accumulating into a band of padded width, with no im2col. The band is then copied
 ///   out (dropping the padded columns) with the residual and activation applied.
 /// - anything else: im2col the tile into the thread's scratch, then GEMM it. Tiles are sized so the
-///   patch matrix stays near L2 (about 256 KB).
+///   patch matrix stays near L2 (about 256 KB), or, when the weights outgrow L2, to at least S rows,
+///   since every tile streams all of them.
+/// Layers with few output pixels and many channels (late ResNet stages, the classifier) are split
+/// between threads by columns instead: each share multiplies all the rows by its own slice of the
+/// weights, so the weights are streamed once in all rather than once per row tile.
 final class ConvStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
         /// Output pixels per tile (shifted form: output rows per band).
@@ -23,13 +27,22 @@ final class ConvStep: ExecutionStep, ParallelWork {
         /// Shifted form: bands per image, padded row width.
         var bandsPerImage: Int = 0
         var paddedWidth: Int = 0
+        /// Column shares per row tile (1: no column split) and B panels per share.
+        var columnShares: Int = 1
+        var panelsPerShare: Int = 0
         /// Scratch floats per slot (0 for the pointwise path).
         var scratchPerSlot: Int
         /// Threads that take tiles (each with its own scratch).
         var slots: Int
+        /// Units the slots claim: row tiles × column shares (shifted form: bands).
         var tiles: Int
 
-        static func choose(_ g: ConvGeometry, pointwise: Bool, shifted: Bool = false, threads: Int) -> Tiling {
+        static func choose(_ w: GEMMConvWeights, geometry g: ConvGeometry, threads: Int) -> Tiling {
+            choose(g, pointwise: w.isPointwise, shifted: w.isShifted, panels: w.packed.first?.panelCount ?? 1, threads: threads)
+        }
+
+        /// `panels`: B panels (NR columns each) per group.
+        static func choose(_ g: ConvGeometry, pointwise: Bool, shifted: Bool = false, panels: Int, threads: Int) -> Tiling {
             if shifted { return chooseShifted(g, threads: threads) }
             let m = g.pixels, depth = g.depth
             var rows: Int
@@ -38,18 +51,40 @@ final class ConvStep: ExecutionStep, ParallelWork {
             } else {
                 // Multiples of 24 rows: whole micro-tiles for 4-, 6- and 8-row kernels.
                 rows = max(24, (64 * 1024 / max(depth, 1)) / 24 * 24)
+                if depth * g.s * MemoryLayout<Float>.size > CPUCaches.current.l2 {
+                    // Weights beyond L2 come from L3 or memory once per tile: S rows or more per tile
+                    // keep that below the tile's own patch traffic (patches capped at 2 MB).
+                    let cap = max(24, (512 * 1024 / max(depth, 1)) / 24 * 24)
+                    rows = max(rows, min((g.s + 23) / 24 * 24, cap))
+                }
             }
             rows = max(1, min(rows, m))
             let threads = g.pixels * g.depth * g.s < minimumSharedMACs ? 1 : threads
+            var shares = 1
             if threads > 1 {
-                // At least two tiles per thread when the layer is big enough, so a thread slowed by
-                // another process does not hold up the step.
-                let balanced = ((m + 2 * threads - 1) / (2 * threads) + 7) / 8 * 8
-                rows = min(rows, max(balanced, min(m, 16)))
+                // Row split: at least two tiles per thread, so a thread slowed by another process
+                // does not hold up the step; every tile streams all of B. Column split: the row
+                // tiles as they are, cut into one column share per thread, each re-reading the
+                // tile's rows (a second share per thread measured slower: A is packed per share).
+                let balanced = ((m + 2 * threads - 1) / (2 * threads) + 11) / 12 * 12
+                let rowSplit = min(rows, max(balanced, min(m, 16)))
+                let rowSplitTiles = (m + rowSplit - 1) / rowSplit
+                let rowTiles = (m + rows - 1) / rows
+                let columnShares = min(panels, (threads + rowTiles - 1) / rowTiles)
+                let weights = depth * g.s, patches = m * depth
+                let rowCost = rowSplitTiles * weights + patches
+                let columnCost = rowTiles * weights + columnShares * patches
+                if g.groups == 1 && columnShares > 1 && (rowSplitTiles < threads || columnCost < rowCost) {
+                    shares = columnShares
+                } else {
+                    rows = rowSplit
+                }
             }
-            let tiles = (m + rows - 1) / rows
+            let rowTiles = (m + rows - 1) / rows
+            let tiles = rowTiles * shares
             let slots = min(threads, tiles)
-            return Tiling(rows: rows, pointwise: pointwise, scratchPerSlot: pointwise ? 0 : rows * depth, slots: slots, tiles: tiles)
+            return Tiling(rows: rows, pointwise: pointwise, columnShares: shares, panelsPerShare: (panels + shares - 1) / shares,
+                          scratchPerSlot: pointwise ? 0 : rows * depth, slots: slots, tiles: tiles)
         }
 
         /// Bands whose padded input and output fit about 256 KB, at least two per thread when the layer
@@ -79,15 +114,22 @@ final class ConvStep: ExecutionStep, ParallelWork {
     let tiling: Tiling
     let scratch: SlotScratch
     private let units = SlotUnits()
+    /// Per slot, the row tile whose patches its scratch holds (-1: none), so consecutive column
+    /// shares of one tile im2col it once.
+    private let filledTile: UnsafeMutablePointer<Int>
 
     init(name: String, weights: GEMMConvWeights, geometry: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
          residual: UnsafePointer<Float>?, activation: GEMMActivation, tiling: Tiling, scratch: SlotScratch) {
         self.name = name; self.weights = weights; self.g = geometry
         self.x = x; self.y = y; self.residual = residual; self.activation = activation
         self.tiling = tiling; self.scratch = scratch
+        filledTile = .allocate(capacity: max(tiling.slots, 1))
     }
 
+    deinit { filledTile.deallocate() }
+
     func execute(_ context: StepContext) throws(ExecutionError) {
+        filledTile.update(repeating: -1, count: max(tiling.slots, 1))
         try units.run(self, slots: tiling.slots, context: context, node: name)
     }
 
@@ -95,24 +137,33 @@ final class ConvStep: ExecutionStep, ParallelWork {
     func run(task slot: Int) {
         if tiling.shifted { runShifted(slot: slot); return }
         let sg = weights.outPerGroup
-        while let tile = units.claim(below: tiling.tiles) {
+        while let unit = units.claim(below: tiling.tiles) {
+            let tile = unit / tiling.columnShares, share = unit % tiling.columnShares
             let row = tile * tiling.rows
             let rows = min(tiling.rows, g.pixels - row)
             for group in 0..<g.groups {
+                let packedB = weights.packed[group]
+                let firstPanel = share * tiling.panelsPerShare
+                let panels = firstPanel..<min(packedB.panelCount, firstPanel + tiling.panelsPerShare)
+                if panels.isEmpty { continue }
                 let a: UnsafePointer<Float>, lda: Int
                 if tiling.pointwise {
                     (a, lda) = (x + row * g.c + group * g.cg, g.c)
                 } else {
                     let patches = scratch.slot(slot)
-                    Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: patches)
+                    // Grouped convs fill one group at a time, so only ungrouped tiles are reused.
+                    if g.groups > 1 || filledTile[slot] != tile {
+                        Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: patches)
+                        filledTile[slot] = tile
+                    }
                     (a, lda) = (UnsafePointer(patches), g.depth)
                 }
                 let column = group * sg
                 let epilogue = GEMMEpilogue(bias: weights.bias.map { UnsafePointer($0.pointer + column) }, activation: activation,
                                             residual: residual.map { $0 + row * g.s + column }, residualStride: g.s)
                 do {
-                    try gemm(m: rows, n: sg, k: tiling.pointwise ? g.cg : g.depth, a: a, lda: lda, packedB: weights.packed[group],
-                             c: y + row * g.s + column, ldc: g.s, epilogue: epilogue, threads: 1)
+                    try gemm(m: rows, n: sg, k: tiling.pointwise ? g.cg : g.depth, a: a, lda: lda, packedB: packedB,
+                             panels: panels, c: y + row * g.s + column, ldc: g.s, epilogue: epilogue)
                 } catch {
                     units.fail()
                 }
