@@ -10,11 +10,13 @@ Each model is benchmarked in --rounds interleaved rounds (batch 1, one thread); 
 median of the rounds' p50, which damps a noisy neighbour. The file is replaced atomically.
 """
 import argparse
+import atexit
 import csv
 import datetime
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +44,7 @@ def main():
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"bench_rank_latency: error: no rankedge binary at {args.bin}")
     tmp = tempfile.mkdtemp(prefix="rank-latency-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     models = []  # (k, conv, rank, path)
     for k in [int(k) for k in args.kernels.split(",")]:
         for variant in ["dense"] + [f"rank:{l}" for l in range(1, k + 1)]:

@@ -1,13 +1,14 @@
 """`rankedge train` / `eval` end to end on a tiny CIFAR-format dataset cut from the shipped samples:
 bad input ends in one stderr line and exit status 1 without touching the output; resume through the
 CLI reproduces an uninterrupted run byte for byte; Ctrl-C leaves a valid checkpoint."""
-import hashlib, json, os, shutil, signal, subprocess, sys, tempfile, time
+import atexit, hashlib, json, os, shutil, signal, subprocess, sys, tempfile, time
 
 binary, samples = os.path.abspath(sys.argv[1]), sys.argv[2]
 raw = open(samples, "rb").read()
 rec = 3073
 assert len(raw) % rec == 0 and len(raw) // rec >= 100, "samples must hold at least 100 CIFAR records"
 tmp = tempfile.mkdtemp(prefix="rankedge-train-check-")
+atexit.register(shutil.rmtree, tmp, ignore_errors=True)
 data = os.path.join(tmp, "data")
 os.makedirs(data)
 for i in range(5):

@@ -217,6 +217,13 @@ import Testing
         #expect(spatial.columnShares == 2 && spatial.tiles == 2 && spatial.rows == 25)
         #expect(tiling([1, 1, 1, 300], out: 1001, kernel: 1).columnShares == 2)
         #expect(tiling([1, 56, 56, 64], out: 64, kernel: 3).columnShares == 1, "many pixels: split by rows")
+        // Row tiles come in equal sizes, as many as a multiple of the threads.
+        for (input, out) in [([1, 28, 28, 128], 128), ([1, 56, 56, 64], 64), ([1, 13, 17, 40], 72)] {
+            let t = tiling(input, out: out, kernel: 3), m = input[1] * input[2]
+            let last = m - (t.tiles - 1) * t.rows
+            #expect(t.tiles % 2 == 0 && last > 0 && (last >= t.rows - 12 || t.tiles >= 16),
+                    "\(input): \(t.tiles) tiles of \(t.rows), last \(last)")
+        }
 
         try Self.check(Self.convGraph("3x3-few-pixels", input: [1, 5, 5, 64], out: 131, kernel: 3), threads: [1, 2])
         try Self.check(Self.convGraph("fc-like", input: [1, 1, 1, 300], out: 1001, kernel: 1, padding: .zero), threads: [2])

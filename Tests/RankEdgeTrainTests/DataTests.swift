@@ -13,6 +13,7 @@ import RankEdge
 
     @Test func malformedAndMissingFilesAreClearErrors() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rankedge-bad-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let truncated = dir.appendingPathComponent("test_batch.bin")
         try Data(repeating: 1, count: 3073 + 5).write(to: truncated)
@@ -30,6 +31,7 @@ import RankEdge
 
     @Test func classNamesComeFromMetaFileOrDefault() throws {
         let dir = try makeDatasetDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try CIFAR10.load(directory: dir, training: false).classNames == cifar10ClassNames)
         let names = (0..<10).map { "c\($0)" }
         try names.joined(separator: "\n").write(toFile: dir + "/batches.meta.txt", atomically: true, encoding: .utf8)

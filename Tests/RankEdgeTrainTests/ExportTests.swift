@@ -47,6 +47,7 @@ import RankEdge
         let graph = exportGraph(model, name: "tiny", classNames: cifar10ClassNames, normalization: norm)
         // Through the file format and back, as `eval` sees it.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).rkg").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         try RKGFile.write(graph, to: path)
         let loaded = try RKGFile.read(path: path)
         #expect(Normalization(metadata: loaded.metadata) == norm)

@@ -19,3 +19,10 @@ func makeDatasetDirectory(perBatch: Int = 16, testCount: Int = 20) throws -> Str
     try split.slice((120 - testCount)..<120).write(to: dir.appendingPathComponent("test_batch.bin").path)
     return dir.path
 }
+
+/// The training half of a throw-away dataset directory (see above), which is removed again.
+func loadFixtureTrainingSet() throws -> CIFAR10 {
+    let dir = try makeDatasetDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    return try CIFAR10.load(directory: dir, training: true)
+}

@@ -18,13 +18,14 @@ import RankEdge
     }
 
     @Test func resumeFromCheckpointIsBitIdentical() throws {
-        let data = try CIFAR10.load(directory: try makeDatasetDirectory(), training: true)
+        let data = try loadFixtureTrainingSet()
         let straight = try Trainer(config: Self.config(), data: data)
         for _ in 0..<4 { _ = straight.trainOneStep() }
 
         let first = try Trainer(config: Self.config(), data: data)
         for _ in 0..<2 { _ = first.trainOneStep() }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString).rkck").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         try first.checkpoint().write(to: path)
         let resumed = try Trainer(config: Self.config(), data: data)
         try resumed.restore(try Checkpoint.read(path: path), path: path)
@@ -41,7 +42,7 @@ import RankEdge
     }
 
     @Test func sameSeedSameResultOtherSeedDifferent() throws {
-        let data = try CIFAR10.load(directory: try makeDatasetDirectory(), training: true)
+        let data = try loadFixtureTrainingSet()
         let runs = try [5, 5, 6].map { seed -> [String: [Float]] in
             let t = try Trainer(config: Self.config(steps: 2, seed: UInt64(seed)), data: data)
             for _ in 0..<2 { _ = t.trainOneStep() }
@@ -52,7 +53,7 @@ import RankEdge
     }
 
     @Test func corruptOrForeignCheckpointsAreRejected() throws {
-        let data = try CIFAR10.load(directory: try makeDatasetDirectory(), training: true)
+        let data = try loadFixtureTrainingSet()
         let t = try Trainer(config: Self.config(), data: data)
         var bytes = try t.checkpoint().encode()
         #expect(throws: Never.self) { try Checkpoint.decode(bytes, path: "ck") }
@@ -96,7 +97,7 @@ extension TrainingTests {
     /// The training form a rank-L conv measured goes into the checkpoint, and a resumed run adopts
     /// it instead of measuring again (a different choice would change the arithmetic).
     @Test func checkpointCarriesTheMeasuredRankForms() throws {
-        let data = try CIFAR10.load(directory: try makeDatasetDirectory(), training: true)
+        let data = try loadFixtureTrainingSet()
         var config = Self.config(steps: 3)
         config.model.conv = .rank(1)
         let first = try Trainer(config: config, data: data)
@@ -104,6 +105,7 @@ extension TrainingTests {
         let chosen = Dictionary(uniqueKeysWithValues: first.rankLayers.map { ($0.name, $0.execution) })
         #expect(chosen.count == 6 && !chosen.values.contains(.auto))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString).rkck").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         first.trainSeconds = 1.5
         try first.checkpoint().write(to: path)
         let resumed = try Trainer(config: config, data: data)
@@ -117,7 +119,7 @@ extension TrainingTests {
     /// Resume is bit-identical for a rank-L model too (pinned form), and a resume that asks for
     /// another form than the checkpoint's is refused.
     @Test func rankModelResumeIsBitIdentical() throws {
-        let data = try CIFAR10.load(directory: try makeDatasetDirectory(), training: true)
+        let data = try loadFixtureTrainingSet()
         var config = Self.config(steps: 4)
         config.model.conv = .rank(2)
         let straight = try Trainer(config: config, data: data, rankExecution: .separable)
@@ -125,6 +127,7 @@ extension TrainingTests {
         let first = try Trainer(config: config, data: data, rankExecution: .separable)
         for _ in 0..<2 { _ = first.trainOneStep() }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString).rkck").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         try first.checkpoint().write(to: path)
         let resumed = try Trainer(config: config, data: data, rankExecution: .auto)
         try resumed.restore(try Checkpoint.read(path: path), path: path)

@@ -80,11 +80,30 @@ final class ConvStep: ExecutionStep, ParallelWork {
                     rows = rowSplit
                 }
             }
-            let rowTiles = (m + rows - 1) / rows
+            // Equal tiles, as many as a multiple of the threads: 784 rows in tiles of 144 would leave
+            // a 64-row tail, and 6 tiles of 144 on two threads run 432 rows on one and 352 on the other.
+            var rowTiles = (m + rows - 1) / rows
+            if rowTiles > 1 {
+                if threads > 1 && shares == 1 { rowTiles = (rowTiles + threads - 1) / threads * threads }
+                rows = min(rows, equalRows(m, tiles: rowTiles))
+                rowTiles = (m + rows - 1) / rows
+            }
             let tiles = rowTiles * shares
             let slots = min(threads, tiles)
             return Tiling(rows: rows, pointwise: pointwise, columnShares: shares, panelsPerShare: (panels + shares - 1) / shares,
                           scratchPerSlot: pointwise ? 0 : rows * depth, slots: slots, tiles: tiles)
+        }
+
+        /// Rows per tile cutting m rows into `tiles` near-equal tiles: a multiple of 12 (whole 4-, 6-
+        /// and 12-row micro-tiles) or else of 6 where the last tile then stays within one unit of
+        /// the others; otherwise the plain quotient.
+        static func equalRows(_ m: Int, tiles: Int) -> Int {
+            let even = (m + tiles - 1) / tiles
+            for unit in [12, 6] {
+                let rows = (even + unit - 1) / unit * unit
+                if (m + rows - 1) / rows == tiles && m - (tiles - 1) * rows >= rows - unit { return rows }
+            }
+            return even
         }
 
         /// Bands whose padded input and output fit about 256 KB, at least two per thread when the layer
