@@ -177,6 +177,71 @@ static int check_narrowconv(re_isa isa, size_t h, size_t w, size_t c, size_t s, 
     return ok;
 }
 
+/* The narrow Tucker chain (1x1 C -> r1, k x k r1 -> r2, 1x1 r2 -> s, residual, ReLU) against a double
+ * evaluation of the three convs in turn; the core's zero padding applies to the projected input. */
+static int check_narrowchain(re_isa isa, size_t h, size_t w, size_t c, size_t r1, size_t r2, size_t s, size_t k, ptrdiff_t pad) {
+    const size_t oh = h + 2 * (size_t)pad - k + 1, ow = w + 2 * (size_t)pad - k + 1;
+    float *x = malloc(h * w * c * sizeof(float)), *win = malloc(r1 * c * sizeof(float)), *bin = malloc(r1 * sizeof(float));
+    float *wc = malloc(r1 * k * k * r2 * sizeof(float)), *bc = malloc(r2 * sizeof(float));
+    const size_t s16 = (s + 15) / 16 * 16;
+    float *wout = calloc(r2 * s16, sizeof(float)), *bout = calloc(s16, sizeof(float));
+    float *res = malloc(oh * ow * s * sizeof(float)), *y = malloc(oh * ow * s * sizeof(float));
+    for (size_t i = 0; i < h * w * c; i++) x[i] = next_uniform();
+    for (size_t i = 0; i < r1 * c; i++) win[i] = next_uniform();
+    for (size_t i = 0; i < r1; i++) bin[i] = next_uniform();
+    for (size_t i = 0; i < r1 * k * k * r2; i++) wc[i] = next_uniform();
+    for (size_t i = 0; i < r2; i++) bc[i] = next_uniform();
+    for (size_t r = 0; r < r2; r++)
+        for (size_t o = 0; o < s; o++) wout[r * s16 + o] = next_uniform();
+    for (size_t i = 0; i < s; i++) bout[i] = next_uniform();
+    for (size_t i = 0; i < oh * ow * s; i++) res[i] = next_uniform();
+    re_narrowchain_params p = {{h, w, r1, oh, ow, r2, k, k, pad, pad, wc, bc, RE_ACT_NONE}, c, win, bin, s, wout, bout, RE_ACT_RELU};
+    const size_t hp = oh + k - 1;
+    float *planar = malloc(re_narrowconv_planar_floats(&p.core) * sizeof(float));
+    float *rowbuf = malloc(re_narrowchain_row_floats(&p) * sizeof(float));
+    re_narrowchain_project((int)isa, &p, x, planar, 0, hp / 2);
+    re_narrowchain_project((int)isa, &p, x, planar, hp / 2, hp);
+    re_narrowchain_rows((int)isa, &p, planar, y, res, 0, oh, rowbuf);
+    /* Double references: t1 = 1x1(x) (h x w x r1), t2 = core(t1) (oh x ow x r2), then the output. */
+    double *t1 = malloc(h * w * r1 * sizeof(double)), *t2 = malloc(oh * ow * r2 * sizeof(double));
+    for (size_t px = 0; px < h * w; px++)
+        for (size_t r = 0; r < r1; r++) {
+            double v = bin[r];
+            for (size_t ch = 0; ch < c; ch++) v += (double)win[r * c + ch] * x[px * c + ch];
+            t1[px * r1 + r] = v;
+        }
+    for (size_t oy = 0; oy < oh; oy++)
+        for (size_t ox = 0; ox < ow; ox++)
+            for (size_t o = 0; o < r2; o++) {
+                double v = bc[o];
+                for (size_t ch = 0; ch < r1; ch++)
+                    for (size_t i = 0; i < k; i++)
+                        for (size_t j = 0; j < k; j++) {
+                            const ptrdiff_t iy = (ptrdiff_t)(oy + i) - pad, ix = (ptrdiff_t)(ox + j) - pad;
+                            if (iy < 0 || ix < 0 || iy >= (ptrdiff_t)h || ix >= (ptrdiff_t)w) continue;
+                            v += (double)wc[((ch * k + i) * k + j) * r2 + o] * t1[((size_t)iy * w + (size_t)ix) * r1 + ch];
+                        }
+                t2[(oy * ow + ox) * r2 + o] = v;
+            }
+    int ok = 1;
+    double scale = 1e-30;
+    for (size_t i = 0; i < oh * ow * s && ok; i++) {
+        const size_t px = i / s, o = i % s;
+        double v = (double)bout[o] + res[i];
+        for (size_t r = 0; r < r2; r++) v += (double)wout[r * s16 + o] * t2[px * r2 + r];
+        v = activate(v, RE_ACT_RELU);
+        if (fabs(v) > scale) scale = fabs(v);
+        if (fabs(y[i] - v) > 1e-4 * (1.0 + fabs(v)) * (double)(c + r1 * k * k + r2)) {
+            ok = 0;
+            fprintf(stderr, "narrowchain mismatch h=%zu w=%zu c=%zu r1=%zu r2=%zu s=%zu k=%zu at %zu: %.9g exact %.9g\n",
+                    h, w, c, r1, r2, s, k, i, y[i], v);
+        }
+    }
+    free(x); free(win); free(bin); free(wc); free(bc); free(wout); free(bout); free(res); free(y);
+    free(planar); free(rowbuf); free(t1); free(t2);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const re_isa isa = argc > 1 && strcmp(argv[1], "avx2") == 0 ? RE_ISA_AVX2 : RE_ISA_NEON;
     const char *isa_name = isa == RE_ISA_AVX2 ? "avx2" : "neon";
@@ -277,6 +342,16 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) {
         const size_t *r = nc[i];
         if (check_narrowconv(isa, r[0], r[1], r[2], r[3], r[4], (ptrdiff_t)r[5], (ptrdiff_t)r[6])) passed++; else failed++;
+    }
+    /* Narrow chain: input channels 1, 16, 20 (a transpose and a tail) and 70 (two blocks of 64);
+     * cores 9 -> 9, 7 -> 11 and 19 -> 19; outputs 16, 13 (tail) and 32; widths 8, 11, 32; 3 x 3 and 5 x 5. */
+    static const size_t ch[][8] = {
+        {8, 8, 16, 9, 9, 16, 3, 1}, {9, 11, 20, 7, 11, 13, 3, 1}, {12, 32, 16, 9, 9, 16, 3, 1},
+        {6, 9, 70, 19, 19, 32, 5, 2}, {5, 8, 1, 3, 4, 5, 3, 0},
+    };
+    for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
+        const size_t *r = ch[i];
+        if (check_narrowchain(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], (ptrdiff_t)r[7])) passed++; else failed++;
     }
     printf("%s: %ld passed, %ld failed\n", isa_name, passed, failed);
     return failed == 0 ? 0 : 1;

@@ -137,3 +137,27 @@ void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *planar,
 #endif
     rankconv_tile_scalar(p, planar, y, residual, oy0, oy1, o0, o1, group, scratch);
 }
+
+/* The row buffer [R2][ow8], plus one vector of slack for the last channel's 6-pixel tiles. */
+size_t re_narrowchain_row_floats(const re_narrowchain_params *p) { return re_round16(p->core.s * ((p->core.ow + 7) / 8 * 8) + 8); }
+
+void re_narrowchain_project(int isa, const re_narrowchain_params *p, const float *x, float *planar, size_t row0, size_t row1) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { narrowchain_project_avx2(p, x, planar, row0, row1); return; }
+#endif
+#if defined(__aarch64__)
+    if (isa == RE_ISA_NEON) { narrowchain_project_neon(p, x, planar, row0, row1); return; }
+#endif
+    narrowchain_project_scalar(p, x, planar, row0, row1);
+}
+
+void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *planar, float *y, const float *residual,
+                         size_t oy0, size_t oy1, float *row_buffer) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { narrowchain_rows_avx2(p, planar, y, residual, oy0, oy1, row_buffer); return; }
+#endif
+#if defined(__aarch64__)
+    if (isa == RE_ISA_NEON) { narrowchain_rows_neon(p, planar, y, residual, oy0, oy1, row_buffer); return; }
+#endif
+    narrowchain_rows_scalar(p, planar, y, residual, oy0, oy1, row_buffer);
+}

@@ -199,7 +199,7 @@ RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const floa
  * registers. Only the first `valid` pixels are stored (the row's last block). */
 RE_INLINE void RE_FN(narrow_block)(const re_narrowconv_params *p, const float *planar, size_t hp, size_t wp,
                                    float *y, const float *residual, size_t s0, size_t oy, size_t ox, size_t valid,
-                                   const int NS, const int NV) {
+                                   const int NS, const int NV, float *rowbuf, size_t ow8) {
     const size_t kh = p->kh, kw = p->kw, s = p->s;
     re_v8 acc[12];
     RE_NARROW_UNROLL for (int q = 0; q < NS * NV; q++) acc[q] = RE_FN(splat)(0.0f);
@@ -217,6 +217,17 @@ RE_INLINE void RE_FN(narrow_block)(const re_narrowconv_params *p, const float *p
                 }
             }
         }
+    }
+    if (rowbuf) {
+        /* A chain's core: channel-major into the row buffer, for the closing 1x1 to read. */
+        RE_NARROW_UNROLL for (int v = 0; v < NV; v++) {
+            RE_NARROW_UNROLL for (int q = 0; q < NS; q++) {
+                re_v8 a = acc[v * NS + q];
+                if (p->bias) a += RE_FN(splat)(p->bias[s0 + (size_t)q]);
+                RE_FN(store)(rowbuf + (s0 + (size_t)q) * ow8 + ox + (size_t)v * 8, a);
+            }
+        }
+        return;
     }
     /* The accumulators hold channels in lanes of pixels and the output is pixel-major: bias and
      * (without a residual) the activation go on whole vectors, then a scalar transpose through
@@ -245,36 +256,206 @@ RE_INLINE void RE_FN(narrow_block)(const re_narrowconv_params *p, const float *p
 }
 
 /* Output channels go in blocks of up to 12 over one vector of pixels or, where two whole vectors
- * of the row remain, in balanced blocks of up to 6 over two (9 = 5 + 4, 19 = 5 + 5 + 5 + 4). */
-RE_ATTR static void RE_FN(narrowconv_rows)(const re_narrowconv_params *p, const float *planar, float *y,
-                                          const float *residual, size_t oy0, size_t oy1) {
+ * of the row remain, in balanced blocks of up to 6 over two (9 = 5 + 4, 19 = 5 + 5 + 5 + 4).
+ * Output row oy, to y (NHWC) or, with rowbuf, to a channel-major row buffer [s][ow8]. */
+RE_INLINE void RE_FN(narrowconv_row)(const re_narrowconv_params *p, const float *planar, float *y,
+                                     const float *residual, size_t oy, float *rowbuf) {
     const size_t hp = p->oh + p->kh - 1, ow8 = (p->ow + 7) / 8 * 8, wp = ow8 + p->kw - 1;
     const size_t pairs = (p->s + 5) / 6, pair_block = (p->s + pairs - 1) / pairs;
-    for (size_t oy = oy0; oy < oy1; oy++) {
-        size_t ox = 0;
-        for (; ox + 16 <= ow8; ox += 16) {
-            const size_t valid = p->ow - ox < 16 ? p->ow - ox : 16;
-            for (size_t s0 = 0; s0 < p->s; s0 += pair_block) {
-                const size_t ns = p->s - s0 < pair_block ? p->s - s0 : pair_block;
-                switch (ns) {
-#define RE_NARROW_CASE(n) case n: RE_FN(narrow_block)(p, planar, hp, wp, y, residual, s0, oy, ox, valid, n, 2); break;
-                RE_NARROW_CASE(1) RE_NARROW_CASE(2) RE_NARROW_CASE(3) RE_NARROW_CASE(4) RE_NARROW_CASE(5) RE_NARROW_CASE(6)
+    size_t ox = 0;
+    for (; ox + 16 <= ow8; ox += 16) {
+        const size_t valid = p->ow - ox < 16 ? p->ow - ox : 16;
+        for (size_t s0 = 0; s0 < p->s; s0 += pair_block) {
+            const size_t ns = p->s - s0 < pair_block ? p->s - s0 : pair_block;
+            switch (ns) {
+#define RE_NARROW_CASE(n) case n: RE_FN(narrow_block)(p, planar, hp, wp, y, residual, s0, oy, ox, valid, n, 2, rowbuf, ow8); break;
+            RE_NARROW_CASE(1) RE_NARROW_CASE(2) RE_NARROW_CASE(3) RE_NARROW_CASE(4) RE_NARROW_CASE(5) RE_NARROW_CASE(6)
 #undef RE_NARROW_CASE
-                default: break;
+            default: break;
+            }
+        }
+    }
+    for (; ox < p->ow; ox += 8) {
+        const size_t valid = p->ow - ox < 8 ? p->ow - ox : 8;
+        for (size_t s0 = 0; s0 < p->s; s0 += 12) {
+            const size_t ns = p->s - s0 < 12 ? p->s - s0 : 12;
+            switch (ns) {
+#define RE_NARROW_CASE(n) case n: RE_FN(narrow_block)(p, planar, hp, wp, y, residual, s0, oy, ox, valid, n, 1, rowbuf, ow8); break;
+            RE_NARROW_CASE(1) RE_NARROW_CASE(2) RE_NARROW_CASE(3) RE_NARROW_CASE(4) RE_NARROW_CASE(5) RE_NARROW_CASE(6)
+            RE_NARROW_CASE(7) RE_NARROW_CASE(8) RE_NARROW_CASE(9) RE_NARROW_CASE(10) RE_NARROW_CASE(11) RE_NARROW_CASE(12)
+#undef RE_NARROW_CASE
+            default: break;
+            }
+        }
+    }
+}
+
+RE_ATTR static void RE_FN(narrowconv_rows)(const re_narrowconv_params *p, const float *planar, float *y,
+                                          const float *residual, size_t oy0, size_t oy1) {
+    for (size_t oy = oy0; oy < oy1; oy++) RE_FN(narrowconv_row)(p, planar, y, residual, oy, NULL);
+}
+
+/* ---- Narrow Tucker chain ------------------------------------------------------------------ */
+
+/* r[i][j] -> r[j][i] for an 8 x 8 block held as 8 vectors. */
+RE_INLINE void RE_FN(transpose8)(re_v8 r[8]) {
+    re_v8 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[i + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/* NQ (a literal) projected channels from r0 over 8 pixels: NQ independent accumulators, so the
+ * multiply-adds over the input channels do not wait on each other. */
+RE_INLINE void RE_FN(project_block)(const re_narrowchain_params *p, const re_v8 *xt, size_t cn, size_t c0, size_t r0,
+                                    const int NQ, float *dst, size_t plane, size_t n) {
+    re_v8 acc[8];
+    RE_NARROW_UNROLL for (int q = 0; q < NQ; q++)
+        acc[q] = RE_FN(splat)(c0 == 0 && p->in_bias ? p->in_bias[r0 + (size_t)q] : 0.0f);
+    const float *w = p->in_weights + r0 * p->c + c0;
+    for (size_t j = 0; j < cn; j++) {
+        const re_v8 xv = xt[j];
+        RE_NARROW_UNROLL for (int q = 0; q < NQ; q++) acc[q] += RE_FN(splat)(w[(size_t)q * p->c + j]) * xv;
+    }
+    RE_NARROW_UNROLL for (int q = 0; q < NQ; q++) {
+        float *d = dst + (r0 + (size_t)q) * plane;
+        if (c0 > 0) {
+            /* A second block of 64 input channels adds to the first. */
+            for (size_t e = 0; e < n; e++) d[e] += acc[q][e];
+        } else if (n == 8) {
+            RE_FN(store)(d, acc[q]);
+        } else {
+            for (size_t e = 0; e < n; e++) d[e] = acc[q][e];
+        }
+    }
+}
+
+/* The first 1x1 over plane rows [row0, row1): 8 input pixels at a time are turned into one vector
+ * per input channel (8 x 8 transposes; a scalar gather for a channel tail or a short last block),
+ * then every R1 output is a sum of broadcast weights times those vectors. */
+RE_ATTR static void RE_FN(narrowchain_project)(const re_narrowchain_params *p, const float *x, float *planar,
+                                              size_t row0, size_t row1) {
+    const re_narrowconv_params *q = &p->core;
+    const size_t hp = q->oh + q->kh - 1, wp = (q->ow + 7) / 8 * 8 + q->kw - 1, plane = hp * wp;
+    const size_t c = p->c, r1 = q->c;
+    /* Balanced blocks of at most 8 projected channels: 9 = 5 + 4, 19 = 7 + 6 + 6. */
+    const size_t block = (r1 + (r1 + 7) / 8 - 1) / ((r1 + 7) / 8);
+    const size_t col0 = (size_t)q->pad_left < wp ? (size_t)q->pad_left : wp;
+    const size_t col1 = col0 + q->w < wp ? col0 + q->w : wp;
+    re_v8 xt[64];
+    for (size_t row = row0; row < row1; row++) {
+        const ptrdiff_t iy = (ptrdiff_t)row - q->pad_top;
+        if (iy < 0 || iy >= (ptrdiff_t)q->h) {
+            for (size_t r = 0; r < r1; r++) memset(planar + r * plane + row * wp, 0, wp * sizeof(float));
+            continue;
+        }
+        for (size_t r = 0; r < r1; r++) {
+            float *dst = planar + r * plane + row * wp;
+            for (size_t col = 0; col < col0; col++) dst[col] = 0.0f;
+            for (size_t col = col1; col < wp; col++) dst[col] = 0.0f;
+        }
+        const float *src = x + (size_t)iy * q->w * c;
+        for (size_t ix = 0; ix < col1 - col0; ix += 8) {
+            const size_t n = col1 - col0 - ix < 8 ? col1 - col0 - ix : 8;
+            const float *px = src + ix * c;
+            for (size_t c0 = 0; c0 < c; c0 += 64) {
+                const size_t cn = c - c0 < 64 ? c - c0 : 64;
+                size_t g = 0;
+                if (n == 8) {
+                    for (; g + 8 <= cn; g += 8) {
+                        re_v8 b[8];
+                        for (int e = 0; e < 8; e++) b[e] = RE_FN(load)(px + (size_t)e * c + c0 + g);
+                        RE_FN(transpose8)(b);
+                        for (int j = 0; j < 8; j++) xt[g + (size_t)j] = b[j];
+                    }
+                }
+                for (; g < cn; g++) {
+                    re_v8 v = RE_FN(splat)(0.0f);
+                    for (size_t e = 0; e < n; e++) v[e] = px[e * c + c0 + g];
+                    xt[g] = v;
+                }
+                float *dst = planar + row * wp + col0 + ix;
+                for (size_t r0 = 0; r0 < r1; r0 += block) {
+                    const size_t nq = r1 - r0 < block ? r1 - r0 : block;
+                    switch (nq) {
+#define RE_PROJECT_CASE(NQ) case NQ: RE_FN(project_block)(p, xt, cn, c0, r0, NQ, dst, plane, n); break;
+                    RE_PROJECT_CASE(1) RE_PROJECT_CASE(2) RE_PROJECT_CASE(3) RE_PROJECT_CASE(4)
+                    RE_PROJECT_CASE(5) RE_PROJECT_CASE(6) RE_PROJECT_CASE(7) RE_PROJECT_CASE(8)
+#undef RE_PROJECT_CASE
+                    default: break;
+                    }
                 }
             }
         }
-        for (; ox < p->ow; ox += 8) {
-            const size_t valid = p->ow - ox < 8 ? p->ow - ox : 8;
-            for (size_t s0 = 0; s0 < p->s; s0 += 12) {
-                const size_t ns = p->s - s0 < 12 ? p->s - s0 : 12;
-                switch (ns) {
-#define RE_NARROW_CASE(n) case n: RE_FN(narrow_block)(p, planar, hp, wp, y, residual, s0, oy, ox, valid, n, 1); break;
-                RE_NARROW_CASE(1) RE_NARROW_CASE(2) RE_NARROW_CASE(3) RE_NARROW_CASE(4) RE_NARROW_CASE(5) RE_NARROW_CASE(6)
-                RE_NARROW_CASE(7) RE_NARROW_CASE(8) RE_NARROW_CASE(9) RE_NARROW_CASE(10) RE_NARROW_CASE(11) RE_NARROW_CASE(12)
-#undef RE_NARROW_CASE
-                default: break;
-                }
+    }
+}
+
+/* The last 1x1 for NP (a literal, up to 6) pixels from p0 of the row buffer and 16 output channels
+ * from s0: 2·NP accumulators, each core channel costing 2 weight-vector loads and NP broadcasts for
+ * 2·NP multiply-adds (the GEMM micro-kernel's shape, reading the channel-major row buffer). */
+RE_INLINE void RE_FN(chain_out_tile)(const re_narrowchain_params *p, const float *rowbuf, size_t ow8, size_t oy, size_t p0,
+                                     size_t s0, const int NP, float *y, const float *residual) {
+    const size_t r2 = p->core.s, s = p->s, s16 = (s + 15) / 16 * 16;
+    re_v8 acc[6][2];
+    const re_v8 b0 = p->out_bias ? RE_FN(load)(p->out_bias + s0) : RE_FN(splat)(0.0f);
+    const re_v8 b1 = p->out_bias ? RE_FN(load)(p->out_bias + s0 + 8) : RE_FN(splat)(0.0f);
+    RE_NARROW_UNROLL for (int i = 0; i < NP; i++) { acc[i][0] = b0; acc[i][1] = b1; }
+    const float *w = p->out_weights + s0;
+    const float *x = rowbuf + p0;
+    for (size_t r = 0; r < r2; r++) {
+        const re_v8 w0 = RE_FN(load)(w + r * s16), w1 = RE_FN(load)(w + r * s16 + 8);
+        RE_NARROW_UNROLL for (int i = 0; i < NP; i++) {
+            const re_v8 xv = RE_FN(splat)(x[r * ow8 + (size_t)i]);
+            acc[i][0] += xv * w0;
+            acc[i][1] += xv * w1;
+        }
+    }
+    const size_t ns = s - s0 < 16 ? s - s0 : 16;
+    RE_NARROW_UNROLL for (int i = 0; i < NP; i++) {
+        const size_t pixel = oy * p->core.ow + p0 + (size_t)i;
+        float *out = y + pixel * s + s0;
+        const float *res = residual ? residual + pixel * s + s0 : NULL;
+        if (ns == 16) {
+            re_v8 v0 = acc[i][0], v1 = acc[i][1];
+            if (res) { v0 += RE_FN(load)(res); v1 += RE_FN(load)(res + 8); }
+            RE_FN(store)(out, RE_FN(activate)(v0, p->activation));
+            RE_FN(store)(out + 8, RE_FN(activate)(v1, p->activation));
+        } else {
+            for (size_t j = 0; j < ns; j++) {
+                const float v = (j < 8 ? acc[i][0][j] : acc[i][1][j - 8]) + (res ? res[j] : 0.0f);
+                out[j] = RE_FN(activate1)(v, p->activation);
+            }
+        }
+    }
+}
+
+/* Core output row by row into the row buffer, then the last 1x1 in tiles of 6 pixels x 16 channels,
+ * with bias, residual and activation. */
+RE_ATTR static void RE_FN(narrowchain_rows)(const re_narrowchain_params *p, const float *planar, float *y,
+                                           const float *residual, size_t oy0, size_t oy1, float *rowbuf) {
+    const re_narrowconv_params *q = &p->core;
+    const size_t ow = q->ow, ow8 = (ow + 7) / 8 * 8, s = p->s;
+    for (size_t oy = oy0; oy < oy1; oy++) {
+        RE_FN(narrowconv_row)(q, planar, NULL, NULL, oy, rowbuf);
+        for (size_t s0 = 0; s0 < s; s0 += 16) {
+            size_t p0 = 0;
+            for (; p0 + 6 <= ow; p0 += 6) RE_FN(chain_out_tile)(p, rowbuf, ow8, oy, p0, s0, 6, y, residual);
+            switch (ow - p0) {
+#define RE_OUT_CASE(n) case n: RE_FN(chain_out_tile)(p, rowbuf, ow8, oy, p0, s0, n, y, residual); break;
+            RE_OUT_CASE(1) RE_OUT_CASE(2) RE_OUT_CASE(3) RE_OUT_CASE(4) RE_OUT_CASE(5)
+#undef RE_OUT_CASE
+            default: break;
             }
         }
     }

@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch size.") var batch = 1
     @Option(help: "native | avx2 | neon | scalar (graph files only).") var isa: String?
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
-    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only).") var fuseChains = false
+    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only; chains with a narrow core are one step anyway).") var fuseChains = false
     @Flag(help: "Also time every step.") var perLayer = false
     @Flag(help: "Print JSON.") var json = false
 

@@ -20,7 +20,7 @@ struct CompileCommand: ParsableCommand {
     @Option(help: "Threads the model will run with (rank-form timings and the stored memory plan use it).") var threads = 1
     @Option(help: "Batch the stored memory plan is for.") var batch = 1
     @Option(help: "measure | dense | separable: how rankConv2d layers are precomputed.") var rankForm = "measure"
-    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step.") var fuseChains = false
+    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (chains with a narrow core are one step anyway).") var fuseChains = false
 
     func run() throws {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1, got \(batch)") }

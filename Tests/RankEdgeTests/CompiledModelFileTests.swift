@@ -4,8 +4,8 @@ import Testing
 @Suite struct CompiledModelFileTests {
     typealias F = RefFixtures
 
-    /// A graph with every kind of step: im2col, shifted-row, narrow direct, 1×1, grouped and
-    /// depthwise convs, both rank forms,
+    /// A graph with every kind of step: im2col, shifted-row, narrow direct, narrow chain, 1×1,
+    /// grouped and depthwise convs, both rank forms,
     /// an unfolded BN, pools, concat, linear, softmax.
     static func graph() -> Graph {
         var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 14, 4], seed: 8)
@@ -17,7 +17,10 @@ import Testing
         let gr = b.conv(x, out: 40, kernel: 3, groups: 2, name: "grouped")    // one GEMM per group
         let rs = b.rankConv(x, out: 8, kernel: 5, rank: 2, name: "rank_sep")
         let rd = b.rankConv(x, out: 8, kernel: 3, rank: 1, name: "rank_dense")
-        x = b.concat([dw, nw, gr, rs, rd], name: "cat")
+        let ci = b.conv(x, out: 7, kernel: 1, padding: 0, name: "chain_in")      // narrow chain
+        let cc = b.conv(ci, out: 9, kernel: 3, name: "chain_core")
+        let co = b.conv(cc, out: 11, kernel: 1, padding: 0, name: "chain_out")
+        x = b.concat([dw, nw, gr, rs, rd, co], name: "cat")
         x = b.conv(x, out: 12, kernel: 3, stride: 2, name: "down")              // im2col
         x = b.maxPool(x, kernel: 2, stride: 2, name: "mp")
         x = b.conv(x, out: 6, kernel: 1, name: "pw")
@@ -48,7 +51,7 @@ import Testing
 
     @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
         let (model, contents) = try Self.compiled()
-        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct"]))
+        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain"]))
         let bytes = try RKGFile.encode(contents)
         let decoded = try RKGFile.decodeContents(bytes)
         #expect(CompiledModelFile.isCompiled(decoded))

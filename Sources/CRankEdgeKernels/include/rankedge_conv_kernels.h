@@ -98,6 +98,37 @@ void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *
 void re_narrowconv_rows(int isa, const re_narrowconv_params *p, const float *planar, float *y, const float *residual,
                         size_t oy0, size_t oy1);
 
+/*
+ * A low-rank chain 1x1 (C -> R1) -> narrow k x k core (R1 -> R2) -> 1x1 (R2 -> S) in one pass,
+ * no nonlinearity inside (a Tucker-2 factorisation):
+ *   - the first 1x1 writes the core's zero-padded planes directly (it replaces the planar copy);
+ *   - the core runs as re_narrowconv_rows, a row at a time, into a planar row buffer;
+ *   - the last 1x1 reads that row buffer (tiles of 6 pixels x 16 channels, like the GEMM's), adds
+ *     bias and residual, applies the activation and stores NHWC.
+ * The two narrow intermediates never reach memory in NHWC form.
+ */
+typedef struct {
+    re_narrowconv_params core;      /* c = R1, s = R2; its bias is the core's, its activation unused */
+    size_t c;                       /* chain input channels */
+    const float *in_weights;        /* [R1][c] */
+    const float *in_bias;           /* [R1] or NULL */
+    size_t s;                       /* chain output channels */
+    const float *out_weights;       /* [R2][s16], s16 = s rounded up to 16, zero padded */
+    const float *out_bias;          /* [s16], zero padded, or NULL */
+    int activation;                 /* re_activation, after the residual */
+} re_narrowchain_params;
+
+/* Plane rows [row0, row1) of one image's core input (re_narrowconv_planar_floats(&p->core) floats
+ * for all rows), projected from the NHWC input x by the first 1x1. */
+void re_narrowchain_project(int isa, const re_narrowchain_params *p, const float *x, float *planar, size_t row0, size_t row1);
+
+/* Floats of the per-thread row buffer re_narrowchain_rows needs. */
+size_t re_narrowchain_row_floats(const re_narrowchain_params *p);
+
+/* Output rows [oy0, oy1) of one image from its projected planes; residual may be NULL. */
+void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *planar, float *y, const float *residual,
+                         size_t oy0, size_t oy1, float *row_buffer);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,7 +31,8 @@ public struct CompileOptions: Sendable {
     public var rankConvForm: RankConvFormPolicy
     public var foldBatchNorm: Bool
     public var mergeLinearChains: Bool
-    /// Run 1×1 → k×k → 1×1 chains band by band as one step (`TuckerChainStep`).
+    /// Run 1×1 → k×k → 1×1 chains band by band as one step (`TuckerChainStep`); chains with a
+    /// narrow core run as one step (`NarrowChainStep`) either way.
     public var fuseChains: Bool
 
     public init(isa: GEMMISA? = nil, threads: Int = 1, batch: Int? = nil, rankConvForm: RankConvFormPolicy = .measure,

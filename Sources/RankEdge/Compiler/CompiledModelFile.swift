@@ -77,6 +77,15 @@ public enum CompiledModelFile {
                 fields += [("kind", .string("narrow-direct")), ("kh", .int(w.kh)), ("kw", .int(w.kw)), ("in", .int(w.inChannels)),
                            ("out", .int(w.outChannels))] + convAttributes(w.attributes)
                 fields += [("weights", store(i, "weights", w.weights.buffer)), ("bias", storeOptional(i, "bias", w.bias))]
+            case .narrowChain(let w):
+                let core = w.core
+                fields += [("kind", .string("narrow-chain")), ("in", .int(w.inChannels)), ("out", .int(w.outChannels)),
+                           ("first", store(i, "first", w.first.buffer)), ("first_bias", storeOptional(i, "first_bias", w.firstBias)),
+                           ("last", store(i, "last", w.last.buffer)), ("last_bias", storeOptional(i, "last_bias", w.lastBias)),
+                           ("core", .object(JSONObject([("kh", .int(core.kh)), ("kw", .int(core.kw)), ("in", .int(core.inChannels)),
+                                                        ("out", .int(core.outChannels))] + convAttributes(core.attributes)
+                                                       + [("weights", store(i, "core.weights", core.weights.buffer)),
+                                                          ("bias", storeOptional(i, "core.bias", core.bias))])))]
             case .separableRankConv(let w):
                 fields += [("kind", .string("separable-rank")), ("out", .int(w.outChannels)), ("in", .int(w.inChannels)),
                            ("rank", .int(w.rank)), ("k", .int(w.k)),
@@ -239,6 +248,17 @@ public enum CompiledModelFile {
             default: throw fail("step '\(name)': residual is not a string")
             }
             let kind: LoweredKind
+            func narrowWeights(_ o: JSONObject, _ name: String) throws -> NarrowConvWeights {
+                let attrs = try convAttributes(o, name)
+                let (kh, kw) = (try int(o, "kh", name, min: 1), try int(o, "kw", name, min: 1))
+                let (inC, out) = (try int(o, "in", name, min: 1), try int(o, "out", name, min: 1))
+                guard attrs.groups == 1, attrs.stride == .square(1), attrs.dilation == .square(1) else {
+                    throw fail("step '\(name)': the narrow direct kernel needs groups 1, stride 1, dilation 1")
+                }
+                return NarrowConvWeights(attributes: attrs, kh: kh, kw: kw, inChannels: inC, outChannels: out,
+                                         weights: try tensor(o["weights"], name, count: count(kh, kw, inC, out, step: name)),
+                                         bias: try optionalTensor(o["bias"], name, count: out))
+            }
             func gemmWeights(_ o: JSONObject) throws -> GEMMConvWeights {
                 let attrs = try convAttributes(o, name)
                 let (kh, kw, cg, out) = (try int(o, "kh", name, min: 1), try int(o, "kw", name, min: 1), try int(o, "cg", name, min: 1),
@@ -289,15 +309,17 @@ public enum CompiledModelFile {
                                                    weights: try tensor(o["weights"], name, count: count(kh, kw, c, step: name)),
                                                    bias: try optionalTensor(o["bias"], name, count: c)))
             case "narrow-direct":
-                let attrs = try convAttributes(o, name)
-                let (kh, kw) = (try int(o, "kh", name, min: 1), try int(o, "kw", name, min: 1))
+                kind = .narrowConv(try narrowWeights(o, name))
+            case "narrow-chain":
+                guard let coreObject = o["core"]?.objectValue else { throw fail("step '\(name)': a narrow chain needs its core") }
+                let core = try narrowWeights(coreObject, name)
                 let (inC, out) = (try int(o, "in", name, min: 1), try int(o, "out", name, min: 1))
-                guard attrs.groups == 1, attrs.stride == .square(1), attrs.dilation == .square(1) else {
-                    throw fail("step '\(name)': the narrow direct kernel needs groups 1, stride 1, dilation 1")
-                }
-                kind = .narrowConv(NarrowConvWeights(attributes: attrs, kh: kh, kw: kw, inChannels: inC, outChannels: out,
-                                                     weights: try tensor(o["weights"], name, count: count(kh, kw, inC, out, step: name)),
-                                                     bias: try optionalTensor(o["bias"], name, count: out)))
+                kind = .narrowChain(NarrowChainWeights(
+                    inChannels: inC, outChannels: out,
+                    first: try tensor(o["first"], name, count: count(core.inChannels, inC, step: name)),
+                    firstBias: try optionalTensor(o["first_bias"], name, count: core.inChannels), core: core,
+                    last: try tensor(o["last"], name, count: count(core.outChannels, NarrowChainWeights.padded(out), step: name)),
+                    lastBias: try optionalTensor(o["last_bias"], name, count: NarrowChainWeights.padded(out))))
             case "separable-rank":
                 let s = try ints(o, "stride", name, count: 2, min: 1), p = try ints(o, "padding", name, count: 4, min: 0)
                 let attrs = RankConv2DAttributes(stride: Size2(s[0], s[1]), padding: Padding(top: p[0], left: p[1], bottom: p[2], right: p[3]))
@@ -371,6 +393,15 @@ public enum CompiledModelFile {
                     guard input.rank == 4, input[3] == w.inChannels, out == (try? Graph.outputShape(op: .conv2d(w.attributes), inputs: [input],
                         weights: [TensorShape([w.outChannels, w.kh, w.kw, w.inChannels])]).get()), out[2] >= 1 else {
                         throw fail("step '\(op.name)': narrow conv weights do not match input \(input) / output \(out)")
+                    }
+                case .narrowChain(let w):
+                    let core = w.core
+                    guard input.rank == 4, input[3] == w.inChannels,
+                          let coreOut = try? Graph.outputShape(op: .conv2d(core.attributes),
+                                                               inputs: [TensorShape([input[0], input[1], input[2], core.inChannels])],
+                                                               weights: [TensorShape([core.outChannels, core.kh, core.kw, core.inChannels])]).get(),
+                          out == TensorShape([coreOut[0], coreOut[1], coreOut[2], w.outChannels]), out[2] >= 1 else {
+                        throw fail("step '\(op.name)': narrow chain weights do not match input \(input) / output \(out)")
                     }
                 case .separableRankConv(let w):
                     let factor = TensorShape([w.outChannels, w.inChannels, w.rank, w.k])

@@ -20,9 +20,10 @@ public struct FusionGroup: Sendable, Equatable {
 }
 
 public enum EpilogueFusion {
-    /// With `fuseChains`, a 1×1 conv whose only reader is a k×k conv whose only reader is a 1×1
-    /// conv (a Tucker-2 chain, no nonlinearity between) becomes one group, run tile by tile with the
-    /// narrow intermediates in cache (`TuckerChainStep`).
+    /// A 1×1 conv whose only reader is a k×k conv whose only reader is a 1×1 conv (a Tucker-2 chain,
+    /// no nonlinearity between) becomes one group when its core suits the narrow direct kernel
+    /// (`NarrowChainStep`), and with `fuseChains` otherwise too, run tile by tile with the narrow
+    /// intermediates in cache (`TuckerChainStep`).
     public static func groups(_ graph: Graph, fuseChains: Bool = false) -> [FusionGroup] {
         var readers: [String: [Int]] = [:]
         for (i, node) in graph.nodes.enumerated() {
@@ -51,6 +52,14 @@ public enum EpilogueFusion {
             else { return nil }
             return [b, c]
         }
+        let shapes = (try? graph.inferShapes()) ?? [:]
+        /// Chains with a narrow core always run as one step (`NarrowChainStep`).
+        func narrowChain(_ i: Int, _ chain: [Int]) -> Bool {
+            let (a, b, c) = (graph.nodes[i], graph.nodes[chain[0]], graph.nodes[chain[1]])
+            guard case .conv2d(let attrs) = b.op, let wa = graph.weights[a.inputs[1]], let wb = graph.weights[b.inputs[1]],
+                  let wc = graph.weights[c.inputs[1]], let out = shapes[b.outputs[0]] else { return false }
+            return NarrowChainWeights.applies(first: wa.shape, core: wb.shape, coreAttributes: attrs, coreOutput: out, last: wc.shape)
+        }
         for (i, node) in graph.nodes.enumerated() where !claimed.contains(i) {
             var group = FusionGroup(leader: i, members: [i], residual: nil, activation: .none, output: node.outputs[0])
             func absorbActivation() {
@@ -66,7 +75,7 @@ public enum EpilogueFusion {
             }
             switch node.op {
             case .conv2d, .rankConv2d, .linear:
-                if fuseChains, let chain = chainAfter(i) {
+                if let chain = chainAfter(i), fuseChains || narrowChain(i, chain) {
                     group.members += chain
                     group.chain = true
                     group.output = graph.nodes[chain[1]].outputs[0]

@@ -8,6 +8,8 @@ enum LoweredKind {
     case separableRankConv(SeparableRankWeights)
     /// 1×1 → k×k → 1×1, run band by band.
     case tuckerChain(TuckerChainWeights)
+    /// 1×1 → narrow k×k → 1×1 on the direct kernel, the intermediates never in NHWC.
+    case narrowChain(NarrowChainWeights)
     /// An unfolded batch norm: y = x·scale + shift per channel.
     case channelAffine(scale: FloatStorage, shift: FloatStorage)
     case maxPool(PoolAttributes)
@@ -43,6 +45,7 @@ public struct LoweredOp {
         case .narrowConv: return "narrow-direct"
         case .separableRankConv: return "separable-rank"
         case .tuckerChain: return "tucker-chain"
+        case .narrowChain: return "narrow-chain"
         case .channelAffine: return "channel-affine"
         case .maxPool: return "maxPool"
         case .avgPool: return "avgPool"
@@ -61,6 +64,20 @@ public struct LoweredOp {
 /// [C][kh][kw][S] filters for narrow direct convs,
 /// factor banks for separable rank convs, scale/shift for unfolded batch norms.
 enum Lowering {
+    /// The narrow-kernel form of a chain group, when its convs fit it (`NarrowChainWeights.applies`).
+    static func narrowChain(_ graph: Graph, group: FusionGroup, shapes: [String: TensorShape]) -> NarrowChainWeights? {
+        let nodes = group.members.prefix(3).map { graph.nodes[$0] }
+        guard nodes.count == 3, case .conv2d(let coreAttributes) = nodes[1].op,
+              let first = graph.weights[nodes[0].inputs[1]], let core = graph.weights[nodes[1].inputs[1]],
+              let last = graph.weights[nodes[2].inputs[1]], let coreOutput = shapes[nodes[1].outputs[0]],
+              NarrowChainWeights.applies(first: first.shape, core: core.shape, coreAttributes: coreAttributes,
+                                         coreOutput: coreOutput, last: last.shape)
+        else { return nil }
+        func bias(_ n: Node) -> Tensor? { n.inputs.count > 2 ? graph.weights[n.inputs[2]] : nil }
+        return NarrowChainWeights(first: first, firstBias: bias(nodes[0]), core: core, coreBias: bias(nodes[1]),
+                                  coreAttributes: coreAttributes, last: last, lastBias: bias(nodes[2]))
+    }
+
     static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA) throws(ExecutionError) -> [LoweredOp] {
         let shapes: [String: TensorShape]
         do { shapes = try graph.inferShapes() } catch { throw .invalidOperands(op: "graph", node: nil, message: "\(error)") }
@@ -69,6 +86,12 @@ enum Lowering {
             let node = graph.nodes[group.leader]
             func weight(_ i: Int) -> Tensor? { i < node.inputs.count ? graph.weights[node.inputs[i]] : nil }
             let kind: LoweredKind
+            if group.chain, let narrow = narrowChain(graph, group: group, shapes: shapes) {
+                ops.append(LoweredOp(name: node.name, nodes: group.members.map { graph.nodes[$0].name }, kind: .narrowChain(narrow),
+                                     inputs: Array(node.activationInputs), residual: group.residual,
+                                     activation: group.activation, output: group.output))
+                continue
+            }
             if group.chain {
                 var parts: [GEMMConvWeights] = []
                 for index in group.members.prefix(3) {

@@ -94,6 +94,8 @@ final class ExecutionPlan {
         case .tuckerChain(let w):
             let t = TuckerChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
             return t.scratchPerSlot * t.slots
+        case .narrowChain(let w):
+            return NarrowChainStep.Tiling.choose(w, input: input, output: output, threads: threads).scratchFloats
         default:
             return 0
         }
@@ -124,6 +126,10 @@ final class ExecutionPlan {
             let t = SeparableRankConvStep.Tiling.choose(w, output: output, threads: threads)
             return SeparableRankConvStep(weights: w, input: input, output: output, x: x, y: y, residual: residual,
                                          activation: op.activation, tiling: t, scratch: scratchBase!, isa: isa)
+        case .narrowChain(let w):
+            let t = NarrowChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
+            return NarrowChainStep(name: op.name, weights: w, input: input, output: output, x: x, y: y, residual: residual,
+                                   activation: op.activation, tiling: t, scratch: scratchBase!, isa: isa)
         case .tuckerChain(let w):
             let t = TuckerChainStep.Tiling.choose(w, input: input, output: output, threads: threads)
             return TuckerChainStep(name: op.name, weights: w, input: input, output: output, x: x, y: y, residual: residual,

@@ -1,22 +1,26 @@
 /// The first phase of the steps whose kernels read zero-padded planes instead of NHWC rows (the
-/// separable rank conv, the narrow direct conv): every image's input copied once, in units of 16
-/// channels (one cache line of an NHWC pixel) shared between the slots, before any tile reads it.
+/// separable rank conv, the narrow direct conv, the narrow chain): every image's planes written
+/// once, in units of 16 parts shared between the slots, before any tile reads them. A part is an
+/// input channel (16: one cache line of an NHWC pixel) for a copy, a plane row for the chain's
+/// projection.
 final class PlanarInputCopy: ParallelWork {
-    /// Writes channels [c0, c1) of one image's planes from its NHWC input (a C kernel's copy).
+    /// Writes parts [c0, c1) of one image's planes from its NHWC input (a C kernel's copy).
     typealias Copy = (_ image: UnsafePointer<Float>, _ planes: UnsafeMutablePointer<Float>, _ c0: Int, _ c1: Int) -> Void
 
-    private static let channelsPerUnit = 16
+    private static let partsPerUnit = 16
     let x: UnsafePointer<Float>
     let planar: UnsafeMutablePointer<Float>
-    let images: Int, channels: Int, inImage: Int, planesPerImage: Int
+    let images: Int, parts: Int, inImage: Int, planesPerImage: Int
     private let copy: Copy
     private let units = SlotUnits()
-    private var unitsPerImage: Int { (channels + Self.channelsPerUnit - 1) / Self.channelsPerUnit }
+    private var unitsPerImage: Int { (parts + Self.partsPerUnit - 1) / Self.partsPerUnit }
 
-    /// `planarFloats`: the planes of all `input[0]` images.
-    init(x: UnsafePointer<Float>, input: TensorShape, planar: UnsafeMutablePointer<Float>, planarFloats: Int, copy: @escaping Copy) {
+    /// `planarFloats`: the planes of all `input[0]` images; `parts`: what `copy` splits an image
+    /// into (default: its channels).
+    init(x: UnsafePointer<Float>, input: TensorShape, planar: UnsafeMutablePointer<Float>, planarFloats: Int, parts: Int? = nil,
+         copy: @escaping Copy) {
         self.x = x; self.planar = planar; self.copy = copy
-        images = input[0]; channels = input[3]
+        images = input[0]; self.parts = parts ?? input[3]
         inImage = input[1] * input[2] * input[3]
         planesPerImage = planarFloats / max(images, 1)
     }
@@ -31,8 +35,8 @@ final class PlanarInputCopy: ParallelWork {
 
     func run(task _: Int) {
         while let unit = units.claim(below: images * unitsPerImage) {
-            let b = unit / unitsPerImage, c0 = (unit % unitsPerImage) * Self.channelsPerUnit
-            copy(x + b * inImage, planar + b * planesPerImage, c0, min(channels, c0 + Self.channelsPerUnit))
+            let b = unit / unitsPerImage, c0 = (unit % unitsPerImage) * Self.partsPerUnit
+            copy(x + b * inImage, planar + b * planesPerImage, c0, min(parts, c0 + Self.partsPerUnit))
         }
     }
 }
