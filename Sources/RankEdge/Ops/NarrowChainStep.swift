@@ -9,13 +9,11 @@ import CRankEdgeKernels
 /// transposing store around the core.
 final class NarrowChainStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
-        /// Output rows per unit.
-        var rows: Int
-        var units: Int
-        var slots: Int
+        var bands: RowBands
         /// Floats of the projected planes, all images; then one row buffer per slot.
         var planarFloats: Int
         var rowFloats: Int
+        var slots: Int { bands.slots }
         var scratchFloats: Int { planarFloats + rowFloats * slots }
 
         static func choose(_ w: NarrowChainWeights, input: TensorShape, output: TensorShape, threads: Int) -> Tiling {
@@ -24,13 +22,8 @@ final class NarrowChainStep: ExecutionStep, ParallelWork {
             let core = w.core
             let macs = n * (input[1] * input[2] * w.inChannels * core.inChannels
                             + oh * ow * core.outChannels * (core.inChannels * core.kh * core.kw + w.outChannels))
-            let threads = macs < minimumSharedMACs ? 1 : threads
-            // A few units per thread, so a thread slowed by another process holds up less.
-            let rows = max(1, (n * oh) / max(1, threads * 4))
-            let units = n * ((oh + rows - 1) / rows)
-            let slots = min(threads, units)
-            return Tiling(rows: rows, units: units, slots: slots, planarFloats: n * re_narrowconv_planar_floats(&params.core),
-                          rowFloats: re_narrowchain_row_floats(&params))
+            return Tiling(bands: RowBands(images: n, rows: oh, macs: macs, threads: threads),
+                          planarFloats: n * re_narrowconv_planar_floats(&params.core), rowFloats: re_narrowchain_row_floats(&params))
         }
     }
 
@@ -76,8 +69,6 @@ final class NarrowChainStep: ExecutionStep, ParallelWork {
         }
     }
 
-    private var rowTiles: Int { (out.rows + tiling.rows - 1) / tiling.rows }
-
     func execute(_ context: StepContext) throws(ExecutionError) {
         try input.run(context, slots: tiling.slots)
         try units.run(self, slots: tiling.slots, context: context, node: name)
@@ -87,10 +78,10 @@ final class NarrowChainStep: ExecutionStep, ParallelWork {
     func run(task slot: Int) {
         let rowBuffer = rowBuffers + slot * tiling.rowFloats
         withUnsafePointer(to: params) { p in
-            while let unit = units.claim(below: tiling.units) {
-                let b = unit / rowTiles, oy0 = (unit % rowTiles) * tiling.rows
+            while let unit = units.claim(below: tiling.bands.units) {
+                let (b, rows) = tiling.bands.band(unit)
                 let o = out.at(b)
-                re_narrowchain_rows(out.isa, p, input.planes(b), o.y, o.residual, oy0, min(out.rows, oy0 + tiling.rows), rowBuffer)
+                re_narrowchain_rows(out.isa, p, input.planes(b), o.y, o.residual, rows.lowerBound, rows.upperBound, rowBuffer)
             }
         }
     }

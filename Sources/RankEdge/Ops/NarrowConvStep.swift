@@ -5,23 +5,16 @@ import CRankEdgeKernels
 /// between the slots.
 final class NarrowConvStep: ExecutionStep, ParallelWork {
     struct Tiling: Equatable {
-        /// Output rows per unit.
-        var rows: Int
-        var units: Int
-        var slots: Int
+        var bands: RowBands
         /// Floats of the planar input, all images.
         var planarFloats: Int
+        var slots: Int { bands.slots }
 
         static func choose(_ w: NarrowConvWeights, input: TensorShape, output: TensorShape, threads: Int) -> Tiling {
             var params = NarrowConvStep.parameters(w, input: input, output: output)
             let (n, oh) = (output[0], output[1])
-            // Too little work to be worth sharing (see minimumSharedMACs).
             let macs = n * oh * output[2] * w.outChannels * w.inChannels * w.kh * w.kw
-            let threads = macs < minimumSharedMACs ? 1 : threads
-            // A few units per thread, so a thread slowed by another process holds up less.
-            let rows = max(1, (n * oh) / max(1, threads * 4))
-            let units = n * ((oh + rows - 1) / rows)
-            return Tiling(rows: rows, units: units, slots: min(threads, units),
+            return Tiling(bands: RowBands(images: n, rows: oh, macs: macs, threads: threads),
                           planarFloats: n * re_narrowconv_planar_floats(&params))
         }
     }
@@ -57,8 +50,6 @@ final class NarrowConvStep: ExecutionStep, ParallelWork {
         }
     }
 
-    private var rowTiles: Int { (out.rows + tiling.rows - 1) / tiling.rows }
-
     func execute(_ context: StepContext) throws(ExecutionError) {
         try input.run(context, slots: tiling.slots)
         try units.run(self, slots: tiling.slots, context: context, node: "conv2d")
@@ -67,10 +58,10 @@ final class NarrowConvStep: ExecutionStep, ParallelWork {
     /// One slot: claims units (image, band of rows) until none are left.
     func run(task slot: Int) {
         withUnsafePointer(to: params) { p in
-            while let unit = units.claim(below: tiling.units) {
-                let b = unit / rowTiles, oy0 = (unit % rowTiles) * tiling.rows
+            while let unit = units.claim(below: tiling.bands.units) {
+                let (b, rows) = tiling.bands.band(unit)
                 let o = out.at(b)
-                re_narrowconv_rows(out.isa, p, input.planes(b), o.y, o.residual, oy0, min(out.rows, oy0 + tiling.rows))
+                re_narrowconv_rows(out.isa, p, input.planes(b), o.y, o.residual, rows.lowerBound, rows.upperBound)
             }
         }
     }

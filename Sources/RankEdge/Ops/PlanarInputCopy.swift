@@ -62,3 +62,29 @@ struct PlanarStepOutput {
         (y + b * image, residual.map { $0 + b * image })
     }
 }
+
+/// How the row-banded planar steps (the narrow direct conv, the narrow chain) share their output:
+/// bands of output rows, a few per thread so a thread slowed by another process holds up less, on
+/// one thread when the layer is too small to be worth sharing (see minimumSharedMACs).
+struct RowBands: Equatable {
+    /// Output rows per band, bands in all (every image), and the slots that take them.
+    var rows: Int
+    var units: Int
+    var slots: Int
+    let rowsPerImage: Int
+
+    init(images n: Int, rows oh: Int, macs: Int, threads: Int) {
+        let threads = macs < minimumSharedMACs ? 1 : threads
+        rows = max(1, (n * oh) / max(1, threads * 4))
+        rowsPerImage = oh
+        units = n * ((oh + rows - 1) / rows)
+        slots = min(threads, units)
+    }
+
+    /// Band `unit`: its image and output rows.
+    func band(_ unit: Int) -> (image: Int, rows: Range<Int>) {
+        let perImage = (rowsPerImage + rows - 1) / rows
+        let oy0 = (unit % perImage) * rows
+        return (unit / perImage, oy0..<min(rowsPerImage, oy0 + rows))
+    }
+}
