@@ -48,7 +48,7 @@ static void run_gemm(const re_gemm_kernels *ks, const variant *v, size_t m, size
         unsigned flags = p0 > 0 ? RE_FLAG_ACCUMULATE : 0;
         if (last) flags |= RE_FLAG_EPILOGUE | ((unsigned)v->activation << RE_FLAGS_ACTIVATION_SHIFT);
         if (v->use_rows_loop) {
-            re_gemm_block_by_rows(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, bp, n, c,
+            re_gemm_block_by_rows(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, 0, bp, n, c,
                                   (ptrdiff_t)ldc, flags, bias, residual, (ptrdiff_t)ldr);
             continue;
         }
@@ -56,7 +56,7 @@ static void run_gemm(const re_gemm_kernels *ks, const variant *v, size_t m, size
             const size_t nn = n - j < nr ? n - j : nr;
             if (v->use_panel_loop) {
                 const float *next = j + nr < n ? bp + (j + nr) * kc : NULL;
-                re_gemm_panel(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, bp + j * kc, next,
+                re_gemm_panel(ks, kc, m, v->use_rowa ? a + p0 : ap, v->use_rowa ? (ptrdiff_t)lda : 0, 0, bp + j * kc, next,
                               c + j, (ptrdiff_t)ldc, nn, flags, bias ? bias + j : NULL,
                               residual ? residual + j : NULL, (ptrdiff_t)ldr);
                 continue;
@@ -242,6 +242,23 @@ static int check_narrowchain(re_isa isa, size_t h, size_t w, size_t c, size_t r1
     return ok;
 }
 
+/* The ISA's row packer (im2col straight into A panels) against re_pack_rows, with NULL (padding) rows. */
+static int check_pack_rows(const re_gemm_kernels *ks, size_t count, unsigned null_mask) {
+    const size_t mr = ks->mr;
+    float *src = malloc(mr * count * sizeof(float) + 1), *want = malloc(mr * count * sizeof(float) + 1),
+          *got = malloc(mr * count * sizeof(float) + 1);
+    const float *rows[8];
+    for (size_t i = 0; i < mr * count; i++) src[i] = next_uniform();
+    for (size_t i = 0; i < mr; i++) rows[i] = (null_mask >> i) & 1 ? NULL : src + i * count;
+    for (size_t i = 0; i < mr * count; i++) got[i] = -1.0f;
+    re_pack_rows(mr, rows, count, want);
+    ks->pack_rows(rows, count, got);
+    const int ok = memcmp(want, got, mr * count * sizeof(float)) == 0;
+    if (!ok) fprintf(stderr, "pack_rows count %zu null mask %x: mismatch\n", count, null_mask);
+    free(src); free(want); free(got);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const re_isa isa = argc > 1 && strcmp(argv[1], "avx2") == 0 ? RE_ISA_AVX2 : RE_ISA_NEON;
     const char *isa_name = isa == RE_ISA_AVX2 ? "avx2" : "neon";
@@ -352,6 +369,12 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
         const size_t *r = ch[i];
         if (check_narrowchain(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], (ptrdiff_t)r[7])) passed++; else failed++;
+    }
+    static const size_t counts[] = {1, 3, 7, 8, 9, 21, 64, 67};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        for (unsigned mask = 0; mask < 4; mask++) {
+            if (check_pack_rows(fast, counts[i], mask * 0x25u)) passed++; else failed++;
+        }
     }
     printf("%s: %ld passed, %ld failed\n", isa_name, passed, failed);
     return failed == 0 ? 0 : 1;

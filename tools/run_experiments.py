@@ -3,7 +3,8 @@
 configuration the CSV already holds, so a sweep can be spread over several sittings.
 
   tools/run_experiments.py sweep --data DIR [--iterations 1000] [--kernels 5,7,3]
-      mini-VGG (BN + dropout, Adam 1e-3 cosine, batch 64) for each k: dense, then rank:1..k.
+      mini-VGG (BN + dropout, Adam 1e-3 cosine, batch 64) for each k: dense, then rank:1..k
+      (--ranks 0,2,4: only those; 0 is the dense model).
   tools/run_experiments.py elrt --data DIR [--epochs 5]
       CIFAR ResNet-20 dense, tucker2:2 (no DSO), elrt:2 (DSO) and the ablation elrt:2 with --dso 0
       (ELRT's initialisation without its regulariser), SGD 0.1 Nesterov, cosine, wd 5e-4.
@@ -46,8 +47,11 @@ def plan(args):
     leaves the trainer's default (1e-3 for elrt, none otherwise)."""
     if args.command == "sweep":
         label = f"sweep-{args.iterations}"
+        only = None if args.ranks is None else {int(r) for r in args.ranks.split(",")}
         for k in [int(k) for k in args.kernels.split(",")]:
             for conv in ["dense"] + [f"rank:{l}" for l in range(1, k + 1)]:
+                if only is not None and (0 if conv == "dense" else int(conv.split(":")[1])) not in only:
+                    continue
                 yield label, k, conv, None, ["--model", "minivgg", "--kernel", str(k), "--conv", conv,
                                        "--iterations", str(args.iterations), "--optimizer", "adam", "--lr", "1e-3",
                                        "--schedule", "cosine", "--eval-every", "0"]
@@ -59,7 +63,7 @@ def plan(args):
                                         "--optimizer", "sgd", "--lr", "0.1", "--nesterov", "--weight-decay", "5e-4",
                                         "--schedule", "cosine", "--eval-every", "0"] + extra
     else:
-        for rank in [int(r) for r in args.ranks.split(",")]:
+        for rank in [int(r) for r in (args.ranks or "1,2,5").split(",")]:
             # rank = k is a full-rank RankConv2D (factored parameters, trained as such), not the dense
             # conv: the sweep shows the two train differently. The dense reference is `--ranks 0`.
             conv = "dense" if rank == 0 else f"rank:{rank}"
@@ -79,7 +83,8 @@ def main():
     p.add_argument("--kernels", default="5,7,3")
     p.add_argument("--epochs", type=float, default=5)
     p.add_argument("--kernel", type=int, default=5)
-    p.add_argument("--ranks", default="1,2,5")
+    p.add_argument("--ranks", help="protocol: ranks to run (default 1,2,5); sweep: only these ranks "
+                   "(default all; 0 = dense), so two workers can share a sweep")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="training threads (default: the trainer's)")
     p.add_argument("--dry-run", action="store_true")

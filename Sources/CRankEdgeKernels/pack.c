@@ -27,6 +27,17 @@ void re_pack_a(size_t mr, size_t mc, size_t kc, const float *a, ptrdiff_t lda, f
     }
 }
 
+void re_pack_rows(size_t mr, const float *const *rows, size_t count, float *dst) {
+    for (size_t i = 0; i < mr; i++) {
+        const float *src = rows[i];
+        if (src) {
+            for (size_t p = 0; p < count; p++) dst[p * mr + i] = src[p];
+        } else {
+            for (size_t p = 0; p < count; p++) dst[p * mr + i] = 0.0f;
+        }
+    }
+}
+
 void re_pack_b(size_t nr, size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst) {
     for (size_t j0 = 0; j0 < nc; j0 += nr) {
         const size_t cols = nc - j0 < nr ? nc - j0 : nr;

@@ -315,6 +315,27 @@ static void avx2_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, flo
     if (i0 < mc) re_pack_a(AVX2_MR, mc - i0, kc, a + (ptrdiff_t)i0 * lda, lda, dst);
 }
 
+/* The same transpose from MR row pointers (an output pixel's input taps each); NULL rows are zeros. */
+AVX2_TARGET
+static void avx2_pack_rows(const float *const *rows, size_t count, float *dst) {
+    size_t p = 0;
+    for (; p + 8 <= count; p += 8) {
+        __m256 r[8];
+        for (int i = 0; i < AVX2_MR; i++) r[i] = rows[i] ? _mm256_loadu_ps(rows[i] + p) : _mm256_setzero_ps();
+        r[6] = _mm256_setzero_ps();
+        r[7] = _mm256_setzero_ps();
+        avx2_transpose8(r);
+        for (int q = 0; q < 7; q++) _mm256_storeu_ps(dst + q * AVX2_MR, r[q]);
+        _mm_storeu_ps(dst + 7 * AVX2_MR, _mm256_castps256_ps128(r[7]));
+        _mm_storel_pi((__m64 *)(dst + 7 * AVX2_MR + 4), _mm256_extractf128_ps(r[7], 1));
+        dst += 8 * AVX2_MR;
+    }
+    for (; p < count; p++) {
+        for (int i = 0; i < AVX2_MR; i++) dst[i] = rows[i] ? rows[i][p] : 0.0f;
+        dst += AVX2_MR;
+    }
+}
+
 /*
  * Packing B is a copy of 16-float row segments. Each source row is read across a strip of four
  * panels at once (four 64-byte pieces of one row, rather than one piece from each of 256 rows
@@ -358,6 +379,7 @@ const re_gemm_kernels re_kernels_avx2 = {
     .ukernel_rowa = avx2_ukernel_rowa,
     .pack_a = avx2_pack_a,
     .pack_b = avx2_pack_b,
+    .pack_rows = avx2_pack_rows,
 };
 
 #endif

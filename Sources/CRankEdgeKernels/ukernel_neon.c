@@ -191,6 +191,10 @@ static void neon_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, flo
     re_pack_a(NEON_MR, mc, kc, a, lda, dst);
 }
 
+static void neon_pack_rows(const float *const *rows, size_t count, float *dst) {
+    re_pack_rows(NEON_MR, rows, count, dst);
+}
+
 static void neon_pack_b(size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst) {
     re_pack_b(NEON_NR, kc, nc, b, ldb, dst);
 }
@@ -203,6 +207,7 @@ const re_gemm_kernels re_kernels_neon = {
     .ukernel_rowa = neon_ukernel_rowa,
     .pack_a = neon_pack_a,
     .pack_b = neon_pack_b,
+    .pack_rows = neon_pack_rows,
 };
 
 #endif

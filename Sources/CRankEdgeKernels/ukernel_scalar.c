@@ -36,6 +36,10 @@ static void scalar_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, f
     re_pack_a(SCALAR_MR, mc, kc, a, lda, dst);
 }
 
+static void scalar_pack_rows(const float *const *rows, size_t count, float *dst) {
+    re_pack_rows(SCALAR_MR, rows, count, dst);
+}
+
 static void scalar_pack_b(size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst) {
     re_pack_b(SCALAR_NR, kc, nc, b, ldb, dst);
 }
@@ -48,4 +52,5 @@ const re_gemm_kernels re_kernels_scalar = {
     .ukernel_rowa = scalar_ukernel_rowa,
     .pack_a = scalar_pack_a,
     .pack_b = scalar_pack_b,
+    .pack_rows = scalar_pack_rows,
 };

@@ -192,6 +192,12 @@ import Testing
         let gap = b.globalAvgPool(rr, name: "gap")
         let g = b.build(outputs: [gap, m])
         try Self.check(g, batch: 2)
+
+        // Max pooling takes 8 channels at a time: 19 = two vectors and a 3-channel tail.
+        var wide = GraphBuilder(name: "max19", shape: [1, 8, 9, 19], seed: 7)
+        let m3 = wide.maxPool("input", kernel: 3, stride: 2, padding: 1, name: "max")
+        let m2 = wide.maxPool("input", kernel: 2, stride: 1, padding: 0, name: "max2")
+        try Self.check(wide.build(outputs: [m3, m2]), batch: 2)
     }
 
     @Test func layersBigEnoughToShareBetweenThreads() throws {

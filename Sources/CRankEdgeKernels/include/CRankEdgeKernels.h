@@ -69,6 +69,12 @@ typedef void (*re_ukernel_rowa_fn)(size_t kc, const float *a, ptrdiff_t lda, con
 typedef void (*re_pack_a_fn)(size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst);
 /* Packs a kc x nc block of row-major B into NR-column panels (the layout re_pack_b documents). */
 typedef void (*re_pack_b_fn)(size_t kc, size_t nc, const float *b, ptrdiff_t ldb, float *dst);
+/*
+ * Packs `count` consecutive floats of each of MR rows into a stretch of one A panel:
+ * dst[p*MR + i] = rows[i][p] (p < count); a NULL row packs as zeros. A convolution uses it to write
+ * its im2col patches straight into packed panels, one tap run of MR output pixels at a time.
+ */
+typedef void (*re_pack_rows_fn)(const float *const *rows, size_t count, float *dst);
 
 /* One ISA's kernels, its packers and its tile shape. */
 typedef struct {
@@ -80,18 +86,21 @@ typedef struct {
     /* Same results as re_pack_a(mr, ...) / re_pack_b(nr, ...), possibly faster. */
     re_pack_a_fn pack_a;
     re_pack_b_fn pack_b;
+    /* Same results as re_pack_rows(mr, ...), possibly faster. */
+    re_pack_rows_fn pack_rows;
 } re_gemm_kernels;
 
 /*
  * Runs the micro-kernel down one B panel: the mc rows of C starting at c, columns [0, n) (n <= NR),
  * one MR-row tile after another. A is packed (lda == 0: panels of kc x MR, as re_pack_a lays
- * them out) or read in place (lda > 0: row-major). bias / residual / flags as for the
- * micro-kernel, residual pointing at the block's first row. While it runs it prefetches the
- * kc x NR panel at b_next (if not NULL), the one the caller will use next.
+ * them out, a_panel_stride floats apart, or kc*MR when it is 0 - a larger stride reads a K block
+ * out of panels packed over a deeper K) or read in place (lda > 0: row-major). bias / residual /
+ * flags as for the micro-kernel, residual pointing at the block's first row. While it runs it
+ * prefetches the kc x NR panel at b_next (if not NULL), the one the caller will use next.
  */
 void re_gemm_panel(const re_gemm_kernels *ks, size_t kc, size_t mc, const float *a, ptrdiff_t lda,
-                   const float *b_panel, const float *b_next, float *c, ptrdiff_t ldc, size_t n,
-                   unsigned flags, const float *bias, const float *residual, ptrdiff_t residual_ld);
+                   size_t a_panel_stride, const float *b_panel, const float *b_next, float *c, ptrdiff_t ldc,
+                   size_t n, unsigned flags, const float *bias, const float *residual, ptrdiff_t residual_ld);
 
 /*
  * Runs the micro-kernel over an mc x n block of C row tile by row tile, each row tile across all
@@ -100,7 +109,7 @@ void re_gemm_panel(const re_gemm_kernels *ks, size_t kc, size_t mc, const float 
  * re_gemm_panel, with bias and residual pointing at the block's first column.
  */
 void re_gemm_block_by_rows(const re_gemm_kernels *ks, size_t kc, size_t mc, const float *a, ptrdiff_t lda,
-                           const float *b_block, size_t n, float *c, ptrdiff_t ldc, unsigned flags,
+                           size_t a_panel_stride, const float *b_block, size_t n, float *c, ptrdiff_t ldc, unsigned flags,
                            const float *bias, const float *residual, ptrdiff_t residual_ld);
 
 /*
@@ -121,6 +130,9 @@ void re_cpu_relax(void);
  * are zero. dst must hold ceil(mc/mr)*mr*kc floats.
  */
 void re_pack_a(size_t mr, size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst);
+
+/* The panel stretch re_pack_rows_fn documents, for any MR (rows holds mr pointers). */
+void re_pack_rows(size_t mr, const float *const *rows, size_t count, float *dst);
 
 /*
  * Packs rows [0, kc) x columns [0, nc) of row-major B (leading dimension ldb) into ceil(nc/nr)

@@ -65,9 +65,11 @@ func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: Pa
 /// Rows 0..<m of C against the B panels `panels` only (columns panels·NR up to N), on the calling
 /// thread: one share of a column split made by the caller, for layers with few output pixels and
 /// many channels, where splitting rows would stream all of B once per share.
-func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: PackedMatrixB, panels: Range<Int>,
-          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) throws(GEMMError) {
-    try validate(m: m, n: n, k: k, lda: lda, ldc: ldc, epilogue: epilogue, threads: 1)
+/// `aPanels`: A is already packed in MR-row panels over all of K (`Im2col.fillPanels`); lda is
+/// then ignored.
+func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, aPanels: Bool = false, packedB: PackedMatrixB,
+          panels: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) throws(GEMMError) {
+    try validate(m: m, n: n, k: k, lda: aPanels ? max(k, 1) : lda, ldc: ldc, epilogue: epilogue, threads: 1)
     guard packedB.k == k, packedB.n == n else {
         throw .packedMatrixMismatch("packed B is \(packedB.k)×\(packedB.n), the call needs \(k)×\(n)")
     }
@@ -76,7 +78,7 @@ func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: Pa
     }
     let kernels = try GEMMKernels(packedB.isa)
     if m == 0 || panels.isEmpty { return }
-    let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, b: .packed(packedB), c: c, ldc: ldc,
+    let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, aPanels: aPanels, b: .packed(packedB), c: c, ldc: ldc,
                             epilogue: epilogue, kernels: kernels, options: GEMMOptions())
     driver.runTask(rows: 0..<m, panels: panels)
 }

@@ -48,9 +48,12 @@ struct GEMMDriver {
     let kernels: GEMMKernels
     let blocking: GEMMBlocking
     let packA: Bool
+    /// A arrived packed: MR-row panels over all of K (panel q at a + q·MR·K, as `Im2col.fillPanels`
+    /// writes them), so a K block is a slice of every panel and nothing is packed here.
+    let aPanels: Bool
     let panelCount: Int
 
-    init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: GEMMOperandB,
+    init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, aPanels: Bool = false, b: GEMMOperandB,
          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, kernels: GEMMKernels, options: GEMMOptions) {
         var blocking = options.blocking ?? GEMMBlocking.forKernel(mr: kernels.mr, nr: kernels.nr)
         if case .packed(let packed) = b {
@@ -69,7 +72,8 @@ struct GEMMDriver {
         self.residualStride = epilogue.residualStride == 0 ? ldc : epilogue.residualStride
         self.kernels = kernels
         self.blocking = blocking
-        self.packA = options.packA ?? Self.shouldPackA(n: n, nr: kernels.nr)
+        self.aPanels = aPanels
+        self.packA = !aPanels && (options.packA ?? Self.shouldPackA(n: n, nr: kernels.nr))
         self.panelCount = (n + kernels.nr - 1) / kernels.nr
     }
 
@@ -151,7 +155,9 @@ struct GEMMDriver {
         let flags: UInt32
         let last: Bool
         /// The packed A block, or nil when A is read in place from `aRows`.
-        let a: UnsafePointer<Float>?
+        var a: UnsafePointer<Float>?
+        /// Floats between the block's A panels (0: kc·MR, a block packed here).
+        var aPanelStride = 0
         let aRows: UnsafePointer<Float>
         let ic: Int
         let mc: Int
@@ -188,9 +194,10 @@ struct GEMMDriver {
                 var jc = panels.lowerBound
                 while jc < panels.upperBound {
                     let jcEnd = min(jc + ncPanels, panels.upperBound)
-                    let block = KBlock(kc: kc, flags: flags, last: last, a: aScratch.map { UnsafePointer($0.pointer) },
+                    var block = KBlock(kc: kc, flags: flags, last: last, a: aScratch.map { UnsafePointer($0.pointer) },
                                        aRows: aRows, ic: rows.lowerBound, mc: rows.count,
                                        b: bBlock(k0: k0, kc: kc, panels: jc..<jcEnd, scratch: bScratch), firstPanel: jc)
+                    if aPanels { (block.a, block.aPanelStride) = panelSlice(firstRow: rows.lowerBound, k0: k0) }
                     computeBlock(block, panels: jc..<jcEnd)
                     jc = jcEnd
                 }
@@ -208,14 +215,22 @@ struct GEMMDriver {
                     let rowsHere = min(mc, rows.upperBound - ic)
                     let aRows = a + ic * lda + k0
                     if let aScratch { kernels.packA(rowsHere, kc, aRows, lda, aScratch.pointer) }
-                    let block = KBlock(kc: kc, flags: flags, last: last, a: aScratch.map { UnsafePointer($0.pointer) },
+                    var block = KBlock(kc: kc, flags: flags, last: last, a: aScratch.map { UnsafePointer($0.pointer) },
                                        aRows: aRows, ic: ic, mc: rowsHere, b: bPanels, firstPanel: jc)
+                    if aPanels { (block.a, block.aPanelStride) = panelSlice(firstRow: ic, k0: k0) }
                     computeBlock(block, panels: jc..<jcEnd)
                     ic += rowsHere
                 }
             }
             jc = jcEnd
         }
+    }
+
+    /// With `aPanels`: where K block k0 of the panels from row `firstRow` (a multiple of MR) starts,
+    /// and the distance between those panels.
+    @inline(__always)
+    private func panelSlice(firstRow: Int, k0: Int) -> (UnsafePointer<Float>?, Int) {
+        (a + firstRow * k + k0 * kernels.mr, kernels.mr * k)
     }
 
     /// Calls `body(k0, kc, flags, isLast)` for each K block, at least once (with K = 0 the epilogue
@@ -267,7 +282,7 @@ struct GEMMDriver {
         let bBytes = block.kc * panels.count * nr * MemoryLayout<Float>.size
         if bBytes <= CPUCaches.current.l1d / 2 {
             let j = panels.lowerBound * nr
-            re_gemm_block_by_rows(kernels.table, block.kc, block.mc, a, aStride, block.b, min(panels.upperBound * nr, n) - j,
+            re_gemm_block_by_rows(kernels.table, block.kc, block.mc, a, aStride, block.aPanelStride, block.b, min(panels.upperBound * nr, n) - j,
                                   cRow + j, ldc, block.flags, block.last ? epilogue.bias.map { $0 + j } : nil,
                                   residualRow.map { $0 + j }, residualStride)
         } else {
@@ -276,7 +291,7 @@ struct GEMMDriver {
                 let j = panel * nr
                 let bPanel = block.b + (panel - block.firstPanel) * block.kc * nr
                 let bNext = panel + 1 < panels.upperBound ? bPanel + block.kc * nr : nil
-                re_gemm_panel(kernels.table, block.kc, block.mc, a, aStride, bPanel, bNext, cRow + j, ldc,
+                re_gemm_panel(kernels.table, block.kc, block.mc, a, aStride, block.aPanelStride, bPanel, bNext, cRow + j, ldc,
                               min(nr, n - j), block.flags, block.last ? epilogue.bias.map { $0 + j } : nil,
                               residualRow.map { $0 + j }, residualStride)
             }

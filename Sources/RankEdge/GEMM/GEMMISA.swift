@@ -78,14 +78,18 @@ struct GEMMKernels {
     let rowA: re_ukernel_rowa_fn
     let packA: re_pack_a_fn
     let packB: re_pack_b_fn
+    let packRows: re_pack_rows_fn
+    /// The tallest MR of any kernel family (NEON's 8): sizes scratch before the ISA is known.
+    static let maxMR = 8
     /// The table itself, for C loops that call the kernels (re_gemm_panel).
     let table: UnsafePointer<re_gemm_kernels>
 
     init(_ isa: GEMMISA) throws(GEMMError) {
         guard let table = re_gemm_kernels_get(isa.cValue),
               let packed = table.pointee.ukernel_packed, let rowA = table.pointee.ukernel_rowa,
-              let packA = table.pointee.pack_a, let packB = table.pointee.pack_b
+              let packA = table.pointee.pack_a, let packB = table.pointee.pack_b, let packRows = table.pointee.pack_rows
         else { throw .isaUnavailable(isa) }
+        self.packRows = packRows
         self.table = table
         self.packA = packA
         self.packB = packB

@@ -1,3 +1,5 @@
+import CRankEdgeKernels
+
 /// Sizes of one convolution at one batch size, NHWC in and out.
 struct ConvGeometry {
     let n: Int, h: Int, w: Int, c: Int
@@ -79,10 +81,67 @@ enum Im2col {
         }
     }
 
-    /// A short copy inline (the stem's 3-channel taps), a long one through memmove.
+    /// The same patches written straight into the GEMM's packed A layout: MR-row panels over all of
+    /// K (panel q at dst + q·MR·depth, element (i, p) at p·MR + i), rows past `rows` zero. It replaces
+    /// im2col followed by packing, which wrote every patch element and then read and wrote it again.
+    /// - `pack`: the kernels' row packer (MR = `mr`); `pointers`: 2·MR slots and `origins`: 3·MR
+    ///   slots of scratch.
+    static func fillPanels(_ g: ConvGeometry, x: UnsafePointer<Float>, firstRow: Int, rows: Int, group: Int,
+                           mr: Int, pack: re_pack_rows_fn, pointers: UnsafeMutablePointer<UnsafePointer<Float>?>,
+                           origins: UnsafeMutablePointer<Int>, into dst: UnsafeMutablePointer<Float>) {
+        let a = g.attributes
+        let channelOffset = group * g.cg
+        let rowSpan = g.kw * g.cg
+        let contiguousRows = g.cg == g.c && a.dilation.w == 1
+        let taps = pointers, inputRows = pointers + mr
+        // Per panel row: its image (-1 past the tile) and the top-left corner of its receptive field.
+        let image = origins, iyBase = origins + mr, ixBase = origins + 2 * mr
+        var d = dst
+        var panelRow = 0
+        while panelRow < rows {
+            for i in 0..<mr {
+                let pixel = firstRow + panelRow + i
+                guard panelRow + i < rows else { image[i] = -1; continue }
+                image[i] = pixel / (g.ow * g.oh)
+                iyBase[i] = (pixel / g.ow) % g.oh * a.stride.h - a.padding.top
+                ixBase[i] = pixel % g.ow * a.stride.w - a.padding.left
+            }
+            for ky in 0..<g.kh {
+                var whole = contiguousRows
+                for i in 0..<mr {
+                    let iy = iyBase[i] + ky * a.dilation.h
+                    if image[i] < 0 || iy < 0 || iy >= g.h {
+                        inputRows[i] = nil
+                    } else {
+                        inputRows[i] = x + (image[i] * g.h + iy) * g.w * g.c + channelOffset
+                        if ixBase[i] < 0 || ixBase[i] + g.kw > g.w { whole = false }
+                    }
+                }
+                if whole {
+                    // Each row's tap row is kw·C contiguous floats (or all padding): one run.
+                    for i in 0..<mr { taps[i] = inputRows[i].map { $0 + ixBase[i] * g.c } }
+                    pack(UnsafePointer(taps), rowSpan, d)
+                    d += rowSpan * mr
+                    continue
+                }
+                for kx in 0..<g.kw {
+                    for i in 0..<mr {
+                        let ix = ixBase[i] + kx * a.dilation.w
+                        taps[i] = ix < 0 || ix >= g.w ? nil : inputRows[i].map { $0 + ix * g.c }
+                    }
+                    pack(UnsafePointer(taps), g.cg, d)
+                    d += g.cg * mr
+                }
+            }
+            panelRow += mr
+        }
+    }
+
+    /// A short copy inline (the stem's 3-channel taps, its 21-float tap rows), a long one through
+    /// memmove: a call per 84-byte run was a quarter of the ResNet stem's time.
     @inline(__always)
     static func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
-        if count <= 16 {
+        if count <= 32 {
             for i in 0..<count { dst[i] = src[i] }
         } else {
             dst.update(from: src, count: count)

@@ -12,9 +12,10 @@
 ///   rows of a matrix with leading dimension C and width kw·C (overlapping rows), so the conv is
 ///   kh GEMMs accumulating into a band of padded width, with no im2col. The band is then copied
 ///   out (dropping the padded columns) with the residual and activation applied.
-/// - anything else: im2col the tile into the thread's scratch, then GEMM it. Tiles are sized so the
-///   patch matrix stays near L2 (about 256 KB), or, when the weights outgrow L2, to at least S rows,
-///   since every tile streams all of them.
+/// - anything else: im2col the tile into the thread's scratch, straight into the GEMM's packed A
+///   panels (`Im2col.fillPanels`), then GEMM it. Tiles are sized so the patch matrix stays near L2
+///   (about 256 KB), or, when the weights outgrow L2, to at least S rows, since every tile streams
+///   all of them.
 /// Layers with few output pixels and many channels (late ResNet stages, the classifier) are split
 /// between threads by columns instead: each share multiplies all the rows by its own slice of the
 /// weights, so the weights are streamed once in all rather than once per row tile.
@@ -90,8 +91,9 @@ final class ConvStep: ExecutionStep, ParallelWork {
             }
             let tiles = rowTiles * shares
             let slots = min(threads, tiles)
+            // Packed patches fill whole MR-row panels: room for up to MR − 1 padding rows.
             return Tiling(rows: rows, pointwise: pointwise, columnShares: shares, panelsPerShare: (panels + shares - 1) / shares,
-                          scratchPerSlot: pointwise ? 0 : rows * depth, slots: slots, tiles: tiles)
+                          scratchPerSlot: pointwise ? 0 : (rows + GEMMKernels.maxMR - 1) * depth, slots: slots, tiles: tiles)
         }
 
         /// Rows per tile cutting m rows into `tiles` near-equal tiles: a multiple of 12 (whole 4-, 6-
@@ -136,6 +138,10 @@ final class ConvStep: ExecutionStep, ParallelWork {
     /// Per slot, the row tile whose patches its scratch holds (-1: none), so consecutive column
     /// shares of one tile im2col it once.
     private let filledTile: UnsafeMutablePointer<Int>
+    /// The kernels whose panels the patches are packed for; per slot, `Im2col.fillPanels`'s scratch.
+    private let kernels: GEMMKernels?
+    private let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
+    private let tapOrigins: UnsafeMutablePointer<Int>
 
     init(name: String, weights: GEMMConvWeights, geometry: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
          residual: UnsafePointer<Float>?, activation: GEMMActivation, tiling: Tiling, scratch: SlotScratch) {
@@ -143,9 +149,16 @@ final class ConvStep: ExecutionStep, ParallelWork {
         self.x = x; self.y = y; self.residual = residual; self.activation = activation
         self.tiling = tiling; self.scratch = scratch
         filledTile = .allocate(capacity: max(tiling.slots, 1))
+        kernels = weights.packed.first.flatMap { try? GEMMKernels($0.isa) }
+        tapPointers = .allocate(capacity: max(tiling.slots, 1) * 2 * GEMMKernels.maxMR)
+        tapOrigins = .allocate(capacity: max(tiling.slots, 1) * 3 * GEMMKernels.maxMR)
     }
 
-    deinit { filledTile.deallocate() }
+    deinit {
+        filledTile.deallocate()
+        tapPointers.deallocate()
+        tapOrigins.deallocate()
+    }
 
     func execute(_ context: StepContext) throws(ExecutionError) {
         filledTile.update(repeating: -1, count: max(tiling.slots, 1))
@@ -172,7 +185,13 @@ final class ConvStep: ExecutionStep, ParallelWork {
                     let patches = scratch.slot(slot)
                     // Grouped convs fill one group at a time, so only ungrouped tiles are reused.
                     if g.groups > 1 || filledTile[slot] != tile {
-                        Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: patches)
+                        if let kernels {
+                            Im2col.fillPanels(g, x: x, firstRow: row, rows: rows, group: group, mr: kernels.mr, pack: kernels.packRows,
+                                              pointers: tapPointers + slot * 2 * GEMMKernels.maxMR,
+                                              origins: tapOrigins + slot * 3 * GEMMKernels.maxMR, into: patches)
+                        } else {
+                            Im2col.fill(g, x: x, firstRow: row, rows: rows, group: group, into: patches)
+                        }
                         filledTile[slot] = tile
                     }
                     (a, lda) = (UnsafePointer(patches), g.depth)
@@ -181,8 +200,8 @@ final class ConvStep: ExecutionStep, ParallelWork {
                 let epilogue = GEMMEpilogue(bias: weights.bias.map { UnsafePointer($0.pointer + column) }, activation: activation,
                                             residual: residual.map { $0 + row * g.s + column }, residualStride: g.s)
                 do {
-                    try gemm(m: rows, n: sg, k: tiling.pointwise ? g.cg : g.depth, a: a, lda: lda, packedB: packedB,
-                             panels: panels, c: y + row * g.s + column, ldc: g.s, epilogue: epilogue)
+                    try gemm(m: rows, n: sg, k: tiling.pointwise ? g.cg : g.depth, a: a, lda: lda,
+                             aPanels: !tiling.pointwise && kernels != nil, packedB: packedB, panels: panels, c: y + row * g.s + column, ldc: g.s, epilogue: epilogue)
                 } catch {
                     units.fail()
                 }

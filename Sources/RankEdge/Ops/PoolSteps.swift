@@ -52,20 +52,40 @@ final class WindowPoolStep: ExecutionStep, ParallelWork {
         }
     }
 
+    /// Eight channels at a time in a register across the whole window, stored once: the scalar
+    /// form re-read and re-wrote the output for every tap (it cannot keep `out` in registers, since
+    /// it may alias `x` as far as the compiler knows).
     @inline(__always)
     private func maxWindow(image b: Int, _ ys: Range<Int>, _ xs: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        var first = true
-        for iy in ys {
-            for ix in xs {
-                let src = x + ((b * g.h + iy) * g.w + ix) * g.c
-                if first {
-                    out.update(from: src, count: g.c)
-                    first = false
-                } else {
+        guard !ys.isEmpty && !xs.isEmpty else { return }
+        let c = g.c
+        let rowFloats = g.w * c
+        let corner = x + ((b * g.h + ys.lowerBound) * g.w + xs.lowerBound) * c
+        let (rows, cols) = (ys.count, xs.count)
+        var ch = 0
+        while ch + 8 <= c {
+            var m = UnsafeRawPointer(corner + ch).loadUnaligned(as: SIMD8<Float>.self)
+            for r in 0..<rows {
+                let src = corner + r * rowFloats + ch
+                for q in 0..<cols {
+                    let v = UnsafeRawPointer(src + q * c).loadUnaligned(as: SIMD8<Float>.self)
                     // Takes v when it is larger or NaN, so NaN propagates as in the reference.
-                    for ch in 0..<g.c { let v = src[ch], m = out[ch]; out[ch] = (v > m || v != v) ? v : m }
+                    m.replace(with: v, where: (v .> m) .| (v .!= v))
                 }
             }
+            UnsafeMutableRawPointer(out + ch).storeBytes(of: m, as: SIMD8<Float>.self)
+            ch += 8
+        }
+        while ch < c {
+            var m = corner[ch]
+            for r in 0..<rows {
+                for q in 0..<cols {
+                    let v = corner[r * rowFloats + q * c + ch]
+                    m = (v > m || v != v) ? v : m
+                }
+            }
+            out[ch] = m
+            ch += 1
         }
     }
 
