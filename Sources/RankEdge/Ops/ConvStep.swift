@@ -12,8 +12,9 @@
 ///   rows of a matrix with leading dimension C and width kw·C (overlapping rows), so the conv is
 ///   kh GEMMs accumulating into a band of padded width, with no im2col. The band is then copied
 ///   out (dropping the padded columns) with the residual and activation applied.
-/// - anything else: im2col the tile into the thread's scratch, straight into the GEMM's packed A
-///   panels (`Im2col.fillPanels`), then GEMM it. Tiles are sized so the patch matrix stays near L2
+/// - anything else: im2col the tile into the thread's scratch, then GEMM it. Where the GEMM would
+///   pack A (wide outputs), the patches are written straight into its packed panels
+///   (`Im2col.fillPanels`); thin outputs read plain im2col rows in place, which measured faster. Tiles are sized so the patch matrix stays near L2
 ///   (about 256 KB), or, when the weights outgrow L2, to at least S rows, since every tile streams
 ///   all of them.
 /// Layers with few output pixels and many channels (late ResNet stages, the classifier) are split
@@ -138,7 +139,8 @@ final class ConvStep: ExecutionStep, ParallelWork {
     /// Per slot, the row tile whose patches its scratch holds (-1: none), so consecutive column
     /// shares of one tile im2col it once.
     private let filledTile: UnsafeMutablePointer<Int>
-    /// The kernels whose panels the patches are packed for; per slot, `Im2col.fillPanels`'s scratch.
+    /// The kernels whose panels the patches are packed for (nil: plain im2col rows); per slot,
+    /// `Im2col.fillPanels`'s scratch.
     private let kernels: GEMMKernels?
     private let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     private let tapOrigins: UnsafeMutablePointer<Int>
@@ -149,7 +151,9 @@ final class ConvStep: ExecutionStep, ParallelWork {
         self.x = x; self.y = y; self.residual = residual; self.activation = activation
         self.tiling = tiling; self.scratch = scratch
         filledTile = .allocate(capacity: max(tiling.slots, 1))
-        kernels = weights.packed.first.flatMap { try? GEMMKernels($0.isa) }
+        kernels = weights.packed.first.flatMap { try? GEMMKernels($0.isa) }.flatMap {
+            GEMMDriver.shouldPackA(n: weights.outPerGroup, nr: $0.nr) ? $0 : nil
+        }
         tapPointers = .allocate(capacity: max(tiling.slots, 1) * 2 * GEMMKernels.maxMR)
         tapOrigins = .allocate(capacity: max(tiling.slots, 1) * 3 * GEMMKernels.maxMR)
     }
