@@ -267,8 +267,7 @@ static void avx2_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const fl
 /*
  * Packing A is a 6-row transpose; done with scalar moves it costs as much as a sixth of the
  * multiply on thin GEMMs (N of a few panels reuses each A panel only a few times). Here eight
- * k-columns at a time: six row loads, an 8 x 8 in-register transpose (rows 6 and 7 zero), and
- * eight overlapping stores of which each keeps its first six floats.
+ * k-columns at a time: six row loads and an 8 x 8 in-register transpose (avx2_store_panel8).
  */
 AVX2_INLINE void avx2_transpose8(__m256 *r) {
     const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -289,6 +288,20 @@ AVX2_INLINE void avx2_transpose8(__m256 *r) {
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
+/*
+ * Eight k-steps of a 6-row panel from six row vectors r[0..5]: transposed in registers (rows 6 and 7
+ * zero), then eight overlapping stores of which each keeps its first six floats (the next store
+ * overwrites the 2 extra; the last writes exactly 6).
+ */
+AVX2_INLINE void avx2_store_panel8(__m256 *r, float *dst) {
+    r[6] = _mm256_setzero_ps();
+    r[7] = _mm256_setzero_ps();
+    avx2_transpose8(r);
+    for (int q = 0; q < 7; q++) _mm256_storeu_ps(dst + q * AVX2_MR, r[q]);
+    _mm_storeu_ps(dst + 7 * AVX2_MR, _mm256_castps256_ps128(r[7]));
+    _mm_storel_pi((__m64 *)(dst + 7 * AVX2_MR + 4), _mm256_extractf128_ps(r[7], 1));
+}
+
 AVX2_TARGET
 static void avx2_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, float *dst) {
     size_t i0 = 0;
@@ -298,13 +311,7 @@ static void avx2_pack_a(size_t mc, size_t kc, const float *a, ptrdiff_t lda, flo
         for (; p + 8 <= kc; p += 8) {
             __m256 r[8];
             for (int i = 0; i < AVX2_MR; i++) r[i] = _mm256_loadu_ps(src + (ptrdiff_t)i * lda + (ptrdiff_t)p);
-            r[6] = _mm256_setzero_ps();
-            r[7] = _mm256_setzero_ps();
-            avx2_transpose8(r);
-            /* Each store writes 8 floats; the next one overwrites the 2 extra. The last keeps 6. */
-            for (int q = 0; q < 7; q++) _mm256_storeu_ps(dst + q * AVX2_MR, r[q]);
-            _mm_storeu_ps(dst + 7 * AVX2_MR, _mm256_castps256_ps128(r[7]));
-            _mm_storel_pi((__m64 *)(dst + 7 * AVX2_MR + 4), _mm256_extractf128_ps(r[7], 1));
+            avx2_store_panel8(r, dst);
             dst += 8 * AVX2_MR;
         }
         for (; p < kc; p++) {
@@ -322,12 +329,7 @@ static void avx2_pack_rows(const float *const *rows, size_t count, float *dst) {
     for (; p + 8 <= count; p += 8) {
         __m256 r[8];
         for (int i = 0; i < AVX2_MR; i++) r[i] = rows[i] ? _mm256_loadu_ps(rows[i] + p) : _mm256_setzero_ps();
-        r[6] = _mm256_setzero_ps();
-        r[7] = _mm256_setzero_ps();
-        avx2_transpose8(r);
-        for (int q = 0; q < 7; q++) _mm256_storeu_ps(dst + q * AVX2_MR, r[q]);
-        _mm_storeu_ps(dst + 7 * AVX2_MR, _mm256_castps256_ps128(r[7]));
-        _mm_storel_pi((__m64 *)(dst + 7 * AVX2_MR + 4), _mm256_extractf128_ps(r[7], 1));
+        avx2_store_panel8(r, dst);
         dst += 8 * AVX2_MR;
     }
     for (; p < count; p++) {
