@@ -245,15 +245,17 @@ static int check_narrowchain(re_isa isa, size_t h, size_t w, size_t c, size_t r1
 /* The ISA's row packer (im2col straight into A panels) against re_pack_rows, with NULL (padding) rows. */
 static int check_pack_rows(const re_gemm_kernels *ks, size_t count, unsigned null_mask) {
     const size_t mr = ks->mr;
-    float *src = malloc(mr * count * sizeof(float) + 1), *want = malloc(mr * count * sizeof(float) + 1),
-          *got = malloc(mr * count * sizeof(float) + 1);
+    /* got has a guard band of 8 floats after the stretch, to catch stores past its end. */
+    float *src = malloc(mr * count * sizeof(float)), *want = malloc(mr * count * sizeof(float)),
+          *got = malloc((mr * count + 8) * sizeof(float));
     const float *rows[8];
     for (size_t i = 0; i < mr * count; i++) src[i] = next_uniform();
     for (size_t i = 0; i < mr; i++) rows[i] = (null_mask >> i) & 1 ? NULL : src + i * count;
-    for (size_t i = 0; i < mr * count; i++) got[i] = -1.0f;
+    for (size_t i = 0; i < mr * count + 8; i++) got[i] = -1.0f;
     re_pack_rows(mr, rows, count, want);
     ks->pack_rows(rows, count, got);
-    const int ok = memcmp(want, got, mr * count * sizeof(float)) == 0;
+    int ok = memcmp(want, got, mr * count * sizeof(float)) == 0;
+    for (size_t i = mr * count; i < mr * count + 8; i++) ok = ok && got[i] == -1.0f;
     if (!ok) fprintf(stderr, "pack_rows count %zu null mask %x: mismatch\n", count, null_mask);
     free(src); free(want); free(got);
     return ok;

@@ -58,6 +58,11 @@ import Testing
                                       padding: Padding(top: 2, left: 1, bottom: 0, right: 3)))
         try Self.check(Self.convGraph("3x3-dil2", input: [1, 9, 9, 5], out: 6, kernel: 3, dilation: 2), batch: 2)
         try Self.check(Self.convGraph("7x7-s2-stem", input: [1, 23, 19, 3], out: 16, kernel: 7, stride: 2, bias: false))
+        // More than 4 B panels: patches go straight into packed panels. 576-row images in tiles
+        // deeper than one MC block; grouped (80 outputs per group) and dilated ones too.
+        try Self.check(Self.convGraph("3x3-wide", input: [1, 24, 24, 16], out: 96, kernel: 3), batch: 2)
+        try Self.check(Self.convGraph("3x3-wide-grouped", input: [1, 9, 9, 8], out: 160, kernel: 3, groups: 2))
+        try Self.check(Self.convGraph("3x3-wide-dil2-s2", input: [1, 13, 11, 6], out: 70, kernel: 3, stride: 2, dilation: 2))
         try Self.check(Self.convGraph("3x3-nopad", input: [1, 5, 6, 2], out: 3, kernel: 3, padding: .zero))
         // Enough pixels that two threads take whole im2col tiles each.
         try Self.check(Self.convGraph("3x3-tiles", input: [1, 40, 37, 8], out: 19, kernel: 3), threads: [2])

@@ -108,7 +108,7 @@ struct GEMMDriver {
                                            blocking: blocking, threads: threads, pool: pool, scratch: true)
             var options = options
             options.packBUpfront = false
-            let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, b: .packed(packed), c: c, ldc: ldc,
+            let driver = GEMMDriver(m: m, n: n, k: k, a: a, lda: lda, aPanels: aPanels, b: .packed(packed), c: c, ldc: ldc,
                                     epilogue: epilogue, kernels: kernels, options: options)
             driver.runTasks(tm: tm, tn: tn, threads: threads, pool: pool)
             return

@@ -126,8 +126,10 @@ enum Im2col {
                 }
                 for kx in 0..<g.kw {
                     for i in 0..<mr {
+                        // Rows past the tile (and padding rows) have no origin to offset.
+                        guard let row = inputRows[i] else { taps[i] = nil; continue }
                         let ix = ixBase[i] + kx * a.dilation.w
-                        taps[i] = ix < 0 || ix >= g.w ? nil : inputRows[i].map { $0 + ix * g.c }
+                        taps[i] = ix < 0 || ix >= g.w ? nil : row + ix * g.c
                     }
                     pack(UnsafePointer(taps), g.cg, d)
                     d += g.cg * mr

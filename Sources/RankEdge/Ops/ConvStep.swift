@@ -152,10 +152,12 @@ final class ConvStep: ExecutionStep, ParallelWork {
         self.tiling = tiling; self.scratch = scratch
         filledTile = .allocate(capacity: max(tiling.slots, 1))
         kernels = weights.packed.first.flatMap { try? GEMMKernels($0.isa) }.flatMap {
-            GEMMDriver.shouldPackA(n: weights.outPerGroup, nr: $0.nr) ? $0 : nil
+            $0.mr <= GEMMKernels.maxMR && GEMMDriver.shouldPackA(n: weights.outPerGroup, nr: $0.nr) ? $0 : nil
         }
         tapPointers = .allocate(capacity: max(tiling.slots, 1) * 2 * GEMMKernels.maxMR)
+        tapPointers.initialize(repeating: nil, count: max(tiling.slots, 1) * 2 * GEMMKernels.maxMR)
         tapOrigins = .allocate(capacity: max(tiling.slots, 1) * 3 * GEMMKernels.maxMR)
+        tapOrigins.initialize(repeating: 0, count: max(tiling.slots, 1) * 3 * GEMMKernels.maxMR)
     }
 
     deinit {
