@@ -17,34 +17,45 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, attributes:
     }
 }
 
+/// The forward conv on the runtime's GEMM engine (`BatchConvolution`): its im2col writes patches
+/// straight into the micro-kernel's packed panels and its store adds the bias, where im2col +
+/// OpenBLAS wrote every patch, packed it again and added the bias in a third pass.
 private func convForward(_ xp: UnsafeMutablePointer<Float>, _ wp: UnsafeMutablePointer<Float>,
                          _ bp: UnsafeMutablePointer<Float>?, _ geo: ConvGeometry, _ op: UnsafeMutablePointer<Float>) {
-    let x = SendablePointer(xp), w = SendablePointer(wp), out = SendablePointer(op)
-    let b = bp.map(SendablePointer.init)
-    let (k, sg, s, pix) = (geo.k, geo.sg, geo.s, geo.outPixels)
-    let chunk = geo.chunkRows
-    Parallel.forRanges(total: geo.n) { _, images in
-        let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
-        let colStorage = geo.isPointwise ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
-        let col = colStorage?.pointer
-        var r0 = allRows.lowerBound
-        while r0 < allRows.upperBound {
-            let r1 = min(r0 + chunk, allRows.upperBound)
-            let rows = r1 - r0
-            let dst = out.p + r0 * s
-            for g in 0..<geo.groups {
-                let a: UnsafeMutablePointer<Float>
-                if let col { im2col(x.p, geo, rows: r0, r1, group: g, into: col); a = col }
-                else { a = x.p + r0 * geo.c }
-                sgemm(transA: false, transB: true, m: rows, n: sg, k: k, a: a, lda: k,
-                      b: w.p + g * sg * k, ldb: k, beta: 0, c: dst + g * sg, ldc: s)
-            }
-            if let b {
-                for r in 0..<rows { addInPlace(dst + r * s, b.p, s) }
-            }
-            r0 = r1
+    let conv = batchConvolution(weight: [geo.s, geo.kh, geo.kw, geo.cg], wp, bias: bp, geo.attributes)
+    runBatchConvolution(conv, input: [geo.n, geo.h, geo.w, geo.c], xp, pixelsPerImage: geo.outPixels,
+                        images: 0..<geo.n, into: op, accumulate: false)
+}
+
+func batchConvolution(weight shape: [Int], _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                      _ attributes: Conv2DAttributes) -> BatchConvolution {
+    do {
+        return try BatchConvolution(weight: shape, weightData: UnsafeBufferPointer(start: w, count: shape.reduce(1, *)),
+                                    bias: bias.map { UnsafeBufferPointer(start: $0, count: shape[0]) }, attributes: attributes)
+    } catch {
+        preconditionFailure("conv2d: \(error)")
+    }
+}
+
+/// The conv's output pixels of `images`, cut into `Parallel.parts` image ranges run concurrently.
+func runBatchConvolution(_ conv: BatchConvolution, input: [Int], _ x: UnsafePointer<Float>, pixelsPerImage pix: Int,
+                         images: Range<Int>, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                         parallel: Bool = true) {
+    let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
+    let body: @Sendable (Int, Range<Int>) -> Void = { _, part in
+        guard !part.isEmpty else { return }
+        let scratch = TensorStorage(uninitialized: max(conv.scratchCount, 1))
+        do {
+            try conv.run(input: input, x: xs.p, rows: (part.lowerBound * pix)..<(part.upperBound * pix), into: ys.p,
+                         accumulate: accumulate, scratch: scratch.pointer)
+        } catch {
+            preconditionFailure("conv2d: \(error)")
         }
-        withExtendedLifetime(colStorage) {}
+    }
+    if parallel {
+        Parallel.forRanges(total: images.count) { i, r in body(i, (images.lowerBound + r.lowerBound)..<(images.lowerBound + r.upperBound)) }
+    } else {
+        body(0, images)
     }
 }
 
@@ -131,7 +142,7 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
 /// W'[c, i, j, o] = W[o, kh−1−i, kw−1−j, c], padding k−1−p on each side.
 private struct TransposedConv: @unchecked Sendable {
     let geo: ConvGeometry
-    let weight: TensorStorage
+    let conv: BatchConvolution
 
     init?(_ g: ConvGeometry, weight w: TensorStorage) {
         let pb = (g.oh - 1) + g.kh - g.h - g.pt, pr = (g.ow - 1) + g.kw - g.w - g.pl
@@ -141,25 +152,17 @@ private struct TransposedConv: @unchecked Sendable {
                                                       bottom: g.kh - 1 - pb, right: g.kw - 1 - pr))
         geo = ConvGeometry(input: [g.n, g.oh, g.ow, g.s], weight: [g.c, g.kh, g.kw, g.s], attributes: attrs)
         guard geo.oh == g.h, geo.ow == g.w else { return nil }
-        weight = TensorStorage(uninitialized: w.count)
+        let weight = TensorStorage(uninitialized: w.count)
         let (s, c, kh, kw) = (g.s, g.c, g.kh, g.kw)
         for o in 0..<s { for i in 0..<kh { for j in 0..<kw { for ci in 0..<c {
             weight[((ci * kh + (kh - 1 - i)) * kw + (kw - 1 - j)) * s + o] = w[((o * kh + i) * kw + j) * c + ci]
         } } } }
+        conv = batchConvolution(weight: [c, kh, kw, s], weight.pointer, bias: nil, attrs)
     }
 
     func addInputGradient(dy: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: UnsafeMutablePointer<Float>, beta: Float) {
         guard !images.isEmpty else { return }
-        let chunk = geo.chunkRows, pix = geo.outPixels, k = geo.k
-        let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
-        let col = TensorStorage(uninitialized: min(chunk, allRows.count) * k)
-        var r0 = allRows.lowerBound
-        while r0 < allRows.upperBound {
-            let r1 = min(r0 + chunk, allRows.upperBound)
-            im2col(dy, geo, rows: r0, r1, group: 0, into: col.pointer)
-            sgemm(transA: false, transB: true, m: r1 - r0, n: geo.s, k: k, a: col.pointer, lda: k,
-                  b: weight.pointer, ldb: k, beta: beta, c: dx + r0 * geo.s, ldc: geo.s)
-            r0 = r1
-        }
+        runBatchConvolution(conv, input: [geo.n, geo.h, geo.w, geo.c], dy, pixelsPerImage: geo.outPixels,
+                            images: images, into: dx, accumulate: beta != 0, parallel: false)
     }
 }

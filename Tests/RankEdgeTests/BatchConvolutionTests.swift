@@ -1,0 +1,87 @@
+import Testing
+@testable import RankEdge
+
+/// `BatchConvolution` (the trainer's conv on the GEMM engine) against the reference executor's conv:
+/// batches, odd and prime sizes, strides, asymmetric padding, dilation, groups, 1×1 read in place,
+/// outputs wide enough that patches go straight into packed panels, pixel ranges that start and end
+/// mid-image, and accumulation onto what the output holds; for every ISA this CPU runs.
+@Suite struct BatchConvolutionTests {
+    struct Case: CustomStringConvertible {
+        var input: [Int]
+        var weight: [Int]
+        var attributes = Conv2DAttributes()
+        var bias = true
+        var description: String { "\(input) * \(weight) \(attributes)" }
+    }
+
+    static let cases: [Case] = [
+        Case(input: [1, 1, 1, 1], weight: [1, 1, 1, 1]),
+        Case(input: [3, 7, 5, 3], weight: [5, 3, 3, 3], attributes: Conv2DAttributes(padding: .same(1))),
+        Case(input: [2, 9, 8, 11], weight: [13, 3, 3, 11], attributes: Conv2DAttributes(stride: .square(2), padding: .same(1))),
+        Case(input: [2, 11, 8, 4], weight: [7, 5, 5, 4],
+             attributes: Conv2DAttributes(stride: .square(2), padding: Padding(top: 2, left: 1, bottom: 0, right: 3))),
+        Case(input: [2, 9, 9, 5], weight: [6, 3, 3, 5], attributes: Conv2DAttributes(padding: .same(2), dilation: .square(2)), bias: false),
+        Case(input: [2, 6, 7, 12], weight: [6, 3, 3, 4], attributes: Conv2DAttributes(padding: .same(1), groups: 3)),
+        Case(input: [3, 5, 6, 17], weight: [19, 1, 1, 17]),
+        // 70 outputs: more than four 16-wide panels, so the patches are packed straight into panels.
+        Case(input: [2, 7, 6, 9], weight: [70, 3, 3, 9], attributes: Conv2DAttributes(padding: .same(1))),
+        Case(input: [2, 5, 5, 3], weight: [67, 5, 5, 3], attributes: Conv2DAttributes(stride: .square(2), padding: .same(2)), bias: false),
+    ]
+
+    @Test(arguments: cases)
+    func matchesReferenceConv(_ c: Case) throws {
+        var rng = SeededRandom(seed: 5)
+        let x = Tensor(shape: c.input, data: rng.uniformArray(count: c.input.reduce(1, *), bound: 1))
+        let w = Tensor(shape: c.weight, data: rng.uniformArray(count: c.weight.reduce(1, *), bound: 1))
+        let b = c.bias ? Tensor(shape: [c.weight[0]], data: rng.uniformArray(count: c.weight[0], bound: 1)) : nil
+        let expected = try ReferenceOps.conv2d(x, weight: w, bias: b, c.attributes)
+        let scale = max(expected.data.map(abs).max() ?? 1, 1)
+        for isa in GEMMISA.allCases where isa.isAvailable {
+            let conv = try w.data.withUnsafeBufferPointer { wp in
+                try b.map { bt in try bt.data.withUnsafeBufferPointer { bp in
+                    try BatchConvolution(weight: c.weight, weightData: wp, bias: bp, attributes: c.attributes, isa: isa) } }
+                    ?? BatchConvolution(weight: c.weight, weightData: wp, bias: nil, attributes: c.attributes, isa: isa)
+            }
+            #expect(conv.outputShape(input: c.input) == expected.shape.dims)
+            let pixels = expected.shape.dims.dropLast().reduce(1, *), s = c.weight[0]
+            // Whole range; then three ranges with odd ends, accumulated onto a prefilled output.
+            let ranges = [[0..<pixels], [0..<min(1, pixels), min(1, pixels)..<pixels / 2 + 1, (pixels / 2 + 1)..<pixels]]
+            for (index, split) in ranges.enumerated() {
+                let accumulate = index == 1
+                let prefill: Float = accumulate ? 0.5 : .nan
+                var y = [Float](repeating: prefill, count: pixels * s)
+                var scratch = [Float](repeating: .nan, count: max(conv.scratchCount, 1))
+                try x.data.withUnsafeBufferPointer { xp throws in
+                    for rows in split where !rows.isEmpty {
+                        try conv.run(input: c.input, x: xp.baseAddress!, rows: rows, into: &y, accumulate: accumulate, scratch: &scratch)
+                    }
+                }
+                // Accumulating adds no bias: the result is the prefill plus the bias-free conv.
+                let bias = b?.data ?? [Float](repeating: 0, count: s)
+                let want = expected.data.enumerated().map { i, v in accumulate ? v - bias[i % s] + prefill : v }
+                let worst = zip(y, want).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-4 * scale, "\(c) \(isa) accumulate \(accumulate): max error \(worst)")
+            }
+        }
+    }
+
+    @Test func rejectsMismatchedInputsAndRanges() throws {
+        let w = [Float](repeating: 1, count: 4 * 3 * 3 * 2)
+        let conv = try w.withUnsafeBufferPointer {
+            try BatchConvolution(weight: [4, 3, 3, 2], weightData: $0, bias: nil, attributes: Conv2DAttributes())
+        }
+        #expect(conv.outputShape(input: [1, 5, 5, 3]) == nil)
+        #expect(conv.outputShape(input: [1, 2, 5, 2]) == nil)
+        var y = [Float](repeating: 0, count: 64), scratch = [Float](repeating: 0, count: conv.scratchCount)
+        let x = [Float](repeating: 1, count: 50)
+        #expect(throws: GEMMError.self) {
+            try conv.run(input: [1, 5, 5, 2], x: x, rows: 0..<10, into: &y, accumulate: false, scratch: &scratch)
+        }
+        #expect(throws: GEMMError.self) {
+            try w.withUnsafeBufferPointer {
+                try BatchConvolution(weight: [4, 3, 3, 2], weightData: UnsafeBufferPointer(rebasing: $0.dropLast()), bias: nil,
+                                     attributes: Conv2DAttributes())
+            }
+        }
+    }
+}
