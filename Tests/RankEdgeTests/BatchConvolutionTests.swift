@@ -3,8 +3,9 @@ import Testing
 
 /// `BatchConvolution` (the trainer's conv on the GEMM engine) against the reference executor's conv:
 /// batches, odd and prime sizes, strides, asymmetric padding, dilation, groups, 1×1 read in place,
-/// outputs wide enough that patches go straight into packed panels, pixel ranges that start and end
-/// mid-image, and accumulation onto what the output holds; for every ISA this CPU runs.
+/// outputs wide enough that patches go straight into packed panels, narrow stride-1 convs in the
+/// shifted-row form, image ranges, and accumulation onto what the output holds; for every ISA this
+/// CPU runs.
 @Suite struct BatchConvolutionTests {
     struct Case: CustomStringConvertible {
         var input: [Int]
@@ -26,6 +27,10 @@ import Testing
         // 70 outputs: more than four 16-wide panels, so the patches are packed straight into panels.
         Case(input: [2, 7, 6, 9], weight: [70, 3, 3, 9], attributes: Conv2DAttributes(padding: .same(1))),
         Case(input: [2, 5, 5, 3], weight: [67, 5, 5, 3], attributes: Conv2DAttributes(stride: .square(2), padding: .same(2)), bias: false),
+        // Shifted-row form: stride 1, narrow output, padded width within 20 % of the output's.
+        Case(input: [3, 13, 11, 5], weight: [7, 3, 3, 5], attributes: Conv2DAttributes(padding: .same(1))),
+        Case(input: [2, 40, 23, 3], weight: [16, 3, 3, 3], attributes: Conv2DAttributes(padding: .same(1)), bias: false),
+        Case(input: [2, 17, 31, 16], weight: [16, 5, 5, 16], attributes: Conv2DAttributes(padding: .same(2))),
     ]
 
     @Test(arguments: cases)
@@ -39,21 +44,21 @@ import Testing
         for isa in GEMMISA.allCases where isa.isAvailable {
             let conv = try w.data.withUnsafeBufferPointer { wp in
                 try b.map { bt in try bt.data.withUnsafeBufferPointer { bp in
-                    try BatchConvolution(weight: c.weight, weightData: wp, bias: bp, attributes: c.attributes, isa: isa) } }
-                    ?? BatchConvolution(weight: c.weight, weightData: wp, bias: nil, attributes: c.attributes, isa: isa)
+                    try BatchConvolution(input: c.input, weight: c.weight, weightData: wp, bias: bp, attributes: c.attributes, isa: isa) } }
+                    ?? BatchConvolution(input: c.input, weight: c.weight, weightData: wp, bias: nil, attributes: c.attributes, isa: isa)
             }
-            #expect(conv.outputShape(input: c.input) == expected.shape.dims)
-            let pixels = expected.shape.dims.dropLast().reduce(1, *), s = c.weight[0]
-            // Whole range; then three ranges with odd ends, accumulated onto a prefilled output.
-            let ranges = [[0..<pixels], [0..<min(1, pixels), min(1, pixels)..<pixels / 2 + 1, (pixels / 2 + 1)..<pixels]]
+            #expect(conv.output == expected.shape.dims)
+            let pixels = expected.shape.dims.dropLast().reduce(1, *), s = c.weight[0], n = c.input[0]
+            // The whole batch; then image by image, accumulated onto a prefilled output.
+            let ranges = [[0..<n], (0..<n).map { $0..<($0 + 1) }]
             for (index, split) in ranges.enumerated() {
                 let accumulate = index == 1
                 let prefill: Float = accumulate ? 0.5 : .nan
                 var y = [Float](repeating: prefill, count: pixels * s)
                 var scratch = [Float](repeating: .nan, count: max(conv.scratchCount, 1))
                 try x.data.withUnsafeBufferPointer { xp throws in
-                    for rows in split where !rows.isEmpty {
-                        try conv.run(input: c.input, x: xp.baseAddress!, rows: rows, into: &y, accumulate: accumulate, scratch: &scratch)
+                    for images in split {
+                        try conv.run(x: xp.baseAddress!, images: images, into: &y, accumulate: accumulate, scratch: &scratch)
                     }
                 }
                 // Accumulating adds no bias: the result is the prefill plus the bias-free conv.
@@ -67,20 +72,18 @@ import Testing
 
     @Test func rejectsMismatchedInputsAndRanges() throws {
         let w = [Float](repeating: 1, count: 4 * 3 * 3 * 2)
-        let conv = try w.withUnsafeBufferPointer {
-            try BatchConvolution(weight: [4, 3, 3, 2], weightData: $0, bias: nil, attributes: Conv2DAttributes())
+        func make(_ input: [Int], _ weights: UnsafeBufferPointer<Float>) throws(GEMMError) -> BatchConvolution {
+            try BatchConvolution(input: input, weight: [4, 3, 3, 2], weightData: weights, bias: nil, attributes: Conv2DAttributes())
         }
-        #expect(conv.outputShape(input: [1, 5, 5, 3]) == nil)
-        #expect(conv.outputShape(input: [1, 2, 5, 2]) == nil)
-        var y = [Float](repeating: 0, count: 64), scratch = [Float](repeating: 0, count: conv.scratchCount)
-        let x = [Float](repeating: 1, count: 50)
-        #expect(throws: GEMMError.self) {
-            try conv.run(input: [1, 5, 5, 2], x: x, rows: 0..<10, into: &y, accumulate: false, scratch: &scratch)
-        }
-        #expect(throws: GEMMError.self) {
-            try w.withUnsafeBufferPointer {
-                try BatchConvolution(weight: [4, 3, 3, 2], weightData: UnsafeBufferPointer(rebasing: $0.dropLast()), bias: nil,
-                                     attributes: Conv2DAttributes())
+        try w.withUnsafeBufferPointer { wp in
+            #expect(throws: GEMMError.self) { try make([1, 5, 5, 3], wp) }          // wrong channels
+            #expect(throws: GEMMError.self) { try make([1, 2, 5, 2], wp) }          // smaller than the kernel
+            #expect(throws: GEMMError.self) { try make([1, 5, 5, 2], UnsafeBufferPointer(rebasing: wp.dropLast())) }
+            let conv = try make([1, 5, 5, 2], wp)
+            var y = [Float](repeating: 0, count: 64), scratch = [Float](repeating: 0, count: conv.scratchCount)
+            let x = [Float](repeating: 1, count: 50)
+            #expect(throws: GEMMError.self) {
+                try conv.run(x: x, images: 0..<2, into: &y, accumulate: false, scratch: &scratch)
             }
         }
     }

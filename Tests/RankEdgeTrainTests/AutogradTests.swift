@@ -36,6 +36,51 @@ import RankEdge
         let errs = gradientCheck([x, w, b]) { v in conv2d(v[0], weight: v[1], bias: v[2], attributes: attrs) }
         #expect(errs.allSatisfy { $0 < 5e-3 }, "\(name): \(errs)")
     }
+
+    /// The im2col-free weight gradient against direct sums over every pixel and tap: one band and
+    /// several bands per image, 3×3 and 5×5, asymmetric padding, an image range and an empty one.
+    @Test(arguments: [
+        ([3, 9, 9, 5], [7, 3, 3, 5], Conv2DAttributes(padding: .same(1)), 0..<3),
+        ([2, 40, 21, 96], [3, 5, 5, 96], Conv2DAttributes(padding: .same(2)), 1..<2),
+        ([1, 11, 13, 3], [4, 3, 3, 3], Conv2DAttributes(padding: Padding(top: 0, left: 2, bottom: 2, right: 0)), 0..<1),
+        ([2, 8, 10, 2], [3, 3, 3, 2], Conv2DAttributes(padding: .same(1)), 1..<1),
+    ])
+    func shiftedWeightGradientMatchesDirectSums(_ xs: [Int], _ ws: [Int], _ attrs: Conv2DAttributes, _ images: Range<Int>) throws {
+        let geo = ConvGeometry(input: xs, weight: ws, attributes: attrs)
+        let shifted = try #require(ShiftedWeightGradient(geo))
+        let x = randomVariable(xs, seed: 21).data
+        let dy = randomVariable([geo.n, geo.oh, geo.ow, geo.s], seed: 22).data
+        var expected = [Float](repeating: 0, count: ws.reduce(1, *))
+        for n in images { for oy in 0..<geo.oh { for ox in 0..<geo.ow { for o in 0..<geo.s {
+            let g = dy[((n * geo.oh + oy) * geo.ow + ox) * geo.s + o]
+            for ky in 0..<geo.kh { for kx in 0..<geo.kw {
+                let iy = oy - geo.pt + ky, ix = ox - geo.pl + kx
+                guard iy >= 0, iy < geo.h, ix >= 0, ix < geo.w else { continue }
+                for c in 0..<geo.c {
+                    expected[((o * geo.kh + ky) * geo.kw + kx) * geo.c + c] += g * x[((n * geo.h + iy) * geo.w + ix) * geo.c + c]
+                }
+            } }
+        } } } }
+        var dW = [Float](repeating: .nan, count: expected.count)
+        var scratch = [Float](repeating: .nan, count: shifted.scratchCount)
+        try x.withUnsafeBufferPointer { xp in try dy.withUnsafeBufferPointer { dp in
+            try shifted.compute(x: xp.baseAddress!, dy: dp.baseAddress!, images: images, into: &dW, scratch: &scratch)
+        } }
+        let scale = max(expected.map(abs).max() ?? 0, 1)
+        let err = zip(dW, expected).map { abs($0 - $1) }.max() ?? 0
+        #expect(err <= 1e-4 * scale, "\(xs) * \(ws): max error \(err)")
+    }
+
+    @Test func shiftedWeightGradientOnlyWhereItApplies() {
+        func applies(_ xs: [Int], _ ws: [Int], _ a: Conv2DAttributes) -> Bool {
+            ShiftedWeightGradient(ConvGeometry(input: xs, weight: ws, attributes: a)) != nil
+        }
+        #expect(applies([1, 32, 32, 16], [16, 3, 3, 16], Conv2DAttributes(padding: .same(1))))
+        #expect(!applies([1, 32, 32, 16], [16, 3, 3, 16], Conv2DAttributes(stride: .square(2), padding: .same(1))))
+        #expect(!applies([1, 32, 32, 16], [16, 1, 1, 16], Conv2DAttributes()))
+        #expect(!applies([1, 32, 32, 16], [16, 3, 3, 8], Conv2DAttributes(padding: .same(1), groups: 2)))
+        #expect(!applies([1, 4, 4, 16], [16, 3, 3, 16], Conv2DAttributes(padding: .same(1))))   // padding 50 % of the width
+    }
 }
 
 @Suite struct LayerGradientTests {

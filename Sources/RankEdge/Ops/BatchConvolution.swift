@@ -2,25 +2,31 @@
 /// trainer): the weights are packed once, then any range of output pixels of any batch runs on the
 /// calling thread, so the caller can share a batch between its own threads.
 ///
-/// It runs `ConvStep`'s general path: im2col a tile of output pixels (straight into packed A panels
-/// where the GEMM would pack A) and multiply it by the packed weights, with the bias added or the
-/// result accumulated onto the output in the GEMM's store. A 1×1, stride-1, unpadded conv reads its
-/// input in place.
+/// It runs `ConvStep`'s paths with the bias added, or the result accumulated onto the output, in
+/// the GEMM's store: a 1×1, stride-1, unpadded conv reads its input in place; a narrow stride-1 k×k
+/// conv runs in the shifted-row form (`ShiftedRowsConv`, no im2col: at training batch sizes im2col's
+/// copy of kh·kw·C floats per output cost as much as the GEMM for 16-channel layers); any other
+/// conv im2cols a tile of output pixels (straight into packed A panels where the GEMM would pack A)
+/// and multiplies it by the packed weights.
 public final class BatchConvolution: @unchecked Sendable {
-    /// Output pixels per tile: the patch matrix stays near 256 KB, in L2 while the GEMM reads it.
-    public let tileRows: Int
+    /// The NHWC input and output shapes the conv was prepared for.
+    public let input: [Int], output: [Int]
     /// Floats of scratch one `run` needs.
     public let scratchCount: Int
     private let weights: GEMMConvWeights
     private let kernels: GEMMKernels
+    private let geometry: ConvGeometry
     private let packsPatches: Bool
-    private let kh: Int, kw: Int, cg: Int, s: Int
-    private let attributes: Conv2DAttributes
+    /// Im2col path: output pixels per tile, so the patch matrix stays near 256 KB, in L2 while the
+    /// GEMM reads it. Shifted form: output rows per band.
+    private let tileRows: Int
+    private let paddedWidth: Int
 
     /// - Parameters:
+    ///   - input: NHWC; the batch size is the most `run` may be given.
     ///   - weight: OHWI [S, kh, kw, C/groups], `weightData` in that order; `bias`: S floats or nil.
     ///   - isa: nil takes `RANKEDGE_ISA` or, when unset, the best this CPU runs.
-    public init(weight: [Int], weightData: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
+    public init(input: [Int], weight: [Int], weightData: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                 attributes: Conv2DAttributes, isa: GEMMISA? = nil) throws(GEMMError) {
         guard weight.count == 4, weight.allSatisfy({ $0 > 0 }), weightData.count == weight.reduce(1, *),
               attributes.groups >= 1, weight[0] % attributes.groups == 0 else {
@@ -29,42 +35,61 @@ public final class BatchConvolution: @unchecked Sendable {
         guard bias == nil || bias!.count == weight[0] else {
             throw .invalidArgument("conv bias has \(bias!.count) floats for \(weight[0]) outputs")
         }
+        guard let output = Self.outputShape(input: input, weight: weight, attributes) else {
+            throw .invalidArgument("input \(input) does not fit the conv weight \(weight) (\(attributes))")
+        }
+        self.input = input
+        self.output = output
+        let g = ConvGeometry(input: TensorShape(input), output: TensorShape(output), kh: weight[1], kw: weight[2], cg: weight[3],
+                             groups: attributes.groups, attributes: attributes)
+        geometry = g
         let chosen = try GEMMISA.resolve(isa)
         kernels = try GEMMKernels(chosen)
+        let shifted = GEMMConvWeights.prefersShifted(weight: TensorShape(weight), attributes: attributes,
+                                                     input: TensorShape(input), output: TensorShape(output))
         weights = try GEMMConvWeights(weight: Tensor(shape: weight, data: Array(weightData)),
                                       bias: bias.map { Tensor(shape: [$0.count], data: Array($0)) },
-                                      attributes: attributes, isa: chosen)
-        (s, kh, kw, cg) = (weight[0], weight[1], weight[2], weight[3])
-        self.attributes = attributes
-        packsPatches = kernels.mr <= GEMMKernels.maxMR && GEMMDriver.shouldPackA(n: s / attributes.groups, nr: kernels.nr)
-        let depth = kh * kw * cg
-        tileRows = max(24, (64 * 1024 / depth) / 24 * 24)
-        scratchCount = weights.isPointwise ? 0 : (tileRows + GEMMKernels.maxMR - 1) * depth
+                                      attributes: attributes, isa: chosen, shifted: shifted)
+        packsPatches = kernels.mr <= GEMMKernels.maxMR && GEMMDriver.shouldPackA(n: g.s / g.groups, nr: kernels.nr)
+        if shifted {
+            let tiling = ConvStep.Tiling.chooseShifted(g, threads: 1)
+            (tileRows, paddedWidth, scratchCount) = (tiling.rows, tiling.paddedWidth, tiling.scratchPerSlot)
+        } else {
+            tileRows = max(24, (64 * 1024 / g.depth) / 24 * 24)
+            paddedWidth = 0
+            scratchCount = weights.isPointwise ? 0 : (tileRows + GEMMKernels.maxMR - 1) * g.depth
+        }
     }
 
-    /// The output's [N, OH, OW, S] for an NHWC input, or nil when the input does not fit the weight.
-    public func outputShape(input: [Int]) -> [Int]? {
-        guard input.count == 4, input[3] == cg * attributes.groups else { return nil }
-        let a = attributes
-        let oh = (input[1] + a.padding.top + a.padding.bottom - a.dilation.h * (kh - 1) - 1) / a.stride.h + 1
-        let ow = (input[2] + a.padding.left + a.padding.right - a.dilation.w * (kw - 1) - 1) / a.stride.w + 1
+    static func outputShape(input: [Int], weight: [Int], _ a: Conv2DAttributes) -> [Int]? {
+        guard input.count == 4, input.allSatisfy({ $0 > 0 }), input[3] == weight[3] * a.groups else { return nil }
+        let oh = (input[1] + a.padding.top + a.padding.bottom - a.dilation.h * (weight[1] - 1) - 1) / a.stride.h + 1
+        let ow = (input[2] + a.padding.left + a.padding.right - a.dilation.w * (weight[2] - 1) - 1) / a.stride.w + 1
         guard oh > 0, ow > 0 else { return nil }
-        return [input[0], oh, ow, s]
+        return [input[0], oh, ow, weight[0]]
     }
 
-    /// Output pixels `rows` (counted over (image, oy, ox)) of the conv of `x` (NHWC `input`) into
-    /// `y` ([pixels × S]): written (plus the bias), or with `accumulate` added to what `y` holds.
-    /// `scratch` holds `scratchCount` floats and is the calling thread's own.
-    public func run(input: [Int], x: UnsafePointer<Float>, rows: Range<Int>, into y: UnsafeMutablePointer<Float>,
+    /// The outputs of `images` (a range of the batch `input` gave) of the conv of `x` into `y`
+    /// ([pixels × S] over the whole batch): written (plus the bias), or with `accumulate` added to
+    /// what `y` holds. `scratch` holds `scratchCount` floats and is the calling thread's own.
+    public func run(x: UnsafePointer<Float>, images: Range<Int>, into y: UnsafeMutablePointer<Float>,
                     accumulate: Bool, scratch: UnsafeMutablePointer<Float>) throws(GEMMError) {
-        guard let output = outputShape(input: input) else {
-            throw .invalidArgument("input \(input) does not fit the conv weight [\(s), \(kh), \(kw), \(cg)]")
+        let g = geometry
+        guard images.lowerBound >= 0, images.upperBound <= g.n else {
+            throw .invalidArgument("images \(images) outside the batch of \(g.n)")
         }
-        let g = ConvGeometry(input: TensorShape(input), output: TensorShape(output), kh: kh, kw: kw, cg: cg,
-                             groups: attributes.groups, attributes: attributes)
-        guard rows.lowerBound >= 0, rows.upperBound <= g.pixels else {
-            throw .invalidArgument("rows \(rows) outside 0..<\(g.pixels)")
+        if weights.isShifted {
+            for image in images {
+                for oy0 in stride(from: 0, to: g.oh, by: tileRows) {
+                    try ShiftedRowsConv.band(weights, g, x: x, image: image, firstRow: oy0, rows: min(tileRows, g.oh - oy0),
+                                             paddedWidth: paddedWidth, scratch: scratch, y: y, residual: nil,
+                                             activation: .none, accumulate: accumulate)
+                }
+            }
+            return
         }
+        let pixelsPerImage = g.oh * g.ow
+        let rows = (images.lowerBound * pixelsPerImage)..<(images.upperBound * pixelsPerImage)
         let sg = weights.outPerGroup, depth = g.depth
         // fillPanels' per-panel tap pointers and origins, on the stack: a run allocates nothing.
         try withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 2 * GEMMKernels.maxMR) { pointerBuffer throws(GEMMError) in

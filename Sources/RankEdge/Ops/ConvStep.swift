@@ -217,62 +217,16 @@ final class ConvStep: ExecutionStep, ParallelWork {
 
     /// The shifted-row form for one slot (see the type's documentation).
     func runShifted(slot: Int) {
-        let a = weights.attributes
-        let (wp, c, s, kh, kw) = (tiling.paddedWidth, g.c, g.s, g.kh, g.kw)
         let band = scratch.slot(slot)
         while let tile = units.claim(below: tiling.tiles) {
-            let b = tile / tiling.bandsPerImage
+            let image = tile / tiling.bandsPerImage
             let oy0 = (tile % tiling.bandsPerImage) * tiling.rows
-            let rows = min(tiling.rows, g.oh - oy0)
-            let rowsIn = rows + kh - 1
-            let out = band + rowsIn * wp * c + kw * c
-            // The band's input rows, zero-padded left, right, and outside the image; the slack after
-            // the last row is what the last outputs' throwaway columns read.
-            for r in 0..<rowsIn {
-                let dst = band + r * wp * c
-                let iy = oy0 - a.padding.top + r
-                if iy < 0 || iy >= g.h {
-                    dst.update(repeating: 0, count: wp * c)
-                } else {
-                    dst.update(repeating: 0, count: a.padding.left * c)
-                    (dst + a.padding.left * c).update(from: x + ((b * g.h + iy) * g.w) * c, count: g.w * c)
-                    (dst + (a.padding.left + g.w) * c).update(repeating: 0, count: a.padding.right * c)
-                }
-            }
-            (band + rowsIn * wp * c).update(repeating: 0, count: kw * c)
             do {
-                for ky in 0..<kh {
-                    let epilogue = ky == 0 ? GEMMEpilogue(bias: weights.bias.map { UnsafePointer($0.pointer) })
-                                           : GEMMEpilogue(accumulate: true)
-                    try gemm(m: rows * wp, n: s, k: kw * c, a: band + ky * wp * c, lda: c, packedB: weights.tapRows[ky],
-                             c: out, ldc: s, epilogue: epilogue, threads: 1)
-                }
+                try ShiftedRowsConv.band(weights, g, x: x, image: image, firstRow: oy0, rows: min(tiling.rows, g.oh - oy0),
+                                         paddedWidth: tiling.paddedWidth, scratch: band, y: y, residual: residual,
+                                         activation: activation, accumulate: false)
             } catch {
                 units.fail()
-                continue
-            }
-            // Copy out the real columns, with the residual and the activation.
-            let act = activation
-            for r in 0..<rows {
-                for ox in 0..<g.ow {
-                    let src = out + (r * wp + ox) * s
-                    let pixel = (b * g.oh + oy0 + r) * g.ow + ox
-                    let dst = y + pixel * s
-                    if let residual {
-                        let res = residual + pixel * s
-                        switch act {
-                        case .none: for j in 0..<s { dst[j] = src[j] + res[j] }
-                        case .relu: for j in 0..<s { let v = src[j] + res[j]; dst[j] = v < 0 ? 0 : v }
-                        case .relu6: for j in 0..<s { let v = src[j] + res[j]; dst[j] = v < 0 ? 0 : (v > 6 ? 6 : v) }
-                        }
-                    } else {
-                        switch act {
-                        case .none: dst.update(from: src, count: s)
-                        case .relu: for j in 0..<s { let v = src[j]; dst[j] = v < 0 ? 0 : v }
-                        case .relu6: for j in 0..<s { let v = src[j]; dst[j] = v < 0 ? 0 : (v > 6 ? 6 : v) }
-                        }
-                    }
-                }
             }
         }
     }

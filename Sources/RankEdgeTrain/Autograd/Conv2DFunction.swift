@@ -22,15 +22,15 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, attributes:
 /// OpenBLAS wrote every patch, packed it again and added the bias in a third pass.
 private func convForward(_ xp: UnsafeMutablePointer<Float>, _ wp: UnsafeMutablePointer<Float>,
                          _ bp: UnsafeMutablePointer<Float>?, _ geo: ConvGeometry, _ op: UnsafeMutablePointer<Float>) {
-    let conv = batchConvolution(weight: [geo.s, geo.kh, geo.kw, geo.cg], wp, bias: bp, geo.attributes)
-    runBatchConvolution(conv, input: [geo.n, geo.h, geo.w, geo.c], xp, pixelsPerImage: geo.outPixels,
-                        images: 0..<geo.n, into: op, accumulate: false)
+    let conv = batchConvolution(input: [geo.n, geo.h, geo.w, geo.c], weight: [geo.s, geo.kh, geo.kw, geo.cg], wp, bias: bp,
+                                geo.attributes)
+    runBatchConvolution(conv, xp, images: 0..<geo.n, into: op, accumulate: false)
 }
 
-func batchConvolution(weight shape: [Int], _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+func batchConvolution(input: [Int], weight shape: [Int], _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                       _ attributes: Conv2DAttributes) -> BatchConvolution {
     do {
-        return try BatchConvolution(weight: shape, weightData: UnsafeBufferPointer(start: w, count: shape.reduce(1, *)),
+        return try BatchConvolution(input: input, weight: shape, weightData: UnsafeBufferPointer(start: w, count: shape.reduce(1, *)),
                                     bias: bias.map { UnsafeBufferPointer(start: $0, count: shape[0]) }, attributes: attributes)
     } catch {
         preconditionFailure("conv2d: \(error)")
@@ -38,16 +38,14 @@ func batchConvolution(weight shape: [Int], _ w: UnsafePointer<Float>, bias: Unsa
 }
 
 /// The conv's output pixels of `images`, cut into `Parallel.parts` image ranges run concurrently.
-func runBatchConvolution(_ conv: BatchConvolution, input: [Int], _ x: UnsafePointer<Float>, pixelsPerImage pix: Int,
-                         images: Range<Int>, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+func runBatchConvolution(_ conv: BatchConvolution, _ x: UnsafePointer<Float>, images: Range<Int>, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
                          parallel: Bool = true) {
     let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
     let body: @Sendable (Int, Range<Int>) -> Void = { _, part in
         guard !part.isEmpty else { return }
         let scratch = TensorStorage(uninitialized: max(conv.scratchCount, 1))
         do {
-            try conv.run(input: input, x: xs.p, rows: (part.lowerBound * pix)..<(part.upperBound * pix), into: ys.p,
-                         accumulate: accumulate, scratch: scratch.pointer)
+            try conv.run(x: xs.p, images: part, into: ys.p, accumulate: accumulate, scratch: scratch.pointer)
         } catch {
             preconditionFailure("conv2d: \(error)")
         }
@@ -79,10 +77,11 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     let partialStorage = (0..<parts).map { _ in TensorStorage(uninitialized: wCount) }
     let weightPartials = partialStorage.map { SendablePointer($0) }
     let needBias = bias?.requiresGrad ?? false
+    let shifted = ShiftedWeightGradient(geo)
     Parallel.forRanges(total: geo.n, parts: parts) { part, images in
         let dW = weightPartials[part].p
         let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
-        let colStorage = geo.isPointwise ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
+        let colStorage = geo.isPointwise || shifted != nil ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
         let needsDcol = !geo.isPointwise && dx != nil && transposed == nil
         let dcolStorage = needsDcol ? TensorStorage(uninitialized: min(chunk, allRows.count) * k) : nil
         let col = colStorage?.pointer, dcol = dcolStorage?.pointer
@@ -97,11 +96,13 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
             let rows = r1 - r0
             let g0 = dy.p + r0 * s
             for g in 0..<geo.groups {
-                let a: UnsafeMutablePointer<Float>
-                if let col { im2col(xs.p, geo, rows: r0, r1, group: g, into: col); a = col }
-                else { a = xs.p + r0 * geo.c }
-                sgemm(transA: true, transB: false, m: sg, n: k, k: rows, a: g0 + g * sg, lda: s,
-                      b: a, ldb: k, beta: first ? 0 : 1, c: dW + g * sg * k, ldc: k)
+                if shifted == nil {
+                    let a: UnsafeMutablePointer<Float>
+                    if let col { im2col(xs.p, geo, rows: r0, r1, group: g, into: col); a = col }
+                    else { a = xs.p + r0 * geo.c }
+                    sgemm(transA: true, transB: false, m: sg, n: k, k: rows, a: g0 + g * sg, lda: s,
+                          b: a, ldb: k, beta: first ? 0 : 1, c: dW + g * sg * k, ldc: k)
+                }
                 if let dx, let dcol {
                     sgemm(transA: false, transB: false, m: rows, n: k, k: sg, a: g0 + g * sg, lda: s,
                           b: ws.p + g * sg * k, ldb: k, beta: 0, c: dcol, ldc: k)
@@ -119,7 +120,16 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
             first = false
             r0 = r1
         }
-        if images.isEmpty { dW.update(repeating: 0, count: wCount) }
+        if let shifted {
+            let scratch = TensorStorage(uninitialized: shifted.scratchCount)
+            do {
+                try shifted.compute(x: xs.p, dy: dy.p, images: images, into: dW, scratch: scratch.pointer)
+            } catch {
+                preconditionFailure("conv2d weight gradient: \(error)")
+            }
+        } else if images.isEmpty {
+            dW.update(repeating: 0, count: wCount)
+        }
         if let transposed, let dx { transposed.addInputGradient(dy: dy.p, images: images, into: dx.p, beta: dxBeta) }
         withExtendedLifetime((colStorage, dcolStorage)) {}
     }
@@ -157,12 +167,11 @@ private struct TransposedConv: @unchecked Sendable {
         for o in 0..<s { for i in 0..<kh { for j in 0..<kw { for ci in 0..<c {
             weight[((ci * kh + (kh - 1 - i)) * kw + (kw - 1 - j)) * s + o] = w[((o * kh + i) * kw + j) * c + ci]
         } } } }
-        conv = batchConvolution(weight: [c, kh, kw, s], weight.pointer, bias: nil, attrs)
+        conv = batchConvolution(input: [geo.n, geo.h, geo.w, geo.c], weight: [c, kh, kw, s], weight.pointer, bias: nil, attrs)
     }
 
     func addInputGradient(dy: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: UnsafeMutablePointer<Float>, beta: Float) {
         guard !images.isEmpty else { return }
-        runBatchConvolution(conv, input: [geo.n, geo.h, geo.w, geo.c], dy, pixelsPerImage: geo.outPixels,
-                            images: images, into: dx, accumulate: beta != 0, parallel: false)
+        runBatchConvolution(conv, dy, images: images, into: dx, accumulate: beta != 0, parallel: false)
     }
 }
