@@ -8,7 +8,7 @@ import RankEdge
 /// columns. Tap (ky, kx) is then one GEMM with no copies at all,
 ///     G_tap[C × S] += xT[:, ky·wp + kx ...] (rows of leading dimension Rp, read in place) · dYpad[R × S],
 /// where im2col + GEMM wrote and packed kh·kw copies of every input element. Costs (wp − OW)/OW extra
-/// multiply-adds, so it is used only where the padding is narrow next to the width.
+/// multiply-adds, so it is used only where those are at most 20 % (as for the shifted forward).
 struct ShiftedWeightGradient {
     let geo: ConvGeometry
     /// Padded band width, output rows per band, padded pixels per transposed channel row.
@@ -19,7 +19,7 @@ struct ShiftedWeightGradient {
     init?(_ g: ConvGeometry) {
         guard g.groups == 1, g.sh == 1, g.sw == 1, g.dh == 1, g.dw == 1, g.kh * g.kw > 1 else { return nil }
         let wp = g.ow + g.kw - 1
-        guard 4 * wp <= 5 * g.ow, wp >= g.w + g.pl, g.pl < g.kw, g.pt < g.kh else { return nil }
+        guard 5 * wp <= 6 * g.ow, wp >= g.w + g.pl, g.pl < g.kw, g.pt < g.kh else { return nil }
         geo = g
         paddedWidth = wp
         // Bands whose transposed input and padded dy stay near 256 KB (in L2 across the kh·kw GEMMs).
