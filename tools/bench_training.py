@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Training throughput of RankEdge's trainer beside PyTorch CPU, side by side on one machine.
+
+Each round runs `rankedge train-bench` for mini-VGG k=5 (BN + dropout) and ResNet-20, then the
+PyTorch anchor script (../shared/tools/torch_train_bench.py or --torch-script) with the same thread
+count, so both see the same machine state; the ratio is taken per round and the median over rounds
+is reported, because a shared host drifts by tens of percent between minutes.
+
+    tools/bench_training.py --rankedge .build/release/rankedge --rounds 5 --threads 2
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+MODELS = [("minivgg_k5_bn_dropout", ["--model", "minivgg", "--kernel", "5"]), ("resnet20", ["--model", "resnet20"])]
+
+
+def rankedge_rate(binary, args, threads, seconds):
+    out = subprocess.run([binary, "train-bench", *args, "--threads", str(threads), "--seconds", str(seconds), "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["images_per_second"]
+
+
+def torch_rates(python, script, threads):
+    out = subprocess.run([python, script, str(threads)], check=True, capture_output=True, text=True).stdout
+    rates = {}
+    for line in out.splitlines():
+        m = re.match(r"(\S+)\s+threads=\d+\s+train ([0-9.]+) img/s", line)
+        if m:
+            rates[m.group(1)] = float(m.group(2))
+    return rates
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rankedge", default=os.path.join(here, "..", ".build", "release", "rankedge"))
+    p.add_argument("--torch-python", default="/tmp/torchvenv/bin/python",
+                   help="a Python with torch (tools/setup.sh torch makes /tmp/torchvenv)")
+    p.add_argument("--torch-script", default=os.path.join(here, "..", "..", "shared", "tools", "torch_train_bench.py"))
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=8.0, help="RankEdge measuring time per model and round")
+    a = p.parse_args()
+    for path, what in ((a.rankedge, "--rankedge"), (a.torch_python, "--torch-python"), (a.torch_script, "--torch-script")):
+        if not os.path.exists(path):
+            sys.exit(f"bench_training: {what} {path} does not exist")
+    ratios = {name: [] for name, _ in MODELS}
+    print("round  model                   RankEdge img/s  PyTorch img/s  ratio", flush=True)
+    for r in range(1, a.rounds + 1):
+        ours = {name: rankedge_rate(a.rankedge, args, a.threads, a.seconds) for name, args in MODELS}
+        theirs = torch_rates(a.torch_python, a.torch_script, a.threads)
+        for name, _ in MODELS:
+            if name not in theirs:
+                sys.exit(f"bench_training: the PyTorch script printed no rate for {name}")
+            ratio = ours[name] / theirs[name]
+            ratios[name].append(ratio)
+            print(f"{r:5d}  {name:22s}  {ours[name]:14.1f}  {theirs[name]:13.1f}  {ratio:5.2f}", flush=True)
+    for name, _ in MODELS:
+        rs = ratios[name]
+        print(f"median ratio {name}: {statistics.median(rs):.2f} (min {min(rs):.2f}, max {max(rs):.2f}, {len(rs)} rounds)")
+
+
+if __name__ == "__main__":
+    main()
