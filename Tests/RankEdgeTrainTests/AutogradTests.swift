@@ -40,7 +40,7 @@ import RankEdge
     /// The im2col-free weight gradient against direct sums over every pixel and tap: one band and
     /// several bands per image, 3×3 and 5×5, asymmetric padding, an image range and an empty one.
     @Test(arguments: [
-        ([3, 9, 9, 5], [7, 3, 3, 5], Conv2DAttributes(padding: .same(1)), 0..<3),
+        ([3, 11, 11, 5], [7, 3, 3, 5], Conv2DAttributes(padding: .same(1)), 0..<3),
         ([2, 40, 21, 96], [3, 5, 5, 96], Conv2DAttributes(padding: .same(2)), 1..<2),
         ([1, 11, 13, 3], [4, 3, 3, 3], Conv2DAttributes(padding: Padding(top: 0, left: 2, bottom: 2, right: 0)), 0..<1),
         ([2, 8, 10, 2], [3, 3, 3, 2], Conv2DAttributes(padding: .same(1)), 1..<1),
@@ -100,6 +100,44 @@ import RankEdge
                                     runningVar: TensorStorage([1, 0.5, 2, 1.5, 0.8]), training: training)
         }
         #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    /// The fused op against relu(batchNorm(x)) composed from the two ops: same output, same
+    /// gradients for x, γ and β, in training and evaluation mode.
+    @Test(arguments: [true, false])
+    func batchNormReLUEqualsTheComposition(training: Bool) {
+        func run(fused: Bool) -> ([Float], [[Float]]) {
+            let x = randomVariable([3, 4, 5, 6], seed: 8, scale: 2)
+            let gamma = randomVariable([6], seed: 9), beta = randomVariable([6], seed: 10)
+            let mean = TensorStorage([0.1, -0.2, 0.3, 0, 0.05, 0.4]), variance = TensorStorage([1, 0.5, 2, 1.5, 0.8, 1.2])
+            let y = fused
+                ? RankEdgeTrain.batchNorm(x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance,
+                                          training: training, relu: true)
+                : RankEdgeTrain.relu(RankEdgeTrain.batchNorm(x, gamma: gamma, beta: beta, runningMean: mean,
+                                                             runningVar: variance, training: training))
+            var rng = SeededRandom(seed: 3)
+            y.backward(seed: (0..<y.count).map { _ in rng.uniform(-1, 1) })
+            return (y.data, [x, gamma, beta].map { $0.grad!.array })
+        }
+        let (fusedOut, fusedGrads) = run(fused: true), (plainOut, plainGrads) = run(fused: false)
+        #expect(fusedOut.contains(0) && fusedOut.contains { $0 > 0 }, "the test should cover both sides of the ReLU")
+        #expect(zip(fusedOut, plainOut).allSatisfy { abs($0 - $1) <= 1e-6 })
+        for (f, p) in zip(fusedGrads, plainGrads) {
+            let scale = max(p.map(abs).max() ?? 0, 1e-3)
+            #expect(zip(f, p).allSatisfy { abs($0 - $1) <= 1e-5 * scale }, "fused \(f.prefix(4)) vs \(p.prefix(4))")
+        }
+    }
+
+    @Test func sequentialFusesBatchNormThenReLUAndExportsBoth() {
+        let model = Sequential(name: "s", [BatchNorm2D(name: "bn", channels: 4), ReLU(name: "relu")])
+        let x = randomVariable([2, 3, 3, 4], seed: 4, scale: 2)
+        let y = model.forward(x, ForwardContext(mode: .training))
+        // One op: the output's only parents are x, γ and β (no separate normalised tensor).
+        #expect(y.data.allSatisfy { $0 >= 0 } && y.data.contains { $0 > 0 })
+        #expect(y.parents.count == 3 && y.parents[0] === x)
+        var b = GraphBuilder(name: "s", input: "x", shape: [2, 3, 3, 4])
+        _ = model.export(into: &b, input: "x")
+        #expect(b.graph.node(named: "bn") != nil && b.graph.node(named: "relu") != nil)
     }
 
     @Test func batchNormTrainingNormalisesAndTracksStatistics() {

@@ -1,8 +1,12 @@
 /// Batch normalisation over every axis but the last (NHWC channels). In training mode it uses the
 /// batch statistics and updates the running ones (PyTorch's convention: momentum on the new value,
 /// unbiased variance for the running estimate); in evaluation mode it uses the running statistics.
+/// With `relu`, the result is relu(batchNorm(x)) as one op: the normalised tensor is never stored
+/// and the ReLU's backward folds into the normalisation's (dy = dz where the output is positive),
+/// which saves a full write and two reads of the activation each way.
 public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMean: TensorStorage,
-                      runningVar: TensorStorage, training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Variable {
+                      runningVar: TensorStorage, training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5,
+                      relu: Bool = false) -> Variable {
     let c = x.shape.last!
     precondition(gamma.count == c && beta.count == c && runningMean.count == c && runningVar.count == c,
                  "batchNorm: parameters do not match \(c) channels")
@@ -32,11 +36,13 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
         shift[j] = beta.value[j] - mean[j] * scale[j]
     }
     let out = TensorStorage(uninitialized: x.count)
-    affinePerChannel(x.value.pointer, out.pointer, rows: rows, c: c, scale: scale, shift: shift)
+    affinePerChannel(x.value.pointer, out.pointer, rows: rows, c: c, scale: scale, shift: shift, relu: relu)
     return Variable(shape: x.shape, value: out, parents: [x, gamma, beta]) { y in
         let dy = y.grad!.pointer
+        // With the ReLU, the normalisation's gradient is dy where the output is positive, else 0.
+        let gate: UnsafeMutablePointer<Float>? = relu ? y.value.pointer : nil
         // Σdy and Σdy·x per channel give dβ and dγ without storing x̂.
-        let (sumDy, sumDyX) = channelSums(dy, x.value.pointer, rows: rows, c: c)
+        let (sumDy, sumDyX) = channelSums(dy, x.value.pointer, rows: rows, c: c, gate: gate)
         var dGamma = [Float](repeating: 0, count: c), dBeta = [Float](repeating: 0, count: c)
         for j in 0..<c {
             dBeta[j] = Float(sumDy[j])
@@ -58,12 +64,20 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
         }
         let (g, fresh) = x.gradForOverwrite()
         let dx = SendablePointer(g), xs = SendablePointer(x.value), dys = SendablePointer(dy)
+        let gates = gate.map(SendablePointer.init)
         Parallel.forRanges(total: rows) { _, range in
             a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in d.withUnsafeBufferPointer { d in
                 for r in range {
                     let o = r * c
                     let dxr = dx.p + o, dyr = dys.p + o, xr = xs.p + o
-                    if fresh {
+                    if let gates {
+                        let zr = gates.p + o
+                        if fresh {
+                            for j in 0..<c { dxr[j] = a[j] * (zr[j] > 0 ? dyr[j] : 0) + b[j] * xr[j] + d[j] }
+                        } else {
+                            for j in 0..<c { dxr[j] += a[j] * (zr[j] > 0 ? dyr[j] : 0) + b[j] * xr[j] + d[j] }
+                        }
+                    } else if fresh {
                         for j in 0..<c { dxr[j] = a[j] * dyr[j] + b[j] * xr[j] + d[j] }
                     } else {
                         for j in 0..<c { dxr[j] += a[j] * dyr[j] + b[j] * xr[j] + d[j] }
@@ -75,12 +89,14 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
 }
 
 /// Per-channel Σu and Σu·v (Σu² when v is nil), accumulated in Double per part, parts reduced in order.
-func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>?, rows: Int, c: Int) -> ([Double], [Double]) {
+/// With `gate`, u counts only where the gate is positive (the ReLU-fused backward).
+func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>?, rows: Int, c: Int,
+                 gate: UnsafeMutablePointer<Float>? = nil) -> ([Double], [Double]) {
     let parts = max(1, min(Parallel.parts, rows))
     let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts * 2 * c)
     defer { partial.deallocate() }
     partial.initialize(repeating: 0, count: parts * 2 * c)
-    let ps = SendablePointer(partial), us = SendablePointer(u), vs = v.map(SendablePointer.init)
+    let ps = SendablePointer(partial), us = SendablePointer(u), vs = v.map(SendablePointer.init), gs = gate.map(SendablePointer.init)
     Parallel.forRanges(total: rows, parts: parts) { p, range in
         let s1 = ps.p + p * 2 * c, s2 = s1 + c
         // Float accumulation over short row blocks, Double across blocks: fast and stable.
@@ -94,7 +110,11 @@ func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Flo
                 for r in r0..<r1 {
                     let up = us.p + r * c
                     let vp = vs.map { $0.p + r * c } ?? up
-                    for j in 0..<c { a1[j] += up[j]; a2[j] += up[j] * vp[j] }
+                    if let gp = gs.map({ $0.p + r * c }) {
+                        for j in 0..<c { let g = gp[j] > 0 ? up[j] : 0; a1[j] += g; a2[j] += g * vp[j] }
+                    } else {
+                        for j in 0..<c { a1[j] += up[j]; a2[j] += up[j] * vp[j] }
+                    }
                 }
                 for j in 0..<c { s1[j] += Double(a1[j]); s2[j] += Double(a2[j]) }
                 r0 = r1
@@ -108,15 +128,19 @@ func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Flo
     return (sum1, sum2)
 }
 
-/// out = x·scale[c] + shift[c] per channel.
+/// out = x·scale[c] + shift[c] per channel, then max(·, 0) with `relu`.
 func affinePerChannel(_ x: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, c: Int,
-                      scale: [Float], shift: [Float]) {
+                      scale: [Float], shift: [Float], relu: Bool = false) {
     let xs = SendablePointer(x), os = SendablePointer(out)
     Parallel.forRanges(total: rows) { _, range in
         scale.withUnsafeBufferPointer { sc in shift.withUnsafeBufferPointer { sh in
             for r in range {
                 let o = r * c
-                for j in 0..<c { os.p[o + j] = xs.p[o + j] * sc[j] + sh[j] }
+                if relu {
+                    for j in 0..<c { os.p[o + j] = max(xs.p[o + j] * sc[j] + sh[j], 0) }
+                } else {
+                    for j in 0..<c { os.p[o + j] = xs.p[o + j] * sc[j] + sh[j] }
+                }
             }
         } }
     }

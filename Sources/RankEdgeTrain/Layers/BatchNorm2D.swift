@@ -20,8 +20,13 @@ public final class BatchNorm2D: Module {
     }
 
     public func forward(_ x: Variable, _ context: ForwardContext) -> Variable {
+        forward(x, context, relu: false)
+    }
+
+    /// relu(self(x)) as one op (`Sequential` uses it for a BatchNorm2D followed by a ReLU).
+    public func forward(_ x: Variable, _ context: ForwardContext, relu: Bool) -> Variable {
         batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean.value, runningVar: runningVar.value,
-                  training: context.mode == .training, momentum: momentum, epsilon: epsilon)
+                  training: context.mode == .training, momentum: momentum, epsilon: epsilon, relu: relu)
     }
 
     public var parameters: [NamedTensor] {

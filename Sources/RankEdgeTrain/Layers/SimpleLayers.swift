@@ -87,8 +87,20 @@ public final class Sequential: Module {
     public let name: String
     public let layers: [any Module]
     public init(name: String, _ layers: [any Module]) { self.name = name; self.layers = layers }
+    /// Runs the layers in order, a BatchNorm2D directly followed by a ReLU as one fused op (same
+    /// result; the export keeps both nodes).
     public func forward(_ x: Variable, _ context: ForwardContext) -> Variable {
-        layers.reduce(x) { $1.forward($0, context) }
+        var y = x, i = 0
+        while i < layers.count {
+            if let bn = layers[i] as? BatchNorm2D, i + 1 < layers.count, layers[i + 1] is ReLU {
+                y = bn.forward(y, context, relu: true)
+                i += 2
+            } else {
+                y = layers[i].forward(y, context)
+                i += 1
+            }
+        }
+        return y
     }
     public var parameters: [NamedTensor] { layers.flatMap { $0.parameters } }
     public var buffers: [NamedTensor] { layers.flatMap { $0.buffers } }
