@@ -73,9 +73,9 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
                     if let gates {
                         let zr = gates.p + o
                         if fresh {
-                            for j in 0..<c { dxr[j] = a[j] * (zr[j] > 0 ? dyr[j] : 0) + b[j] * xr[j] + d[j] }
+                            for j in 0..<c { let g = dyr[j], z = zr[j]; dxr[j] = a[j] * (z > 0 ? g : 0) + b[j] * xr[j] + d[j] }
                         } else {
-                            for j in 0..<c { dxr[j] += a[j] * (zr[j] > 0 ? dyr[j] : 0) + b[j] * xr[j] + d[j] }
+                            for j in 0..<c { let g = dyr[j], z = zr[j]; dxr[j] += a[j] * (z > 0 ? g : 0) + b[j] * xr[j] + d[j] }
                         }
                     } else if fresh {
                         for j in 0..<c { dxr[j] = a[j] * dyr[j] + b[j] * xr[j] + d[j] }
@@ -111,7 +111,9 @@ func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Flo
                     let up = us.p + r * c
                     let vp = vs.map { $0.p + r * c } ?? up
                     if let gp = gs.map({ $0.p + r * c }) {
-                        for j in 0..<c { let g = gp[j] > 0 ? up[j] : 0; a1[j] += g; a2[j] += g * vp[j] }
+                        // Both values loaded before the select: a load under the condition would
+                        // keep the loop from vectorising.
+                        for j in 0..<c { let u = up[j], z = gp[j]; let g = z > 0 ? u : 0; a1[j] += g; a2[j] += g * vp[j] }
                     } else {
                         for j in 0..<c { a1[j] += up[j]; a2[j] += up[j] * vp[j] }
                     }
