@@ -28,15 +28,15 @@ public final class BatchConvolution: @unchecked Sendable {
     ///   - isa: nil takes `RANKEDGE_ISA` or, when unset, the best this CPU runs.
     public init(input: [Int], weight: [Int], weightData: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                 attributes: Conv2DAttributes, isa: GEMMISA? = nil) throws(GEMMError) {
-        guard weight.count == 4, weight.allSatisfy({ $0 > 0 }), weightData.count == weight.reduce(1, *),
-              attributes.groups >= 1, weight[0] % attributes.groups == 0 else {
-            throw .invalidArgument("conv weight \(weight) with \(weightData.count) floats and \(attributes.groups) groups")
+        guard input.allSatisfy({ $0 > 0 }), weight.allSatisfy({ $0 > 0 }), weightData.count == weight.reduce(1, *),
+              bias == nil || bias!.count == weight.first else {
+            throw .invalidArgument("conv weight \(weight) given \(weightData.count) floats, bias \(bias.map { "\($0.count)" } ?? "none")")
         }
-        guard bias == nil || bias!.count == weight[0] else {
-            throw .invalidArgument("conv bias has \(bias!.count) floats for \(weight[0]) outputs")
-        }
-        guard let output = Self.outputShape(input: input, weight: weight, attributes) else {
-            throw .invalidArgument("input \(input) does not fit the conv weight \(weight) (\(attributes))")
+        // The graph's own shape rule, so a conv here accepts exactly what a conv2d node does.
+        let output: [Int]
+        switch Graph.outputShape(op: .conv2d(attributes), inputs: [TensorShape(input)], weights: [TensorShape(weight)]) {
+        case .success(let shape): output = shape.dims
+        case .failure(let problem): throw .invalidArgument("conv of input \(input) with weight \(weight): \(problem.message)")
         }
         self.input = input
         self.output = output
@@ -59,14 +59,6 @@ public final class BatchConvolution: @unchecked Sendable {
             paddedWidth = 0
             scratchCount = weights.isPointwise ? 0 : (tileRows + GEMMKernels.maxMR - 1) * g.depth
         }
-    }
-
-    static func outputShape(input: [Int], weight: [Int], _ a: Conv2DAttributes) -> [Int]? {
-        guard input.count == 4, input.allSatisfy({ $0 > 0 }), input[3] == weight[3] * a.groups else { return nil }
-        let oh = (input[1] + a.padding.top + a.padding.bottom - a.dilation.h * (weight[1] - 1) - 1) / a.stride.h + 1
-        let ow = (input[2] + a.padding.left + a.padding.right - a.dilation.w * (weight[2] - 1) - 1) / a.stride.w + 1
-        guard oh > 0, ow > 0 else { return nil }
-        return [input[0], oh, ow, weight[0]]
     }
 
     /// The outputs of `images` (a range of the batch `input` gave) of the conv of `x` into `y`
