@@ -18,8 +18,9 @@ bad() { echo "  FAIL  $*"; fail=1; }
 python3 -c "import numpy as np; np.random.default_rng(1).uniform(-1,1,(2,32,32,3)).astype('<f4').tofile('$work/x.f32')"
 
 for m in r20 vgg; do
-    "$bin" compile "$work/$m.rkg" -o "$work/$m.c.rkg" --rank-form separable >/dev/null
-    "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.src.f32" --rank-form separable >/dev/null
+    # Forms pinned (not timed), so both processes build the same steps; Winograd wherever it applies.
+    "$bin" compile "$work/$m.rkg" -o "$work/$m.c.rkg" --rank-form separable --winograd always >/dev/null
+    "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.src.f32" --rank-form separable --winograd always >/dev/null
     "$bin" run "$work/$m.c.rkg" --raw-input "$work/x.f32" --output "$work/$m.cmp.f32" >/dev/null
     "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.ref.f32" --reference >/dev/null
     if cmp -s "$work/$m.src.f32" "$work/$m.cmp.f32"; then ok "$m: compiled file and source give identical outputs"; else bad "$m: compiled file differs from source"; fi
@@ -58,6 +59,7 @@ head -c 1000 "$work/x.f32" > "$work/short.f32"
 expect_error "wrong input size" run "$work/r20.rkg" --raw-input "$work/short.f32"
 expect_error "wrong image size" run "$work/r20.rkg" --cifar "$work/x.f32" --index 0
 expect_error "bad thread count" bench "$work/r20.rkg" --threads 0
+expect_error "bad Winograd policy" bench "$work/r20.rkg" --winograd sometimes
 for isa in neon avx2; do
     if ! "$bin" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa" >/dev/null 2>&1; then
         expect_error "compile for $isa on a CPU without it" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa"

@@ -261,6 +261,55 @@ static int check_pack_rows(const re_gemm_kernels *ks, size_t count, unsigned nul
     return ok;
 }
 
+/* Winograd F(2x2, 3x3) transforms for one tile, channel by channel: input transform, products with
+ * G g Gᵀ (computed here in double), output transform with bias, residual and ReLU, against the
+ * direct 3x3 conv of the 4x4 patch in double. Channel counts cover whole and partial vectors. */
+static int check_winograd(re_isa isa, size_t c) {
+    float *d = malloc(16 * c * sizeof(float)), *g = malloc(9 * c * sizeof(float)), *v = malloc(16 * c * sizeof(float));
+    float *m = malloc(16 * c * sizeof(float)), *bias = malloc(c * sizeof(float)), *res = malloc(4 * c * sizeof(float));
+    float *y = malloc(4 * c * sizeof(float));
+    for (size_t i = 0; i < 16 * c; i++) d[i] = next_uniform();
+    for (size_t i = 0; i < 9 * c; i++) g[i] = next_uniform();
+    for (size_t i = 0; i < c; i++) bias[i] = next_uniform();
+    for (size_t i = 0; i < 4 * c; i++) res[i] = next_uniform();
+    const float *rows[16];
+    for (int i = 0; i < 16; i++) rows[i] = d + (size_t)i * c;
+    re_winograd_f23_input((int)isa, rows, c, v, c);
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    for (size_t ch = 0; ch < c; ch++)
+    for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) {
+        double u = 0;
+        for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) u += G[i][a] * g[(a * 3 + b) * c + ch] * G[j][b];
+        m[(size_t)(i * 4 + j) * c + ch] = (float)(u * v[(size_t)(i * 4 + j) * c + ch]);
+    }
+    float *outs[4];
+    const float *resp[4];
+    for (int i = 0; i < 4; i++) { outs[i] = y + (size_t)i * c; resp[i] = res + (size_t)i * c; }
+    re_winograd_f23_output((int)isa, m, c, c, bias, outs, resp, RE_ACT_RELU);
+    int ok = 1;
+    for (size_t ch = 0; ch < c && ok; ch++)
+    for (int oy = 0; oy < 2 && ok; oy++)
+    for (int ox = 0; ox < 2 && ok; ox++) {
+        double exact = (double)bias[ch] + res[(size_t)(oy * 2 + ox) * c + ch], bound = fabs(exact);
+        for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            const double term = (double)g[(a * 3 + b) * c + ch] * d[(size_t)((oy + a) * 4 + ox + b) * c + ch];
+            exact += term; bound += fabs(term);
+        }
+        exact = activate(exact, RE_ACT_RELU);
+        const float got = y[(size_t)(oy * 2 + ox) * c + ch];
+        /* The transforms add and subtract up to 16 terms, each of the size of the inputs. */
+        if (fabs(got - exact) > 64 * 1.2e-7 * (bound + 16) + 1e-30) {
+            ok = 0;
+            fprintf(stderr, "winograd mismatch c=%zu at (%d,%d,%zu): %.9g exact %.9g\n", c, oy, ox, ch, got, exact);
+        }
+    }
+    free(d); free(g); free(v); free(m); free(bias); free(res); free(y);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const re_isa isa = argc > 1 && strcmp(argv[1], "avx2") == 0 ? RE_ISA_AVX2 : RE_ISA_NEON;
     const char *isa_name = isa == RE_ISA_AVX2 ? "avx2" : "neon";
@@ -361,6 +410,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) {
         const size_t *r = nc[i];
         if (check_narrowconv(isa, r[0], r[1], r[2], r[3], r[4], (ptrdiff_t)r[5], (ptrdiff_t)r[6])) passed++; else failed++;
+    }
+    static const size_t wc[] = {1, 7, 8, 13, 24, 33};
+    for (size_t i = 0; i < sizeof wc / sizeof wc[0]; i++) {
+        if (check_winograd(isa, wc[i])) passed++; else failed++;
     }
     /* Narrow chain: input channels 1, 16, 20 (a transpose and a tail) and 70 (two blocks of 64);
      * cores 9 -> 9, 7 -> 11 and 19 -> 19; outputs 16, 13 (tail) and 32; widths 8, 11, 32; 3 x 3 and 5 x 5. */

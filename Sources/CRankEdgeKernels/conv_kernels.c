@@ -83,6 +83,7 @@ void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *
 #define RE_SUFFIX scalar
 #define RE_ATTR
 #include "conv_kernels_impl.h"
+#include "winograd_impl.h"
 #undef RE_SUFFIX
 #undef RE_ATTR
 #pragma clang diagnostic pop
@@ -91,6 +92,7 @@ void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *
 #define RE_SUFFIX avx2
 #define RE_ATTR __attribute__((target("avx2,fma")))
 #include "conv_kernels_impl.h"
+#include "winograd_impl.h"
 #undef RE_SUFFIX
 #undef RE_ATTR
 #endif
@@ -99,6 +101,7 @@ void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *
 #define RE_SUFFIX neon
 #define RE_ATTR
 #include "conv_kernels_impl.h"
+#include "winograd_impl.h"
 #undef RE_SUFFIX
 #undef RE_ATTR
 #endif
@@ -160,4 +163,25 @@ void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *p
     if (isa == RE_ISA_NEON) { narrowchain_rows_neon(p, planar, y, residual, oy0, oy1, row_buffer); return; }
 #endif
     narrowchain_rows_scalar(p, planar, y, residual, oy0, oy1, row_buffer);
+}
+
+void re_winograd_f23_input(int isa, const float *const *d, size_t c, float *v, size_t stride) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { winograd_f23_input_avx2(d, c, v, stride); return; }
+#endif
+#if defined(__aarch64__)
+    if (isa == RE_ISA_NEON) { winograd_f23_input_neon(d, c, v, stride); return; }
+#endif
+    winograd_f23_input_scalar(d, c, v, stride);
+}
+
+void re_winograd_f23_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
+                            const float *const *residual, int activation) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { winograd_f23_output_avx2(m, stride, s, bias, y, residual, activation); return; }
+#endif
+#if defined(__aarch64__)
+    if (isa == RE_ISA_NEON) { winograd_f23_output_neon(m, stride, s, bias, y, residual, activation); return; }
+#endif
+    winograd_f23_output_scalar(m, stride, s, bias, y, residual, activation);
 }

@@ -21,6 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch size.") var batch = 1
     @Option(help: "native | avx2 | neon | scalar (graph files only).") var isa: String?
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
+    @Option(help: "measure | never | always: which 3×3 stride-1 convs run as Winograd F(2×2, 3×3) (graph files only).") var winograd = "measure"
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only; chains with a narrow core are one step anyway).") var fuseChains = false
     @Flag(help: "Also time every step.") var perLayer = false
     @Flag(help: "Print JSON.") var json = false
@@ -34,6 +35,7 @@ struct BenchCommand: ParsableCommand {
         var share: Double
     }
     struct Choice: Encodable { var node: String, form: String, dense_ms: Double?, separable_ms: Double? }
+    struct WinogradReport: Encodable { var node: String, winograd: Bool, gemm_ms: Double?, winograd_ms: Double? }
     struct Report: Encodable {
         var model: String, name: String, isa: String, precompiled: Bool
         var threads: Int, batch: Int, warmup: Int, iterations: Int
@@ -44,12 +46,13 @@ struct BenchCommand: ParsableCommand {
         var allocations_per_inference: Double?
         var steps: Int, nodes: Int
         var rank_conv_choices: [Choice]
+        var winograd_choices: [WinogradReport]
         var layers: [Layer]?
     }
 
     func run() throws {
         guard warmup >= 0, iterations >= 1, batch >= 1 else { throw CLIError("--warmup must be ≥ 0, --iterations and --batch ≥ 1") }
-        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains), batch: batch)
+        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd), batch: batch)
         let session = loaded.session
         let compiled = session.model
         guard compiled.graph.inputs.count == 1, compiled.graph.outputs.count == 1 else {
@@ -117,6 +120,7 @@ struct BenchCommand: ParsableCommand {
             peak_arena_bytes: memory.arenaBytes, arena_lower_bound_bytes: memory.lowerBoundBytes, scratch_bytes: memory.scratchBytes,
             allocations_per_inference: allocations, steps: compiled.ops.count, nodes: loaded.graph.nodes.count,
             rank_conv_choices: compiled.rankConvChoices.map { Choice(node: $0.node, form: $0.form.rawValue, dense_ms: $0.denseMs, separable_ms: $0.separableMs) },
+            winograd_choices: compiled.winogradChoices.map { WinogradReport(node: $0.node, winograd: $0.winograd, gemm_ms: $0.gemmMs, winograd_ms: $0.winogradMs) },
             layers: layers)
         if json { try printJSON(report); return }
 
@@ -131,6 +135,10 @@ struct BenchCommand: ParsableCommand {
         if let allocations { print(String(format: "heap     %.2f allocations per inference", allocations)) }
         for c in report.rank_conv_choices {
             print("rank     \(c.node): \(c.form)" + (c.dense_ms.map { String(format: " (dense %.3f ms, separable %.3f ms)", $0, c.separable_ms ?? 0) } ?? ""))
+        }
+        let winograd = report.winograd_choices.filter(\.winograd).count
+        if !report.winograd_choices.isEmpty {
+            print("winograd \(winograd) of \(report.winograd_choices.count) 3×3 stride-1 convs")
         }
         if let layers {
             print("")

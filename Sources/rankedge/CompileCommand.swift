@@ -20,17 +20,20 @@ struct CompileCommand: ParsableCommand {
     @Option(help: "Threads the model will run with (rank-form timings and the stored memory plan use it).") var threads = 1
     @Option(help: "Batch the stored memory plan is for.") var batch = 1
     @Option(help: "measure | dense | separable: how rankConv2d layers are precomputed.") var rankForm = "measure"
+    @Option(help: "measure | never | always: which 3×3 stride-1 convs run as Winograd F(2×2, 3×3) (measure: timed per layer on this CPU).") var winograd = "measure"
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (chains with a narrow core are one step anyway).") var fuseChains = false
 
     func run() throws {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1, got \(batch)") }
-        let choices = RuntimeChoices(threads: threads, isa: target, rankForm: rankForm)
+        let choices = RuntimeChoices(threads: threads, isa: target, rankForm: rankForm, winograd: winograd)
         let (isa, form) = try choices.parsed()
+        let winogradPolicy = try choices.winogradPolicy()
         let graph = try loadGraph(model)
         let start = nowMilliseconds()
         let compiled: CompiledModel
         do {
-            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: form, fuseChains: fuseChains))
+            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: form, fuseChains: fuseChains,
+                                                                                    winograd: winogradPolicy))
         } catch { throw CLIError("\(model): \(error)") }
         let session: InferenceSession
         do {
@@ -44,6 +47,10 @@ struct CompileCommand: ParsableCommand {
         for c in compiled.rankConvChoices {
             let times = c.denseMs.map { d in String(format: " (dense %.3f ms, separable %.3f ms)", d, c.separableMs ?? 0) } ?? ""
             print("  \(c.node): \(c.form.rawValue)\(times)")
+        }
+        for c in compiled.winogradChoices {
+            let times = c.gemmMs.map { g in String(format: " (GEMM form %.3f ms, Winograd %.3f ms)", g, c.winogradMs ?? 0) } ?? ""
+            print("  \(c.node): \(c.winograd ? "winograd" : "gemm")\(times)")
         }
         if let m = session.memory {
             print("  arena \(formatCount(m.arenaBytes)) bytes (lower bound \(formatCount(m.lowerBoundBytes))), scratch \(formatCount(m.scratchBytes)) bytes")

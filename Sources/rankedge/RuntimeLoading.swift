@@ -26,6 +26,14 @@ struct RuntimeChoices {
     var isa: String?
     var rankForm = "measure"
     var fuseChains = false
+    var winograd = "measure"
+
+    func winogradPolicy() throws -> WinogradPolicy {
+        guard let policy = WinogradPolicy(rawValue: winograd) else {
+            throw CLIError("--winograd must be one of \(WinogradPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(winograd)'")
+        }
+        return policy
+    }
 
     func parsed() throws -> (GEMMISA?, RankConvFormPolicy) {
         guard threads >= 1, threads <= 256 else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
@@ -47,6 +55,7 @@ func nowMilliseconds() -> Double { Double(monotonicNanoseconds()) / 1e6 }
 /// Loads `path` for the runtime; every failure is one line naming the file or the node.
 func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throws -> LoadedModel {
     let (isa, form) = try choices.parsed()
+    let winograd = try choices.winogradPolicy()
     let start = nowMilliseconds()
     let contents: RKGFile.Contents
     do { contents = try RKGFile.readContents(path: path) } catch { throw CLIError("\(error)") }
@@ -64,7 +73,7 @@ func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throw
         }
         let loaded = nowMilliseconds()
         let session = try InferenceSession(graph: contents.graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form,
-                                                                                 fuseChains: choices.fuseChains))
+                                                                                 fuseChains: choices.fuseChains, winograd: winograd))
         try session.prepare(batch: batch ?? contents.graph.inputs.first?.shape[0] ?? 1)
         return LoadedModel(path: path, graph: contents.graph, session: session, precompiled: false,
                            loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)

@@ -4,7 +4,7 @@ import Testing
 /// `BatchConvolution` (the trainer's conv on the GEMM engine) against the reference executor's conv:
 /// batches, odd and prime sizes, strides, asymmetric padding, dilation, groups, 1×1 read in place,
 /// outputs wide enough that patches go straight into packed panels, narrow stride-1 convs in the
-/// shifted-row form, image ranges, and accumulation onto what the output holds; for every ISA this
+/// shifted-row form, the Winograd form, image ranges, and accumulation onto what the output holds; for every ISA this
 /// CPU runs.
 @Suite struct BatchConvolutionTests {
     struct Case: CustomStringConvertible {
@@ -31,7 +31,19 @@ import Testing
         Case(input: [3, 13, 11, 5], weight: [7, 3, 3, 5], attributes: Conv2DAttributes(padding: .same(1))),
         Case(input: [2, 40, 23, 3], weight: [16, 3, 3, 3], attributes: Conv2DAttributes(padding: .same(1)), bias: false),
         Case(input: [2, 17, 31, 16], weight: [16, 5, 5, 16], attributes: Conv2DAttributes(padding: .same(2))),
+        // Winograd form: 3×3, stride 1, at least 32 channels each side; odd sizes, no padding, and
+        // 676 tiles, more than one chunk (a chunk then spans two images).
+        Case(input: [2, 7, 9, 32], weight: [40, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1))),
+        Case(input: [3, 5, 4, 33], weight: [32, 3, 3, 33], bias: false),
+        Case(input: [4, 26, 26, 32], weight: [32, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1))),
     ]
+
+    @Test func winogradFormOnlyWhereItPays() {
+        #expect(BatchConvolution.prefersWinograd(weight: [32, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1))))
+        #expect(!BatchConvolution.prefersWinograd(weight: [16, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1))))
+        #expect(!BatchConvolution.prefersWinograd(weight: [64, 3, 3, 64], attributes: Conv2DAttributes(stride: .square(2))))
+        #expect(!BatchConvolution.prefersWinograd(weight: [64, 5, 5, 64], attributes: Conv2DAttributes(padding: .same(2))))
+    }
 
     @Test(arguments: cases)
     func matchesReferenceConv(_ c: Case) throws {

@@ -5,7 +5,7 @@ import Testing
     typealias F = RefFixtures
 
     /// A graph with every kind of step: im2col, shifted-row, narrow direct, narrow chain, 1×1,
-    /// grouped and depthwise convs, both rank forms,
+    /// grouped and depthwise convs, both rank forms, a Winograd conv,
     /// an unfolded BN, pools, concat, linear, softmax.
     static func graph() -> Graph {
         var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 14, 4], seed: 8)
@@ -20,7 +20,8 @@ import Testing
         let ci = b.conv(x, out: 7, kernel: 1, padding: 0, name: "chain_in")      // narrow chain
         let cc = b.conv(ci, out: 9, kernel: 3, name: "chain_core")
         let co = b.conv(cc, out: 11, kernel: 1, padding: 0, name: "chain_out")
-        x = b.concat([dw, nw, gr, rs, rd, co], name: "cat")
+        let wi = b.conv(x, out: 24, kernel: 3, name: "wino")                    // Winograd form
+        x = b.concat([dw, nw, gr, rs, rd, co, wi], name: "cat")
         x = b.conv(x, out: 12, kernel: 3, stride: 2, name: "down")              // im2col
         x = b.maxPool(x, kernel: 2, stride: 2, name: "mp")
         x = b.conv(x, out: 6, kernel: 1, name: "pw")
@@ -32,7 +33,7 @@ import Testing
     }
 
     static func compiled() throws -> (CompiledModel, RKGFile.Contents) {
-        var options = CompileOptions(rankConvForm: .separable)
+        var options = CompileOptions(rankConvForm: .separable, winograd: .never)
         options.threads = 1
         var model = try GraphCompiler.compile(graph(), options: options)
         // One rank conv in each form: force rank_dense through the dense route.
@@ -42,7 +43,8 @@ import Testing
         optimized.nodes[i] = g.node(named: "rank_dense")!
         for name in optimized.nodes[i].weightInputs { optimized.weights[name] = g.weights[name] }
         optimized.pruneUnusedWeights()
-        model = CompiledModel(graph: optimized, ops: try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized), isa: model.isa),
+        model = CompiledModel(graph: optimized, ops: try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized), isa: model.isa,
+                                                                       winograd: ["wino"]),
                               isa: model.isa, rankConvChoices: model.rankConvChoices)
         let session = try InferenceSession(model: model)
         try session.prepare(batch: 1)
@@ -51,7 +53,7 @@ import Testing
 
     @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
         let (model, contents) = try Self.compiled()
-        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain"]))
+        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain", "winograd-gemm"]))
         let bytes = try RKGFile.encode(contents)
         let decoded = try RKGFile.decodeContents(bytes)
         #expect(CompiledModelFile.isCompiled(decoded))

@@ -9,7 +9,8 @@ import Testing
     /// Runs `graph` through the runtime (no graph passes, so the node under test is what runs) and
     /// through the reference executor; expects max |Δ| ≤ 1e-4 · max |reference|.
     static func check(_ graph: Graph, batch: Int = 1, threads: [Int] = [1, 2], form: RankConvFormPolicy = .separable,
-                      isa: GEMMISA? = nil, seed: UInt64 = 1, sourceLocation: SourceLocation = #_sourceLocation) throws {
+                      isa: GEMMISA? = nil, winograd: WinogradPolicy = .never, seed: UInt64 = 1,
+                      sourceLocation: SourceLocation = #_sourceLocation) throws {
         var rng = SeededRandom(seed: seed)
         var inputs: [String: Tensor] = [:]
         for info in graph.inputs {
@@ -19,7 +20,8 @@ import Testing
         }
         let expected = try ReferenceExecutor(graph: graph).run(inputs)
         for t in threads {
-            let session = try InferenceSession(graph: graph, options: .init(threads: t, isa: isa, rankConvForm: form, optimize: false))
+            let session = try InferenceSession(graph: graph, options: .init(threads: t, isa: isa, rankConvForm: form, optimize: false,
+                                                                                  winograd: winograd))
             let actual = try session.run(inputs)
             for (name, e) in expected {
                 let a = try #require(actual[name], sourceLocation: sourceLocation)
@@ -81,11 +83,63 @@ import Testing
         let y = b.relu6(b.addTensors(c, "input", name: "sum"), name: "act")
         let g = b.build(outputs: [y])
         try Self.check(g, batch: 2)
-        let model = try GraphCompiler.compile(g)
+        let model = try GraphCompiler.compile(g, options: CompileOptions(winograd: .never))
         #expect(model.ops.map(\.kernel) == ["shifted-gemm"])
         // Stride 2, or narrow rows where the throwaway columns would cost too much: im2col.
         #expect(try GraphCompiler.compile(Self.convGraph("s2", input: [1, 13, 12, 5], out: 7, kernel: 3, stride: 2)).ops[0].kernel == "im2col-gemm")
         #expect(try GraphCompiler.compile(Self.convGraph("narrow", input: [1, 7, 5, 3], out: 5, kernel: 3)).ops[0].kernel == "im2col-gemm")
+    }
+
+    @Test func winogradConvs() throws {
+        func check(_ g: Graph, batch: Int = 1, threads: [Int] = [1, 2], isa: GEMMISA? = nil,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let model = try GraphCompiler.lowerOnly(g, isa: try GEMMISA.resolve(isa), rankConvForm: .separable, winograd: .always)
+            #expect(model.ops.first?.kernel == "winograd-gemm", "\(g.name)", sourceLocation: sourceLocation)
+            try Self.check(g, batch: batch, threads: threads, isa: isa, winograd: .always, sourceLocation: sourceLocation)
+        }
+        // One pixel (a tile overhanging on every side), odd and prime sizes, channel counts off the
+        // 8-lane vectors, asymmetric and no padding.
+        try check(Self.convGraph("wino-1px", input: [1, 1, 1, 3], out: 5, kernel: 3), batch: 2)
+        try check(Self.convGraph("wino-odd", input: [1, 7, 5, 13], out: 26, kernel: 3), batch: 2)
+        try check(Self.convGraph("wino-prime", input: [1, 11, 13, 7], out: 29, kernel: 3, bias: false))
+        try check(Self.convGraph("wino-asym", input: [1, 9, 10, 8], out: 24, kernel: 3,
+                                 padding: Padding(top: 2, left: 0, bottom: 1, right: 2)))
+        try check(Self.convGraph("wino-nopad", input: [1, 6, 9, 16], out: 40, kernel: 3, padding: .zero))
+        // Several chunks of tiles, shared between threads; the portable kernels too.
+        try check(Self.convGraph("wino-chunks", input: [1, 38, 34, 24], out: 72, kernel: 3), batch: 2)
+        try check(Self.convGraph("wino-scalar", input: [1, 9, 7, 19], out: 33, kernel: 3), batch: 2, isa: .scalar)
+        // Residual and activation in the output transform.
+        var b = GraphBuilder(name: "wino-residual", shape: [1, 10, 9, 32], seed: 8)
+        let c = b.conv("input", out: 32, kernel: 3, name: "c")
+        let y = b.relu6(b.addTensors(c, "input", name: "sum"), name: "act")
+        try check(b.build(outputs: [y]), batch: 2)
+    }
+
+    @Test func winogradChoice() throws {
+        var b = GraphBuilder(name: "choice", shape: [1, 12, 12, 32], seed: 4)
+        var x = b.conv("input", out: 32, kernel: 3, name: "a")                  // candidate
+        x = b.conv(x, out: 32, kernel: 3, name: "b")                            // same shape: measured once
+        x = b.conv(x, out: 9, kernel: 3, name: "narrow")                        // narrow direct kernel: not a candidate
+        x = b.conv(x, out: 32, kernel: 3, stride: 2, name: "s2")               // stride 2: not a candidate
+        x = b.conv(x, out: 32, kernel: 5, name: "k5")                           // 5×5: not a candidate
+        let g = b.build(outputs: [x])
+        let groups = EpilogueFusion.groups(g)
+        let (never, none) = try ConvFormChoice.choose(g, groups: groups, policy: .never, batch: nil, threads: 1, isa: .native)
+        #expect(never.isEmpty && none.isEmpty)
+        let (all, _) = try ConvFormChoice.choose(g, groups: groups, policy: .always, batch: nil, threads: 1, isa: .native)
+        #expect(all == ["a", "b"])
+        let (measured, choices) = try ConvFormChoice.choose(g, groups: groups, policy: .measure, batch: nil, threads: 1, isa: .native)
+        #expect(choices.map(\.node) == ["a", "b"])
+        for c in choices {
+            let (gemm, wino) = (try #require(c.gemmMs), try #require(c.winogradMs))
+            #expect(gemm > 0 && wino > 0)
+            #expect(c.winograd == (wino < gemm) && measured.contains(c.node) == c.winograd)
+        }
+        #expect(choices[0].gemmMs == choices[1].gemmMs)
+        // The compiled model keeps the choices and runs the chosen forms.
+        let model = try GraphCompiler.compile(g, options: CompileOptions(winograd: .always))
+        #expect(model.winogradChoices.map(\.node) == ["a", "b"])
+        #expect(model.ops.filter { $0.kernel == "winograd-gemm" }.map(\.name) == ["a", "b"])
     }
 
     @Test func groupedAndDepthwiseConvs() throws {
@@ -277,7 +331,7 @@ import Testing
         }
         // A core too wide for the narrow kernel stays three steps.
         let wide = try GraphCompiler.compile(Self.narrowChainGraph("chain-wide", input: [1, 8, 8, 16], r1: 38, r2: 38, out: 16),
-                                             options: CompileOptions(mergeLinearChains: false))
+                                             options: CompileOptions(mergeLinearChains: false, winograd: .never))
         #expect(wide.ops.map(\.kernel) == ["gemm-1x1", "im2col-gemm", "gemm-1x1"])
     }
 

@@ -28,13 +28,16 @@ import Testing
             var form: RankConvFormPolicy = .separable
             if case .rank(2) = variant { form = .dense }
             let threads = 1 + i % 2
-            let model = try GraphCompiler.compile(source, options: CompileOptions(threads: threads, rankConvForm: form))
-            let session = try InferenceSession(model: model, options: .init(threads: threads))
-            let actual = try session.run(x)
-            let error = actual.maxAbsDifference(expected), scale = expected.maxAbs
-            #expect(error <= 1e-4 * scale, "\(name) \(variant), \(threads) thread(s): max error \(error), output scale \(scale)")
-            if let memory = session.memory {
-                #expect(Double(memory.arenaBytes) <= 1.1 * Double(memory.lowerBoundBytes), "\(name) \(variant): arena \(memory)")
+            // Every 3×3 stride-1 conv in the GEMM form, then every one in the Winograd form.
+            for winograd in [WinogradPolicy.never, .always] {
+                let model = try GraphCompiler.compile(source, options: CompileOptions(threads: threads, rankConvForm: form, winograd: winograd))
+                let session = try InferenceSession(model: model, options: .init(threads: threads))
+                let actual = try session.run(x)
+                let error = actual.maxAbsDifference(expected), scale = expected.maxAbs
+                #expect(error <= 1e-4 * scale, "\(name) \(variant) \(winograd), \(threads) thread(s): max error \(error), output scale \(scale)")
+                if let memory = session.memory {
+                    #expect(Double(memory.arenaBytes) <= 1.1 * Double(memory.lowerBoundBytes), "\(name) \(variant): arena \(memory)")
+                }
             }
         }
     }

@@ -129,6 +129,19 @@ size_t re_narrowchain_row_floats(const re_narrowchain_params *p);
 void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *planar, float *y, const float *residual,
                          size_t oy0, size_t oy1, float *row_buffer);
 
+/* ---- Winograd F(2x2, 3x3) ----------------------------------------------------------------- */
+
+/* Input transform of one tile: d holds the 16 pixels of its 4x4 input patch (row-major), each a
+ * pointer to c channels (a zero row where the patch leaves the image). Writes transformed value i
+ * of channel ch to v[i * stride + ch]: row t of the 16 GEMM A matrices when v points at row t. */
+void re_winograd_f23_input(int isa, const float *const *d, size_t c, float *v, size_t stride);
+
+/* Output transform of one tile: products m[i * stride + o] (i < 16, o < s) become the 2x2 outputs
+ * y[0..3] (row-major; a throwaway row where the tile overhangs the image), plus bias (may be NULL),
+ * plus residual[0..3] (residual may be NULL), then the activation (re_activation). */
+void re_winograd_f23_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
+                            const float *const *residual, int activation);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,9 +56,10 @@ public enum CompiledModelFile {
             func gemmFields(_ w: GEMMConvWeights, _ prefix: String) -> [(String, JSONValue)] {
                 [("kh", .int(w.kh)), ("kw", .int(w.kw)), ("cg", .int(w.cg)), ("out", .int(w.outChannels))]
                     + convAttributes(w.attributes)
-                    + [("kc", .int((w.packed.first ?? w.tapRows.first)?.kc ?? 1)),
+                    + [("kc", .int((w.packed.first ?? w.tapRows.first ?? w.winograd.first)?.kc ?? 1)),
                        ("packed", .array(w.packed.enumerated().map { store(i, "\(prefix)packed\($0.offset)", $0.element.packedFloats) })),
                        ("tap_rows", .array(w.tapRows.enumerated().map { store(i, "\(prefix)taprow\($0.offset)", $0.element.packedFloats) })),
+                       ("winograd", .array(w.winograd.enumerated().map { store(i, "\(prefix)winograd\($0.offset)", $0.element.packedFloats) })),
                        ("bias", storeOptional(i, "\(prefix)bias", w.bias))]
             }
             switch op.kind {
@@ -267,9 +268,20 @@ public enum CompiledModelFile {
                 guard out % attrs.groups == 0 else { throw fail("step '\(name)': groups do not divide the outputs") }
                 let packedNames = try array(o["packed"], "packed")
                 let tapNames = o["tap_rows"] == nil ? [] : try array(o["tap_rows"], "tap_rows")
-                var packed: [PackedMatrixB] = [], tapRows: [PackedMatrixB] = []
+                let winogradNames = o["winograd"] == nil ? [] : try array(o["winograd"], "winograd")
+                var packed: [PackedMatrixB] = [], tapRows: [PackedMatrixB] = [], winograd: [PackedMatrixB] = []
                 let depth = kh * kw * cg, perGroup = out / attrs.groups
-                if tapNames.isEmpty {
+                if !winogradNames.isEmpty {
+                    guard packedNames.isEmpty, tapNames.isEmpty, winogradNames.count == WinogradF23.positions,
+                          WinogradF23.applies(weight: TensorShape([out, kh, kw, cg]), attributes: attrs) else {
+                        throw fail("step '\(name)': a Winograd conv needs 16 transformed matrices and a 3×3, stride-1, ungrouped conv")
+                    }
+                    let count = try PackedMatrixB.packedCount(k: cg, n: out, isa: isa)
+                    for p in winogradNames {
+                        let storage = try tensor(p, name, count: count)
+                        winograd.append(try PackedMatrixB(prepacked: storage.buffer, k: cg, n: out, kc: kc, isa: isa))
+                    }
+                } else if tapNames.isEmpty {
                     guard packedNames.count == attrs.groups else { throw fail("step '\(name)': \(packedNames.count) packed matrices for \(attrs.groups) groups") }
                     let count = try PackedMatrixB.packedCount(k: depth, n: perGroup, isa: isa)
                     for p in packedNames {
@@ -287,7 +299,7 @@ public enum CompiledModelFile {
                     }
                 }
                 return GEMMConvWeights(attributes: attrs, kh: kh, kw: kw, cg: cg, outChannels: out, packed: packed, tapRows: tapRows,
-                                       bias: try optionalTensor(o["bias"], name, count: out))
+                                       winograd: winograd, bias: try optionalTensor(o["bias"], name, count: out))
             }
             switch kindName {
             case "gemm":

@@ -7,11 +7,15 @@ public final class CompiledModel: @unchecked Sendable {
     public let ops: [LoweredOp]
     public let isa: GEMMISA
     public let rankConvChoices: [RankConvChoice]
+    /// The convs the Winograd form could take, and which it took (empty for a model read from a
+    /// compiled file, whose steps carry their form).
+    public let winogradChoices: [WinogradChoice]
     /// A memory layout read from a compiled file, for the batch and thread count it was planned at.
     var storedLayout: (batch: Int, threads: Int, layout: ArenaLayout)?
 
-    init(graph: Graph, ops: [LoweredOp], isa: GEMMISA, rankConvChoices: [RankConvChoice]) {
+    init(graph: Graph, ops: [LoweredOp], isa: GEMMISA, rankConvChoices: [RankConvChoice], winogradChoices: [WinogradChoice] = []) {
         self.graph = graph; self.ops = ops; self.isa = isa; self.rankConvChoices = rankConvChoices
+        self.winogradChoices = winogradChoices
     }
 
     /// Multiply-accumulates per inference at `batch`, by the optimised graph's own forms (a
@@ -38,8 +42,11 @@ public enum GraphCompiler {
         try graph.validate()
         let isa = try GEMMISA.resolve(options.isa)
         let (optimized, choices) = try optimize(graph, options: options, isa: isa)
-        let ops = try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized, fuseChains: options.fuseChains), isa: isa)
-        return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices)
+        let groups = EpilogueFusion.groups(optimized, fuseChains: options.fuseChains)
+        let (winograd, winogradChoices) = try ConvFormChoice.choose(optimized, groups: groups, policy: options.winograd, batch: options.batch,
+                                                                    threads: options.threads, isa: isa)
+        let ops = try Lowering.lower(optimized, groups: groups, isa: isa, winograd: winograd)
+        return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
     }
 
     /// The graph passes alone: each one keeps the graph's function (tested against the reference executor).
@@ -51,10 +58,14 @@ public enum GraphCompiler {
     }
 
     /// Lowers a graph without any graph pass (tests of single kernels use it).
-    static func lowerOnly(_ graph: Graph, isa: GEMMISA, rankConvForm: RankConvFormPolicy) throws -> CompiledModel {
+    /// `winograd` is `.never` or `.always` (`.measure` counts as never: nothing here is timed).
+    static func lowerOnly(_ graph: Graph, isa: GEMMISA, rankConvForm: RankConvFormPolicy, winograd: WinogradPolicy = .never) throws -> CompiledModel {
         try graph.validate()
         let (g, choices) = try RankConvPrecompute.apply(graph, options: CompileOptions(rankConvForm: rankConvForm == .measure ? .separable : rankConvForm), isa: isa)
-        let ops = try Lowering.lower(g, groups: EpilogueFusion.groups(g), isa: isa)
-        return CompiledModel(graph: g, ops: ops, isa: isa, rankConvChoices: choices)
+        let groups = EpilogueFusion.groups(g)
+        let (winogradNodes, winogradChoices) = try ConvFormChoice.choose(g, groups: groups, policy: winograd == .always ? .always : .never,
+                                                                         batch: nil, threads: 1, isa: isa)
+        let ops = try Lowering.lower(g, groups: groups, isa: isa, winograd: winogradNodes)
+        return CompiledModel(graph: g, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
     }
 }

@@ -40,7 +40,9 @@ public struct LoweredOp {
     /// The kernel's name in tables and JSON.
     public var kernel: String {
         switch kind {
-        case .gemmConv(let w): return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : (w.isShifted ? "shifted-gemm" : "im2col-gemm"))
+        case .gemmConv(let w):
+            if w.isWinograd { return "winograd-gemm" }
+            return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : (w.isShifted ? "shifted-gemm" : "im2col-gemm"))
         case .depthwise: return "depthwise"
         case .narrowConv: return "narrow-direct"
         case .separableRankConv: return "separable-rank"
@@ -78,7 +80,9 @@ enum Lowering {
                                   coreAttributes: coreAttributes, last: last, lastBias: bias(nodes[2]))
     }
 
-    static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA) throws(ExecutionError) -> [LoweredOp] {
+    /// `winograd`: the convs to run in the Winograd form (`ConvFormChoice`); each must be a conv
+    /// that `WinogradF23.applies` to and that no narrower kernel takes.
+    static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA, winograd: Set<String> = []) throws(ExecutionError) -> [LoweredOp] {
         let shapes: [String: TensorShape]
         do { shapes = try graph.inferShapes() } catch { throw .invalidOperands(op: "graph", node: nil, message: "\(error)") }
         var ops: [LoweredOp] = []
@@ -130,6 +134,10 @@ enum Lowering {
                         kind = .gemmConv(try GEMMConvWeights(weight: GEMMConvWeights.blockDiagonal(w, groups: attrs.groups),
                                                              bias: weight(2), attributes: dense, isa: isa))
                     } catch { throw .unsupported(node: node.name, message: error.description) }
+                } else if winograd.contains(node.name) {
+                    do { kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa, winograd: true)) } catch {
+                        throw .unsupported(node: node.name, message: error.description)
+                    }
                 } else {
                     let shifted = GEMMConvWeights.prefersShifted(weight: w.shape, attributes: attrs, input: shapes[node.inputs[0]]!,
                                                                  output: shapes[node.outputs[0]]!)

@@ -21,11 +21,14 @@ public final class InferenceSession {
         public var profiling: Bool
         /// Run low-rank 1×1 → k×k → 1×1 chains band by band as one step.
         public var fuseChains: Bool
+        /// Which 3×3 stride-1 convs run in the Winograd form; without `optimize`, `.measure` means never.
+        public var winograd: WinogradPolicy
 
         public init(threads: Int = 1, isa: GEMMISA? = nil, rankConvForm: RankConvFormPolicy = .measure,
-                    optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false) {
+                    optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false, winograd: WinogradPolicy = .measure) {
             self.threads = threads; self.isa = isa; self.rankConvForm = rankConvForm
             self.optimize = optimize; self.profiling = profiling; self.fuseChains = fuseChains
+            self.winograd = winograd
         }
     }
 
@@ -43,9 +46,10 @@ public final class InferenceSession {
         if options.optimize {
             model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
                                                                             rankConvForm: options.rankConvForm,
-                                                                            fuseChains: options.fuseChains))
+                                                                            fuseChains: options.fuseChains,
+                                                                            winograd: options.winograd))
         } else {
-            model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm)
+            model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm, winograd: options.winograd)
         }
         threads = options.threads
         profiling = options.profiling

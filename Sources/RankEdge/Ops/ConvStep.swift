@@ -12,6 +12,9 @@
 ///   rows of a matrix with leading dimension C and width kw·C (overlapping rows), so the conv is
 ///   kh GEMMs accumulating into a band of padded width, with no im2col. The band is then copied
 ///   out (dropping the padded columns) with the residual and activation applied.
+/// - Winograd (a 3×3 stride-1 conv the compiler chose it for, `ConvFormChoice`): a tile is a chunk
+///   of 2×2 output tiles, transformed, multiplied and transformed back in the slot's scratch
+///   (`WinogradF23`).
 /// - anything else: im2col the tile into the thread's scratch, then GEMM it. Where the GEMM would
 ///   pack A (wide outputs), the patches are written straight into its packed panels
 ///   (`Im2col.fillPanels`); thin outputs read plain im2col rows in place, which measured faster. Tiles are sized so the patch matrix stays near L2
@@ -36,11 +39,22 @@ final class ConvStep: ExecutionStep, ParallelWork {
         var scratchPerSlot: Int
         /// Threads that take tiles (each with its own scratch).
         var slots: Int
-        /// Units the slots claim: row tiles × column shares (shifted form: bands).
+        /// Units the slots claim: row tiles × column shares (shifted form: bands; Winograd form:
+        /// chunks of tiles).
         var tiles: Int
+        /// The Winograd form's chunks (nil for the other forms).
+        var winograd: WinogradF23.Chunking? = nil
 
         static func choose(_ w: GEMMConvWeights, geometry g: ConvGeometry, threads: Int) -> Tiling {
-            choose(g, pointwise: w.isPointwise, shifted: w.isShifted, panels: w.packed.first?.panelCount ?? 1, threads: threads)
+            if w.isWinograd { return chooseWinograd(g, threads: threads) }
+            return choose(g, pointwise: w.isPointwise, shifted: w.isShifted, panels: w.packed.first?.panelCount ?? 1, threads: threads)
+        }
+
+        static func chooseWinograd(_ g: ConvGeometry, threads: Int) -> Tiling {
+            let threads = g.pixels * g.depth * g.s < minimumSharedMACs ? 1 : threads
+            let k = WinogradF23.Chunking(g, threads: threads)
+            return Tiling(rows: k.tilesPerChunk, pointwise: false, scratchPerSlot: k.scratchPerSlot, slots: min(threads, k.chunks),
+                          tiles: k.chunks, winograd: k)
         }
 
         /// `panels`: B panels (NR columns each) per group.
@@ -174,6 +188,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
     /// One slot: claims tiles until none are left.
     func run(task slot: Int) {
         if tiling.shifted { runShifted(slot: slot); return }
+        if let chunking = tiling.winograd { runWinograd(slot: slot, chunking); return }
         let sg = weights.outPerGroup
         while let unit = units.claim(below: tiling.tiles) {
             let tile = unit / tiling.columnShares, share = unit % tiling.columnShares
@@ -211,6 +226,20 @@ final class ConvStep: ExecutionStep, ParallelWork {
                 } catch {
                     units.fail()
                 }
+            }
+        }
+    }
+
+    /// The Winograd form for one slot (`WinogradF23`).
+    func runWinograd(slot: Int, _ k: WinogradF23.Chunking) {
+        let space = scratch.slot(slot)
+        while let chunk = units.claim(below: tiling.tiles) {
+            let first = chunk * k.tilesPerChunk
+            do {
+                try WinogradF23.chunk(weights, g, k, x: x, first: first, count: min(k.tilesPerChunk, k.tiles - first), scratch: space,
+                                      y: y, residual: residual, activation: activation)
+            } catch {
+                units.fail()
             }
         }
     }

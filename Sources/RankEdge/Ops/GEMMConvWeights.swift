@@ -14,9 +14,13 @@ final class GEMMConvWeights: @unchecked Sendable {
     /// For the shifted-row form (`ConvStep`), one B per tap row ky: the weight columns (ky, ·, ·)
     /// packed as [kw·C × S]; empty otherwise (then `packed` holds the full weight).
     let tapRows: [PackedMatrixB]
+    /// For the Winograd form (`WinogradF23`), one B per transformed tile position: U_ξ as [C × S];
+    /// empty otherwise.
+    let winograd: [PackedMatrixB]
     let bias: FloatStorage?
 
     var isShifted: Bool { !tapRows.isEmpty }
+    var isWinograd: Bool { !winograd.isEmpty }
 
     var depth: Int { kh * kw * cg }
     var outPerGroup: Int { outChannels / groups }
@@ -27,8 +31,10 @@ final class GEMMConvWeights: @unchecked Sendable {
     }
 
     /// `weight` is OHWI [S, kh, kw, C/groups], or a linear weight [S, C]. With `shifted` (a
-    /// stride-1, undilated, ungrouped k×k conv), B is packed per tap row instead.
-    init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes, isa: GEMMISA, shifted: Bool = false) throws(GEMMError) {
+    /// stride-1, undilated, ungrouped k×k conv), B is packed per tap row instead; with `winograd`
+    /// (`WinogradF23.applies`), per transformed tile position.
+    init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes, isa: GEMMISA, shifted: Bool = false,
+         winograd: Bool = false) throws(GEMMError) {
         self.attributes = attributes
         if weight.shape.rank == 2 {
             (kh, kw, cg) = (1, 1, weight.shape[1])
@@ -40,7 +46,18 @@ final class GEMMConvWeights: @unchecked Sendable {
         let depth = kh * kw * cg, perGroup = outChannels / groups
         var packed: [PackedMatrixB] = []
         var tapRows: [PackedMatrixB] = []
-        if shifted {
+        var transformed: [PackedMatrixB] = []
+        if winograd {
+            guard WinogradF23.applies(weight: weight.shape, attributes: attributes) else {
+                throw .invalidArgument("the Winograd form needs a 3×3, stride-1, undilated, ungrouped conv")
+            }
+            let (c, s) = (cg, outChannels)
+            for u in WinogradF23.transformedWeights(weight) {
+                transformed.append(try u.withUnsafeBufferPointer { u throws(GEMMError) in
+                    try PackedMatrixB(k: c, n: s, b: u.baseAddress!, ldb: s, transposed: false, isa: isa)
+                })
+            }
+        } else if shifted {
             let (kw, cg, s) = (kw, cg, outChannels)
             for ky in 0..<kh {
                 let p = try weight.data.withUnsafeBufferPointer { w throws(GEMMError) in
@@ -49,7 +66,7 @@ final class GEMMConvWeights: @unchecked Sendable {
                 tapRows.append(p)
             }
         }
-        for g in 0..<groups where !shifted {
+        for g in 0..<groups where !shifted && !winograd {
             let p = try weight.data.withUnsafeBufferPointer { w throws(GEMMError) in
                 try PackedMatrixB(k: depth, n: perGroup, b: w.baseAddress! + g * perGroup * depth, ldb: depth,
                                   transposed: true, isa: isa)
@@ -58,6 +75,7 @@ final class GEMMConvWeights: @unchecked Sendable {
         }
         self.packed = packed
         self.tapRows = tapRows
+        self.winograd = transformed
         self.bias = bias.map { FloatStorage($0.data) }
     }
 
@@ -97,13 +115,14 @@ final class GEMMConvWeights: @unchecked Sendable {
 
     /// From panels packed earlier (a compiled model): no weight transformation.
     init(attributes: Conv2DAttributes, kh: Int, kw: Int, cg: Int, outChannels: Int, packed: [PackedMatrixB],
-         tapRows: [PackedMatrixB] = [], bias: FloatStorage?) {
+         tapRows: [PackedMatrixB] = [], winograd: [PackedMatrixB] = [], bias: FloatStorage?) {
         self.attributes = attributes
         self.kh = kh; self.kw = kw; self.cg = cg
         self.outChannels = outChannels
         self.groups = attributes.groups
         self.packed = packed
         self.tapRows = tapRows
+        self.winograd = winograd
         self.bias = bias
     }
 }
