@@ -261,49 +261,66 @@ static int check_pack_rows(const re_gemm_kernels *ks, size_t count, unsigned nul
     return ok;
 }
 
-/* Winograd F(2x2, 3x3) transforms for one tile, channel by channel: input transform, products with
- * G g Gᵀ (computed here in double), output transform with bias, residual and ReLU, against the
- * direct 3x3 conv of the 4x4 patch in double. Channel counts cover whole and partial vectors. */
-static int check_winograd(re_isa isa, size_t c) {
-    float *d = malloc(16 * c * sizeof(float)), *g = malloc(9 * c * sizeof(float)), *v = malloc(16 * c * sizeof(float));
-    float *m = malloc(16 * c * sizeof(float)), *bias = malloc(c * sizeof(float)), *res = malloc(4 * c * sizeof(float));
+/* Winograd F(2x2, 3x3) and F(2x2, 5x5) transforms for one tile, channel by channel: input transform,
+ * products with G g Gᵀ (G built here in double by Toom-Cook at 0, 1, -1, 2, -2 and infinity, with
+ * the kernels' sign convention), output
+ * transform with bias, residual and ReLU, against the direct r x r correlation of the patch in
+ * double. Channel counts cover whole and partial vectors. */
+static int check_winograd(re_isa isa, size_t r, size_t c) {
+    const size_t alpha = r + 1, n2 = alpha * alpha;
+    static const double points[] = {0, 1, -1, 2, -2};
+    double G[6][5] = {{0}};
+    for (size_t j = 0; j + 1 < alpha; j++) {
+        double f = 1;
+        for (size_t l = 0; l + 1 < alpha; l++) if (l != j) f *= points[j] - points[l];
+        double p = 1;
+        for (size_t k = 0; k < r; k++) { G[j][k] = p / f; p *= points[j]; }
+        /* The kernels' signs (WinogradTransform): each finite row of G leads with a positive value. */
+        size_t lead = 0;
+        while (G[j][lead] == 0) lead++;
+        if (G[j][lead] < 0) for (size_t k = 0; k < r; k++) G[j][k] = -G[j][k];
+    }
+    G[alpha - 1][r - 1] = 1;
+    float *d = malloc(n2 * c * sizeof(float)), *g = malloc(r * r * c * sizeof(float)), *v = malloc(n2 * c * sizeof(float));
+    float *m = malloc(n2 * c * sizeof(float)), *bias = malloc(c * sizeof(float)), *res = malloc(4 * c * sizeof(float));
     float *y = malloc(4 * c * sizeof(float));
-    for (size_t i = 0; i < 16 * c; i++) d[i] = next_uniform();
-    for (size_t i = 0; i < 9 * c; i++) g[i] = next_uniform();
+    for (size_t i = 0; i < n2 * c; i++) d[i] = next_uniform();
+    for (size_t i = 0; i < r * r * c; i++) g[i] = next_uniform();
     for (size_t i = 0; i < c; i++) bias[i] = next_uniform();
     for (size_t i = 0; i < 4 * c; i++) res[i] = next_uniform();
-    const float *rows[16];
-    for (int i = 0; i < 16; i++) rows[i] = d + (size_t)i * c;
-    re_winograd_f23_input((int)isa, rows, c, v, c);
-    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const float *rows[36];
+    for (size_t i = 0; i < n2; i++) rows[i] = d + i * c;
+    if (r == 3) re_winograd_f23_input((int)isa, rows, c, v, c); else re_winograd_f25_input((int)isa, rows, c, v, c);
     for (size_t ch = 0; ch < c; ch++)
-    for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 4; j++) {
+    for (size_t i = 0; i < alpha; i++)
+    for (size_t j = 0; j < alpha; j++) {
         double u = 0;
-        for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) u += G[i][a] * g[(a * 3 + b) * c + ch] * G[j][b];
-        m[(size_t)(i * 4 + j) * c + ch] = (float)(u * v[(size_t)(i * 4 + j) * c + ch]);
+        for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++) u += G[i][a] * g[(a * r + b) * c + ch] * G[j][b];
+        m[(i * alpha + j) * c + ch] = (float)(u * v[(i * alpha + j) * c + ch]);
     }
     float *outs[4];
     const float *resp[4];
     for (int i = 0; i < 4; i++) { outs[i] = y + (size_t)i * c; resp[i] = res + (size_t)i * c; }
-    re_winograd_f23_output((int)isa, m, c, c, bias, outs, resp, RE_ACT_RELU);
+    if (r == 3) re_winograd_f23_output((int)isa, m, c, c, bias, outs, resp, RE_ACT_RELU);
+    else re_winograd_f25_output((int)isa, m, c, c, bias, outs, resp, RE_ACT_RELU);
     int ok = 1;
     for (size_t ch = 0; ch < c && ok; ch++)
-    for (int oy = 0; oy < 2 && ok; oy++)
-    for (int ox = 0; ox < 2 && ok; ox++) {
-        double exact = (double)bias[ch] + res[(size_t)(oy * 2 + ox) * c + ch], bound = fabs(exact);
-        for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) {
-            const double term = (double)g[(a * 3 + b) * c + ch] * d[(size_t)((oy + a) * 4 + ox + b) * c + ch];
+    for (size_t oy = 0; oy < 2 && ok; oy++)
+    for (size_t ox = 0; ox < 2 && ok; ox++) {
+        double exact = (double)bias[ch] + res[(oy * 2 + ox) * c + ch], bound = fabs(exact);
+        for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++) {
+            const double term = (double)g[(a * r + b) * c + ch] * d[((oy + a) * alpha + ox + b) * c + ch];
             exact += term; bound += fabs(term);
         }
         exact = activate(exact, RE_ACT_RELU);
-        const float got = y[(size_t)(oy * 2 + ox) * c + ch];
-        /* The transforms add and subtract up to 16 terms, each of the size of the inputs. */
-        if (fabs(got - exact) > 64 * 1.2e-7 * (bound + 16) + 1e-30) {
+        const float got = y[(oy * 2 + ox) * c + ch];
+        /* The transforms scale each of up to alpha² terms by coefficients of at most 5 (F(2,5)'s Bᵀ)
+         * before they cancel: allow that much float32 rounding on the terms' size. */
+        if (fabs(got - exact) > (double)(n2 * 25) * 1.2e-7 * (bound + (double)n2) + 1e-30) {
             ok = 0;
-            fprintf(stderr, "winograd mismatch c=%zu at (%d,%d,%zu): %.9g exact %.9g\n", c, oy, ox, ch, got, exact);
+            fprintf(stderr, "winograd F(2,%zu) mismatch c=%zu at (%zu,%zu,%zu): %.9g exact %.9g\n", r, c, oy, ox, ch, got, exact);
         }
     }
     free(d); free(g); free(v); free(m); free(bias); free(res); free(y);
@@ -413,7 +430,8 @@ int main(int argc, char **argv) {
     }
     static const size_t wc[] = {1, 7, 8, 13, 24, 33};
     for (size_t i = 0; i < sizeof wc / sizeof wc[0]; i++) {
-        if (check_winograd(isa, wc[i])) passed++; else failed++;
+        if (check_winograd(isa, 3, wc[i])) passed++; else failed++;
+        if (check_winograd(isa, 5, wc[i])) passed++; else failed++;
     }
     /* Narrow chain: input channels 1, 16, 20 (a transpose and a tail) and 70 (two blocks of 64);
      * cores 9 -> 9, 7 -> 11 and 19 -> 19; outputs 16, 13 (tail) and 32; widths 8, 11, 32; 3 x 3 and 5 x 5. */

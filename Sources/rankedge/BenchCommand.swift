@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch size.") var batch = 1
     @Option(help: "native | avx2 | neon | scalar (graph files only).") var isa: String?
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
-    @Option(help: "measure | never | always: which 3×3 stride-1 convs run as Winograd F(2×2, 3×3) (graph files only).") var winograd = "measure"
+    @Option(help: "measure | never | always: which 3×3 and 5×5 stride-1 convs run as Winograd F(2×2, r×r) (graph files only).") var winograd = "measure"
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only; chains with a narrow core are one step anyway).") var fuseChains = false
     @Flag(help: "Also time every step.") var perLayer = false
     @Flag(help: "Print JSON.") var json = false
@@ -138,7 +138,7 @@ struct BenchCommand: ParsableCommand {
         }
         let winograd = report.winograd_choices.filter(\.winograd).count
         if !report.winograd_choices.isEmpty {
-            print("winograd \(winograd) of \(report.winograd_choices.count) 3×3 stride-1 convs")
+            print("winograd \(winograd) of \(report.winograd_choices.count) 3×3/5×5 stride-1 convs")
         }
         if let layers {
             print("")

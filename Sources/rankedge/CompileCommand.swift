@@ -20,7 +20,7 @@ struct CompileCommand: ParsableCommand {
     @Option(help: "Threads the model will run with (rank-form timings and the stored memory plan use it).") var threads = 1
     @Option(help: "Batch the stored memory plan is for.") var batch = 1
     @Option(help: "measure | dense | separable: how rankConv2d layers are precomputed.") var rankForm = "measure"
-    @Option(help: "measure | never | always: which 3×3 stride-1 convs run as Winograd F(2×2, 3×3) (measure: timed per layer on this CPU).") var winograd = "measure"
+    @Option(help: "measure | never | always: which 3×3 and 5×5 stride-1 convs run as Winograd F(2×2, r×r) (measure: timed per layer on this CPU).") var winograd = "measure"
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (chains with a narrow core are one step anyway).") var fuseChains = false
 
     func run() throws {

@@ -33,7 +33,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output")], help: "Write the outputs here as raw float32.") var output: String?
     @Option(help: "Threads to run with.") var threads = 1
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
-    @Option(help: "measure | never | always: which 3×3 stride-1 convs run as Winograd F(2×2, 3×3) (graph files only).") var winograd = "measure"
+    @Option(help: "measure | never | always: which 3×3 and 5×5 stride-1 convs run as Winograd F(2×2, r×r) (graph files only).") var winograd = "measure"
     @Flag(help: "Run on the reference executor instead of the fast runtime (graph files only).") var reference = false
 
     func run() throws {

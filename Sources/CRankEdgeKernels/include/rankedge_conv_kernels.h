@@ -142,6 +142,14 @@ void re_winograd_f23_input(int isa, const float *const *d, size_t c, float *v, s
 void re_winograd_f23_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
                             const float *const *residual, int activation);
 
+/* The same two transforms for F(2x2, 5x5): d holds the 36 pixels of a 6x6 patch; m 36 products per
+ * tile. Its matrices Bᵀ (6 x 6) and Aᵀ (2 x 6), row-major: */
+extern const float re_winograd_f25_bt[36];
+extern const float re_winograd_f25_at[12];
+void re_winograd_f25_input(int isa, const float *const *d, size_t c, float *v, size_t stride);
+void re_winograd_f25_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
+                            const float *const *residual, int activation);
+
 #ifdef __cplusplus
 }
 #endif

@@ -272,9 +272,9 @@ public enum CompiledModelFile {
                 var packed: [PackedMatrixB] = [], tapRows: [PackedMatrixB] = [], winograd: [PackedMatrixB] = []
                 let depth = kh * kw * cg, perGroup = out / attrs.groups
                 if !winogradNames.isEmpty {
-                    guard packedNames.isEmpty, tapNames.isEmpty, winogradNames.count == WinogradF23.positions,
-                          WinogradF23.applies(weight: TensorShape([out, kh, kw, cg]), attributes: attrs) else {
-                        throw fail("step '\(name)': a Winograd conv needs 16 transformed matrices and a 3×3, stride-1, ungrouped conv")
+                    guard packedNames.isEmpty, tapNames.isEmpty, winogradNames.count == (WinogradTransform.forKernel(kh)?.positions ?? -1),
+                          WinogradConv.applies(weight: TensorShape([out, kh, kw, cg]), attributes: attrs) else {
+                        throw fail("step '\(name)': a Winograd conv needs one transformed matrix per tile position and a 3×3 or 5×5, stride-1, ungrouped conv")
                     }
                     let count = try PackedMatrixB.packedCount(k: cg, n: out, isa: isa)
                     for p in winogradNames {

@@ -1,4 +1,4 @@
-/// Which 3×3 stride-1 convs run in the Winograd form (`WinogradF23`): all that can, none, or each
+/// Which 3×3 and 5×5 stride-1 convs run in the Winograd form (`WinogradConv`): all that can, none, or each
 /// where it measures faster than the GEMM form on this CPU.
 public enum WinogradPolicy: String, Sendable, CaseIterable {
     case measure
@@ -15,19 +15,19 @@ public struct WinogradChoice: Sendable, Equatable {
     public var winogradMs: Double?
 }
 
-/// Picks the convs to lower in the Winograd form. Winograd saves multiply-adds (2.25× fewer) but
-/// its transformed weights are 16/9 the size and its GEMMs have a quarter of the rows, so it loses
+/// Picks the convs to lower in the Winograd form. Winograd saves multiply-adds (2.25× fewer for
+/// 3×3) but its transformed weights are 16/9 the size and its GEMMs have a quarter of the rows, so it loses
 /// where the weights dominate (few pixels, many channels: the last ResNet-50 stage at batch 1);
 /// measuring decides per layer. Layers of the same shape are measured once.
 enum ConvFormChoice {
-    /// The convs the form could take: 3×3, stride 1, one group, in no chain, and not taken by the
+    /// The convs the form could take: 3×3 or 5×5, stride 1, one group, in no chain, and not taken by the
     /// narrow direct kernel (few output channels, where it beats any GEMM).
     static func candidates(_ graph: Graph, groups: [FusionGroup], shapes: [String: TensorShape]) -> [Node] {
         groups.compactMap { group -> Node? in
             let node = graph.nodes[group.leader]
             guard !group.chain, case .conv2d(let attrs) = node.op, let w = graph.weights[node.inputs[1]],
                   let output = shapes[node.outputs[0]], output.rank == 4,
-                  WinogradF23.applies(weight: w.shape, attributes: attrs),
+                  WinogradConv.applies(weight: w.shape, attributes: attrs),
                   !NarrowConvWeights.applies(weight: w.shape, attributes: attrs, output: output) else { return nil }
             return node
         }

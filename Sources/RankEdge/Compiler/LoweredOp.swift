@@ -81,7 +81,7 @@ enum Lowering {
     }
 
     /// `winograd`: the convs to run in the Winograd form (`ConvFormChoice`); each must be a conv
-    /// that `WinogradF23.applies` to and that no narrower kernel takes.
+    /// that `WinogradConv.applies` to and that no narrower kernel takes.
     static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA, winograd: Set<String> = []) throws(ExecutionError) -> [LoweredOp] {
         let shapes: [String: TensorShape]
         do { shapes = try graph.inferShapes() } catch { throw .invalidOperands(op: "graph", node: nil, message: "\(error)") }

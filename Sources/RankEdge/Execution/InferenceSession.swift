@@ -21,7 +21,7 @@ public final class InferenceSession {
         public var profiling: Bool
         /// Run low-rank 1×1 → k×k → 1×1 chains band by band as one step.
         public var fuseChains: Bool
-        /// Which 3×3 stride-1 convs run in the Winograd form; without `optimize`, `.measure` means never.
+        /// Which 3×3 and 5×5 stride-1 convs run in the Winograd form; without `optimize`, `.measure` means never.
         public var winograd: WinogradPolicy
 
         public init(threads: Int = 1, isa: GEMMISA? = nil, rankConvForm: RankConvFormPolicy = .measure,

@@ -4,8 +4,8 @@
 ///
 /// It runs `ConvStep`'s paths with the bias added, or the result accumulated onto the output, in
 /// the GEMM's store (the Winograd form: in its output transform): a 1×1, stride-1, unpadded conv
-/// reads its input in place; a 3×3 stride-1 conv of 32 or more channels each side runs as Winograd
-/// F(2×2, 3×3) (`WinogradF23`); a narrow stride-1 k×k
+/// reads its input in place; a 3×3 or 5×5 stride-1 conv of 32 or more channels each side runs as
+/// Winograd F(2×2, 3×3) or F(2×2, 5×5) (`WinogradConv`); a narrow stride-1 k×k
 /// conv runs in the shifted-row form (`ShiftedRowsConv`, no im2col: at training batch sizes im2col's
 /// copy of kh·kw·C floats per output cost as much as the GEMM for 16-channel layers); any other
 /// conv im2cols a tile of output pixels (straight into packed A panels where the GEMM would pack A)
@@ -24,14 +24,15 @@ public final class BatchConvolution: @unchecked Sendable {
     private let tileRows: Int
     private let paddedWidth: Int
     /// Winograd form: how the tiles of the whole batch are cut into chunks.
-    private let chunking: WinogradF23.Chunking?
+    private let chunking: WinogradConv.Chunking?
 
-    /// The Winograd form (`WinogradF23`) where it applies and both sides have at least 32 channels:
-    /// measured at the trainer's batch of 64 on ResNet-20's layers (`rankedge compile --batch 64`),
-    /// it was 1.2–1.4× faster than the GEMM form at 32 channels, 1.4–1.7× at 64, and 1.2× slower at
-    /// 16, where its GEMMs are only 16 deep.
+    /// The Winograd form (`WinogradConv`) where it applies and both sides have at least 32 channels:
+    /// measured at the trainer's batch of 64 (`rankedge compile --batch 64`), on ResNet-20's 3×3
+    /// layers it was 1.2–1.4× faster than the GEMM form at 32 channels, 1.4–1.7× at 64, and 1.2×
+    /// slower at 16, where its GEMMs are only 16 deep; on mini-VGG's 5×5 layers about even at 32
+    /// channels (32×32 pixels) and 1.2–2× faster at 64 and 128.
     static func prefersWinograd(weight: [Int], attributes: Conv2DAttributes) -> Bool {
-        WinogradF23.applies(weight: TensorShape(weight), attributes: attributes) && weight[0] >= 32 && weight[3] >= 32
+        WinogradConv.applies(weight: TensorShape(weight), attributes: attributes) && weight[0] >= 32 && weight[3] >= 32
     }
 
     /// - Parameters:
@@ -64,7 +65,7 @@ public final class BatchConvolution: @unchecked Sendable {
                                       bias: bias.map { Tensor(shape: [$0.count], data: Array($0)) },
                                       attributes: attributes, isa: chosen, shifted: shifted, winograd: winograd)
         packsPatches = kernels.mr <= GEMMKernels.maxMR && GEMMDriver.shouldPackA(n: g.s / g.groups, nr: kernels.nr)
-        chunking = winograd ? WinogradF23.Chunking(g, threads: 1) : nil
+        chunking = winograd ? WinogradConv.Chunking(g, threads: 1) : nil
         if let chunking {
             (tileRows, paddedWidth, scratchCount) = (chunking.tilesPerChunk, 0, chunking.scratchPerSlot)
         } else if shifted {
@@ -93,7 +94,7 @@ public final class BatchConvolution: @unchecked Sendable {
             let end = images.upperBound * perImage
             while first < end {
                 let count = min(k.tilesPerChunk, end - first)
-                try WinogradF23.chunk(weights, g, k, x: x, first: first, count: count, scratch: scratch, y: y,
+                try WinogradConv.chunk(weights, g, k, x: x, first: first, count: count, scratch: scratch, y: y,
                                       residual: accumulate ? UnsafePointer(y) : nil, activation: .none, addBias: !accumulate)
                 first += count
             }

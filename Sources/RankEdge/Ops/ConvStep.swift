@@ -12,9 +12,9 @@
 ///   rows of a matrix with leading dimension C and width kw·C (overlapping rows), so the conv is
 ///   kh GEMMs accumulating into a band of padded width, with no im2col. The band is then copied
 ///   out (dropping the padded columns) with the residual and activation applied.
-/// - Winograd (a 3×3 stride-1 conv the compiler chose it for, `ConvFormChoice`): a tile is a chunk
+/// - Winograd (a 3×3 or 5×5 stride-1 conv the compiler chose it for, `ConvFormChoice`): a tile is a chunk
 ///   of 2×2 output tiles, transformed, multiplied and transformed back in the slot's scratch
-///   (`WinogradF23`).
+///   (`WinogradConv`).
 /// - anything else: im2col the tile into the thread's scratch, then GEMM it. Where the GEMM would
 ///   pack A (wide outputs), the patches are written straight into its packed panels
 ///   (`Im2col.fillPanels`); thin outputs read plain im2col rows in place, which measured faster. Tiles are sized so the patch matrix stays near L2
@@ -43,7 +43,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
         /// chunks of tiles).
         var tiles: Int
         /// The Winograd form's chunks (nil for the other forms).
-        var winograd: WinogradF23.Chunking? = nil
+        var winograd: WinogradConv.Chunking? = nil
 
         static func choose(_ w: GEMMConvWeights, geometry g: ConvGeometry, threads: Int) -> Tiling {
             if w.isWinograd { return chooseWinograd(g, threads: threads) }
@@ -52,7 +52,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
 
         static func chooseWinograd(_ g: ConvGeometry, threads: Int) -> Tiling {
             let threads = g.pixels * g.depth * g.s < minimumSharedMACs ? 1 : threads
-            let k = WinogradF23.Chunking(g, threads: threads)
+            let k = WinogradConv.Chunking(g, threads: threads)
             return Tiling(rows: k.tilesPerChunk, pointwise: false, scratchPerSlot: k.scratchPerSlot, slots: min(threads, k.chunks),
                           tiles: k.chunks, winograd: k)
         }
@@ -230,13 +230,13 @@ final class ConvStep: ExecutionStep, ParallelWork {
         }
     }
 
-    /// The Winograd form for one slot (`WinogradF23`).
-    func runWinograd(slot: Int, _ k: WinogradF23.Chunking) {
+    /// The Winograd form for one slot (`WinogradConv`).
+    func runWinograd(slot: Int, _ k: WinogradConv.Chunking) {
         let space = scratch.slot(slot)
         while let chunk = units.claim(below: tiling.tiles) {
             let first = chunk * k.tilesPerChunk
             do {
-                try WinogradF23.chunk(weights, g, k, x: x, first: first, count: min(k.tilesPerChunk, k.tiles - first), scratch: space,
+                try WinogradConv.chunk(weights, g, k, x: x, first: first, count: min(k.tilesPerChunk, k.tiles - first), scratch: space,
                                       y: y, residual: residual, activation: activation)
             } catch {
                 units.fail()

@@ -14,7 +14,7 @@ final class GEMMConvWeights: @unchecked Sendable {
     /// For the shifted-row form (`ConvStep`), one B per tap row ky: the weight columns (ky, ·, ·)
     /// packed as [kw·C × S]; empty otherwise (then `packed` holds the full weight).
     let tapRows: [PackedMatrixB]
-    /// For the Winograd form (`WinogradF23`), one B per transformed tile position: U_ξ as [C × S];
+    /// For the Winograd form (`WinogradConv`), one B per transformed tile position: U_ξ as [C × S];
     /// empty otherwise.
     let winograd: [PackedMatrixB]
     let bias: FloatStorage?
@@ -32,7 +32,7 @@ final class GEMMConvWeights: @unchecked Sendable {
 
     /// `weight` is OHWI [S, kh, kw, C/groups], or a linear weight [S, C]. With `shifted` (a
     /// stride-1, undilated, ungrouped k×k conv), B is packed per tap row instead; with `winograd`
-    /// (`WinogradF23.applies`), per transformed tile position.
+    /// (`WinogradConv.applies`), per transformed tile position.
     init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes, isa: GEMMISA, shifted: Bool = false,
          winograd: Bool = false) throws(GEMMError) {
         self.attributes = attributes
@@ -48,11 +48,11 @@ final class GEMMConvWeights: @unchecked Sendable {
         var tapRows: [PackedMatrixB] = []
         var transformed: [PackedMatrixB] = []
         if winograd {
-            guard WinogradF23.applies(weight: weight.shape, attributes: attributes) else {
-                throw .invalidArgument("the Winograd form needs a 3×3, stride-1, undilated, ungrouped conv")
+            guard WinogradConv.applies(weight: weight.shape, attributes: attributes) else {
+                throw .invalidArgument("the Winograd form needs a 3×3 or 5×5, stride-1, undilated, ungrouped conv")
             }
             let (c, s) = (cg, outChannels)
-            for u in WinogradF23.transformedWeights(weight) {
+            for u in WinogradTransform.forKernel(kh)!.transformedWeights(weight) {
                 transformed.append(try u.withUnsafeBufferPointer { u throws(GEMMError) in
                     try PackedMatrixB(k: c, n: s, b: u.baseAddress!, ldb: s, transposed: false, isa: isa)
                 })

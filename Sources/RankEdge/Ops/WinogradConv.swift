@@ -1,62 +1,129 @@
 import CRankEdgeKernels
 
-/// Winograd F(2×2, 3×3) (Lavin & Gray, 2016) for a stride-1, undilated, ungrouped 3×3 conv.
-///
-/// The output is cut into 2×2 tiles. A tile's 4×4 input patch is transformed (Bᵀ d B); each of the
-/// 16 transformed positions is then one GEMM, [tiles × C] · [C × S], against the transformed
-/// weights (G g Gᵀ, computed once); each tile's 16 products are transformed back (Aᵀ M A) with the
-/// bias, residual and activation. That is 16 multiply-adds per input–output channel pair for 4
-/// outputs where the direct conv spends 36: 2.25× fewer, for transforms whose cost grows with
-/// C + S rather than C · S. The transforms are exact in real arithmetic; in float32 they add
-/// rounding of about one part in 10⁶ (tested against the reference conv).
-///
-/// Tiles go in chunks; a chunk's transformed inputs and products live in the slot's scratch and
-/// every one of its 16 GEMMs streams one transformed weight matrix, so chunks are as large as
-/// about 2 MB of scratch allows: weights are re-read once per chunk.
-enum WinogradF23 {
-    static let positions = 16
+/// The matrices of one Winograd minimal-filtering algorithm F(m×m, r×r) (Lavin & Gray, 2016), built
+/// by Toom–Cook from the points 0, 1, −1, 2, −2 (as many as α − 1 = m + r − 2 needs) and ∞:
+/// for finite points aⱼ with fⱼ = Πₗ≠ⱼ (aⱼ − aₗ),
+/// - Aᵀ[i][j] = aⱼⁱ, and the ∞ column is 1 in the last row only;
+/// - G[j][k] = aⱼᵏ / fⱼ, and the ∞ row picks the last tap;
+/// - Bᵀ row j holds the coefficients of Πₗ≠ⱼ (x − aₗ), and the ∞ row those of Πₗ (x − aₗ),
+/// so that y = Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation yᵢ = Σₖ dᵢ₊ₖ gₖ; with signs normalised as
+/// below, F(2, 3) gives exactly the paper's matrices.
+struct WinogradTransform: Sendable, Equatable {
+    let m: Int, r: Int
+    var alpha: Int { m + r - 1 }
+    /// Transformed positions per tile: one GEMM each.
+    var positions: Int { alpha * alpha }
+    /// Bᵀ (α × α) and Aᵀ (m × α), row-major: the C transforms' matrices (tested equal).
+    let bt: [Float], at: [Float]
+    /// G (α × r), row-major, in double: the weight transform runs once per conv.
+    let g: [Double]
 
-    /// A 3×3, stride-1, undilated, ungrouped conv.
-    static func applies(weight: TensorShape, attributes a: Conv2DAttributes) -> Bool {
-        weight.rank == 4 && weight[1] == 3 && weight[2] == 3 && a.groups == 1 && a.stride == .square(1)
-            && a.dilation == .square(1)
+    static let f23 = WinogradTransform(m: 2, r: 3)
+    static let f25 = WinogradTransform(m: 2, r: 5)
+
+    /// The algorithm for a k×k kernel, if there is one: F(2×2, 3×3) or F(2×2, 5×5).
+    static func forKernel(_ k: Int) -> WinogradTransform? { k == 3 ? .f23 : (k == 5 ? .f25 : nil) }
+
+    init(m: Int, r: Int) {
+        self.m = m; self.r = r
+        let alpha = m + r - 1
+        let points = Array([0.0, 1, -1, 2, -2, 0.5, -0.5].prefix(alpha - 1))
+        func power(_ a: Double, _ e: Int) -> Double { e == 0 ? 1 : (0..<e).reduce(1) { p, _ in p * a } }
+        /// Coefficients (x⁰ first) of Π (x − aₗ) over `roots`, padded to α.
+        func product(_ roots: [Double]) -> [Double] {
+            var c = [1.0]
+            for root in roots {
+                var next = [Double](repeating: 0, count: c.count + 1)
+                for (i, v) in c.enumerated() { next[i + 1] += v; next[i] -= root * v }
+                c = next
+            }
+            return c + [Double](repeating: 0, count: alpha - c.count)
+        }
+        var bt = [Float](), at = [Float](repeating: 0, count: m * alpha), g = [Double]()
+        for (j, a) in points.enumerated() {
+            let others = points.enumerated().filter { $0.offset != j }.map(\.element)
+            bt += product(others).map { Float($0) }
+            let f = others.reduce(1.0) { $0 * (a - $1) }
+            g += (0..<r).map { power(a, $0) / f }
+            for i in 0..<m { at[i * alpha + j] = Float(power(a, i)) }
+        }
+        bt += product(points).map { Float($0) }
+        g += (0..<r).map { $0 == r - 1 ? 1 : 0 }
+        at[(m - 1) * alpha + alpha - 1] = 1
+        // Signs as in the paper: a finite point's rows of G and Bᵀ, or the ∞ row of Bᵀ and column of
+        // Aᵀ, flip together (the product is unchanged) so that G's row, or Bᵀ's ∞ row, leads with a
+        // positive coefficient. The hand-written F(2×2, 3×3) transforms and the F(2×2, 5×5) tables
+        // in C use these signs.
+        for j in 0..<alpha {
+            let lead = j < alpha - 1 ? g[j * r..<(j + 1) * r].first { $0 != 0 }! : Double(bt[j * alpha..<(j + 1) * alpha].first { $0 != 0 }!)
+            guard lead < 0 else { continue }
+            for k in 0..<alpha { bt[j * alpha + k] = -bt[j * alpha + k] }
+            if j < alpha - 1 {
+                for k in 0..<r { g[j * r + k] = -g[j * r + k] }
+            } else {
+                for i in 0..<m { at[i * alpha + j] = -at[i * alpha + j] }
+            }
+        }
+        self.bt = bt; self.at = at; self.g = g
     }
 
-    /// U_ξ = (G g Gᵀ) at position ξ (row-major in the 4×4 tile) for every ξ < 16, each a row-major
-    /// [C × S] matrix, from an OHWI weight [S, 3, 3, C]. G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
-    static func transformedWeights(_ w: Tensor) -> [[Float]] {
-        let (s, c) = (w.shape[0], w.shape[3])
+    /// U_ξ = (G g Gᵀ) at position ξ (row-major in the α×α tile) for every ξ, each a row-major
+    /// [C × S] matrix, from an OHWI weight [S, r, r, C].
+    func transformedWeights(_ w: Tensor) -> [[Float]] {
+        let (s, c, r, alpha) = (w.shape[0], w.shape[3], r, alpha)
         var u = [[Float]](repeating: [Float](repeating: 0, count: c * s), count: positions)
-        // G applied to three values: v₀, ½(v₀ + v₁ + v₂), ½(v₀ − v₁ + v₂), v₂.
-        @inline(__always) func apply(_ a: Float, _ b: Float, _ d: Float) -> (Float, Float, Float, Float) {
-            (a, 0.5 * (a + b + d), 0.5 * (a - b + d), d)
-        }
-        // The trainer transforms its weights on every step: no allocation per channel pair.
+        // The trainer transforms its weights on every step: scratch for one pair, allocated once.
+        var kernel = [Double](repeating: 0, count: r * r), left = [Double](repeating: 0, count: alpha * r)
         w.data.withUnsafeBufferPointer { wp in
             for o in 0..<s {
                 for ci in 0..<c {
-                    @inline(__always) func g(_ ky: Int, _ kx: Int) -> Float { wp[((o * 3 + ky) * 3 + kx) * c + ci] }
-                    // G g, column by column of the kernel: rows i = 0…3 of each column.
-                    let c0 = apply(g(0, 0), g(1, 0), g(2, 0))
-                    let c1 = apply(g(0, 1), g(1, 1), g(2, 1))
-                    let c2 = apply(g(0, 2), g(1, 2), g(2, 2))
-                    // (G g) Gᵀ, row by row.
-                    let at = ci * s + o
-                    func store(_ i: Int, _ row: (Float, Float, Float, Float)) {
-                        (u[i * 4][at], u[i * 4 + 1][at], u[i * 4 + 2][at], u[i * 4 + 3][at]) = row
+                    for t in 0..<(r * r) { kernel[t] = Double(wp[(o * r * r + t) * c + ci]) }
+                    for i in 0..<alpha {  // G g
+                        for kx in 0..<r {
+                            var v = 0.0
+                            for ky in 0..<r { v += g[i * r + ky] * kernel[ky * r + kx] }
+                            left[i * r + kx] = v
+                        }
                     }
-                    store(0, apply(c0.0, c1.0, c2.0))
-                    store(1, apply(c0.1, c1.1, c2.1))
-                    store(2, apply(c0.2, c1.2, c2.2))
-                    store(3, apply(c0.3, c1.3, c2.3))
+                    for i in 0..<alpha {  // (G g) Gᵀ
+                        for j in 0..<alpha {
+                            var v = 0.0
+                            for kx in 0..<r { v += left[i * r + kx] * g[j * r + kx] }
+                            u[i * alpha + j][ci * s + o] = Float(v)
+                        }
+                    }
                 }
             }
         }
         return u
     }
+}
+
+/// Winograd F(2×2, 3×3) or F(2×2, 5×5) for a stride-1, undilated, ungrouped 3×3 or 5×5 conv.
+///
+/// The output is cut into 2×2 tiles. A tile's α×α input patch is transformed (Bᵀ d B); each of the
+/// α² transformed positions is then one GEMM, [tiles × C] · [C × S], against the transformed
+/// weights (G g Gᵀ, computed once); each tile's α² products are transformed back (Aᵀ M A) with
+/// the bias, residual and activation. Per input–output channel pair and 4 outputs that is 16
+/// multiply-adds instead of 36 for 3×3 (2.25× fewer), 36 instead of 100 for 5×5 (2.8×), for
+/// transforms whose cost grows with C + S rather than C · S. The transforms are exact in real
+/// arithmetic; in float32 they add rounding of about one part in 10⁶ (tested against the
+/// reference conv). F(2×2, 3×3)'s transforms are written out; F(2×2, 5×5)'s are the matrix form
+/// unrolled over constant tables.
+///
+/// Tiles go in chunks; a chunk's transformed inputs and products live in the slot's scratch and
+/// every one of its GEMMs streams one transformed weight matrix, so chunks are as large as about
+/// 2 MB of scratch allows: weights are re-read once per chunk.
+enum WinogradConv {
+    /// A 3×3 or 5×5, stride-1, undilated, ungrouped conv.
+    static func applies(weight: TensorShape, attributes a: Conv2DAttributes) -> Bool {
+        weight.rank == 4 && weight[1] == weight[2] && WinogradTransform.forKernel(weight[1]) != nil && a.groups == 1
+            && a.stride == .square(1) && a.dilation == .square(1)
+    }
 
     /// How a layer's tiles are cut into chunks.
     struct Chunking: Equatable {
+        var transform: WinogradTransform
         var tilesHigh: Int, tilesWide: Int
         /// Tiles over the whole batch.
         var tiles: Int
@@ -65,10 +132,12 @@ enum WinogradF23 {
         var scratchPerSlot: Int
 
         init(_ g: ConvGeometry, threads: Int) {
-            tilesHigh = (g.oh + 1) / 2
-            tilesWide = (g.ow + 1) / 2
+            let t = WinogradTransform.forKernel(g.kh)!
+            transform = t
+            tilesHigh = (g.oh + t.m - 1) / t.m
+            tilesWide = (g.ow + t.m - 1) / t.m
             tiles = g.n * tilesHigh * tilesWide
-            let perTile = WinogradF23.positions * (g.c + g.s)
+            let perTile = t.positions * (g.c + g.s)
             let byScratch = max(12, (1 << 19) / max(perTile, 1))
             var chunks = max((tiles + byScratch - 1) / byScratch, min(threads, tiles))
             // A multiple of the threads, so no thread runs one chunk more than another.
@@ -90,54 +159,65 @@ enum WinogradF23 {
                       scratch: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                       activation: GEMMActivation, addBias: Bool = true) throws(GEMMError) {
         let (c, s) = (g.c, g.s)
+        let t = k.transform
+        let (m, alpha, positions) = (t.m, t.alpha, t.positions)
         let a = g.attributes
-        let v = scratch, m = scratch + count * positions * c
+        let v = scratch, products = scratch + count * positions * c
         let zero = scratch + k.tilesPerChunk * positions * (c + s)
         let sink = zero + max(c, s)
         zero.update(repeating: 0, count: max(c, s))
         let isa = Int32(weights.winograd[0].isa.cValue.rawValue)
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 16) { d in
-            for t in 0..<count {
-                let (image, ty, tx) = tile(first + t, k)
-                for i in 0..<4 {
-                    let iy = 2 * ty - a.padding.top + i
-                    for j in 0..<4 {
-                        let ix = 2 * tx - a.padding.left + j
+        let f23 = t == .f23
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: positions) { d in
+            for tile in 0..<count {
+                let (image, ty, tx) = place(first + tile, k)
+                for i in 0..<alpha {
+                    let iy = m * ty - a.padding.top + i
+                    for j in 0..<alpha {
+                        let ix = m * tx - a.padding.left + j
                         let inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w
-                        d[i * 4 + j] = inside ? x + ((image * g.h + iy) * g.w + ix) * c : UnsafePointer(zero)
+                        d[i * alpha + j] = inside ? x + ((image * g.h + iy) * g.w + ix) * c : UnsafePointer(zero)
                     }
                 }
-                re_winograd_f23_input(isa, d.baseAddress!, c, v + t * c, count * c)
+                if f23 {
+                    re_winograd_f23_input(isa, d.baseAddress!, c, v + tile * c, count * c)
+                } else {
+                    re_winograd_f25_input(isa, d.baseAddress!, c, v + tile * c, count * c)
+                }
             }
         }
         for xi in 0..<positions {
             let b = weights.winograd[xi]
             try gemm(m: count, n: s, k: c, a: v + xi * count * c, lda: c, packedB: b, panels: 0..<b.panelCount,
-                     c: m + xi * count * s, ldc: s, epilogue: .none)
+                     c: products + xi * count * s, ldc: s, epilogue: .none)
         }
         let bias = addBias ? weights.bias.map { UnsafePointer($0.pointer) } : nil
-        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: 4) { out in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 4) { res in
-                for t in 0..<count {
-                    let (image, ty, tx) = tile(first + t, k)
-                    for i in 0..<2 {
-                        for j in 0..<2 {
-                            let (oy, ox) = (2 * ty + i, 2 * tx + j)
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: m * m) { out in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: m * m) { res in
+                for tile in 0..<count {
+                    let (image, ty, tx) = place(first + tile, k)
+                    for i in 0..<m {
+                        for j in 0..<m {
+                            let (oy, ox) = (m * ty + i, m * tx + j)
                             let offset = ((image * g.oh + oy) * g.ow + ox) * s
                             let inside = oy < g.oh && ox < g.ow
-                            out[i * 2 + j] = inside ? y + offset : sink
-                            res[i * 2 + j] = residual.map { inside ? $0 + offset : UnsafePointer(zero) }
+                            out[i * m + j] = inside ? y + offset : sink
+                            res[i * m + j] = residual.map { inside ? $0 + offset : UnsafePointer(zero) }
                         }
                     }
-                    re_winograd_f23_output(isa, m + t * s, count * s, s, bias, out.baseAddress!,
-                                           residual == nil ? nil : UnsafePointer(res.baseAddress!), Int32(activation.cValue))
+                    let r = residual == nil ? nil : UnsafePointer(res.baseAddress!)
+                    if f23 {
+                        re_winograd_f23_output(isa, products + tile * s, count * s, s, bias, out.baseAddress!, r, Int32(activation.cValue))
+                    } else {
+                        re_winograd_f25_output(isa, products + tile * s, count * s, s, bias, out.baseAddress!, r, Int32(activation.cValue))
+                    }
                 }
             }
         }
     }
 
     @inline(__always)
-    private static func tile(_ index: Int, _ k: Chunking) -> (image: Int, ty: Int, tx: Int) {
+    private static func place(_ index: Int, _ k: Chunking) -> (image: Int, ty: Int, tx: Int) {
         let perImage = k.tilesHigh * k.tilesWide
         let within = index % perImage
         return (index / perImage, within / k.tilesWide, within % k.tilesWide)

@@ -1,0 +1,44 @@
+import CRankEdgeKernels
+import Testing
+@testable import RankEdge
+
+/// The Toom–Cook construction of the Winograd matrices: each algorithm computes the 1-D correlation
+/// exactly (in double), F(2, 3) has the paper's matrices, and the C
+/// transforms' tables for F(2, 5) are the ones built here.
+@Suite struct WinogradTransformTests {
+    @Test(arguments: [WinogradTransform.f23, .f25])
+    func computesTheCorrelation(_ t: WinogradTransform) {
+        var rng = SeededRandom(seed: 11)
+        for _ in 0..<20 {
+            let d = (0..<t.alpha).map { _ in Double(rng.uniform(-1, 1)) }
+            let g = (0..<t.r).map { _ in Double(rng.uniform(-1, 1)) }
+            // y = Aᵀ[(G g) ⊙ (Bᵀ d)]
+            let u = (0..<t.alpha).map { j in (0..<t.r).reduce(0.0) { $0 + t.g[j * t.r + $1] * g[$1] } }
+            let v = (0..<t.alpha).map { j in (0..<t.alpha).reduce(0.0) { $0 + Double(t.bt[j * t.alpha + $1]) * d[$1] } }
+            for i in 0..<t.m {
+                let y = (0..<t.alpha).reduce(0.0) { $0 + Double(t.at[i * t.alpha + $1]) * u[$1] * v[$1] }
+                let direct = (0..<t.r).reduce(0.0) { $0 + d[i + $1] * g[$1] }
+                #expect(abs(y - direct) <= 1e-12, "F(\(t.m), \(t.r)) output \(i): \(y) against \(direct)")
+            }
+        }
+    }
+
+    @Test func f23IsThePapersAlgorithm() {
+        let t = WinogradTransform.f23
+        // Lavin & Gray's Bᵀ, G and Aᵀ, which the hand-written C transforms use.
+        let bt: [Float] = [1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1]
+        let g: [Double] = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]
+        let at: [Float] = [1, 1, 1, 0, 0, 1, -1, -1]
+        #expect(t.bt == bt && t.g == g && t.at == at)
+    }
+
+    @Test func f25TablesMatchTheKernels() {
+        let t = WinogradTransform.f25
+        let bt = withUnsafeBytes(of: re_winograd_f25_bt) { Array($0.bindMemory(to: Float.self)) }
+        let at = withUnsafeBytes(of: re_winograd_f25_at) { Array($0.bindMemory(to: Float.self)) }
+        #expect(t.bt == bt)
+        #expect(t.at == at)
+        #expect(WinogradTransform.forKernel(5) == .f25 && WinogradTransform.forKernel(3) == .f23)
+        #expect(WinogradTransform.forKernel(7) == nil)
+    }
+}
