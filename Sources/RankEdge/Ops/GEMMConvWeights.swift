@@ -52,9 +52,11 @@ final class GEMMConvWeights: @unchecked Sendable {
                 throw .invalidArgument("the Winograd form needs a 3×3 or 5×5, stride-1, undilated, ungrouped conv")
             }
             let (c, s) = (cg, outChannels)
-            for u in WinogradTransform.forKernel(kh)!.transformedWeights(weight) {
+            let t = WinogradTransform.forKernel(kh)!
+            let u = t.transformedWeights(weight)
+            for xi in 0..<t.positions {
                 transformed.append(try u.withUnsafeBufferPointer { u throws(GEMMError) in
-                    try PackedMatrixB(k: c, n: s, b: u.baseAddress!, ldb: s, transposed: false, isa: isa)
+                    try PackedMatrixB(k: c, n: s, b: u.baseAddress! + xi * s * c, ldb: c, transposed: true, isa: isa)
                 })
             }
         } else if shifted {

@@ -15,7 +15,8 @@ struct WinogradTransform: Sendable, Equatable {
     var positions: Int { alpha * alpha }
     /// Bᵀ (α × α) and Aᵀ (m × α), row-major: the C transforms' matrices (tested equal).
     let bt: [Float], at: [Float]
-    /// G (α × r), row-major, in double: the weight transform runs once per conv.
+    /// G (α × r), row-major, in double (the tests check the algorithm in double; the weight
+    /// transform uses it rounded to float).
     let g: [Double]
 
     static let f23 = WinogradTransform(m: 2, r: 3)
@@ -67,33 +68,45 @@ struct WinogradTransform: Sendable, Equatable {
         self.bt = bt; self.at = at; self.g = g
     }
 
-    /// U_ξ = (G g Gᵀ) at position ξ (row-major in the α×α tile) for every ξ, each a row-major
-    /// [C × S] matrix, from an OHWI weight [S, r, r, C].
-    func transformedWeights(_ w: Tensor) -> [[Float]] {
-        let (s, c, r, alpha) = (w.shape[0], w.shape[3], r, alpha)
-        var u = [[Float]](repeating: [Float](repeating: 0, count: c * s), count: positions)
-        // The trainer transforms its weights on every step: scratch for one pair, allocated once.
-        var kernel = [Double](repeating: 0, count: r * r), left = [Double](repeating: 0, count: alpha * r)
+    /// U_ξ = (G g Gᵀ) at position ξ (row-major in the α×α tile) for every ξ, all in one buffer
+    /// [ξ][S][C] (each U_ξ stored transposed, as the OHWI weight itself is), from an OHWI weight
+    /// [S, r, r, C].
+    func transformedWeights(_ w: Tensor) -> [Float] {
+        let (s, c, r, alpha, positions) = (w.shape[0], w.shape[3], r, alpha, positions)
+        var u = [Float](repeating: 0, count: positions * s * c)
+        // The trainer transforms its weights on every step: loops run along the contiguous input
+        // channels (they vectorise), on raw pointers, skipping G's zeros; G g for one output
+        // channel at a time lives in `left` [α][r][C].
+        let gf = g.map { Float($0) }
+        var left = [Float](repeating: 0, count: alpha * r * c)
         w.data.withUnsafeBufferPointer { wp in
+        u.withUnsafeMutableBufferPointer { up in
+        left.withUnsafeMutableBufferPointer { lp in
+            let (w0, u0, l0) = (wp.baseAddress!, up.baseAddress!, lp.baseAddress!)
             for o in 0..<s {
-                for ci in 0..<c {
-                    for t in 0..<(r * r) { kernel[t] = Double(wp[(o * r * r + t) * c + ci]) }
-                    for i in 0..<alpha {  // G g
-                        for kx in 0..<r {
-                            var v = 0.0
-                            for ky in 0..<r { v += g[i * r + ky] * kernel[ky * r + kx] }
-                            left[i * r + kx] = v
+                let wo = w0 + o * r * r * c
+                for i in 0..<alpha {  // G g
+                    for kx in 0..<r {
+                        let dst = l0 + (i * r + kx) * c
+                        dst.update(repeating: 0, count: c)
+                        for ky in 0..<r where gf[i * r + ky] != 0 {
+                            let (coefficient, src) = (gf[i * r + ky], wo + (ky * r + kx) * c)
+                            for ci in 0..<c { dst[ci] += coefficient * src[ci] }
                         }
                     }
-                    for i in 0..<alpha {  // (G g) Gᵀ
-                        for j in 0..<alpha {
-                            var v = 0.0
-                            for kx in 0..<r { v += left[i * r + kx] * g[j * r + kx] }
-                            u[i * alpha + j][ci * s + o] = Float(v)
+                }
+                for i in 0..<alpha {  // (G g) Gᵀ
+                    for j in 0..<alpha {
+                        let dst = u0 + ((i * alpha + j) * s + o) * c
+                        for kx in 0..<r where gf[j * r + kx] != 0 {
+                            let (coefficient, src) = (gf[j * r + kx], l0 + (i * r + kx) * c)
+                            for ci in 0..<c { dst[ci] += coefficient * src[ci] }
                         }
                     }
                 }
             }
+        }
+        }
         }
         return u
     }
