@@ -290,7 +290,7 @@ static int check_winograd(re_isa isa, size_t r, size_t c) {
     for (size_t i = 0; i < 4 * c; i++) res[i] = next_uniform();
     const float *rows[36];
     for (size_t i = 0; i < n2; i++) rows[i] = d + i * c;
-    if (r == 3) re_winograd_f23_input((int)isa, rows, c, v, c); else re_winograd_f25_input((int)isa, rows, c, v, c);
+    re_winograd_input((int)isa, (int)r, rows, c, v, c);
     for (size_t ch = 0; ch < c; ch++)
     for (size_t i = 0; i < alpha; i++)
     for (size_t j = 0; j < alpha; j++) {
@@ -302,8 +302,7 @@ static int check_winograd(re_isa isa, size_t r, size_t c) {
     float *outs[4];
     const float *resp[4];
     for (int i = 0; i < 4; i++) { outs[i] = y + (size_t)i * c; resp[i] = res + (size_t)i * c; }
-    if (r == 3) re_winograd_f23_output((int)isa, m, c, c, bias, outs, resp, RE_ACT_RELU);
-    else re_winograd_f25_output((int)isa, m, c, c, bias, outs, resp, RE_ACT_RELU);
+    re_winograd_output((int)isa, (int)r, m, c, c, bias, outs, resp, RE_ACT_RELU);
     int ok = 1;
     for (size_t ch = 0; ch < c && ok; ch++)
     for (size_t oy = 0; oy < 2 && ok; oy++)

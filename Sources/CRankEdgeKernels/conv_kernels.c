@@ -11,8 +11,19 @@ typedef float re_v8 __attribute__((vector_size(32)));
 /* The largest Winograd input tile the matrix-form transforms take: F(2x2, 5x5). */
 #define RE_WINO_MAX_ALPHA 6
 
-/* F(2x2, 5x5) at the points 0, 1, -1, 2, -2 and infinity (WinogradTransform in Swift builds the same
- * matrices and its tests compare them with these). */
+/* Winograd F(2x2, 3x3) at the points 0, 1, -1 and infinity (Lavin & Gray's matrices), and F(2x2, 5x5)
+ * at 0, 1, -1, 2, -2 and infinity. WinogradTransform in Swift builds the same matrices, and its
+ * tests compare them with these. */
+const float re_winograd_f23_bt[16] = {
+    1, 0, -1, 0,
+    0, 1, 1, 0,
+    0, -1, 1, 0,
+    0, 1, 0, -1,
+};
+const float re_winograd_f23_at[8] = {
+    1, 1, 1, 0,
+    0, 1, -1, -1,
+};
 const float re_winograd_f25_bt[36] = {
     4, 0, -5, 0, 1, 0,
     0, 4, 4, -1, -1, 0,
@@ -183,44 +194,31 @@ void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *p
     narrowchain_rows_scalar(p, planar, y, residual, oy0, oy1, row_buffer);
 }
 
-void re_winograd_f23_input(int isa, const float *const *d, size_t c, float *v, size_t stride) {
+void re_winograd_input(int isa, int r, const float *const *d, size_t c, float *v, size_t stride) {
 #if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { winograd_f23_input_avx2(d, c, v, stride); return; }
+    const int avx2 = isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2);
+    if (avx2 && r == 3) { winograd_f23_input_avx2(d, c, v, stride); return; }
+    if (avx2 && r == 5) { winograd_f25_input_avx2(d, c, v, stride); return; }
 #endif
 #if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { winograd_f23_input_neon(d, c, v, stride); return; }
+    if (isa == RE_ISA_NEON && r == 3) { winograd_f23_input_neon(d, c, v, stride); return; }
+    if (isa == RE_ISA_NEON && r == 5) { winograd_f25_input_neon(d, c, v, stride); return; }
 #endif
-    winograd_f23_input_scalar(d, c, v, stride);
+    if (r == 3) winograd_f23_input_scalar(d, c, v, stride);
+    if (r == 5) winograd_f25_input_scalar(d, c, v, stride);
 }
 
-void re_winograd_f23_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
-                            const float *const *residual, int activation) {
+void re_winograd_output(int isa, int r, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
+                        const float *const *residual, int activation) {
 #if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { winograd_f23_output_avx2(m, stride, s, bias, y, residual, activation); return; }
+    const int avx2 = isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2);
+    if (avx2 && r == 3) { winograd_f23_output_avx2(m, stride, s, bias, y, residual, activation); return; }
+    if (avx2 && r == 5) { winograd_f25_output_avx2(m, stride, s, bias, y, residual, activation); return; }
 #endif
 #if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { winograd_f23_output_neon(m, stride, s, bias, y, residual, activation); return; }
+    if (isa == RE_ISA_NEON && r == 3) { winograd_f23_output_neon(m, stride, s, bias, y, residual, activation); return; }
+    if (isa == RE_ISA_NEON && r == 5) { winograd_f25_output_neon(m, stride, s, bias, y, residual, activation); return; }
 #endif
-    winograd_f23_output_scalar(m, stride, s, bias, y, residual, activation);
-}
-
-void re_winograd_f25_input(int isa, const float *const *d, size_t c, float *v, size_t stride) {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { winograd_f25_input_avx2(d, c, v, stride); return; }
-#endif
-#if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { winograd_f25_input_neon(d, c, v, stride); return; }
-#endif
-    winograd_f25_input_scalar(d, c, v, stride);
-}
-
-void re_winograd_f25_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
-                            const float *const *residual, int activation) {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { winograd_f25_output_avx2(m, stride, s, bias, y, residual, activation); return; }
-#endif
-#if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { winograd_f25_output_neon(m, stride, s, bias, y, residual, activation); return; }
-#endif
-    winograd_f25_output_scalar(m, stride, s, bias, y, residual, activation);
+    if (r == 3) winograd_f23_output_scalar(m, stride, s, bias, y, residual, activation);
+    if (r == 5) winograd_f25_output_scalar(m, stride, s, bias, y, residual, activation);
 }

@@ -3,8 +3,8 @@ import Testing
 @testable import RankEdge
 
 /// The Toom–Cook construction of the Winograd matrices: each algorithm computes the 1-D correlation
-/// exactly (in double), F(2, 3) has the paper's matrices, and the C
-/// transforms' tables for F(2, 5) are the ones built here.
+/// exactly (in double), F(2, 3) has the paper's matrices, and the C transforms' tables are the ones
+/// built here.
 @Suite struct WinogradTransformTests {
     @Test(arguments: [WinogradTransform.f23, .f25])
     func computesTheCorrelation(_ t: WinogradTransform) {
@@ -32,12 +32,12 @@ import Testing
         #expect(t.bt == bt && t.g == g && t.at == at)
     }
 
-    @Test func f25TablesMatchTheKernels() {
-        let t = WinogradTransform.f25
-        let bt = withUnsafeBytes(of: re_winograd_f25_bt) { Array($0.bindMemory(to: Float.self)) }
-        let at = withUnsafeBytes(of: re_winograd_f25_at) { Array($0.bindMemory(to: Float.self)) }
-        #expect(t.bt == bt)
-        #expect(t.at == at)
+    @Test func tablesMatchTheKernels() {
+        func floats<T>(_ table: T) -> [Float] { withUnsafeBytes(of: table) { Array($0.bindMemory(to: Float.self)) } }
+        #expect(WinogradTransform.f23.bt == floats(re_winograd_f23_bt))
+        #expect(WinogradTransform.f23.at == floats(re_winograd_f23_at))
+        #expect(WinogradTransform.f25.bt == floats(re_winograd_f25_bt))
+        #expect(WinogradTransform.f25.at == floats(re_winograd_f25_at))
         #expect(WinogradTransform.forKernel(5) == .f25 && WinogradTransform.forKernel(3) == .f23)
         #expect(WinogradTransform.forKernel(7) == nil)
     }

@@ -129,26 +129,25 @@ size_t re_narrowchain_row_floats(const re_narrowchain_params *p);
 void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *planar, float *y, const float *residual,
                          size_t oy0, size_t oy1, float *row_buffer);
 
-/* ---- Winograd F(2x2, 3x3) ----------------------------------------------------------------- */
+/* ---- Winograd F(2x2, 3x3) and F(2x2, 5x5) -------------------------------------------------- */
 
-/* Input transform of one tile: d holds the 16 pixels of its 4x4 input patch (row-major), each a
- * pointer to c channels (a zero row where the patch leaves the image). Writes transformed value i
- * of channel ch to v[i * stride + ch]: row t of the 16 GEMM A matrices when v points at row t. */
-void re_winograd_f23_input(int isa, const float *const *d, size_t c, float *v, size_t stride);
+/* Input transform of one tile for an r x r kernel (r = 3 or 5; other r do nothing), alpha = r + 1:
+ * d holds the alpha² pixels of its alpha x alpha input patch (row-major), each a pointer to c
+ * channels (a zero row where the patch leaves the image). Writes transformed value i of channel ch
+ * to v[i * stride + ch]: row t of the alpha² GEMM A matrices when v points at row t. */
+void re_winograd_input(int isa, int r, const float *const *d, size_t c, float *v, size_t stride);
 
-/* Output transform of one tile: products m[i * stride + o] (i < 16, o < s) become the 2x2 outputs
- * y[0..3] (row-major; a throwaway row where the tile overhangs the image), plus bias (may be NULL),
- * plus residual[0..3] (residual may be NULL), then the activation (re_activation). */
-void re_winograd_f23_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
-                            const float *const *residual, int activation);
+/* Output transform of one tile: products m[i * stride + o] (i < alpha², o < s) become the 2x2
+ * outputs y[0..3] (row-major; a throwaway row where the tile overhangs the image), plus bias (may be
+ * NULL), plus residual[0..3] (residual may be NULL), then the activation (re_activation). */
+void re_winograd_output(int isa, int r, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
+                        const float *const *residual, int activation);
 
-/* The same two transforms for F(2x2, 5x5): d holds the 36 pixels of a 6x6 patch; m 36 products per
- * tile. Its matrices Bᵀ (6 x 6) and Aᵀ (2 x 6), row-major: */
+/* The transforms' matrices, row-major: Bᵀ (alpha x alpha) and Aᵀ (2 x alpha). */
+extern const float re_winograd_f23_bt[16];
+extern const float re_winograd_f23_at[8];
 extern const float re_winograd_f25_bt[36];
 extern const float re_winograd_f25_at[12];
-void re_winograd_f25_input(int isa, const float *const *d, size_t c, float *v, size_t stride);
-void re_winograd_f25_output(int isa, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
-                            const float *const *residual, int activation);
 
 #ifdef __cplusplus
 }

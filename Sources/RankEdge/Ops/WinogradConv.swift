@@ -121,8 +121,7 @@ struct WinogradTransform: Sendable, Equatable {
 /// multiply-adds instead of 36 for 3×3 (2.25× fewer), 36 instead of 100 for 5×5 (2.8×), for
 /// transforms whose cost grows with C + S rather than C · S. The transforms are exact in real
 /// arithmetic; in float32 they add rounding of about one part in 10⁶ (tested against the
-/// reference conv). F(2×2, 3×3)'s transforms are written out; F(2×2, 5×5)'s are the matrix form
-/// unrolled over constant tables.
+/// reference conv). The C transforms are the matrix form unrolled over constant tables.
 ///
 /// Tiles go in chunks; a chunk's transformed inputs and products live in the slot's scratch and
 /// every one of its GEMMs streams one transformed weight matrix, so chunks are as large as about
@@ -180,7 +179,6 @@ enum WinogradConv {
         let sink = zero + max(c, s)
         zero.update(repeating: 0, count: max(c, s))
         let isa = Int32(weights.winograd[0].isa.cValue.rawValue)
-        let f23 = t == .f23
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: positions) { d in
             for tile in 0..<count {
                 let (image, ty, tx) = place(first + tile, k)
@@ -192,11 +190,7 @@ enum WinogradConv {
                         d[i * alpha + j] = inside ? x + ((image * g.h + iy) * g.w + ix) * c : UnsafePointer(zero)
                     }
                 }
-                if f23 {
-                    re_winograd_f23_input(isa, d.baseAddress!, c, v + tile * c, count * c)
-                } else {
-                    re_winograd_f25_input(isa, d.baseAddress!, c, v + tile * c, count * c)
-                }
+                re_winograd_input(isa, Int32(t.r), d.baseAddress!, c, v + tile * c, count * c)
             }
         }
         for xi in 0..<positions {
@@ -219,11 +213,8 @@ enum WinogradConv {
                         }
                     }
                     let r = residual == nil ? nil : UnsafePointer(res.baseAddress!)
-                    if f23 {
-                        re_winograd_f23_output(isa, products + tile * s, count * s, s, bias, out.baseAddress!, r, Int32(activation.cValue))
-                    } else {
-                        re_winograd_f25_output(isa, products + tile * s, count * s, s, bias, out.baseAddress!, r, Int32(activation.cValue))
-                    }
+                    re_winograd_output(isa, Int32(t.r), products + tile * s, count * s, s, bias, out.baseAddress!, r,
+                                       Int32(activation.cValue))
                 }
             }
         }
