@@ -53,8 +53,7 @@ struct WinogradTransform: Sendable, Equatable {
         at[(m - 1) * alpha + alpha - 1] = 1
         // Signs as in the paper: a finite point's rows of G and Bᵀ, or the ∞ row of Bᵀ and column of
         // Aᵀ, flip together (the product is unchanged) so that G's row, or Bᵀ's ∞ row, leads with a
-        // positive coefficient. The hand-written F(2×2, 3×3) transforms and the F(2×2, 5×5) tables
-        // in C use these signs.
+        // positive coefficient. The C transforms' tables use these signs.
         for j in 0..<alpha {
             let lead = j < alpha - 1 ? g[j * r..<(j + 1) * r].first { $0 != 0 }! : Double(bt[j * alpha..<(j + 1) * alpha].first { $0 != 0 }!)
             guard lead < 0 else { continue }
