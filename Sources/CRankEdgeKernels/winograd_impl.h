@@ -71,43 +71,77 @@ RE_INLINE void RE_FN(wino_pass)(const int right, const size_t rows, const size_t
         }
 }
 
-/* Input transform of one tile over all channels (see re_winograd_f23_input). */
+/* Input transform of 8 channels (n of them real) of one tile. */
+RE_INLINE void RE_FN(wino_input_group)(const size_t alpha, const float *bt, const float *const *d, size_t ch, size_t n,
+                                       float *v, size_t stride) {
+    re_v8 x[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], t[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA];
+    RE_FN(load_each)(x, alpha * alpha, d, ch, n);
+    RE_FN(wino_pass)(0, alpha, alpha, alpha, bt, x, t);
+    RE_FN(wino_pass)(1, alpha, alpha, alpha, bt, t, x);
+    RE_FN(store_strided)(v + ch, stride, x, alpha * alpha, n);
+}
+
+/* Input transform of one tile over all channels (see re_winograd_f23_input). With 8 channels or
+ * more, a tail of n < 8 is done as the full group ending at the last channel: it recomputes a few
+ * channels bit for bit instead of going through partial loads and stores. */
 RE_INLINE void RE_FN(wino_input)(const size_t alpha, const float *bt, const float *const *d, size_t c, float *v,
                                  size_t stride) {
-    for (size_t ch = 0; ch < c; ch += 8) {
-        const size_t n = c - ch < 8 ? c - ch : 8;
-        re_v8 x[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], t[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA];
-        RE_FN(load_each)(x, alpha * alpha, d, ch, n);
-        RE_FN(wino_pass)(0, alpha, alpha, alpha, bt, x, t);
-        RE_FN(wino_pass)(1, alpha, alpha, alpha, bt, t, x);
-        RE_FN(store_strided)(v + ch, stride, x, alpha * alpha, n);
+    if (c < 8) {
+        RE_FN(wino_input_group)(alpha, bt, d, 0, c, v, stride);
+        return;
+    }
+    size_t ch = 0;
+    for (; ch + 8 <= c; ch += 8) RE_FN(wino_input_group)(alpha, bt, d, ch, 8, v, stride);
+    if (ch < c) RE_FN(wino_input_group)(alpha, bt, d, c - 8, 8, v, stride);
+}
+
+/* Output transform of 8 output channels (n of them real) of one tile, with bias, residual and
+ * activation, into out[m * m]. */
+RE_INLINE void RE_FN(wino_output_group)(const size_t alpha, const size_t m, const float *at, const float *mp,
+                                        size_t stride, size_t o, size_t n, const float *bias, const float *const *r,
+                                        int act, re_v8 *out) {
+    re_v8 x[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], half[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], add[4];
+    RE_FN(load_strided)(x, alpha * alpha, mp + o, stride, n);
+    RE_FN(wino_pass)(0, m, alpha, alpha, at, x, half);
+    RE_FN(wino_pass)(1, m, m, alpha, at, half, out);
+    re_v8 b = RE_FN(splat)(0.0f);
+    if (bias) RE_FN(load_strided)(&b, 1, bias + o, 0, n);
+    for (size_t i = 0; i < m * m; i++) out[i] += b;
+    if (r) {
+        RE_FN(load_each)(add, m * m, r, o, n);
+        for (size_t i = 0; i < m * m; i++) out[i] += add[i];
+    }
+    for (size_t i = 0; i < m * m; i++) out[i] = RE_FN(activate)(out[i], act);
+}
+
+RE_INLINE void RE_FN(wino_store_group)(float *const *y, size_t o, size_t n, const re_v8 *out, size_t count) {
+    if (n == 8) {
+        for (size_t i = 0; i < count; i++) RE_FN(store)(y[i] + o, out[i]);
+    } else {
+        for (size_t i = 0; i < count; i++) memcpy(y[i] + o, &out[i], n * sizeof(float));
     }
 }
 
 /* Output transform of one tile over all output channels, with bias, residual and activation (see
- * re_winograd_f23_output). */
+ * re_winograd_f23_output). With 8 channels or more, a tail of n < 8 is the full group ending at the
+ * last channel. It is computed first, while the residual (which may be y itself) is still
+ * unwritten, and stored last, where its overlap with the previous group writes the same values. */
 RE_INLINE void RE_FN(wino_output)(const size_t alpha, const size_t m, const float *at, const float *mp, size_t stride,
                                   size_t s, const float *bias, float *const *y, const float *const *r, int act) {
-    for (size_t o = 0; o < s; o += 8) {
-        const size_t n = s - o < 8 ? s - o : 8;
-        re_v8 x[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], half[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], out[4], add[4];
-        RE_FN(load_strided)(x, alpha * alpha, mp + o, stride, n);
-        RE_FN(wino_pass)(0, m, alpha, alpha, at, x, half);
-        RE_FN(wino_pass)(1, m, m, alpha, at, half, out);
-        re_v8 b = RE_FN(splat)(0.0f);
-        if (bias) RE_FN(load_strided)(&b, 1, bias + o, 0, n);
-        for (size_t i = 0; i < m * m; i++) out[i] += b;
-        if (r) {
-            RE_FN(load_each)(add, m * m, r, o, n);
-            for (size_t i = 0; i < m * m; i++) out[i] += add[i];
-        }
-        for (size_t i = 0; i < m * m; i++) out[i] = RE_FN(activate)(out[i], act);
-        if (n == 8) {
-            for (size_t i = 0; i < m * m; i++) RE_FN(store)(y[i] + o, out[i]);
-        } else {
-            for (size_t i = 0; i < m * m; i++) memcpy(y[i] + o, &out[i], n * sizeof(float));
-        }
+    re_v8 out[4];
+    if (s < 8) {
+        RE_FN(wino_output_group)(alpha, m, at, mp, stride, 0, s, bias, r, act, out);
+        RE_FN(wino_store_group)(y, 0, s, out, m * m);
+        return;
     }
+    const size_t full = s / 8 * 8;
+    re_v8 tail[4];
+    if (full < s) RE_FN(wino_output_group)(alpha, m, at, mp, stride, s - 8, 8, bias, r, act, tail);
+    for (size_t o = 0; o < full; o += 8) {
+        RE_FN(wino_output_group)(alpha, m, at, mp, stride, o, 8, bias, r, act, out);
+        RE_FN(wino_store_group)(y, o, 8, out, m * m);
+    }
+    if (full < s) RE_FN(wino_store_group)(y, s - 8, 8, tail, m * m);
 }
 
 static RE_ATTR void RE_FN(winograd_f23_input)(const float *const *d, size_t c, float *v, size_t stride) {

@@ -140,6 +140,69 @@ import RankEdge
         #expect(b.graph.node(named: "bn") != nil && b.graph.node(named: "relu") != nil)
     }
 
+    /// The residual join: batchNorm(x) + r, with and without the ReLU, against add (and relu)
+    /// composed from the separate ops; r a separate tensor or x itself.
+    @Test(arguments: [(true, true, false), (true, false, false), (false, true, false), (true, true, true), (false, false, true)])
+    func batchNormResidualEqualsTheComposition(training: Bool, relu: Bool, residualIsInput: Bool) {
+        func run(fused: Bool) -> ([Float], [[Float]]) {
+            let x = randomVariable([3, 4, 5, 6], seed: 8, scale: 2), r = randomVariable([3, 4, 5, 6], seed: 11, scale: 2)
+            let gamma = randomVariable([6], seed: 9), beta = randomVariable([6], seed: 10)
+            let mean = TensorStorage([0.1, -0.2, 0.3, 0, 0.05, 0.4]), variance = TensorStorage([1, 0.5, 2, 1.5, 0.8, 1.2])
+            let residual = residualIsInput ? x : r
+            let y: Variable
+            if fused {
+                y = RankEdgeTrain.batchNorm(x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance,
+                                            training: training, residual: residual, relu: relu)
+            } else {
+                let sum = add(RankEdgeTrain.batchNorm(x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance,
+                                                      training: training), residual)
+                y = relu ? RankEdgeTrain.relu(sum) : sum
+            }
+            var rng = SeededRandom(seed: 3)
+            y.backward(seed: (0..<y.count).map { _ in rng.uniform(-1, 1) })
+            return (y.data, (residualIsInput ? [x, gamma, beta] : [x, gamma, beta, r]).map { $0.grad!.array })
+        }
+        let (fusedOut, fusedGrads) = run(fused: true), (plainOut, plainGrads) = run(fused: false)
+        if relu { #expect(fusedOut.contains(0) && fusedOut.contains { $0 > 0 }, "the test should cover both sides of the ReLU") }
+        #expect(zip(fusedOut, plainOut).allSatisfy { abs($0 - $1) <= 1e-5 })
+        for (f, p) in zip(fusedGrads, plainGrads) {
+            let scale = max(p.map(abs).max() ?? 0, 1e-3)
+            #expect(zip(f, p).allSatisfy { abs($0 - $1) <= 1e-5 * scale }, "fused \(f.prefix(4)) vs \(p.prefix(4))")
+        }
+    }
+
+    @Test func batchNormResidualGradients() {
+        let x = randomVariable([3, 4, 3, 5], seed: 4, scale: 2), r = randomVariable([3, 4, 3, 5], seed: 12)
+        let gamma = randomVariable([5], seed: 5), beta = randomVariable([5], seed: 6)
+        let errs = gradientCheck([x, gamma, beta, r], eps: 1e-2) { v in
+            RankEdgeTrain.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: TensorStorage([0.1, -0.2, 0.3, 0, 0.05]),
+                                    runningVar: TensorStorage([1, 0.5, 2, 1.5, 0.8]), training: true, residual: v[3])
+        }
+        #expect(errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
+    /// A ResNet block followed by a ReLU runs as one fused op at its end, gives what the unfused
+    /// layers give, and still exports its add and relu nodes.
+    @Test func sequentialFusesResidualThenReLU() {
+        var rng = SeededRandom(seed: 5)
+        let block = Residual(name: "b", body: Sequential(name: "b", [
+            Conv2D(name: "b.conv", inChannels: 4, outChannels: 4, kernel: 3, stride: 1, padding: 1, bias: false, rng: &rng),
+            BatchNorm2D(name: "b.bn", channels: 4),
+        ]), shortcut: nil)
+        let model = Sequential(name: "s", [block, ReLU(name: "relu")])
+        let x = randomVariable([2, 5, 5, 4], seed: 4, scale: 2)
+        let context = ForwardContext(mode: .training)
+        let y = model.forward(x, context)
+        #expect(y.parents.count == 4 && y.parents[3] === x, "bn with the input as its residual")
+        let conv = (block.body as! Sequential).layers[0].forward(x, context)
+        let bn = (block.body as! Sequential).layers[1] as! BatchNorm2D
+        let plain = RankEdgeTrain.relu(add(bn.forward(conv, context, relu: false), x))
+        #expect(zip(y.data, plain.data).allSatisfy { abs($0 - $1) <= 1e-5 })
+        var b = GraphBuilder(name: "s", input: "x", shape: [2, 5, 5, 4])
+        _ = model.export(into: &b, input: "x")
+        #expect(b.graph.node(named: "b.add") != nil && b.graph.node(named: "relu") != nil)
+    }
+
     @Test func batchNormTrainingNormalisesAndTracksStatistics() {
         let x = randomVariable([4, 3, 3, 2], seed: 9, scale: 3)
         let rm = TensorStorage(zeros: 2), rv = TensorStorage([1, 1])

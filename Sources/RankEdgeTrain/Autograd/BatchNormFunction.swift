@@ -3,13 +3,16 @@
 /// unbiased variance for the running estimate); in evaluation mode it uses the running statistics.
 /// With `relu`, the result is relu(batchNorm(x)) as one op: the normalised tensor is never stored
 /// and the ReLU's backward folds into the normalisation's (dy = dz where the output is positive),
-/// which saves a full write and two reads of the activation each way.
+/// which saves a full write and two reads of the activation each way. With `residual`, the result is
+/// (relu of) batchNorm(x) + residual, a ResNet block's join: the sum is never stored either, and
+/// the residual's gradient is written in the same pass as x's.
 public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMean: TensorStorage,
                       runningVar: TensorStorage, training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5,
-                      relu: Bool = false) -> Variable {
+                      residual: Variable? = nil, relu: Bool = false) -> Variable {
     let c = x.shape.last!
     precondition(gamma.count == c && beta.count == c && runningMean.count == c && runningVar.count == c,
                  "batchNorm: parameters do not match \(c) channels")
+    precondition(residual.map { $0.shape == x.shape } ?? true, "batchNorm: residual \(residual!.shape) is not \(x.shape)")
     let rows = x.count / c
     var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
     if training {
@@ -36,8 +39,11 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
         shift[j] = beta.value[j] - mean[j] * scale[j]
     }
     let out = TensorStorage(uninitialized: x.count)
-    affinePerChannel(x.value.pointer, out.pointer, rows: rows, c: c, scale: scale, shift: shift, relu: relu)
-    return Variable(shape: x.shape, value: out, parents: [x, gamma, beta]) { y in
+    affinePerChannel(x.value.pointer, out.pointer, rows: rows, c: c, scale: scale, shift: shift,
+                     residual: residual?.value.pointer, relu: relu)
+    var parents = [x, gamma, beta]
+    if let residual { parents.append(residual) }
+    return Variable(shape: x.shape, value: out, parents: parents) { y in
         let dy = y.grad!.pointer
         // With the ReLU, the normalisation's gradient is dy where the output is positive, else 0.
         let gate: UnsafeMutablePointer<Float>? = relu ? y.value.pointer : nil
@@ -50,6 +56,17 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
         }
         if gamma.requiresGrad { let g = gamma.gradPointer(); for j in 0..<c { g[j] += dGamma[j] } }
         if beta.requiresGrad { let g = beta.gradPointer(); for j in 0..<c { g[j] += dBeta[j] } }
+        // The residual's gradient is the (gated) dy itself.
+        let dResidual = residual.flatMap { $0.requiresGrad ? $0.gradForOverwrite() : nil }
+        if let dResidual, !x.requiresGrad {
+            let dr = SendablePointer(dResidual.pointer), dys = SendablePointer(dy), gates = gate.map(SendablePointer.init)
+            elementwise(y.count) { range in
+                for i in range {
+                    let g = gates.map { $0.p[i] > 0 ? dys.p[i] : 0 } ?? dys.p[i]
+                    if dResidual.fresh { dr.p[i] = g } else { dr.p[i] += g }
+                }
+            }
+        }
         guard x.requiresGrad else { return }
         // dx = a·dy + b·x + d per channel (training); dx = scale·dy (evaluation).
         var a = scale, b = [Float](repeating: 0, count: c), d = [Float](repeating: 0, count: c)
@@ -65,6 +82,7 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
         let (g, fresh) = x.gradForOverwrite()
         let dx = SendablePointer(g), xs = SendablePointer(x.value), dys = SendablePointer(dy)
         let gates = gate.map(SendablePointer.init)
+        let dr = dResidual.map { SendablePointer($0.pointer) }, residualFresh = dResidual?.fresh ?? false
         Parallel.forRanges(total: rows) { _, range in
             a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in d.withUnsafeBufferPointer { d in
                 for r in range {
@@ -72,15 +90,41 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
                     let dxr = dx.p + o, dyr = dys.p + o, xr = xs.p + o
                     if let gates {
                         let zr = gates.p + o
-                        if fresh {
+                        if let dr {
+                            // The gated dy goes to the residual in the same pass.
+                            let drr = dr.p + o
+                            if fresh && residualFresh {
+                                for j in 0..<c {
+                                    let g = dyr[j], z = zr[j]
+                                    let gated = z > 0 ? g : 0
+                                    drr[j] = gated
+                                    dxr[j] = a[j] * gated + b[j] * xr[j] + d[j]
+                                }
+                            } else {
+                                // Residual first: it may be x itself, whose gradient then takes both.
+                                for j in 0..<c {
+                                    let g = dyr[j], z = zr[j]
+                                    let gated = z > 0 ? g : 0
+                                    if residualFresh { drr[j] = gated } else { drr[j] += gated }
+                                    let dxj = a[j] * gated + b[j] * xr[j] + d[j]
+                                    if fresh { dxr[j] = dxj } else { dxr[j] += dxj }
+                                }
+                            }
+                        } else if fresh {
                             for j in 0..<c { let g = dyr[j], z = zr[j]; dxr[j] = a[j] * (z > 0 ? g : 0) + b[j] * xr[j] + d[j] }
                         } else {
                             for j in 0..<c { let g = dyr[j], z = zr[j]; dxr[j] += a[j] * (z > 0 ? g : 0) + b[j] * xr[j] + d[j] }
                         }
-                    } else if fresh {
-                        for j in 0..<c { dxr[j] = a[j] * dyr[j] + b[j] * xr[j] + d[j] }
                     } else {
-                        for j in 0..<c { dxr[j] += a[j] * dyr[j] + b[j] * xr[j] + d[j] }
+                        if let dr {
+                            let drr = dr.p + o
+                            if residualFresh { drr.update(from: dyr, count: c) } else { for j in 0..<c { drr[j] += dyr[j] } }
+                        }
+                        if fresh {
+                            for j in 0..<c { dxr[j] = a[j] * dyr[j] + b[j] * xr[j] + d[j] }
+                        } else {
+                            for j in 0..<c { dxr[j] += a[j] * dyr[j] + b[j] * xr[j] + d[j] }
+                        }
                     }
                 }
             } } }
@@ -130,15 +174,22 @@ func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Flo
     return (sum1, sum2)
 }
 
-/// out = x·scale[c] + shift[c] per channel, then max(·, 0) with `relu`.
+/// out = x·scale[c] + shift[c] (+ residual) per channel, then max(·, 0) with `relu`.
 func affinePerChannel(_ x: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, c: Int,
-                      scale: [Float], shift: [Float], relu: Bool = false) {
-    let xs = SendablePointer(x), os = SendablePointer(out)
+                      scale: [Float], shift: [Float], residual: UnsafeMutablePointer<Float>? = nil, relu: Bool = false) {
+    let xs = SendablePointer(x), os = SendablePointer(out), rs = residual.map(SendablePointer.init)
     Parallel.forRanges(total: rows) { _, range in
         scale.withUnsafeBufferPointer { sc in shift.withUnsafeBufferPointer { sh in
             for r in range {
                 let o = r * c
-                if relu {
+                if let rs {
+                    let rr = rs.p + o
+                    if relu {
+                        for j in 0..<c { os.p[o + j] = max(xs.p[o + j] * sc[j] + sh[j] + rr[j], 0) }
+                    } else {
+                        for j in 0..<c { os.p[o + j] = xs.p[o + j] * sc[j] + sh[j] + rr[j] }
+                    }
+                } else if relu {
                     for j in 0..<c { os.p[o + j] = max(xs.p[o + j] * sc[j] + sh[j], 0) }
                 } else {
                     for j in 0..<c { os.p[o + j] = xs.p[o + j] * sc[j] + sh[j] }

@@ -1,5 +1,5 @@
 /// Elementwise loops run in parallel parts once a tensor is big enough to pay for the dispatch.
-private func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
+func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
     if count < 1 << 15 { body(0..<count) } else { Parallel.forRanges(total: count) { _, r in body(r) } }
 }
 

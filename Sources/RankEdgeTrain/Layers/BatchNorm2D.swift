@@ -23,10 +23,11 @@ public final class BatchNorm2D: Module {
         forward(x, context, relu: false)
     }
 
-    /// relu(self(x)) as one op (`Sequential` uses it for a BatchNorm2D followed by a ReLU).
-    public func forward(_ x: Variable, _ context: ForwardContext, relu: Bool) -> Variable {
+    /// relu(self(x) + residual) as one op (`Sequential` uses it for a BatchNorm2D followed by a ReLU,
+    /// `Residual` for a body ending in a BatchNorm2D).
+    public func forward(_ x: Variable, _ context: ForwardContext, residual: Variable? = nil, relu: Bool) -> Variable {
         batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean.value, runningVar: runningVar.value,
-                  training: context.mode == .training, momentum: momentum, epsilon: epsilon, relu: relu)
+                  training: context.mode == .training, momentum: momentum, epsilon: epsilon, residual: residual, relu: relu)
     }
 
     public var parameters: [NamedTensor] {

@@ -87,13 +87,21 @@ public final class Sequential: Module {
     public let name: String
     public let layers: [any Module]
     public init(name: String, _ layers: [any Module]) { self.name = name; self.layers = layers }
-    /// Runs the layers in order, a BatchNorm2D directly followed by a ReLU as one fused op (same
-    /// result; the export keeps both nodes).
+    /// Runs the layers in order, a BatchNorm2D or a Residual directly followed by a ReLU as one
+    /// fused op (same result; the export keeps both nodes).
     public func forward(_ x: Variable, _ context: ForwardContext) -> Variable {
-        var y = x, i = 0
-        while i < layers.count {
-            if let bn = layers[i] as? BatchNorm2D, i + 1 < layers.count, layers[i + 1] is ReLU {
+        forward(x, context, layers: 0..<layers.count)
+    }
+
+    func forward(_ x: Variable, _ context: ForwardContext, layers range: Range<Int>) -> Variable {
+        var y = x, i = range.lowerBound
+        while i < range.upperBound {
+            let reluFollows = i + 1 < range.upperBound && layers[i + 1] is ReLU
+            if reluFollows, let bn = layers[i] as? BatchNorm2D {
                 y = bn.forward(y, context, relu: true)
+                i += 2
+            } else if reluFollows, let residual = layers[i] as? Residual {
+                y = residual.forward(y, context, relu: true)
                 i += 2
             } else {
                 y = layers[i].forward(y, context)
@@ -119,7 +127,18 @@ public final class Residual: Module {
         self.name = name; self.body = body; self.shortcut = shortcut
     }
     public func forward(_ x: Variable, _ context: ForwardContext) -> Variable {
-        add(body.forward(x, context), shortcut?.forward(x, context) ?? x)
+        forward(x, context, relu: false)
+    }
+
+    /// relu(self(x)) with `relu`. A body ending in a BatchNorm2D (a ResNet block) does its
+    /// normalisation, the join and the ReLU as one op.
+    public func forward(_ x: Variable, _ context: ForwardContext, relu reluAfter: Bool) -> Variable {
+        if let sequence = body as? Sequential, let bn = sequence.layers.last as? BatchNorm2D {
+            let prefix = sequence.forward(x, context, layers: 0..<(sequence.layers.count - 1))
+            return bn.forward(prefix, context, residual: shortcut?.forward(x, context) ?? x, relu: reluAfter)
+        }
+        let sum = add(body.forward(x, context), shortcut?.forward(x, context) ?? x)
+        return reluAfter ? relu(sum) : sum
     }
     public var parameters: [NamedTensor] { body.parameters + (shortcut?.parameters ?? []) }
     public var buffers: [NamedTensor] { body.buffers + (shortcut?.buffers ?? []) }
