@@ -46,9 +46,13 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
     return Variable(shape: x.shape, value: out, parents: parents) { y in
         let dy = y.grad!.pointer
         // With the ReLU, the normalisation's gradient is dy where the output is positive, else 0.
-        let gate: UnsafeMutablePointer<Float>? = relu ? y.value.pointer : nil
+        // Without a residual, whether an output is positive follows from x (x·scale + shift > 0,
+        // the forward's own arithmetic), which both passes read anyway: the output is not read.
+        let gateFromX = relu && residual == nil
+        let gate: UnsafeMutablePointer<Float>? = relu && !gateFromX ? y.value.pointer : nil
         // Σdy and Σdy·x per channel give dβ and dγ without storing x̂.
-        let (sumDy, sumDyX) = channelSums(dy, x.value.pointer, rows: rows, c: c, gate: gate)
+        let (sumDy, sumDyX) = channelSums(dy, x.value.pointer, rows: rows, c: c, gate: gate,
+                                          affineGate: gateFromX ? (scale, shift) : nil)
         var dGamma = [Float](repeating: 0, count: c), dBeta = [Float](repeating: 0, count: c)
         for j in 0..<c {
             dBeta[j] = Float(sumDy[j])
@@ -85,10 +89,23 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
         let dr = dResidual.map { SendablePointer($0.pointer) }, residualFresh = dResidual?.fresh ?? false
         Parallel.forRanges(total: rows) { _, range in
             a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in d.withUnsafeBufferPointer { d in
+            scale.withUnsafeBufferPointer { sc in shift.withUnsafeBufferPointer { sh in
                 for r in range {
                     let o = r * c
                     let dxr = dx.p + o, dyr = dys.p + o, xr = xs.p + o
-                    if let gates {
+                    if gateFromX {
+                        if fresh {
+                            for j in 0..<c {
+                                let g = dyr[j], xv = xr[j], t = xv * sc[j] + sh[j]
+                                dxr[j] = a[j] * (t > 0 ? g : 0) + b[j] * xv + d[j]
+                            }
+                        } else {
+                            for j in 0..<c {
+                                let g = dyr[j], xv = xr[j], t = xv * sc[j] + sh[j]
+                                dxr[j] += a[j] * (t > 0 ? g : 0) + b[j] * xv + d[j]
+                            }
+                        }
+                    } else if let gates {
                         let zr = gates.p + o
                         if let dr {
                             // The gated dy goes to the residual in the same pass.
@@ -127,20 +144,26 @@ public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMea
                         }
                     }
                 }
+            } }
             } } }
         }
     }
 }
 
 /// Per-channel Σu and Σu·v (Σu² when v is nil), accumulated in Double per part, parts reduced in order.
-/// With `gate`, u counts only where the gate is positive (the ReLU-fused backward).
+/// With `gate`, u counts only where the gate is positive (the ReLU-fused backward); with
+/// `affineGate`, only where v·scale + shift is (the same, computed from the normalisation's input).
 func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>?, rows: Int, c: Int,
-                 gate: UnsafeMutablePointer<Float>? = nil) -> ([Double], [Double]) {
+                 gate: UnsafeMutablePointer<Float>? = nil, affineGate: (scale: [Float], shift: [Float])? = nil) -> ([Double], [Double]) {
+    precondition(affineGate == nil || (v != nil && gate == nil), "channelSums: an affine gate needs v and no gate")
     let parts = max(1, min(Parallel.parts, rows))
     let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts * 2 * c)
     defer { partial.deallocate() }
     partial.initialize(repeating: 0, count: parts * 2 * c)
     let ps = SendablePointer(partial), us = SendablePointer(u), vs = v.map(SendablePointer.init), gs = gate.map(SendablePointer.init)
+    // The affine gate's scale then shift, in one buffer the parts can share.
+    let affineStorage = affineGate.map { TensorStorage($0.scale + $0.shift) }
+    let affine = affineStorage.map(SendablePointer.init)
     Parallel.forRanges(total: rows, parts: parts) { p, range in
         let s1 = ps.p + p * 2 * c, s2 = s1 + c
         // Float accumulation over short row blocks, Double across blocks: fast and stable.
@@ -154,7 +177,14 @@ func channelSums(_ u: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Flo
                 for r in r0..<r1 {
                     let up = us.p + r * c
                     let vp = vs.map { $0.p + r * c } ?? up
-                    if let gp = gs.map({ $0.p + r * c }) {
+                    if let affine {
+                        let sc = affine.p, sh = affine.p + c
+                        for j in 0..<c {
+                            let u = up[j], xv = vp[j], t = xv * sc[j] + sh[j]
+                            let g = t > 0 ? u : 0
+                            a1[j] += g; a2[j] += g * xv
+                        }
+                    } else if let gp = gs.map({ $0.p + r * c }) {
                         // Both values loaded before the select: a load under the condition would
                         // keep the loop from vectorising.
                         for j in 0..<c { let u = up[j], z = gp[j]; let g = z > 0 ? u : 0; a1[j] += g; a2[j] += g * vp[j] }
