@@ -103,9 +103,10 @@ import RankEdge
     }
 
     /// The fused op against relu(batchNorm(x)) composed from the two ops: same output, same
-    /// gradients for x, γ and β, in training and evaluation mode.
-    @Test(arguments: [true, false])
-    func batchNormReLUEqualsTheComposition(training: Bool) {
+    /// gradients for x, γ and β, in training and evaluation mode. With `existingGradients`, x, γ and
+    /// β hold a gradient before the backward pass, which must add to it.
+    @Test(arguments: [(true, false), (false, false), (true, true)])
+    func batchNormReLUEqualsTheComposition(training: Bool, existingGradients: Bool) {
         func run(fused: Bool) -> ([Float], [[Float]]) {
             let x = randomVariable([3, 4, 5, 6], seed: 8, scale: 2)
             let gamma = randomVariable([6], seed: 9), beta = randomVariable([6], seed: 10)
@@ -116,6 +117,7 @@ import RankEdge
                 : RankEdgeTrain.relu(RankEdgeTrain.batchNorm(x, gamma: gamma, beta: beta, runningMean: mean,
                                                              runningVar: variance, training: training))
             var rng = SeededRandom(seed: 3)
+            if existingGradients { for v in [x, gamma, beta] { v.gradPointer().update(repeating: 0.25, count: v.count) } }
             y.backward(seed: (0..<y.count).map { _ in rng.uniform(-1, 1) })
             return (y.data, [x, gamma, beta].map { $0.grad!.array })
         }
@@ -141,11 +143,16 @@ import RankEdge
     }
 
     /// The residual join: batchNorm(x) + r, with and without the ReLU, against add (and relu)
-    /// composed from the separate ops; r a separate tensor or x itself.
-    @Test(arguments: [(true, true, false), (true, false, false), (false, true, false), (true, true, true), (false, false, true)])
-    func batchNormResidualEqualsTheComposition(training: Bool, relu: Bool, residualIsInput: Bool) {
+    /// composed from the separate ops; r a separate tensor or x itself. `variant` 1 gives every
+    /// input a gradient before the backward pass (which must then add to it, not assign); 2 leaves
+    /// x without a gradient.
+    @Test(arguments: [(true, true, false, 0), (true, false, false, 0), (false, true, false, 0), (true, true, true, 0),
+                      (false, false, true, 0), (true, true, false, 1), (true, false, true, 1), (true, true, false, 2),
+                      (false, false, false, 2)])
+    func batchNormResidualEqualsTheComposition(training: Bool, relu: Bool, residualIsInput: Bool, variant: Int) {
         func run(fused: Bool) -> ([Float], [[Float]]) {
-            let x = randomVariable([3, 4, 5, 6], seed: 8, scale: 2), r = randomVariable([3, 4, 5, 6], seed: 11, scale: 2)
+            let x = randomVariable([3, 4, 5, 6], seed: 8, scale: 2, requiresGrad: variant != 2)
+            let r = randomVariable([3, 4, 5, 6], seed: 11, scale: 2)
             let gamma = randomVariable([6], seed: 9), beta = randomVariable([6], seed: 10)
             let mean = TensorStorage([0.1, -0.2, 0.3, 0, 0.05, 0.4]), variance = TensorStorage([1, 0.5, 2, 1.5, 0.8, 1.2])
             let residual = residualIsInput ? x : r
@@ -159,8 +166,10 @@ import RankEdge
                 y = relu ? RankEdgeTrain.relu(sum) : sum
             }
             var rng = SeededRandom(seed: 3)
+            let inputs = (variant == 2 ? [] : [x]) + [gamma, beta] + (residualIsInput ? [] : [r])
+            if variant == 1 { for v in inputs { v.gradPointer().update(repeating: 0.25, count: v.count) } }
             y.backward(seed: (0..<y.count).map { _ in rng.uniform(-1, 1) })
-            return (y.data, (residualIsInput ? [x, gamma, beta] : [x, gamma, beta, r]).map { $0.grad!.array })
+            return (y.data, inputs.map { $0.grad!.array })
         }
         let (fusedOut, fusedGrads) = run(fused: true), (plainOut, plainGrads) = run(fused: false)
         if relu { #expect(fusedOut.contains(0) && fusedOut.contains { $0 > 0 }, "the test should cover both sides of the ReLU") }
