@@ -41,8 +41,8 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rankedge", default=os.path.join(here, "..", ".build", "release", "rankedge"))
-    p.add_argument("--torch-python", default="/tmp/torchvenv/bin/python",
-                   help="a Python with torch (tools/setup.sh torch makes /tmp/torchvenv)")
+    p.add_argument("--torch-python", default=os.path.join(here, "..", ".venv-torch", "bin", "python"),
+                   help="a Python with torch (tools/setup.sh torch makes .venv-torch)")
     p.add_argument("--torch-script", default=os.path.join(here, "..", "..", "shared", "tools", "torch_train_bench.py"))
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)

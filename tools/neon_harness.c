@@ -261,74 +261,106 @@ static int check_pack_rows(const re_gemm_kernels *ks, size_t count, unsigned nul
     return ok;
 }
 
-/* Winograd F(2x2, 3x3) and F(2x2, 5x5) transforms for one tile, channel by channel: input transform,
- * products with G g Gᵀ (G built here in double by Toom-Cook at 0, 1, -1, 2, -2 and infinity, with
- * the kernels' sign convention), output
- * transform with bias, residual and ReLU, against the direct r x r correlation of the patch in
- * double. Channel counts cover whole and partial vectors. */
-static int check_winograd(re_isa isa, size_t r, size_t c) {
-    const size_t alpha = r + 1, n2 = alpha * alpha;
+/* The Winograd G (alpha x r, Toom-Cook at 0, 1, -1, 2, -2 and infinity, alpha = m + r - 1) in
+ * double, with the kernels' sign convention (WinogradTransform): each finite row leads with a
+ * positive value. */
+static void winograd_g(size_t m, size_t r, double G[6][5]) {
+    const size_t alpha = m + r - 1;
     static const double points[] = {0, 1, -1, 2, -2};
-    double G[6][5] = {{0}};
+    for (size_t j = 0; j < 6; j++) for (size_t k = 0; k < 5; k++) G[j][k] = 0;
     for (size_t j = 0; j + 1 < alpha; j++) {
         double f = 1;
         for (size_t l = 0; l + 1 < alpha; l++) if (l != j) f *= points[j] - points[l];
         double p = 1;
         for (size_t k = 0; k < r; k++) { G[j][k] = p / f; p *= points[j]; }
-        /* The kernels' signs (WinogradTransform): each finite row of G leads with a positive value. */
         size_t lead = 0;
         while (G[j][lead] == 0) lead++;
         if (G[j][lead] < 0) for (size_t k = 0; k < r; k++) G[j][k] = -G[j][k];
     }
     G[alpha - 1][r - 1] = 1;
+}
+
+/* Winograd F(m x m, r x r) (F(2,3), F(2,5), F(4,3)) for one tile, channel by channel: input
+ * transform, products with G g Gᵀ, output transform with bias, residual and ReLU, against the
+ * direct r x r correlation of the patch in double. Then the weight gradient's pieces: the
+ * output-gradient transform A dY Aᵀ times the input transform, folded back by G, against the direct
+ * sums dy ⋆ d. Channel counts cover whole and partial vectors. */
+static int check_winograd(re_isa isa, size_t m_tile, size_t r, size_t c) {
+    const size_t alpha = m_tile + r - 1, n2 = alpha * alpha, outs_n = m_tile * m_tile;
+    double G[6][5];
+    winograd_g(m_tile, r, G);
     float *d = malloc(n2 * c * sizeof(float)), *g = malloc(r * r * c * sizeof(float)), *v = malloc(n2 * c * sizeof(float));
-    float *m = malloc(n2 * c * sizeof(float)), *bias = malloc(c * sizeof(float)), *res = malloc(4 * c * sizeof(float));
-    float *y = malloc(4 * c * sizeof(float));
+    float *m = malloc(n2 * c * sizeof(float)), *bias = malloc(c * sizeof(float)), *res = malloc(outs_n * c * sizeof(float));
+    float *y = malloc(outs_n * c * sizeof(float)), *u = malloc(n2 * c * sizeof(float));
     for (size_t i = 0; i < n2 * c; i++) d[i] = next_uniform();
     for (size_t i = 0; i < r * r * c; i++) g[i] = next_uniform();
     for (size_t i = 0; i < c; i++) bias[i] = next_uniform();
-    for (size_t i = 0; i < 4 * c; i++) res[i] = next_uniform();
+    for (size_t i = 0; i < outs_n * c; i++) res[i] = next_uniform();
     const float *rows[36];
     for (size_t i = 0; i < n2; i++) rows[i] = d + i * c;
-    re_winograd_input((int)isa, (int)r, rows, c, v, c);
+    re_winograd_input((int)isa, (int)m_tile, (int)r, rows, c, v, c);
     for (size_t ch = 0; ch < c; ch++)
     for (size_t i = 0; i < alpha; i++)
     for (size_t j = 0; j < alpha; j++) {
-        double u = 0;
+        double w = 0;
         for (size_t a = 0; a < r; a++)
-        for (size_t b = 0; b < r; b++) u += G[i][a] * g[(a * r + b) * c + ch] * G[j][b];
-        m[(i * alpha + j) * c + ch] = (float)(u * v[(i * alpha + j) * c + ch]);
+        for (size_t b = 0; b < r; b++) w += G[i][a] * g[(a * r + b) * c + ch] * G[j][b];
+        m[(i * alpha + j) * c + ch] = (float)(w * v[(i * alpha + j) * c + ch]);
     }
-    float *outs[4];
-    const float *resp[4];
+    float *outs[16];
+    const float *resp[16];
     int ok = 1;
+    /* The transforms scale each of up to alpha² terms by coefficients of at most 8 (F(4,3)'s Aᵀ)
+     * before they cancel: allow that much float32 rounding on the terms' size. */
+    const double slack = (double)(n2 * 64) * 1.2e-7;
     /* The residual apart from the output, then the output itself holding the residual (how an
      * accumulating conv calls it): a channel tail's overlapping group must not add it twice. */
     for (int aliased = 0; aliased < 2 && ok; aliased++) {
-    if (aliased) memcpy(y, res, 4 * c * sizeof(float));
-    for (int i = 0; i < 4; i++) { outs[i] = y + (size_t)i * c; resp[i] = aliased ? outs[i] : res + (size_t)i * c; }
-    re_winograd_output((int)isa, (int)r, m, c, c, bias, outs, resp, RE_ACT_RELU);
+    if (aliased) memcpy(y, res, outs_n * c * sizeof(float));
+    for (size_t i = 0; i < outs_n; i++) { outs[i] = y + i * c; resp[i] = aliased ? outs[i] : res + i * c; }
+    re_winograd_output((int)isa, (int)m_tile, (int)r, m, c, c, bias, outs, resp, RE_ACT_RELU);
     for (size_t ch = 0; ch < c && ok; ch++)
-    for (size_t oy = 0; oy < 2 && ok; oy++)
-    for (size_t ox = 0; ox < 2 && ok; ox++) {
-        double exact = (double)bias[ch] + res[(oy * 2 + ox) * c + ch], bound = fabs(exact);
+    for (size_t oy = 0; oy < m_tile && ok; oy++)
+    for (size_t ox = 0; ox < m_tile && ok; ox++) {
+        double exact = (double)bias[ch] + res[(oy * m_tile + ox) * c + ch], bound = fabs(exact);
         for (size_t a = 0; a < r; a++)
         for (size_t b = 0; b < r; b++) {
             const double term = (double)g[(a * r + b) * c + ch] * d[((oy + a) * alpha + ox + b) * c + ch];
             exact += term; bound += fabs(term);
         }
         exact = activate(exact, RE_ACT_RELU);
-        const float got = y[(oy * 2 + ox) * c + ch];
-        /* The transforms scale each of up to alpha² terms by coefficients of at most 5 (F(2,5)'s Bᵀ)
-         * before they cancel: allow that much float32 rounding on the terms' size. */
-        if (fabs(got - exact) > (double)(n2 * 25) * 1.2e-7 * (bound + (double)n2) + 1e-30) {
+        const float got = y[(oy * m_tile + ox) * c + ch];
+        if (fabs(got - exact) > slack * (bound + (double)n2) + 1e-30) {
             ok = 0;
-            fprintf(stderr, "winograd F(2,%zu) mismatch c=%zu%s at (%zu,%zu,%zu): %.9g exact %.9g\n", r, c,
+            fprintf(stderr, "winograd F(%zu,%zu) mismatch c=%zu%s at (%zu,%zu,%zu): %.9g exact %.9g\n", m_tile, r, c,
                     aliased ? " (residual in place)" : "", oy, ox, ch, got, exact);
         }
     }
     }
-    free(d); free(g); free(v); free(m); free(bias); free(res); free(y);
+    /* Weight gradient: dg[a][b] = Σ_ξ,η G[ξ][a] G[η][b] U[ξη] V[ξη], with U = A dY Aᵀ (dY: the
+     * tile's m x m output gradient, here y's first channels reused as random data). */
+    float *dy = res;
+    const float *dys[16];
+    for (size_t i = 0; i < outs_n; i++) dys[i] = dy + i * c;
+    re_winograd_output_gradient((int)isa, (int)m_tile, (int)r, dys, c, u, c);
+    for (size_t ch = 0; ch < c && ok; ch++)
+    for (size_t a = 0; a < r && ok; a++)
+    for (size_t b = 0; b < r && ok; b++) {
+        double got = 0, exact = 0, bound = 0;
+        for (size_t i = 0; i < alpha; i++)
+        for (size_t j = 0; j < alpha; j++) got += G[i][a] * G[j][b] * (double)u[(i * alpha + j) * c + ch] * v[(i * alpha + j) * c + ch];
+        for (size_t oy = 0; oy < m_tile; oy++)
+        for (size_t ox = 0; ox < m_tile; ox++) {
+            const double term = (double)dy[(oy * m_tile + ox) * c + ch] * d[((oy + a) * alpha + ox + b) * c + ch];
+            exact += term; bound += fabs(term);
+        }
+        if (fabs(got - exact) > slack * (bound + (double)n2) + 1e-30) {
+            ok = 0;
+            fprintf(stderr, "winograd F(%zu,%zu) weight-gradient mismatch c=%zu at (%zu,%zu,%zu): %.9g exact %.9g\n",
+                    m_tile, r, c, a, b, ch, got, exact);
+        }
+    }
+    free(d); free(g); free(v); free(m); free(bias); free(res); free(y); free(u);
     return ok;
 }
 
@@ -435,8 +467,9 @@ int main(int argc, char **argv) {
     }
     static const size_t wc[] = {1, 7, 8, 13, 24, 33};
     for (size_t i = 0; i < sizeof wc / sizeof wc[0]; i++) {
-        if (check_winograd(isa, 3, wc[i])) passed++; else failed++;
-        if (check_winograd(isa, 5, wc[i])) passed++; else failed++;
+        if (check_winograd(isa, 2, 3, wc[i])) passed++; else failed++;
+        if (check_winograd(isa, 2, 5, wc[i])) passed++; else failed++;
+        if (check_winograd(isa, 4, 3, wc[i])) passed++; else failed++;
     }
     /* Narrow chain: input channels 1, 16, 20 (a transpose and a tail) and 70 (two blocks of 64);
      * cores 9 -> 9, 7 -> 11 and 19 -> 19; outputs 16, 13 (tail) and 32; widths 8, 11, 32; 3 x 3 and 5 x 5. */

@@ -8,8 +8,10 @@
 
 typedef float re_v8 __attribute__((vector_size(32)));
 
-/* The largest Winograd input tile the matrix-form transforms take: F(2x2, 5x5). */
+/* The largest Winograd input tile the matrix-form transforms take (F(2x2, 5x5) and F(4x4, 3x3)),
+ * and the largest output tile (F(4x4, 3x3)). */
 #define RE_WINO_MAX_ALPHA 6
+#define RE_WINO_MAX_M 4
 
 /* Winograd F(2x2, 3x3) at the points 0, 1, -1 and infinity (Lavin & Gray's matrices), and F(2x2, 5x5)
  * at 0, 1, -1, 2, -2 and infinity. WinogradTransform in Swift builds the same matrices, and its
@@ -35,6 +37,36 @@ const float re_winograd_f25_bt[36] = {
 const float re_winograd_f25_at[12] = {
     1, 1, 1, 1, 1, 0,
     0, 1, -1, 2, -2, 1,
+};
+/* F(4x4, 3x3) has F(2x2, 5x5)'s points, so its Bᵀ is re_winograd_f25_bt. */
+const float re_winograd_f43_at[24] = {
+    1, 1, 1, 1, 1, 0,
+    0, 1, -1, 2, -2, 0,
+    0, 1, 1, 4, 4, 0,
+    0, 1, -1, 8, -8, 1,
+};
+/* A = (Aᵀ)ᵀ (alpha x m), for the output-gradient transform A dY Aᵀ of the weight gradient. */
+const float re_winograd_f23_a[8] = {
+    1, 0,
+    1, 1,
+    1, -1,
+    0, -1,
+};
+const float re_winograd_f43_a[24] = {
+    1, 0, 0, 0,
+    1, 1, 1, 1,
+    1, -1, 1, -1,
+    1, 2, 4, 8,
+    1, -2, 4, -8,
+    0, 0, 0, 1,
+};
+const float re_winograd_f25_a[12] = {
+    1, 0,
+    1, 1,
+    1, -1,
+    1, 2,
+    1, -2,
+    0, 1,
 };
 
 static inline size_t re_round16(size_t n) { return (n + 15) / 16 * 16; }
@@ -194,31 +226,57 @@ void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *p
     narrowchain_rows_scalar(p, planar, y, residual, oy0, oy1, row_buffer);
 }
 
-void re_winograd_input(int isa, int r, const float *const *d, size_t c, float *v, size_t stride) {
-#if defined(__x86_64__) || defined(_M_X64)
-    const int avx2 = isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2);
-    if (avx2 && r == 3) { winograd_f23_input_avx2(d, c, v, stride); return; }
-    if (avx2 && r == 5) { winograd_f25_input_avx2(d, c, v, stride); return; }
-#endif
-#if defined(__aarch64__)
-    if (isa == RE_ISA_NEON && r == 3) { winograd_f23_input_neon(d, c, v, stride); return; }
-    if (isa == RE_ISA_NEON && r == 5) { winograd_f25_input_neon(d, c, v, stride); return; }
-#endif
-    if (r == 3) winograd_f23_input_scalar(d, c, v, stride);
-    if (r == 5) winograd_f25_input_scalar(d, c, v, stride);
+/* Which transform (m, r) names: 0 F(2x2, 3x3), 1 F(2x2, 5x5), 2 F(4x4, 3x3), -1 none. */
+static int re_winograd_kind(int m, int r) {
+    if (m == 2 && r == 3) return 0;
+    if (m == 2 && r == 5) return 1;
+    if (m == 4 && r == 3) return 2;
+    return -1;
 }
 
-void re_winograd_output(int isa, int r, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
-                        const float *const *residual, int activation) {
 #if defined(__x86_64__) || defined(_M_X64)
-    const int avx2 = isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2);
-    if (avx2 && r == 3) { winograd_f23_output_avx2(m, stride, s, bias, y, residual, activation); return; }
-    if (avx2 && r == 5) { winograd_f25_output_avx2(m, stride, s, bias, y, residual, activation); return; }
+#define RE_WINO_AVX2(isa) ((isa) == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2))
+#else
+#define RE_WINO_AVX2(isa) 0
 #endif
 #if defined(__aarch64__)
-    if (isa == RE_ISA_NEON && r == 3) { winograd_f23_output_neon(m, stride, s, bias, y, residual, activation); return; }
-    if (isa == RE_ISA_NEON && r == 5) { winograd_f25_output_neon(m, stride, s, bias, y, residual, activation); return; }
+#define RE_WINO_NEON(isa) ((isa) == RE_ISA_NEON)
+#else
+#define RE_WINO_NEON(isa) 0
 #endif
-    if (r == 3) winograd_f23_output_scalar(m, stride, s, bias, y, residual, activation);
-    if (r == 5) winograd_f25_output_scalar(m, stride, s, bias, y, residual, activation);
+
+/* Calls the ISA's instance of winograd_<kind>_<what>, else the portable one. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define RE_WINO_DISPATCH(isa, fn, ...) do { if (RE_WINO_AVX2(isa)) { fn##_avx2(__VA_ARGS__); return; } fn##_scalar(__VA_ARGS__); return; } while (0)
+#elif defined(__aarch64__)
+#define RE_WINO_DISPATCH(isa, fn, ...) do { if (RE_WINO_NEON(isa)) { fn##_neon(__VA_ARGS__); return; } fn##_scalar(__VA_ARGS__); return; } while (0)
+#else
+#define RE_WINO_DISPATCH(isa, fn, ...) do { fn##_scalar(__VA_ARGS__); return; } while (0)
+#endif
+
+void re_winograd_input(int isa, int m, int r, const float *const *d, size_t c, float *v, size_t stride) {
+    switch (re_winograd_kind(m, r)) {
+    case 0: RE_WINO_DISPATCH(isa, winograd_f23_input, d, c, v, stride);
+    case 1: case 2: RE_WINO_DISPATCH(isa, winograd_f25_input, d, c, v, stride);
+    default: return;
+    }
+}
+
+void re_winograd_output(int isa, int m, int r, const float *mp, size_t stride, size_t s, const float *bias, float *const *y,
+                        const float *const *residual, int activation) {
+    switch (re_winograd_kind(m, r)) {
+    case 0: RE_WINO_DISPATCH(isa, winograd_f23_output, mp, stride, s, bias, y, residual, activation);
+    case 1: RE_WINO_DISPATCH(isa, winograd_f25_output, mp, stride, s, bias, y, residual, activation);
+    case 2: RE_WINO_DISPATCH(isa, winograd_f43_output, mp, stride, s, bias, y, residual, activation);
+    default: return;
+    }
+}
+
+void re_winograd_output_gradient(int isa, int m, int r, const float *const *dy, size_t s, float *u, size_t stride) {
+    switch (re_winograd_kind(m, r)) {
+    case 0: RE_WINO_DISPATCH(isa, winograd_f23_output_gradient, dy, s, u, stride);
+    case 1: RE_WINO_DISPATCH(isa, winograd_f25_output_gradient, dy, s, u, stride);
+    case 2: RE_WINO_DISPATCH(isa, winograd_f43_output_gradient, dy, s, u, stride);
+    default: return;
+    }
 }

@@ -1,11 +1,12 @@
 /*
- * Winograd F(2x2, 3x3) and F(2x2, 5x5) transforms (Lavin & Gray), written once with 8-wide vector
+ * Winograd F(2x2, 3x3), F(2x2, 5x5) and F(4x4, 3x3) transforms (Lavin & Gray), written once with 8-wide vector
  * extensions and instantiated per ISA by conv_kernels.c after conv_kernels_impl.h (whose load,
  * store, splat and activate helpers they use). Channels are innermost (NHWC), so one vector covers
  * 8 channels of one tile position and no transposes are needed. Not a public header.
  *
  *   input   V = Bᵀ d B   (d: alpha x alpha patch)
- *   output  Y = Aᵀ M A   (Y: 2 x 2 outputs)
+ *   output  Y = Aᵀ M A   (Y: m x m outputs)
+ *   output gradient (the weight gradient's)  U = A dY Aᵀ
  * with the matrices of conv_kernels.c (WinogradTransform in Swift builds the same ones and computes
  * the weight transform U = G g Gᵀ). The sizes and tables are compile-time constants at every call,
  * so the loops unroll and the zero and unit coefficients fold away: the result is the written-out
@@ -100,7 +101,7 @@ RE_INLINE void RE_FN(wino_input)(const size_t alpha, const float *bt, const floa
 RE_INLINE void RE_FN(wino_output_group)(const size_t alpha, const size_t m, const float *at, const float *mp,
                                         size_t stride, size_t o, size_t n, const float *bias, const float *const *r,
                                         int act, re_v8 *out) {
-    re_v8 x[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], half[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], add[4];
+    re_v8 x[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], half[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA], add[RE_WINO_MAX_M * RE_WINO_MAX_M];
     RE_FN(load_strided)(x, alpha * alpha, mp + o, stride, n);
     RE_FN(wino_pass)(0, m, alpha, alpha, at, x, half);
     RE_FN(wino_pass)(1, m, m, alpha, at, half, out);
@@ -128,20 +129,43 @@ RE_INLINE void RE_FN(wino_store_group)(float *const *y, size_t o, size_t n, cons
  * unwritten, and stored last, where its overlap with the previous group writes the same values. */
 RE_INLINE void RE_FN(wino_output)(const size_t alpha, const size_t m, const float *at, const float *mp, size_t stride,
                                   size_t s, const float *bias, float *const *y, const float *const *r, int act) {
-    re_v8 out[4];
+    re_v8 out[RE_WINO_MAX_M * RE_WINO_MAX_M];
     if (s < 8) {
         RE_FN(wino_output_group)(alpha, m, at, mp, stride, 0, s, bias, r, act, out);
         RE_FN(wino_store_group)(y, 0, s, out, m * m);
         return;
     }
     const size_t full = s / 8 * 8;
-    re_v8 tail[4];
+    re_v8 tail[RE_WINO_MAX_M * RE_WINO_MAX_M];
     if (full < s) RE_FN(wino_output_group)(alpha, m, at, mp, stride, s - 8, 8, bias, r, act, tail);
     for (size_t o = 0; o < full; o += 8) {
         RE_FN(wino_output_group)(alpha, m, at, mp, stride, o, 8, bias, r, act, out);
         RE_FN(wino_store_group)(y, o, 8, out, m * m);
     }
     if (full < s) RE_FN(wino_store_group)(y, s - 8, 8, tail, m * m);
+}
+
+/* U = A dY Aᵀ of 8 channels (n of them real) of one tile's m x m output gradient. */
+RE_INLINE void RE_FN(wino_output_gradient_group)(const size_t alpha, const size_t m, const float *a, const float *const *dy,
+                                                 size_t o, size_t n, float *u, size_t stride) {
+    re_v8 x[RE_WINO_MAX_M * RE_WINO_MAX_M], t[RE_WINO_MAX_ALPHA * RE_WINO_MAX_M], out[RE_WINO_MAX_ALPHA * RE_WINO_MAX_ALPHA];
+    RE_FN(load_each)(x, m * m, dy, o, n);
+    RE_FN(wino_pass)(0, alpha, m, m, a, x, t);
+    RE_FN(wino_pass)(1, alpha, alpha, m, a, t, out);
+    RE_FN(store_strided)(u + o, stride, out, alpha * alpha, n);
+}
+
+/* Over all s channels; a tail of n < 8 with 8 channels or more is the full group ending at the last
+ * channel (its inputs are read only, so the overlap writes the same values twice). */
+RE_INLINE void RE_FN(wino_output_gradient)(const size_t alpha, const size_t m, const float *a, const float *const *dy,
+                                           size_t s, float *u, size_t stride) {
+    if (s < 8) {
+        RE_FN(wino_output_gradient_group)(alpha, m, a, dy, 0, s, u, stride);
+        return;
+    }
+    size_t o = 0;
+    for (; o + 8 <= s; o += 8) RE_FN(wino_output_gradient_group)(alpha, m, a, dy, o, 8, u, stride);
+    if (o < s) RE_FN(wino_output_gradient_group)(alpha, m, a, dy, s - 8, 8, u, stride);
 }
 
 static RE_ATTR void RE_FN(winograd_f23_input)(const float *const *d, size_t c, float *v, size_t stride) {
@@ -160,6 +184,23 @@ static RE_ATTR void RE_FN(winograd_f25_input)(const float *const *d, size_t c, f
 static RE_ATTR void RE_FN(winograd_f25_output)(const float *m, size_t stride, size_t s, const float *bias,
                                                float *const *y, const float *const *r, int act) {
     RE_FN(wino_output)(6, 2, re_winograd_f25_at, m, stride, s, bias, y, r, act);
+}
+
+static RE_ATTR void RE_FN(winograd_f43_output)(const float *m, size_t stride, size_t s, const float *bias,
+                                               float *const *y, const float *const *r, int act) {
+    RE_FN(wino_output)(6, 4, re_winograd_f43_at, m, stride, s, bias, y, r, act);
+}
+
+static RE_ATTR void RE_FN(winograd_f23_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
+    RE_FN(wino_output_gradient)(4, 2, re_winograd_f23_a, dy, s, u, stride);
+}
+
+static RE_ATTR void RE_FN(winograd_f25_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
+    RE_FN(wino_output_gradient)(6, 2, re_winograd_f25_a, dy, s, u, stride);
+}
+
+static RE_ATTR void RE_FN(winograd_f43_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
+    RE_FN(wino_output_gradient)(6, 4, re_winograd_f43_a, dy, s, u, stride);
 }
 
 #undef RE_INLINE

@@ -6,7 +6,7 @@ import Testing
 /// exactly (in double), F(2, 3) has the paper's matrices, and the C transforms' tables are the ones
 /// built here.
 @Suite struct WinogradTransformTests {
-    @Test(arguments: [WinogradTransform.f23, .f25])
+    @Test(arguments: [WinogradTransform.f23, .f25, .f43])
     func computesTheCorrelation(_ t: WinogradTransform) {
         var rng = SeededRandom(seed: 11)
         for _ in 0..<20 {
@@ -38,7 +38,44 @@ import Testing
         #expect(WinogradTransform.f23.at == floats(re_winograd_f23_at))
         #expect(WinogradTransform.f25.bt == floats(re_winograd_f25_bt))
         #expect(WinogradTransform.f25.at == floats(re_winograd_f25_at))
+        #expect(WinogradTransform.f43.bt == floats(re_winograd_f25_bt))
+        #expect(WinogradTransform.f43.at == floats(re_winograd_f43_at))
+        // A = (Aᵀ)ᵀ, the output-gradient transform's table.
+        for (t, a) in [(WinogradTransform.f23, floats(re_winograd_f23_a)), (.f25, floats(re_winograd_f25_a)), (.f43, floats(re_winograd_f43_a))] {
+            let transposed = (0..<t.alpha).flatMap { j in (0..<t.m).map { i in t.at[i * t.alpha + j] } }
+            #expect(a == transposed, "F(\(t.m), \(t.r))")
+        }
         #expect(WinogradTransform.forKernel(5) == .f25 && WinogradTransform.forKernel(3) == .f23)
         #expect(WinogradTransform.forKernel(7) == nil)
+    }
+
+    /// The C output-gradient transform U = A dY Aᵀ (the weight gradient's) against the matrices in
+    /// double, on every ISA this CPU runs; channel counts below 8, a multiple of 8 and with a tail.
+    @Test(arguments: [WinogradTransform.f23, .f25, .f43])
+    func outputGradientTransformMatchesTheMatrices(_ t: WinogradTransform) {
+        var rng = SeededRandom(seed: 17)
+        for s in [3, 16, 21] {
+            let dy = rng.uniformArray(count: t.m * t.m * s, bound: 1)
+            for isa in GEMMISA.allCases where isa.isAvailable {
+                var u = [Float](repeating: .nan, count: t.positions * s)
+                dy.withUnsafeBufferPointer { dp in
+                    let pixels: [UnsafePointer<Float>?] = (0..<(t.m * t.m)).map { dp.baseAddress! + $0 * s }
+                    pixels.withUnsafeBufferPointer { p in
+                        u.withUnsafeMutableBufferPointer { up in
+                            t.transformOutputGradientTile(p.baseAddress!, channels: s, into: up.baseAddress!, positionStride: s, isa: isa)
+                        }
+                    }
+                }
+                var worst = 0.0
+                for i in 0..<t.alpha { for j in 0..<t.alpha { for o in 0..<s {
+                    var exact = 0.0
+                    for a in 0..<t.m { for b in 0..<t.m {
+                        exact += Double(t.at[a * t.alpha + i]) * Double(dy[(a * t.m + b) * s + o]) * Double(t.at[b * t.alpha + j])
+                    } }
+                    worst = max(worst, abs(exact - Double(u[(i * t.alpha + j) * s + o])))
+                } } }
+                #expect(worst <= 1e-4, "F(\(t.m), \(t.r)) \(isa) s=\(s): max error \(worst)")
+            }
+        }
     }
 }

@@ -16,6 +16,8 @@ import RankEdge
         // k = 576 gives 455-row im2col chunks: chunks end in the middle of an image.
         ("chunked rows", [1, 24, 23, 64], [4, 3, 3, 64], Conv2DAttributes(padding: .same(1))),
         ("chunked rows stride 2", [2, 31, 30, 64], [3, 3, 3, 64], Conv2DAttributes(stride: .square(2), padding: .same(1))),
+        // 32 channels each side: the Winograd weight gradient, with tiles overhanging the odd output.
+        ("winograd weight gradient", [2, 7, 5, 32], [33, 3, 3, 32], Conv2DAttributes(padding: .same(1))),
     ]
 
     @Test(arguments: 0..<cases.count)
@@ -48,9 +50,40 @@ import RankEdge
     func shiftedWeightGradientMatchesDirectSums(_ xs: [Int], _ ws: [Int], _ attrs: Conv2DAttributes, _ images: Range<Int>) throws {
         let geo = ConvGeometry(input: xs, weight: ws, attributes: attrs)
         let shifted = try #require(ShiftedWeightGradient(geo))
-        let x = randomVariable(xs, seed: 21).data
+        try expectWeightGradient(geo, images: images, scratchCount: shifted.scratchCount) { x, dy, dW, scratch throws(GEMMError) in
+            try shifted.compute(x: x, dy: dy, images: images, into: dW, scratch: scratch)
+        }
+    }
+
+    /// The Winograd weight gradient (F(4×4, 3×3) and F(2×2, 5×5)) against the same direct sums: odd
+    /// output sizes (tiles overhang the image), S ≠ C, channel tails, no padding and asymmetric
+    /// padding, several chunks of tiles, an image range and an empty one.
+    @Test(arguments: [
+        ([2, 9, 7, 32], [33, 3, 3, 32], Conv2DAttributes(padding: .same(1)), 0..<2),
+        ([3, 20, 20, 40], [32, 3, 3, 40], Conv2DAttributes(padding: .same(1)), 0..<3),
+        ([2, 11, 10, 32], [35, 5, 5, 32], Conv2DAttributes(padding: .same(2)), 1..<2),
+        ([1, 10, 9, 32], [32, 3, 3, 32], Conv2DAttributes(padding: Padding(top: 0, left: 2, bottom: 2, right: 0)), 0..<1),
+        ([1, 8, 9, 37], [41, 3, 3, 37], Conv2DAttributes(), 0..<1),
+        ([2, 6, 6, 32], [32, 3, 3, 32], Conv2DAttributes(padding: .same(1)), 1..<1),
+        ([4, 30, 30, 16], [16, 3, 3, 16], Conv2DAttributes(padding: .same(1)), 0..<4),
+    ])
+    func winogradWeightGradientMatchesDirectSums(_ xs: [Int], _ ws: [Int], _ attrs: Conv2DAttributes, _ images: Range<Int>) throws {
+        let geo = ConvGeometry(input: xs, weight: ws, attributes: attrs)
+        let winograd = try #require(WinogradWeightGradient(geo))
+        try expectWeightGradient(geo, images: images, scratchCount: winograd.scratchCount) { x, dy, dW, scratch in
+            winograd.compute(x: x, dy: dy, images: images, into: dW, scratch: scratch)
+        }
+    }
+
+    /// Runs `compute` on random x and dy and checks dW[o, ky, kx, c] = Σ dy[pixel, o] · x[pixel
+    /// shifted by (ky, kx), c] over `images`, within 1e-4 of the largest |dW| (or 1e-4).
+    private func expectWeightGradient(
+        _ geo: ConvGeometry, images: Range<Int>, scratchCount: Int,
+        _ compute: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws(GEMMError) -> Void
+    ) throws {
+        let x = randomVariable([geo.n, geo.h, geo.w, geo.c], seed: 21).data
         let dy = randomVariable([geo.n, geo.oh, geo.ow, geo.s], seed: 22).data
-        var expected = [Float](repeating: 0, count: ws.reduce(1, *))
+        var expected = [Float](repeating: 0, count: geo.s * geo.kh * geo.kw * geo.c)
         for n in images { for oy in 0..<geo.oh { for ox in 0..<geo.ow { for o in 0..<geo.s {
             let g = dy[((n * geo.oh + oy) * geo.ow + ox) * geo.s + o]
             for ky in 0..<geo.kh { for kx in 0..<geo.kw {
@@ -62,13 +95,15 @@ import RankEdge
             } }
         } } } }
         var dW = [Float](repeating: .nan, count: expected.count)
-        var scratch = [Float](repeating: .nan, count: shifted.scratchCount)
+        var scratch = [Float](repeating: .nan, count: scratchCount)
         try x.withUnsafeBufferPointer { xp in try dy.withUnsafeBufferPointer { dp in
-            try shifted.compute(x: xp.baseAddress!, dy: dp.baseAddress!, images: images, into: &dW, scratch: &scratch)
+            try dW.withUnsafeMutableBufferPointer { wp in try scratch.withUnsafeMutableBufferPointer { sp in
+                try compute(xp.baseAddress!, dp.baseAddress!, wp.baseAddress!, sp.baseAddress!)
+            } }
         } }
         let scale = max(expected.map(abs).max() ?? 0, 1)
         let err = zip(dW, expected).map { abs($0 - $1) }.max() ?? 0
-        #expect(err <= 1e-4 * scale, "\(xs) * \(ws): max error \(err)")
+        #expect(err <= 1e-4 * scale, "\(geo.describe()): max error \(err)")
     }
 
     @Test func shiftedWeightGradientOnlyWhereItApplies() {
@@ -80,6 +115,22 @@ import RankEdge
         #expect(!applies([1, 32, 32, 16], [16, 1, 1, 16], Conv2DAttributes()))
         #expect(!applies([1, 32, 32, 16], [16, 3, 3, 8], Conv2DAttributes(padding: .same(1), groups: 2)))
         #expect(!applies([1, 4, 4, 16], [16, 3, 3, 16], Conv2DAttributes(padding: .same(1))))   // padding 50 % of the width
+    }
+
+    @Test func winogradWeightGradientOnlyWhereItApplies() {
+        func applies(_ xs: [Int], _ ws: [Int], _ a: Conv2DAttributes) -> Bool {
+            WinogradWeightGradient(ConvGeometry(input: xs, weight: ws, attributes: a)) != nil
+        }
+        #expect(applies([1, 8, 8, 32], [32, 3, 3, 32], Conv2DAttributes(padding: .same(1))))
+        #expect(applies([1, 8, 8, 64], [64, 5, 5, 64], Conv2DAttributes(padding: .same(2))))
+        #expect(applies([1, 8, 8, 16], [16, 3, 3, 16], Conv2DAttributes(padding: .same(1))))
+        #expect(!applies([1, 8, 8, 8], [32, 3, 3, 8], Conv2DAttributes(padding: .same(1))))  // too narrow a side
+        #expect(!applies([1, 8, 8, 32], [3, 3, 3, 32], Conv2DAttributes(padding: .same(1))))
+        #expect(!applies([1, 8, 8, 32], [32, 3, 3, 32], Conv2DAttributes(stride: .square(2), padding: .same(1))))
+        #expect(!applies([1, 8, 8, 32], [32, 3, 3, 32], Conv2DAttributes(padding: .same(2), dilation: .square(2))))
+        #expect(!applies([1, 8, 8, 64], [64, 3, 3, 32], Conv2DAttributes(padding: .same(1), groups: 2)))
+        #expect(!applies([1, 8, 8, 32], [32, 7, 7, 32], Conv2DAttributes(padding: .same(3))))
+        #expect(!applies([1, 8, 8, 32], [32, 1, 1, 32], Conv2DAttributes()))
     }
 }
 

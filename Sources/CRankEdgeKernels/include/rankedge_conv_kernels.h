@@ -129,25 +129,37 @@ size_t re_narrowchain_row_floats(const re_narrowchain_params *p);
 void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *planar, float *y, const float *residual,
                          size_t oy0, size_t oy1, float *row_buffer);
 
-/* ---- Winograd F(2x2, 3x3) and F(2x2, 5x5) -------------------------------------------------- */
+/* ---- Winograd F(2x2, 3x3), F(2x2, 5x5) and F(4x4, 3x3) ------------------------------------- */
+/* Each transform is named by its output tile m and kernel r (alpha = m + r - 1); other pairs do
+ * nothing. */
 
-/* Input transform of one tile for an r x r kernel (r = 3 or 5; other r do nothing), alpha = r + 1:
- * d holds the alpha² pixels of its alpha x alpha input patch (row-major), each a pointer to c
- * channels (a zero row where the patch leaves the image). Writes transformed value i of channel ch
- * to v[i * stride + ch]: row t of the alpha² GEMM A matrices when v points at row t. */
-void re_winograd_input(int isa, int r, const float *const *d, size_t c, float *v, size_t stride);
+/* Input transform of one tile: d holds the alpha² pixels of its alpha x alpha input patch
+ * (row-major), each a pointer to c channels (a zero row where the patch leaves the image). Writes
+ * transformed value i of channel ch to v[i * stride + ch]: row t of the alpha² GEMM A matrices
+ * when v points at row t. */
+void re_winograd_input(int isa, int m, int r, const float *const *d, size_t c, float *v, size_t stride);
 
-/* Output transform of one tile: products m[i * stride + o] (i < alpha², o < s) become the 2x2
- * outputs y[0..3] (row-major; a throwaway row where the tile overhangs the image), plus bias (may be
- * NULL), plus residual[0..3] (residual may be NULL), then the activation (re_activation). */
-void re_winograd_output(int isa, int r, const float *m, size_t stride, size_t s, const float *bias, float *const *y,
+/* Output transform of one tile: products mp[i * stride + o] (i < alpha², o < s) become the m x m
+ * outputs y[0..m²) (row-major; a throwaway row where the tile overhangs the image), plus bias (may
+ * be NULL), plus residual[0..m²) (residual may be NULL, or y itself), then the activation
+ * (re_activation). */
+void re_winograd_output(int isa, int m, int r, const float *mp, size_t stride, size_t s, const float *bias, float *const *y,
                         const float *const *residual, int activation);
 
-/* The transforms' matrices, row-major: Bᵀ (alpha x alpha) and Aᵀ (2 x alpha). */
+/* The weight gradient's transform of one tile's output gradient, U = A dY Aᵀ: dy holds the m²
+ * gradient pixels (row-major; a zero row where the tile overhangs the output), each s channels;
+ * writes position i of channel o to u[i * stride + o]. */
+void re_winograd_output_gradient(int isa, int m, int r, const float *const *dy, size_t s, float *u, size_t stride);
+
+/* The transforms' matrices, row-major: Bᵀ (alpha x alpha), Aᵀ (m x alpha) and A (alpha x m). */
 extern const float re_winograd_f23_bt[16];
 extern const float re_winograd_f23_at[8];
 extern const float re_winograd_f25_bt[36];
 extern const float re_winograd_f25_at[12];
+extern const float re_winograd_f43_at[24];
+extern const float re_winograd_f23_a[8];
+extern const float re_winograd_f25_a[12];
+extern const float re_winograd_f43_a[24];
 
 #ifdef __cplusplus
 }

@@ -26,13 +26,23 @@ public final class BatchConvolution: @unchecked Sendable {
     /// Winograd form: how the tiles of the whole batch are cut into chunks.
     private let chunking: WinogradConv.Chunking?
 
-    /// The Winograd form (`WinogradConv`) where it applies and both sides have at least 32 channels:
-    /// measured at the trainer's batch of 64 (`rankedge compile --batch 64`), on ResNet-20's 3×3
-    /// layers it was 1.2–1.4× faster than the GEMM form at 32 channels, 1.4–1.7× at 64, and 1.2×
-    /// slower at 16, where its GEMMs are only 16 deep; on mini-VGG's 5×5 layers about even at 32
-    /// channels (32×32 pixels) and 1.2–2× faster at 64 and 128.
+    /// The Winograd form (`WinogradConv`) where it applies and both sides have at least 16 channels.
+    /// In F(2×2, 3×3), measured at the trainer's batch of 64 on ResNet-20's 3×3 layers, it was
+    /// 1.2–1.4× faster than the GEMM form at 32 channels, 1.4–1.7× at 64, and 1.2× slower at 16,
+    /// where its GEMMs are only 16 deep. F(4×4, 3×3) multiplies 1.8× less again: with it (and the
+    /// Winograd weight gradient) a ResNet-20 training step at 16 channels too ran 1.19× faster
+    /// than with F(2×2, 3×3) from 32 (2 threads, Zen 1; docs/BENCHMARKS.md, trainer session 10).
+    /// On mini-VGG's 5×5 layers F(2×2, 5×5) was about even at 32 channels (32×32 pixels) and
+    /// 1.2–2× faster at 64 and 128.
     static func prefersWinograd(weight: [Int], attributes: Conv2DAttributes) -> Bool {
-        WinogradConv.applies(weight: TensorShape(weight), attributes: attributes) && weight[0] >= 32 && weight[3] >= 32
+        WinogradConv.applies(weight: TensorShape(weight), attributes: attributes) && weight[0] >= 16 && weight[3] >= 16
+    }
+
+    /// F(4×4, 3×3) for 3×3 kernels, F(2×2, 5×5) for 5×5. The 4×4 tiles round more than F(2×2,
+    /// 3×3) (tested within 1e-4 of the largest output, as the reference conv); for training that
+    /// is far below the gradient noise. The compiled runtime keeps F(2×2, 3×3).
+    public static func winogradTransform(kernel: Int) -> WinogradTransform? {
+        kernel == 3 ? .f43 : WinogradTransform.forKernel(kernel)
     }
 
     /// - Parameters:
@@ -59,13 +69,15 @@ public final class BatchConvolution: @unchecked Sendable {
         let chosen = try GEMMISA.resolve(isa)
         kernels = try GEMMKernels(chosen)
         let winograd = Self.prefersWinograd(weight: weight, attributes: attributes)
+        let transform = winograd ? Self.winogradTransform(kernel: weight[1]) : nil
         let shifted = !winograd && GEMMConvWeights.prefersShifted(weight: TensorShape(weight), attributes: attributes,
                                                                   input: TensorShape(input), output: TensorShape(output))
         weights = try GEMMConvWeights(weight: Tensor(shape: weight, data: Array(weightData)),
                                       bias: bias.map { Tensor(shape: [$0.count], data: Array($0)) },
-                                      attributes: attributes, isa: chosen, shifted: shifted, winograd: winograd)
+                                      attributes: attributes, isa: chosen, shifted: shifted, winograd: winograd,
+                                      winogradTransform: transform)
         packsPatches = kernels.mr <= GEMMKernels.maxMR && GEMMDriver.shouldPackA(n: g.s / g.groups, nr: kernels.nr)
-        chunking = winograd ? WinogradConv.Chunking(g, threads: 1) : nil
+        chunking = transform.map { WinogradConv.Chunking(g, transform: $0, threads: 1) }
         if let chunking {
             (tileRows, paddedWidth, scratchCount) = (chunking.tilesPerChunk, 0, chunking.scratchPerSlot)
         } else if shifted {

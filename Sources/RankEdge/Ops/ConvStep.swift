@@ -46,13 +46,13 @@ final class ConvStep: ExecutionStep, ParallelWork {
         var winograd: WinogradConv.Chunking? = nil
 
         static func choose(_ w: GEMMConvWeights, geometry g: ConvGeometry, threads: Int) -> Tiling {
-            if w.isWinograd { return chooseWinograd(g, threads: threads) }
+            if let t = w.winogradTransform { return chooseWinograd(g, transform: t, threads: threads) }
             return choose(g, pointwise: w.isPointwise, shifted: w.isShifted, panels: w.packed.first?.panelCount ?? 1, threads: threads)
         }
 
-        static func chooseWinograd(_ g: ConvGeometry, threads: Int) -> Tiling {
+        static func chooseWinograd(_ g: ConvGeometry, transform: WinogradTransform, threads: Int) -> Tiling {
             let threads = g.pixels * g.depth * g.s < minimumSharedMACs ? 1 : threads
-            let k = WinogradConv.Chunking(g, threads: threads)
+            let k = WinogradConv.Chunking(g, transform: transform, threads: threads)
             return Tiling(rows: k.tilesPerChunk, pointwise: false, scratchPerSlot: k.scratchPerSlot, slots: min(threads, k.chunks),
                           tiles: k.chunks, winograd: k)
         }

@@ -17,6 +17,8 @@ final class GEMMConvWeights: @unchecked Sendable {
     /// For the Winograd form (`WinogradConv`), one B per transformed tile position: U_ξ as [C × S];
     /// empty otherwise.
     let winograd: [PackedMatrixB]
+    /// The Winograd algorithm `winograd` was transformed for.
+    let winogradTransform: WinogradTransform?
     let bias: FloatStorage?
 
     var isShifted: Bool { !tapRows.isEmpty }
@@ -32,9 +34,10 @@ final class GEMMConvWeights: @unchecked Sendable {
 
     /// `weight` is OHWI [S, kh, kw, C/groups], or a linear weight [S, C]. With `shifted` (a
     /// stride-1, undilated, ungrouped k×k conv), B is packed per tap row instead; with `winograd`
-    /// (`WinogradConv.applies`), per transformed tile position.
+    /// (`WinogradConv.applies`), per transformed tile position, for `winogradTransform` (default:
+    /// `WinogradTransform.forKernel`).
     init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes, isa: GEMMISA, shifted: Bool = false,
-         winograd: Bool = false) throws(GEMMError) {
+         winograd: Bool = false, winogradTransform: WinogradTransform? = nil) throws(GEMMError) {
         self.attributes = attributes
         if weight.shape.rank == 2 {
             (kh, kw, cg) = (1, 1, weight.shape[1])
@@ -52,7 +55,8 @@ final class GEMMConvWeights: @unchecked Sendable {
                 throw .invalidArgument("the Winograd form needs a 3×3 or 5×5, stride-1, undilated, ungrouped conv")
             }
             let (c, s) = (cg, outChannels)
-            let t = WinogradTransform.forKernel(kh)!
+            let t = winogradTransform ?? WinogradTransform.forKernel(kh)!
+            guard t.r == kh else { throw .invalidArgument("a Winograd transform for \(t.r)×\(t.r) kernels given a \(kh)×\(kw) conv") }
             let u = t.transformedWeights(weight)
             for xi in 0..<t.positions {
                 transformed.append(try u.withUnsafeBufferPointer { u throws(GEMMError) in
@@ -78,6 +82,7 @@ final class GEMMConvWeights: @unchecked Sendable {
         self.packed = packed
         self.tapRows = tapRows
         self.winograd = transformed
+        self.winogradTransform = winograd ? (winogradTransform ?? WinogradTransform.forKernel(kh)) : nil
         self.bias = bias.map { FloatStorage($0.data) }
     }
 
@@ -125,6 +130,7 @@ final class GEMMConvWeights: @unchecked Sendable {
         self.packed = packed
         self.tapRows = tapRows
         self.winograd = winograd
+        self.winogradTransform = winograd.isEmpty ? nil : WinogradTransform.forKernel(kh)
         self.bias = bias
     }
 }

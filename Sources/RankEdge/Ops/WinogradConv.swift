@@ -8,22 +8,42 @@ import CRankEdgeKernels
 /// - Bᵀ row j holds the coefficients of Πₗ≠ⱼ (x − aₗ), and the ∞ row those of Πₗ (x − aₗ),
 /// so that y = Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation yᵢ = Σₖ dᵢ₊ₖ gₖ; with signs normalised as
 /// below, F(2, 3) gives exactly the paper's matrices.
-struct WinogradTransform: Sendable, Equatable {
-    let m: Int, r: Int
-    var alpha: Int { m + r - 1 }
+public struct WinogradTransform: Sendable, Equatable {
+    public let m: Int, r: Int
+    public var alpha: Int { m + r - 1 }
     /// Transformed positions per tile: one GEMM each.
-    var positions: Int { alpha * alpha }
+    public var positions: Int { alpha * alpha }
     /// Bᵀ (α × α) and Aᵀ (m × α), row-major: the C transforms' matrices (tested equal).
-    let bt: [Float], at: [Float]
+    public let bt: [Float], at: [Float]
     /// G (α × r), row-major, in double (the tests check the algorithm in double; the weight
     /// transform uses it rounded to float).
-    let g: [Double]
+    public let g: [Double]
 
     static let f23 = WinogradTransform(m: 2, r: 3)
     static let f25 = WinogradTransform(m: 2, r: 5)
+    /// 4×4 output tiles: 2.25 multiply-adds per output and channel pair against F(2×2, 3×3)'s 4,
+    /// for larger rounding (its points reach ±2, and Aᵀ has entries of 8).
+    public static let f43 = WinogradTransform(m: 4, r: 3)
 
     /// The algorithm for a k×k kernel, if there is one: F(2×2, 3×3) or F(2×2, 5×5).
-    static func forKernel(_ k: Int) -> WinogradTransform? { k == 3 ? .f23 : (k == 5 ? .f25 : nil) }
+    public static func forKernel(_ k: Int) -> WinogradTransform? { k == 3 ? .f23 : (k == 5 ? .f25 : nil) }
+
+    /// Bᵀ d B of one tile, by the C transform of `isa`: `d` holds the α² input pixels (row-major in
+    /// the tile; a padding pixel points at `channels` zeros), each `channels` floats; position ξ's
+    /// `channels` results go to `v + ξ · positionStride`. For callers outside a compiled graph (the
+    /// trainer's Winograd weight gradient).
+    public func transformInputTile(_ d: UnsafePointer<UnsafePointer<Float>?>, channels: Int, into v: UnsafeMutablePointer<Float>,
+                                   positionStride: Int, isa: GEMMISA) {
+        re_winograd_input(Int32(isa.cValue.rawValue), Int32(m), Int32(r), d, channels, v, positionStride)
+    }
+
+    /// A dY Aᵀ of one tile (the weight gradient's transform of the output gradient): `dy` holds the
+    /// m² output-gradient pixels (row-major; one outside the output points at zeros), each `channels`
+    /// floats; position ξ's results go to `u + ξ · positionStride`.
+    public func transformOutputGradientTile(_ dy: UnsafePointer<UnsafePointer<Float>?>, channels: Int,
+                                            into u: UnsafeMutablePointer<Float>, positionStride: Int, isa: GEMMISA) {
+        re_winograd_output_gradient(Int32(isa.cValue.rawValue), Int32(m), Int32(r), dy, channels, u, positionStride)
+    }
 
     init(m: Int, r: Int) {
         self.m = m; self.r = r
@@ -142,8 +162,7 @@ enum WinogradConv {
         var chunks: Int
         var scratchPerSlot: Int
 
-        init(_ g: ConvGeometry, threads: Int) {
-            let t = WinogradTransform.forKernel(g.kh)!
+        init(_ g: ConvGeometry, transform t: WinogradTransform, threads: Int) {
             transform = t
             tilesHigh = (g.oh + t.m - 1) / t.m
             tilesWide = (g.ow + t.m - 1) / t.m
@@ -189,7 +208,7 @@ enum WinogradConv {
                         d[i * alpha + j] = inside ? x + ((image * g.h + iy) * g.w + ix) * c : UnsafePointer(zero)
                     }
                 }
-                re_winograd_input(isa, Int32(t.r), d.baseAddress!, c, v + tile * c, count * c)
+                re_winograd_input(isa, Int32(m), Int32(t.r), d.baseAddress!, c, v + tile * c, count * c)
             }
         }
         for xi in 0..<positions {
@@ -212,7 +231,7 @@ enum WinogradConv {
                         }
                     }
                     let r = residual == nil ? nil : UnsafePointer(res.baseAddress!)
-                    re_winograd_output(isa, Int32(t.r), products + tile * s, count * s, s, bias, out.baseAddress!, r,
+                    re_winograd_output(isa, Int32(m), Int32(t.r), products + tile * s, count * s, s, bias, out.baseAddress!, r,
                                        Int32(activation.cValue))
                 }
             }

@@ -77,11 +77,14 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     let partialStorage = (0..<parts).map { _ in TensorStorage(uninitialized: wCount) }
     let weightPartials = partialStorage.map { SendablePointer($0) }
     let needBias = bias?.requiresGrad ?? false
-    let shifted = ShiftedWeightGradient(geo)
+    // The weight gradient without im2col: by Winograd where both sides are wide, else shifted rows.
+    let winograd = WinogradWeightGradient(geo)
+    let shifted = winograd == nil ? ShiftedWeightGradient(geo) : nil
+    let direct = winograd != nil || shifted != nil
     Parallel.forRanges(total: geo.n, parts: parts) { part, images in
         let dW = weightPartials[part].p
         let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
-        let colStorage = geo.isPointwise || shifted != nil ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
+        let colStorage = geo.isPointwise || direct ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
         let needsDcol = !geo.isPointwise && dx != nil && transposed == nil
         let dcolStorage = needsDcol ? TensorStorage(uninitialized: min(chunk, allRows.count) * k) : nil
         let col = colStorage?.pointer, dcol = dcolStorage?.pointer
@@ -96,7 +99,7 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
             let rows = r1 - r0
             let g0 = dy.p + r0 * s
             for g in 0..<geo.groups {
-                if shifted == nil {
+                if !direct {
                     let a: UnsafeMutablePointer<Float>
                     if let col { im2col(xs.p, geo, rows: r0, r1, group: g, into: col); a = col }
                     else { a = xs.p + r0 * geo.c }
@@ -120,7 +123,10 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
             first = false
             r0 = r1
         }
-        if let shifted {
+        if let winograd {
+            let scratch = TensorStorage(uninitialized: winograd.scratchCount)
+            winograd.compute(x: xs.p, dy: dy.p, images: images, into: dW, scratch: scratch.pointer)
+        } else if let shifted {
             let scratch = TensorStorage(uninitialized: shifted.scratchCount)
             do {
                 try shifted.compute(x: xs.p, dy: dy.p, images: images, into: dW, scratch: scratch.pointer)
