@@ -310,9 +310,10 @@ static int check_winograd(re_isa isa, size_t m_tile, size_t r, size_t c) {
     float *outs[16];
     const float *resp[16];
     int ok = 1;
-    /* The transforms scale each of up to alpha² terms by coefficients of at most 8 (F(4,3)'s Aᵀ)
-     * before they cancel: allow that much float32 rounding on the terms' size. */
-    const double slack = (double)(n2 * 64) * 1.2e-7;
+    /* The transforms scale each of up to alpha² terms by coefficients of at most 5 (F(2,5)'s Bᵀ) or
+     * 8 (F(4,3)'s Aᵀ) before they cancel: allow that much float32 rounding on the terms' size. */
+    const double largest = m_tile == 4 ? 8 : 5;
+    const double slack = (double)n2 * largest * largest * 1.2e-7;
     /* The residual apart from the output, then the output itself holding the residual (how an
      * accumulating conv calls it): a channel tail's overlapping group must not add it twice. */
     for (int aliased = 0; aliased < 2 && ok; aliased++) {
@@ -338,7 +339,7 @@ static int check_winograd(re_isa isa, size_t m_tile, size_t r, size_t c) {
     }
     }
     /* Weight gradient: dg[a][b] = Σ_ξ,η G[ξ][a] G[η][b] U[ξη] V[ξη], with U = A dY Aᵀ (dY: the
-     * tile's m x m output gradient, here y's first channels reused as random data). */
+     * tile's m x m output gradient; the random residual values serve as its data). */
     float *dy = res;
     const float *dys[16];
     for (size_t i = 0; i < outs_n; i++) dys[i] = dy + i * c;

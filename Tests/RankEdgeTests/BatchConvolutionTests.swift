@@ -30,15 +30,18 @@ import Testing
         // Shifted-row form: stride 1, narrow output, padded width within 20 % of the output's.
         Case(input: [3, 13, 11, 5], weight: [7, 3, 3, 5], attributes: Conv2DAttributes(padding: .same(1))),
         Case(input: [2, 40, 23, 3], weight: [16, 3, 3, 3], attributes: Conv2DAttributes(padding: .same(1)), bias: false),
+        Case(input: [2, 17, 31, 12], weight: [12, 5, 5, 12], attributes: Conv2DAttributes(padding: .same(2))),
         Case(input: [2, 17, 31, 16], weight: [16, 5, 5, 16], attributes: Conv2DAttributes(padding: .same(2))),
-        // Winograd form (F(4×4, 3×3), F(2×2, 5×5)): stride 1, at least 16 channels each side; odd sizes,
-        // no padding, channel tails, 4×4 tiles overhanging the output, and 676 tiles, more than one
-        // chunk (a chunk then spans two images).
+        // Winograd form (F(4×4, 3×3) from 8×8 outputs, else F(2×2, 3×3); F(2×2, 5×5)): stride 1, at
+        // least 16 (3×3) or 32 (5×5) channels each side; odd sizes, no padding, channel tails, tiles
+        // overhanging the output, and 240 4×4 tiles, more than one chunk (the first then ends inside
+        // the third image).
         Case(input: [2, 7, 9, 32], weight: [40, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1))),
         Case(input: [3, 5, 4, 33], weight: [32, 3, 3, 33], bias: false),
         Case(input: [1, 10, 7, 35], weight: [41, 3, 3, 35], attributes: Conv2DAttributes(padding: .same(1))),
         Case(input: [2, 9, 9, 16], weight: [16, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1)), bias: false),
         Case(input: [4, 26, 26, 32], weight: [32, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1))),
+        Case(input: [3, 40, 30, 32], weight: [32, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1)), bias: false),
         Case(input: [2, 9, 11, 32], weight: [40, 5, 5, 32], attributes: Conv2DAttributes(padding: .same(2))),
     ]
 
@@ -47,7 +50,10 @@ import Testing
         #expect(BatchConvolution.prefersWinograd(weight: [16, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1))))
         #expect(!BatchConvolution.prefersWinograd(weight: [16, 3, 3, 8], attributes: Conv2DAttributes(padding: .same(1))))
         #expect(!BatchConvolution.prefersWinograd(weight: [3, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1))))
-        #expect(BatchConvolution.winogradTransform(kernel: 3) == .f43 && BatchConvolution.winogradTransform(kernel: 5) == .f25)
+        #expect(!BatchConvolution.prefersWinograd(weight: [16, 5, 5, 16], attributes: Conv2DAttributes(padding: .same(2))))
+        #expect(BatchConvolution.winogradTransform(kernel: 3, outputHeight: 8, outputWidth: 9) == .f43)
+        #expect(BatchConvolution.winogradTransform(kernel: 3, outputHeight: 4, outputWidth: 32) == .f23)
+        #expect(BatchConvolution.winogradTransform(kernel: 5, outputHeight: 32, outputWidth: 32) == .f25)
         #expect(!BatchConvolution.prefersWinograd(weight: [64, 3, 3, 64], attributes: Conv2DAttributes(stride: .square(2))))
         #expect(BatchConvolution.prefersWinograd(weight: [64, 5, 5, 64], attributes: Conv2DAttributes(padding: .same(2))))
         #expect(!BatchConvolution.prefersWinograd(weight: [64, 7, 7, 64], attributes: Conv2DAttributes(padding: .same(3))))

@@ -4,8 +4,8 @@
 ///
 /// It runs `ConvStep`'s paths with the bias added, or the result accumulated onto the output, in
 /// the GEMM's store (the Winograd form: in its output transform): a 1×1, stride-1, unpadded conv
-/// reads its input in place; a 3×3 or 5×5 stride-1 conv of 32 or more channels each side runs as
-/// Winograd F(2×2, 3×3) or F(2×2, 5×5) (`WinogradConv`); a narrow stride-1 k×k
+/// reads its input in place; a 3×3 stride-1 conv of 16 or more channels each side, or a 5×5 one of
+/// 32 or more, runs in the Winograd form (`WinogradConv`, `winogradTransform`); a narrow stride-1 k×k
 /// conv runs in the shifted-row form (`ShiftedRowsConv`, no im2col: at training batch sizes im2col's
 /// copy of kh·kw·C floats per output cost as much as the GEMM for 16-channel layers); any other
 /// conv im2cols a tile of output pixels (straight into packed A panels where the GEMM would pack A)
@@ -26,23 +26,27 @@ public final class BatchConvolution: @unchecked Sendable {
     /// Winograd form: how the tiles of the whole batch are cut into chunks.
     private let chunking: WinogradConv.Chunking?
 
-    /// The Winograd form (`WinogradConv`) where it applies and both sides have at least 16 channels.
-    /// In F(2×2, 3×3), measured at the trainer's batch of 64 on ResNet-20's 3×3 layers, it was
-    /// 1.2–1.4× faster than the GEMM form at 32 channels, 1.4–1.7× at 64, and 1.2× slower at 16,
-    /// where its GEMMs are only 16 deep. F(4×4, 3×3) multiplies 1.8× less again: with it (and the
-    /// Winograd weight gradient) a ResNet-20 training step at 16 channels too ran 1.19× faster
-    /// than with F(2×2, 3×3) from 32 (2 threads, Zen 1; docs/BENCHMARKS.md, trainer session 10).
-    /// On mini-VGG's 5×5 layers F(2×2, 5×5) was about even at 32 channels (32×32 pixels) and
-    /// 1.2–2× faster at 64 and 128.
+    /// The Winograd form (`WinogradConv`) where it applies and both sides have at least 16 channels
+    /// (3×3) or 32 (5×5). In F(2×2, 3×3), measured at the trainer's batch of 64 on ResNet-20's 3×3
+    /// layers, it was 1.2–1.4× faster than the GEMM form at 32 channels, 1.4–1.7× at 64, and 1.2×
+    /// slower at 16, where its GEMMs are only 16 deep. F(4×4, 3×3) multiplies 1.8× less again:
+    /// with it (and the Winograd weight gradient) a ResNet-20 training step ran 1.19× faster with
+    /// the 16-channel layers included than with F(2×2, 3×3) from 32 (2 threads, Zen 1;
+    /// docs/BENCHMARKS.md, trainer session 10). On mini-VGG's 5×5 layers F(2×2, 5×5) was about even
+    /// at 32 channels (32×32 pixels) and 1.2–2× faster at 64 and 128; it was not measured at 16.
     static func prefersWinograd(weight: [Int], attributes: Conv2DAttributes) -> Bool {
-        WinogradConv.applies(weight: TensorShape(weight), attributes: attributes) && weight[0] >= 16 && weight[3] >= 16
+        let least = weight[1] == 3 ? 16 : 32
+        return WinogradConv.applies(weight: TensorShape(weight), attributes: attributes) && weight[0] >= least && weight[3] >= least
     }
 
-    /// F(4×4, 3×3) for 3×3 kernels, F(2×2, 5×5) for 5×5. The 4×4 tiles round more than F(2×2,
-    /// 3×3) (tested within 1e-4 of the largest output, as the reference conv); for training that
-    /// is far below the gradient noise. The compiled runtime keeps F(2×2, 3×3).
-    public static func winogradTransform(kernel: Int) -> WinogradTransform? {
-        kernel == 3 ? .f43 : WinogradTransform.forKernel(kernel)
+    /// F(4×4, 3×3) for 3×3 kernels whose output is at least 8 pixels each way, F(2×2, 3×3) for
+    /// smaller ones (a 4×4 tile on a 2×2 or 4×6 output computes mostly throwaway outputs), F(2×2,
+    /// 5×5) for 5×5. The 4×4 tiles round more than F(2×2, 3×3) (tested within 1e-4 of the largest
+    /// output, as the reference conv); for training that is far below the gradient noise. The
+    /// compiled runtime keeps F(2×2, 3×3).
+    public static func winogradTransform(kernel: Int, outputHeight: Int, outputWidth: Int) -> WinogradTransform? {
+        guard kernel == 3 else { return WinogradTransform.forKernel(kernel) }
+        return min(outputHeight, outputWidth) >= 8 ? .f43 : .f23
     }
 
     /// - Parameters:
@@ -69,7 +73,7 @@ public final class BatchConvolution: @unchecked Sendable {
         let chosen = try GEMMISA.resolve(isa)
         kernels = try GEMMKernels(chosen)
         let winograd = Self.prefersWinograd(weight: weight, attributes: attributes)
-        let transform = winograd ? Self.winogradTransform(kernel: weight[1]) : nil
+        let transform = winograd ? Self.winogradTransform(kernel: weight[1], outputHeight: output[1], outputWidth: output[2]) : nil
         let shifted = !winograd && GEMMConvWeights.prefersShifted(weight: TensorShape(weight), attributes: attributes,
                                                                   input: TensorShape(input), output: TensorShape(output))
         weights = try GEMMConvWeights(weight: Tensor(shape: weight, data: Array(weightData)),

@@ -131,15 +131,17 @@ public struct WinogradTransform: Sendable, Equatable {
     }
 }
 
-/// Winograd F(2×2, 3×3) or F(2×2, 5×5) for a stride-1, undilated, ungrouped 3×3 or 5×5 conv.
+/// Winograd F(m×m, r×r) for a stride-1, undilated, ungrouped 3×3 or 5×5 conv: F(2×2, 3×3) or
+/// F(2×2, 5×5) in compiled graphs, also F(4×4, 3×3) for the trainer (`BatchConvolution`).
 ///
-/// The output is cut into 2×2 tiles. A tile's α×α input patch is transformed (Bᵀ d B); each of the
+/// The output is cut into m×m tiles. A tile's α×α input patch is transformed (Bᵀ d B); each of the
 /// α² transformed positions is then one GEMM, [tiles × C] · [C × S], against the transformed
 /// weights (G g Gᵀ, computed once); each tile's α² products are transformed back (Aᵀ M A) with
-/// the bias, residual and activation. Per input–output channel pair and 4 outputs that is 16
-/// multiply-adds instead of 36 for 3×3 (2.25× fewer), 36 instead of 100 for 5×5 (2.8×), for
-/// transforms whose cost grows with C + S rather than C · S. The transforms are exact in real
-/// arithmetic; in float32 they add rounding of about one part in 10⁶ (tested against the
+/// the bias, residual and activation. Per input–output channel pair that is 16 multiply-adds per
+/// 4 outputs instead of 36 for F(2×2, 3×3) (2.25× fewer), 36 per 16 instead of 144 for F(4×4,
+/// 3×3) (4×), 36 per 4 instead of 100 for F(2×2, 5×5) (2.8×), for transforms whose cost grows with
+/// C + S rather than C · S. The transforms are exact in real arithmetic; in float32 F(2×2, r×r)
+/// adds rounding of about one part in 10⁶, F(4×4, 3×3) somewhat more (both tested against the
 /// reference conv). The C transforms are the matrix form unrolled over constant tables.
 ///
 /// Tiles go in chunks; a chunk's transformed inputs and products live in the slot's scratch and

@@ -1,8 +1,8 @@
 import RankEdge
 
 /// The weight gradient of a stride-1, undilated, ungrouped 3×3 or 5×5 conv by the forward pass's
-/// Winograd algorithm (`BatchConvolution.winogradTransform`: F(4×4, 3×3) or F(2×2, 5×5)), read
-/// backwards.
+/// Winograd algorithm (`BatchConvolution.winogradTransform`: F(4×4, 3×3), F(2×2, 3×3) on small
+/// outputs, or F(2×2, 5×5)), read backwards.
 ///
 /// Forward, an m×m output tile is y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, bilinear in the kernel g and the
 /// tile's α×α input patch d. The gradient of Σ dy·y with respect to g is therefore
@@ -15,10 +15,13 @@ import RankEdge
 /// outputs instead of 100 for F(2×2, 5×5). The transforms cost per channel rather than per
 /// channel pair, so the form needs both sides reasonably wide (`minimumChannels`).
 struct WinogradWeightGradient {
-    /// Narrower than this, the transforms and the short GEMM rows cost more than the multiply-adds
-    /// saved. With F(4×4, 3×3) ResNet-20's 16-channel layers gain too (2 threads, Zen 1;
-    /// docs/BENCHMARKS.md, trainer session 10).
+    /// Narrower than this (3×3; 5×5: twice this), the transforms and the short GEMM rows cost more
+    /// than the multiply-adds saved. With F(4×4, 3×3) ResNet-20's 16-channel layers gain too
+    /// (2 threads, Zen 1; docs/BENCHMARKS.md, trainer session 10); 5×5 was measured from 32.
     static let minimumChannels = 16
+    /// The α² products M_ξ [S × C] are read and written by every chunk's GEMMs; above this many
+    /// floats (8 MB) per thread they no longer stay in L2/L3 and im2col + GEMM is used instead.
+    static let maximumProducts = 1 << 21
 
     let geo: ConvGeometry
     let transform: WinogradTransform
@@ -33,9 +36,11 @@ struct WinogradWeightGradient {
     }
 
     init?(_ g: ConvGeometry) {
-        guard g.groups == 1, g.sh == 1, g.sw == 1, g.dh == 1, g.dw == 1, g.kh == g.kw,
-              g.c >= Self.minimumChannels, g.s >= Self.minimumChannels,
-              let t = BatchConvolution.winogradTransform(kernel: g.kh), let isa = try? GEMMISA.fromEnvironment() else { return nil }
+        let least = g.kh == 3 ? Self.minimumChannels : 2 * Self.minimumChannels
+        guard g.groups == 1, g.sh == 1, g.sw == 1, g.dh == 1, g.dw == 1, g.kh == g.kw, g.c >= least, g.s >= least,
+              let t = BatchConvolution.winogradTransform(kernel: g.kh, outputHeight: g.oh, outputWidth: g.ow),
+              t.positions * g.s * g.c <= Self.maximumProducts,
+              let isa = try? GEMMISA.fromEnvironment() else { return nil }
         geo = g
         transform = t
         self.isa = isa
