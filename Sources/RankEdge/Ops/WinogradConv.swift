@@ -28,13 +28,30 @@ public struct WinogradTransform: Sendable, Equatable {
     /// The algorithm for a k×k kernel, if there is one: F(2×2, 3×3) or F(2×2, 5×5).
     public static func forKernel(_ k: Int) -> WinogradTransform? { k == 3 ? .f23 : (k == 5 ? .f25 : nil) }
 
-    /// Bᵀ d B of one tile, by the C transform of `isa`: `d` holds the α² input pixels (row-major in
-    /// the tile; a padding pixel points at `channels` zeros), each `channels` floats; position ξ's
-    /// `channels` results go to `v + ξ · positionStride`. For callers outside a compiled graph (the
-    /// trainer's Winograd weight gradient).
-    public func transformInputTile(_ d: UnsafePointer<UnsafePointer<Float>?>, channels: Int, into v: UnsafeMutablePointer<Float>,
-                                   positionStride: Int, isa: GEMMISA) {
-        re_winograd_input(Int32(isa.cValue.rawValue), Int32(m), Int32(r), d, channels, v, positionStride)
+    /// Bᵀ d B of tiles first ..< first + count, by the C transform of `isa`: m×m output tiles of an
+    /// NHWC input [·, height, width, channels] with the given top and left padding, numbered image by
+    /// image, row-major, tilesHigh × tilesWide per image. Position ξ of the chunk's tile t goes to
+    /// v + (ξ · count + t) · channels (the α² GEMMs' A matrices); a pixel outside the image reads
+    /// `zero` (`channels` zeros).
+    public func transformInputTiles(x: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, padTop: Int, padLeft: Int,
+                                    tilesHigh: Int, tilesWide: Int, first: Int, count: Int, zero: UnsafePointer<Float>,
+                                    into v: UnsafeMutablePointer<Float>, isa: GEMMISA) {
+        let cIsa = Int32(isa.cValue.rawValue), perImage = tilesHigh * tilesWide
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: positions) { d in
+            for tile in 0..<count {
+                let index = first + tile, within = index % perImage
+                let (image, ty, tx) = (index / perImage, within / tilesWide, within % tilesWide)
+                for i in 0..<alpha {
+                    let iy = m * ty - padTop + i
+                    for j in 0..<alpha {
+                        let ix = m * tx - padLeft + j
+                        let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                        d[i * alpha + j] = inside ? x + ((image * height + iy) * width + ix) * c : zero
+                    }
+                }
+                re_winograd_input(cIsa, Int32(m), Int32(r), d.baseAddress!, c, v + tile * c, count * c)
+            }
+        }
     }
 
     /// A dY Aᵀ of one tile (the weight gradient's transform of the output gradient): `dy` holds the
@@ -192,27 +209,16 @@ enum WinogradConv {
                       activation: GEMMActivation, addBias: Bool = true) throws(GEMMError) {
         let (c, s) = (g.c, g.s)
         let t = k.transform
-        let (m, alpha, positions) = (t.m, t.alpha, t.positions)
+        let (m, positions) = (t.m, t.positions)
         let a = g.attributes
         let v = scratch, products = scratch + count * positions * c
         let zero = scratch + k.tilesPerChunk * positions * (c + s)
         let sink = zero + max(c, s)
         zero.update(repeating: 0, count: max(c, s))
         let isa = Int32(weights.winograd[0].isa.cValue.rawValue)
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: positions) { d in
-            for tile in 0..<count {
-                let (image, ty, tx) = place(first + tile, k)
-                for i in 0..<alpha {
-                    let iy = m * ty - a.padding.top + i
-                    for j in 0..<alpha {
-                        let ix = m * tx - a.padding.left + j
-                        let inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w
-                        d[i * alpha + j] = inside ? x + ((image * g.h + iy) * g.w + ix) * c : UnsafePointer(zero)
-                    }
-                }
-                re_winograd_input(isa, Int32(m), Int32(t.r), d.baseAddress!, c, v + tile * c, count * c)
-            }
-        }
+        t.transformInputTiles(x: x, height: g.h, width: g.w, channels: c, padTop: a.padding.top, padLeft: a.padding.left,
+                              tilesHigh: k.tilesHigh, tilesWide: k.tilesWide, first: first, count: count, zero: zero, into: v,
+                              isa: weights.winograd[0].isa)
         for xi in 0..<positions {
             let b = weights.winograd[xi]
             try gemm(m: count, n: s, k: c, a: v + xi * count * c, lda: c, packedB: b, panels: 0..<b.panelCount,

@@ -62,7 +62,9 @@ struct WinogradWeightGradient {
         var beta: Float = 0
         while first < end {
             let count = min(tilesPerChunk, end - first)
-            transformInputs(x, first: first, count: count, zero: zero, into: v)
+            transform.transformInputTiles(x: x, height: geo.h, width: geo.w, channels: c, padTop: geo.pt, padLeft: geo.pl,
+                                          tilesHigh: tilesHigh, tilesWide: tilesWide, first: first, count: count, zero: zero,
+                                          into: v, isa: isa)
             for tile in 0..<count {
                 transformOutputGradient(dy, tile: first + tile, zero: zero, into: u + tile * s, positionStride: count * s)
             }
@@ -80,27 +82,6 @@ struct WinogradWeightGradient {
     private func place(_ tile: Int) -> (image: Int, ty: Int, tx: Int) {
         let within = tile % (tilesHigh * tilesWide)
         return (tile / (tilesHigh * tilesWide), within / tilesWide, within % tilesWide)
-    }
-
-    /// V_ξ rows of tiles first ..< first + count: the forward's input transform, tile by tile.
-    private func transformInputs(_ x: UnsafePointer<Float>, first: Int, count: Int, zero: UnsafeMutablePointer<Float>,
-                                 into v: UnsafeMutablePointer<Float>) {
-        let g = geo, (m, alpha) = (transform.m, transform.alpha)
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: transform.positions) { d in
-            for tile in 0..<count {
-                let (image, ty, tx) = place(first + tile)
-                for i in 0..<alpha {
-                    let iy = m * ty - g.pt + i
-                    for j in 0..<alpha {
-                        let ix = m * tx - g.pl + j
-                        let inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w
-                        d[i * alpha + j] = inside ? x + ((image * g.h + iy) * g.w + ix) * g.c : UnsafePointer(zero)
-                    }
-                }
-                transform.transformInputTile(d.baseAddress!, channels: g.c, into: v + tile * g.c,
-                                             positionStride: count * g.c, isa: isa)
-            }
-        }
     }
 
     /// U = A dY Aᵀ of one tile, by the C transform (a pixel outside the output reads `zero`).
