@@ -18,13 +18,15 @@ bad() { echo "  FAIL  $*"; fail=1; }
 python3 -c "import numpy as np; np.random.default_rng(1).uniform(-1,1,(2,32,32,3)).astype('<f4').tofile('$work/x.f32')"
 
 for m in r20 vgg; do
-    # Forms pinned (not timed), so both processes build the same steps; Winograd wherever it applies.
-    "$bin" compile "$work/$m.rkg" -o "$work/$m.c.rkg" --rank-form separable --winograd always >/dev/null
-    "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.src.f32" --rank-form separable --winograd always >/dev/null
+  # Winograd wherever it applies, with 2×2 tiles (always) and 4×4 ones (large).
+  for wino in always large; do
+    # Forms pinned (not timed), so both processes build the same steps.
+    "$bin" compile "$work/$m.rkg" -o "$work/$m.c.rkg" --rank-form separable --winograd $wino >/dev/null
+    "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.src.f32" --rank-form separable --winograd $wino >/dev/null
     "$bin" run "$work/$m.c.rkg" --raw-input "$work/x.f32" --output "$work/$m.cmp.f32" >/dev/null
     "$bin" run "$work/$m.rkg" --raw-input "$work/x.f32" --output "$work/$m.ref.f32" --reference >/dev/null
-    if cmp -s "$work/$m.src.f32" "$work/$m.cmp.f32"; then ok "$m: compiled file and source give identical outputs"; else bad "$m: compiled file differs from source"; fi
-    python3 - "$work/$m.src.f32" "$work/$m.ref.f32" "$m" <<'PY' || fail=1
+    if cmp -s "$work/$m.src.f32" "$work/$m.cmp.f32"; then ok "$m ($wino): compiled file and source give identical outputs"; else bad "$m ($wino): compiled file differs from source"; fi
+    python3 - "$work/$m.src.f32" "$work/$m.ref.f32" "$m ($wino)" <<'PY' || fail=1
 import sys, numpy as np
 a, b = np.fromfile(sys.argv[1], "<f4"), np.fromfile(sys.argv[2], "<f4")
 err, scale = float(np.abs(a - b).max()), float(np.abs(b).max())
@@ -33,6 +35,7 @@ if a.shape == b.shape and err <= 1e-4 * scale:
 else:
     print(f"  FAIL  {sys.argv[3]}: fast runtime vs reference executor, max error {err} (scale {scale})"); sys.exit(1)
 PY
+  done
 done
 
 "$bin" bench "$work/r20.c.rkg" --iterations 5 --warmup 1 --per-layer --json > "$work/bench.json"

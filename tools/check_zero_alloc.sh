@@ -14,7 +14,7 @@ cc -O2 -shared -fPIC -o "$work/malloc_count.so" tools/malloc_count.c
 fail=0
 # A spec's "@W" suffix is the --winograd policy (default: measure), so the Winograd steps are checked
 # whatever the timing picks.
-for spec in resnet20:dense resnet20:dense@always resnet20:lrd resnet20:branched:2 minivgg-k5:rank:2 minivgg-k3:dense; do
+for spec in resnet20:dense resnet20:dense@always resnet20:dense@large resnet20:lrd resnet20:branched:2 minivgg-k5:rank:2 minivgg-k3:dense; do
     winograd=measure
     case $spec in *@*) winograd=${spec#*@}; spec=${spec%@*} ;; esac
     name=${spec%%:*}; variant=${spec#*:}

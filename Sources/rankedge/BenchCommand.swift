@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch size.") var batch = 1
     @Option(help: "native | avx2 | neon | scalar (graph files only).") var isa: String?
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
-    @Option(help: "measure | never | always: which 3×3 and 5×5 stride-1 convs run as Winograd F(2×2, r×r) (graph files only).") var winograd = "measure"
+    @Option(help: "measure | never | always | large: which 3×3 and 5×5 stride-1 convs run as Winograd, with which tile (measure: GEMM, F(2×2) and F(4×4) timed per layer on this CPU; always: F(2×2, r×r); large: F(4×4, 3×3) and F(2×2, 5×5)) (graph files only).") var winograd = "measure"
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only; chains with a narrow core are one step anyway).") var fuseChains = false
     @Flag(help: "Also time every step.") var perLayer = false
     @Flag(help: "Print JSON.") var json = false
@@ -35,7 +35,9 @@ struct BenchCommand: ParsableCommand {
         var share: Double
     }
     struct Choice: Encodable { var node: String, form: String, dense_ms: Double?, separable_ms: Double? }
-    struct WinogradReport: Encodable { var node: String, winograd: Bool, gemm_ms: Double?, winograd_ms: Double? }
+    struct WinogradReport: Encodable {
+        var node: String, winograd: Bool, tile: Int?, gemm_ms: Double?, winograd_ms: Double?, winograd4_ms: Double?
+    }
     struct Report: Encodable {
         var model: String, name: String, isa: String, precompiled: Bool
         var threads: Int, batch: Int, warmup: Int, iterations: Int
@@ -120,7 +122,10 @@ struct BenchCommand: ParsableCommand {
             peak_arena_bytes: memory.arenaBytes, arena_lower_bound_bytes: memory.lowerBoundBytes, scratch_bytes: memory.scratchBytes,
             allocations_per_inference: allocations, steps: compiled.ops.count, nodes: loaded.graph.nodes.count,
             rank_conv_choices: compiled.rankConvChoices.map { Choice(node: $0.node, form: $0.form.rawValue, dense_ms: $0.denseMs, separable_ms: $0.separableMs) },
-            winograd_choices: compiled.winogradChoices.map { WinogradReport(node: $0.node, winograd: $0.winograd, gemm_ms: $0.gemmMs, winograd_ms: $0.winogradMs) },
+            winograd_choices: compiled.winogradChoices.map {
+                WinogradReport(node: $0.node, winograd: $0.winograd, tile: $0.transform?.m, gemm_ms: $0.gemmMs, winograd_ms: $0.winogradMs,
+                               winograd4_ms: $0.winograd4Ms)
+            },
             layers: layers)
         if json { try printJSON(report); return }
 
@@ -138,7 +143,8 @@ struct BenchCommand: ParsableCommand {
         }
         let winograd = report.winograd_choices.filter(\.winograd).count
         if !report.winograd_choices.isEmpty {
-            print("winograd \(winograd) of \(report.winograd_choices.count) 3×3/5×5 stride-1 convs")
+            let large = report.winograd_choices.filter { ($0.tile ?? 0) > 2 }.count
+            print("winograd \(winograd) of \(report.winograd_choices.count) 3×3/5×5 stride-1 convs, \(large) of them with 4×4 output tiles")
         }
         if let layers {
             print("")

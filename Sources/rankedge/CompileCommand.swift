@@ -20,7 +20,7 @@ struct CompileCommand: ParsableCommand {
     @Option(help: "Threads the model will run with (rank-form timings and the stored memory plan use it).") var threads = 1
     @Option(help: "Batch the stored memory plan is for.") var batch = 1
     @Option(help: "measure | dense | separable: how rankConv2d layers are precomputed.") var rankForm = "measure"
-    @Option(help: "measure | never | always: which 3×3 and 5×5 stride-1 convs run as Winograd F(2×2, r×r) (measure: timed per layer on this CPU).") var winograd = "measure"
+    @Option(help: "measure | never | always | large: which 3×3 and 5×5 stride-1 convs run as Winograd, with which tile (measure: GEMM, F(2×2) and F(4×4) timed per layer on this CPU; always: F(2×2, r×r); large: F(4×4, 3×3) and F(2×2, 5×5)).") var winograd = "measure"
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (chains with a narrow core are one step anyway).") var fuseChains = false
 
     func run() throws {
@@ -49,8 +49,9 @@ struct CompileCommand: ParsableCommand {
             print("  \(c.node): \(c.form.rawValue)\(times)")
         }
         for c in compiled.winogradChoices {
-            let times = c.gemmMs.map { g in String(format: " (GEMM form %.3f ms, Winograd %.3f ms)", g, c.winogradMs ?? 0) } ?? ""
-            print("  \(c.node): \(c.winograd ? "winograd" : "gemm")\(times)")
+            let large = c.winograd4Ms.map { String(format: ", F(4×4) %.3f ms", $0) } ?? ""
+            let times = c.gemmMs.map { g in String(format: " (GEMM form %.3f ms, F(2×2) %.3f ms", g, c.winogradMs ?? 0) + large + ")" } ?? ""
+            print("  \(c.node): \(c.transform.map { "winograd \($0.name)" } ?? "gemm")\(times)")
         }
         if let m = session.memory {
             print("  arena \(formatCount(m.arenaBytes)) bytes (lower bound \(formatCount(m.lowerBoundBytes))), scratch \(formatCount(m.scratchBytes)) bytes")

@@ -33,7 +33,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output")], help: "Write the outputs here as raw float32.") var output: String?
     @Option(help: "Threads to run with.") var threads = 1
     @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
-    @Option(help: "measure | never | always: which 3×3 and 5×5 stride-1 convs run as Winograd F(2×2, r×r) (graph files only).") var winograd = "measure"
+    @Option(help: "measure | never | always | large: which 3×3 and 5×5 stride-1 convs run as Winograd, with which tile (measure: GEMM, F(2×2) and F(4×4) timed per layer on this CPU; always: F(2×2, r×r); large: F(4×4, 3×3) and F(2×2, 5×5)) (graph files only).") var winograd = "measure"
     @Flag(help: "Run on the reference executor instead of the fast runtime (graph files only).") var reference = false
 
     func run() throws {

@@ -5,7 +5,7 @@ import Testing
     typealias F = RefFixtures
 
     /// A graph with every kind of step: im2col, shifted-row, narrow direct, narrow chain, 1×1,
-    /// grouped and depthwise convs, both rank forms, a Winograd conv,
+    /// grouped and depthwise convs, both rank forms, Winograd convs with both tiles,
     /// an unfolded BN, pools, concat, linear, softmax.
     static func graph() -> Graph {
         var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 14, 4], seed: 8)
@@ -20,8 +20,9 @@ import Testing
         let ci = b.conv(x, out: 7, kernel: 1, padding: 0, name: "chain_in")      // narrow chain
         let cc = b.conv(ci, out: 9, kernel: 3, name: "chain_core")
         let co = b.conv(cc, out: 11, kernel: 1, padding: 0, name: "chain_out")
-        let wi = b.conv(x, out: 24, kernel: 3, name: "wino")                    // Winograd form
-        x = b.concat([dw, nw, gr, rs, rd, co, wi], name: "cat")
+        let wi = b.conv(x, out: 24, kernel: 3, name: "wino")                    // Winograd F(2×2, 3×3)
+        let w4 = b.conv(x, out: 32, kernel: 3, name: "wino4")                   // Winograd F(4×4, 3×3)
+        x = b.concat([dw, nw, gr, rs, rd, co, wi, w4], name: "cat")
         x = b.conv(x, out: 12, kernel: 3, stride: 2, name: "down")              // im2col
         x = b.maxPool(x, kernel: 2, stride: 2, name: "mp")
         x = b.conv(x, out: 6, kernel: 1, name: "pw")
@@ -44,7 +45,7 @@ import Testing
         for name in optimized.nodes[i].weightInputs { optimized.weights[name] = g.weights[name] }
         optimized.pruneUnusedWeights()
         model = CompiledModel(graph: optimized, ops: try Lowering.lower(optimized, groups: EpilogueFusion.groups(optimized), isa: model.isa,
-                                                                       winograd: ["wino"]),
+                                                                       winograd: ["wino": .f23, "wino4": .f43]),
                               isa: model.isa, rankConvChoices: model.rankConvChoices)
         let session = try InferenceSession(model: model)
         try session.prepare(batch: 1)
@@ -53,7 +54,7 @@ import Testing
 
     @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
         let (model, contents) = try Self.compiled()
-        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain", "winograd-gemm"]))
+        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain", "winograd-gemm", "winograd4x4-gemm"]))
         let bytes = try RKGFile.encode(contents)
         let decoded = try RKGFile.decodeContents(bytes)
         #expect(CompiledModelFile.isCompiled(decoded))
@@ -102,6 +103,10 @@ import Testing
             ("stride", { $0 = $0.replacingOccurrences(of: "\"stride\":[1,1]", with: "\"stride\":[0,1]") }),
             ("tensor", { $0 = $0.replacingOccurrences(of: "rankedge.compiled/0/", with: "rankedge.compiled/missing/") }),
             ("order", { $0 = $0.replacingOccurrences(of: "\"inputs\":[\"input\"]", with: "\"inputs\":[\"probs\"]") }),
+            // A tile no 3×3 algorithm has, and tiles that do not match the stored matrices' count.
+            ("tile", { $0 = $0.replacingOccurrences(of: "\"winograd_tile\":4", with: "\"winograd_tile\":3") }),
+            ("tile 2 as 4", { $0 = $0.replacingOccurrences(of: "\"winograd_tile\":2", with: "\"winograd_tile\":4") }),
+            ("tile 4 as 2", { $0 = $0.replacingOccurrences(of: "\"winograd_tile\":4", with: "\"winograd_tile\":2") }),
             // Sizes whose product overflows: a typed error, not a trap.
             ("overflow", { $0 = $0.replacingOccurrences(of: "\"kind\":\"narrow-direct\",\"kh\":3,\"kw\":3,\"in\":16,\"out\":9",
                                                         with: "\"kind\":\"narrow-direct\",\"kh\":1073741824,\"kw\":1073741824,\"in\":1073741824,\"out\":1073741824") }),
@@ -109,6 +114,7 @@ import Testing
         var narrow = ""
         _ = Self.withCompiledJSON(contents) { narrow = $0 }
         #expect(narrow.contains("\"kind\":\"narrow-direct\",\"kh\":3,\"kw\":3,\"in\":16,\"out\":9"), "the overflow edit has nothing to edit")
+        #expect(narrow.contains("\"winograd_tile\":2") && narrow.contains("\"winograd_tile\":4"), "the tile edits have nothing to edit")
         for (what, edit) in edits {
             #expect(throws: CompiledModelError.self, "\(what)") { try CompiledModelFile.model(from: Self.withCompiledJSON(contents, edit)) }
         }

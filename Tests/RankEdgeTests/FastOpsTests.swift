@@ -92,11 +92,15 @@ import Testing
     }
 
     @Test func winogradConvs() throws {
+        // Each graph with 2×2 output tiles, then (3×3 kernels) with F(4×4, 3×3)'s 4×4 tiles.
         func check(_ g: Graph, batch: Int = 1, threads: [Int] = [1, 2], isa: GEMMISA? = nil,
                    sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let model = try GraphCompiler.lowerOnly(g, isa: try GEMMISA.resolve(isa), rankConvForm: .separable, winograd: .always)
-            #expect(model.ops.first?.kernel == "winograd-gemm", "\(g.name)", sourceLocation: sourceLocation)
-            try Self.check(g, batch: batch, threads: threads, isa: isa, winograd: .always, sourceLocation: sourceLocation)
+            let kernel = g.weights[g.nodes[0].inputs[1]]!.shape[1]
+            for (policy, name) in [(WinogradPolicy.always, "winograd-gemm"), (.large, kernel == 3 ? "winograd4x4-gemm" : "winograd-gemm")] {
+                let model = try GraphCompiler.lowerOnly(g, isa: try GEMMISA.resolve(isa), rankConvForm: .separable, winograd: policy)
+                #expect(model.ops.first?.kernel == name, "\(g.name) \(policy)", sourceLocation: sourceLocation)
+                try Self.check(g, batch: batch, threads: threads, isa: isa, winograd: policy, sourceLocation: sourceLocation)
+            }
         }
         // One pixel (a tile overhanging on every side), odd and prime sizes, channel counts off the
         // 8-lane vectors, asymmetric and no padding.
@@ -134,15 +138,19 @@ import Testing
         let (never, none) = try ConvFormChoice.choose(g, groups: groups, policy: .never, batch: nil, threads: 1, isa: .native)
         #expect(never.isEmpty && none.isEmpty)
         let (all, _) = try ConvFormChoice.choose(g, groups: groups, policy: .always, batch: nil, threads: 1, isa: .native)
-        #expect(all == ["a", "b"])
+        #expect(all == ["a": .f23, "b": .f23])
+        let (large, _) = try ConvFormChoice.choose(g, groups: groups, policy: .large, batch: nil, threads: 1, isa: .native)
+        #expect(large == ["a": .f43, "b": .f43])
         let (measured, choices) = try ConvFormChoice.choose(g, groups: groups, policy: .measure, batch: nil, threads: 1, isa: .native)
         #expect(choices.map(\.node) == ["a", "b"])
         for c in choices {
-            let (gemm, wino) = (try #require(c.gemmMs), try #require(c.winogradMs))
-            #expect(gemm > 0 && wino > 0)
-            #expect(c.winograd == (wino < gemm) && measured.contains(c.node) == c.winograd)
+            // The fastest of the three forms wins.
+            let times = [try #require(c.gemmMs), try #require(c.winogradMs), try #require(c.winograd4Ms)]
+            #expect(times.allSatisfy { $0 > 0 })
+            let fastest = times.indices.min { times[$0] < times[$1] }!
+            #expect(c.transform == [nil, WinogradTransform.f23, .f43][fastest] && measured[c.node] == c.transform)
         }
-        #expect(choices[0].gemmMs == choices[1].gemmMs)
+        #expect(choices[0].gemmMs == choices[1].gemmMs && choices[0].winograd4Ms == choices[1].winograd4Ms)
         // The compiled model keeps the choices and runs the chosen forms.
         let model = try GraphCompiler.compile(g, options: CompileOptions(winograd: .always))
         #expect(model.winogradChoices.map(\.node) == ["a", "b"])

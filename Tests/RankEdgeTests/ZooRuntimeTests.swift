@@ -28,8 +28,9 @@ import Testing
             var form: RankConvFormPolicy = .separable
             if case .rank(2) = variant { form = .dense }
             let threads = 1 + i % 2
-            // Every 3×3 stride-1 conv in the GEMM form, then every one in the Winograd form.
-            for winograd in [WinogradPolicy.never, .always] {
+            // Every 3×3 stride-1 conv in the GEMM form, then every one in the Winograd form with 2×2
+            // output tiles, then with 4×4 tiles.
+            for winograd in [WinogradPolicy.never, .always, .large] {
                 let model = try GraphCompiler.compile(source, options: CompileOptions(threads: threads, rankConvForm: form, winograd: winograd))
                 let session = try InferenceSession(model: model, options: .init(threads: threads))
                 let actual = try session.run(x)

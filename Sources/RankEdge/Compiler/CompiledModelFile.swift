@@ -60,6 +60,7 @@ public enum CompiledModelFile {
                        ("packed", .array(w.packed.enumerated().map { store(i, "\(prefix)packed\($0.offset)", $0.element.packedFloats) })),
                        ("tap_rows", .array(w.tapRows.enumerated().map { store(i, "\(prefix)taprow\($0.offset)", $0.element.packedFloats) })),
                        ("winograd", .array(w.winograd.enumerated().map { store(i, "\(prefix)winograd\($0.offset)", $0.element.packedFloats) })),
+                       ("winograd_tile", w.winogradTransform.map { .int($0.m) } ?? .null),
                        ("bias", storeOptional(i, "\(prefix)bias", w.bias))]
             }
             switch op.kind {
@@ -271,10 +272,14 @@ public enum CompiledModelFile {
                 let winogradNames = o["winograd"] == nil ? [] : try array(o["winograd"], "winograd")
                 var packed: [PackedMatrixB] = [], tapRows: [PackedMatrixB] = [], winograd: [PackedMatrixB] = []
                 let depth = kh * kw * cg, perGroup = out / attrs.groups
+                var transform: WinogradTransform? = nil
                 if !winogradNames.isEmpty {
-                    guard packedNames.isEmpty, tapNames.isEmpty, winogradNames.count == (WinogradTransform.forKernel(kh)?.positions ?? -1),
+                    // Files from before the 4×4 tile have no winograd_tile: theirs is 2×2.
+                    let tile = o["winograd_tile"] == nil || o["winograd_tile"] == .null ? 2 : try int(o, "winograd_tile", name, min: 1)
+                    transform = WinogradTransform.forKernel(kh, outputTile: tile)
+                    guard let transform, packedNames.isEmpty, tapNames.isEmpty, winogradNames.count == transform.positions,
                           WinogradConv.applies(weight: TensorShape([out, kh, kw, cg]), attributes: attrs) else {
-                        throw fail("step '\(name)': a Winograd conv needs one transformed matrix per tile position and a 3×3 or 5×5, stride-1, ungrouped conv")
+                        throw fail("step '\(name)': a Winograd conv needs a 3×3 or 5×5, stride-1, ungrouped conv, an output tile its kernel has an algorithm for (\(tile)×\(tile) given), and one transformed matrix per tile position")
                     }
                     let count = try PackedMatrixB.packedCount(k: cg, n: out, isa: isa)
                     for p in winogradNames {
@@ -299,7 +304,7 @@ public enum CompiledModelFile {
                     }
                 }
                 return GEMMConvWeights(attributes: attrs, kh: kh, kw: kw, cg: cg, outChannels: out, packed: packed, tapRows: tapRows,
-                                       winograd: winograd, bias: try optionalTensor(o["bias"], name, count: out))
+                                       winograd: winograd, winogradTransform: transform, bias: try optionalTensor(o["bias"], name, count: out))
             }
             switch kindName {
             case "gemm":

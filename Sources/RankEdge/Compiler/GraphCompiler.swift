@@ -58,12 +58,12 @@ public enum GraphCompiler {
     }
 
     /// Lowers a graph without any graph pass (tests of single kernels use it).
-    /// `winograd` is `.never` or `.always` (`.measure` counts as never: nothing here is timed).
+    /// `.measure` counts as `winograd: .never`: nothing here is timed.
     static func lowerOnly(_ graph: Graph, isa: GEMMISA, rankConvForm: RankConvFormPolicy, winograd: WinogradPolicy = .never) throws -> CompiledModel {
         try graph.validate()
         let (g, choices) = try RankConvPrecompute.apply(graph, options: CompileOptions(rankConvForm: rankConvForm == .measure ? .separable : rankConvForm), isa: isa)
         let groups = EpilogueFusion.groups(g)
-        let (winogradNodes, winogradChoices) = try ConvFormChoice.choose(g, groups: groups, policy: winograd == .always ? .always : .never,
+        let (winogradNodes, winogradChoices) = try ConvFormChoice.choose(g, groups: groups, policy: winograd == .measure ? .never : winograd,
                                                                          batch: nil, threads: 1, isa: isa)
         let ops = try Lowering.lower(g, groups: groups, isa: isa, winograd: winogradNodes)
         return CompiledModel(graph: g, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)

@@ -41,7 +41,7 @@ public struct LoweredOp {
     public var kernel: String {
         switch kind {
         case .gemmConv(let w):
-            if w.isWinograd { return "winograd-gemm" }
+            if let t = w.winogradTransform { return t.m == 2 ? "winograd-gemm" : "winograd\(t.m)x\(t.m)-gemm" }
             return w.isPointwise ? "gemm-1x1" : (w.groups > 1 ? "gemm-grouped" : (w.isShifted ? "shifted-gemm" : "im2col-gemm"))
         case .depthwise: return "depthwise"
         case .narrowConv: return "narrow-direct"
@@ -80,9 +80,10 @@ enum Lowering {
                                   coreAttributes: coreAttributes, last: last, lastBias: bias(nodes[2]))
     }
 
-    /// `winograd`: the convs to run in the Winograd form (`ConvFormChoice`); each must be a conv
-    /// that `WinogradConv.applies` to and that no narrower kernel takes.
-    static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA, winograd: Set<String> = []) throws(ExecutionError) -> [LoweredOp] {
+    /// `winograd`: the convs to run in the Winograd form, with their algorithm (`ConvFormChoice`); each
+    /// must be a conv that `WinogradConv.applies` to and that no narrower kernel takes.
+    static func lower(_ graph: Graph, groups: [FusionGroup], isa: GEMMISA,
+                      winograd: [String: WinogradTransform] = [:]) throws(ExecutionError) -> [LoweredOp] {
         let shapes: [String: TensorShape]
         do { shapes = try graph.inferShapes() } catch { throw .invalidOperands(op: "graph", node: nil, message: "\(error)") }
         var ops: [LoweredOp] = []
@@ -134,8 +135,11 @@ enum Lowering {
                         kind = .gemmConv(try GEMMConvWeights(weight: GEMMConvWeights.blockDiagonal(w, groups: attrs.groups),
                                                              bias: weight(2), attributes: dense, isa: isa))
                     } catch { throw .unsupported(node: node.name, message: error.description) }
-                } else if winograd.contains(node.name) {
-                    do { kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa, winograd: true)) } catch {
+                } else if let transform = winograd[node.name] {
+                    do {
+                        kind = .gemmConv(try GEMMConvWeights(weight: w, bias: weight(2), attributes: attrs, isa: isa, winograd: true,
+                                                             winogradTransform: transform))
+                    } catch {
                         throw .unsupported(node: node.name, message: error.description)
                     }
                 } else {

@@ -122,7 +122,7 @@ final class GEMMConvWeights: @unchecked Sendable {
 
     /// From panels packed earlier (a compiled model): no weight transformation.
     init(attributes: Conv2DAttributes, kh: Int, kw: Int, cg: Int, outChannels: Int, packed: [PackedMatrixB],
-         tapRows: [PackedMatrixB] = [], winograd: [PackedMatrixB] = [], bias: FloatStorage?) {
+         tapRows: [PackedMatrixB] = [], winograd: [PackedMatrixB] = [], winogradTransform: WinogradTransform? = nil, bias: FloatStorage?) {
         self.attributes = attributes
         self.kh = kh; self.kw = kw; self.cg = cg
         self.outChannels = outChannels
@@ -130,7 +130,7 @@ final class GEMMConvWeights: @unchecked Sendable {
         self.packed = packed
         self.tapRows = tapRows
         self.winograd = winograd
-        self.winogradTransform = winograd.isEmpty ? nil : WinogradTransform.forKernel(kh)
+        self.winogradTransform = winograd.isEmpty ? nil : (winogradTransform ?? WinogradTransform.forKernel(kh))
         self.bias = bias
     }
 }

@@ -13,6 +13,8 @@ public struct WinogradTransform: Sendable, Equatable {
     public var alpha: Int { m + r - 1 }
     /// Transformed positions per tile: one GEMM each.
     public var positions: Int { alpha * alpha }
+    /// "F(m×m, r×r)", for reports.
+    public var name: String { "F(\(m)×\(m), \(r)×\(r))" }
     /// Bᵀ (α × α) and Aᵀ (m × α), row-major: the C transforms' matrices (tested equal).
     public let bt: [Float], at: [Float]
     /// G (α × r), row-major, in double (the tests check the algorithm in double; the weight
@@ -27,6 +29,14 @@ public struct WinogradTransform: Sendable, Equatable {
 
     /// The algorithm for a k×k kernel, if there is one: F(2×2, 3×3) or F(2×2, 5×5).
     public static func forKernel(_ k: Int) -> WinogradTransform? { k == 3 ? .f23 : (k == 5 ? .f25 : nil) }
+
+    /// The algorithm with the largest output tile for a k×k kernel: F(4×4, 3×3) or F(2×2, 5×5).
+    public static func largest(forKernel k: Int) -> WinogradTransform? { k == 3 ? .f43 : forKernel(k) }
+
+    /// The algorithm for a k×k kernel with m×m output tiles, if there is one.
+    public static func forKernel(_ k: Int, outputTile m: Int) -> WinogradTransform? {
+        [forKernel(k), largest(forKernel: k)].compactMap { $0 }.first { $0.m == m }
+    }
 
     /// Bᵀ d B of tiles first ..< first + count, by the C transform of `isa`: m×m output tiles of an
     /// NHWC input [·, height, width, channels] with the given top and left padding, numbered image by
@@ -148,8 +158,9 @@ public struct WinogradTransform: Sendable, Equatable {
     }
 }
 
-/// Winograd F(m×m, r×r) for a stride-1, undilated, ungrouped 3×3 or 5×5 conv: F(2×2, 3×3) or
-/// F(2×2, 5×5) in compiled graphs, also F(4×4, 3×3) for the trainer (`BatchConvolution`).
+/// Winograd F(m×m, r×r) for a stride-1, undilated, ungrouped 3×3 or 5×5 conv: F(2×2, 3×3),
+/// F(4×4, 3×3) or F(2×2, 5×5), chosen per layer (`ConvFormChoice`, and `BatchConvolution` in the
+/// trainer).
 ///
 /// The output is cut into m×m tiles. A tile's α×α input patch is transformed (Bᵀ d B); each of the
 /// α² transformed positions is then one GEMM, [tiles × C] · [C × S], against the transformed
