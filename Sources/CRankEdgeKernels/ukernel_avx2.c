@@ -162,10 +162,13 @@ AVX2_INLINE void avx2_tile(const int M, const int V, const int packed, size_t kc
         }
     }
     const float *rows[AVX2_MR];
+    /* The residual is read only at the store, 300+ FMA cycles later on thin K: fetch it now. */
+    const float *residual_rows = (flags & RE_FLAG_EPILOGUE) ? residual : NULL;
     AVX2_UNROLL
     for (int i = 0; i < M; i++) {
         rows[i] = packed ? a + i : a + (ptrdiff_t)i * lda;
         _mm_prefetch((const char *)(c + (ptrdiff_t)i * ldc), _MM_HINT_T0);
+        if (residual_rows) _mm_prefetch((const char *)(residual_rows + (ptrdiff_t)i * residual_ld), _MM_HINT_T0);
     }
     const ptrdiff_t a_step = packed ? AVX2_MR : 1;  /* A floats per k step */
     size_t p = 0;

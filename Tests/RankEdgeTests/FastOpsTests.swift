@@ -126,6 +126,34 @@ import Testing
         try check(b.build(outputs: [y]), batch: 2)
     }
 
+    @Test func winogradFewTilesSplitByColumns() throws {
+        // At 2 threads a layer with few tiles and many channels shares out output columns (each share
+        // transforms the inputs and reads its part of the weights); many tiles split by chunks.
+        func chunking(_ input: [Int], out: Int, transform: WinogradTransform) -> WinogradConv.Chunking {
+            let g = ConvGeometry(input: TensorShape(input), output: TensorShape([input[0], input[1], input[2], out]),
+                                 kh: 3, kw: 3, cg: input[3], groups: 1,
+                                 attributes: Conv2DAttributes(padding: Padding(top: 1, left: 1, bottom: 1, right: 1)))
+            return WinogradConv.Chunking(g, transform: transform, threads: 2, panels: (out + 15) / 16)
+        }
+        let few = chunking([1, 7, 7, 40], out: 72, transform: .f23)
+        #expect(few.columnShares == 2 && few.chunks == 1 && few.units == 2 && few.panelsPerShare == 3)
+        #expect(chunking([1, 14, 14, 154], out: 154, transform: .f43).columnShares == 2)
+        let many = chunking([1, 56, 56, 38], out: 38, transform: .f43)
+        #expect(many.columnShares == 1 && many.chunks % 2 == 0, "many tiles: split by chunks")
+        // 72 outputs: shares of 3 and 2 panels, the last one partial; residual and ReLU per share.
+        for (name, input, out) in [("wino-columns", [1, 7, 7, 40], 72), ("wino-columns-prime", [1, 5, 6, 37], 131)] {
+            var b = GraphBuilder(name: name, shape: input, seed: 9)
+            let c = b.conv("input", out: out, kernel: 3, name: "c")
+            let r = b.conv("input", out: out, kernel: 1, padding: 0, name: "r")
+            let y = b.relu(b.addTensors(c, r, name: "sum"), name: "act")
+            let g = b.build(outputs: [y])
+            for policy in [WinogradPolicy.always, .large] {
+                try Self.check(g, batch: 1, threads: [2], winograd: policy)
+                try Self.check(g, batch: 2, threads: [2], winograd: policy)
+            }
+        }
+    }
+
     @Test func winogradChoice() throws {
         var b = GraphBuilder(name: "choice", shape: [1, 12, 12, 32], seed: 4)
         var x = b.conv("input", out: 32, kernel: 3, name: "a")                  // candidate

@@ -46,15 +46,16 @@ final class ConvStep: ExecutionStep, ParallelWork {
         var winograd: WinogradConv.Chunking? = nil
 
         static func choose(_ w: GEMMConvWeights, geometry g: ConvGeometry, threads: Int) -> Tiling {
-            if let t = w.winogradTransform { return chooseWinograd(g, transform: t, threads: threads) }
+            if let t = w.winogradTransform { return chooseWinograd(g, transform: t, panels: w.winograd[0].panelCount, threads: threads) }
             return choose(g, pointwise: w.isPointwise, shifted: w.isShifted, panels: w.packed.first?.panelCount ?? 1, threads: threads)
         }
 
-        static func chooseWinograd(_ g: ConvGeometry, transform: WinogradTransform, threads: Int) -> Tiling {
+        /// `panels`: B panels of each transformed weight matrix.
+        static func chooseWinograd(_ g: ConvGeometry, transform: WinogradTransform, panels: Int, threads: Int) -> Tiling {
             let threads = g.pixels * g.depth * g.s < minimumSharedMACs ? 1 : threads
-            let k = WinogradConv.Chunking(g, transform: transform, threads: threads)
-            return Tiling(rows: k.tilesPerChunk, pointwise: false, scratchPerSlot: k.scratchPerSlot, slots: min(threads, k.chunks),
-                          tiles: k.chunks, winograd: k)
+            let k = WinogradConv.Chunking(g, transform: transform, threads: threads, panels: panels)
+            return Tiling(rows: k.tilesPerChunk, pointwise: false, columnShares: k.columnShares, panelsPerShare: k.panelsPerShare,
+                          scratchPerSlot: k.scratchPerSlot, slots: min(threads, k.units), tiles: k.units, winograd: k)
         }
 
         /// `panels`: B panels (NR columns each) per group.
@@ -233,11 +234,13 @@ final class ConvStep: ExecutionStep, ParallelWork {
     /// The Winograd form for one slot (`WinogradConv`).
     func runWinograd(slot: Int, _ k: WinogradConv.Chunking) {
         let space = scratch.slot(slot)
-        while let chunk = units.claim(below: tiling.tiles) {
+        while let unit = units.claim(below: tiling.tiles) {
+            let (chunk, share) = (unit / k.columnShares, unit % k.columnShares)
             let first = chunk * k.tilesPerChunk
+            let panels = k.columnShares == 1 ? nil : share * k.panelsPerShare..<min(weights.winograd[0].panelCount, (share + 1) * k.panelsPerShare)
             do {
                 try WinogradConv.chunk(weights, g, k, x: x, first: first, count: min(k.tilesPerChunk, k.tiles - first), scratch: space,
-                                      y: y, residual: residual, activation: activation)
+                                      y: y, residual: residual, activation: activation, panels: panels)
             } catch {
                 units.fail()
             }

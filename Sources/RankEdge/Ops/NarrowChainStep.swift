@@ -61,9 +61,10 @@ final class NarrowChainStep: ExecutionStep, ParallelWork {
         self.tiling = tiling
         rowBuffers = scratch + tiling.planarFloats
         let (projectParams, isaValue) = (p, out.isa)
-        // The projection is shared out by plane rows (hp of them per image).
+        // The projection is shared out by plane rows (hp of them per image), about four units per slot.
         let planeRows = output[1] + weights.core.kh - 1
-        self.input = PlanarInputCopy(x: x, input: input, planar: scratch, planarFloats: tiling.planarFloats, parts: planeRows) {
+        self.input = PlanarInputCopy(x: x, input: input, planar: scratch, planarFloats: tiling.planarFloats, parts: planeRows,
+                                     partsPerUnit: tiling.slots > 1 ? (planeRows + 4 * tiling.slots - 1) / (4 * tiling.slots) : planeRows) {
             image, planes, row0, row1 in
             withUnsafePointer(to: projectParams) { re_narrowchain_project(isaValue, $0, image, planes, row0, row1) }
         }

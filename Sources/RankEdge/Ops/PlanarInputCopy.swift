@@ -1,25 +1,27 @@
 /// The first phase of the steps whose kernels read zero-padded planes instead of NHWC rows (the
 /// separable rank conv, the narrow direct conv, the narrow chain): every image's planes written
-/// once, in units of 16 parts shared between the slots, before any tile reads them. A part is an
-/// input channel (16: one cache line of an NHWC pixel) for a copy, a plane row for the chain's
-/// projection.
+/// once, in units of parts shared between the slots, before any tile reads them. A part is an
+/// input channel for a copy (16 to a unit: one cache line of an NHWC pixel), a plane row for the
+/// chain's projection (a few units per slot: 16 rows to a unit left one slot 16 of a 16×16 map's 18
+/// rows and the other 2).
 final class PlanarInputCopy: ParallelWork {
     /// Writes parts [c0, c1) of one image's planes from its NHWC input (a C kernel's copy).
     typealias Copy = (_ image: UnsafePointer<Float>, _ planes: UnsafeMutablePointer<Float>, _ c0: Int, _ c1: Int) -> Void
 
-    private static let partsPerUnit = 16
+    private let partsPerUnit: Int
     let x: UnsafePointer<Float>
     let planar: UnsafeMutablePointer<Float>
     let images: Int, parts: Int, inImage: Int, planesPerImage: Int
     private let copy: Copy
     private let units = SlotUnits()
-    private var unitsPerImage: Int { (parts + Self.partsPerUnit - 1) / Self.partsPerUnit }
+    private var unitsPerImage: Int { (parts + partsPerUnit - 1) / partsPerUnit }
 
     /// `planarFloats`: the planes of all `input[0]` images; `parts`: what `copy` splits an image
-    /// into (default: its channels).
+    /// into (default: its channels), `partsPerUnit` of them to a unit.
     init(x: UnsafePointer<Float>, input: TensorShape, planar: UnsafeMutablePointer<Float>, planarFloats: Int, parts: Int? = nil,
-         copy: @escaping Copy) {
+         partsPerUnit: Int = 16, copy: @escaping Copy) {
         self.x = x; self.planar = planar; self.copy = copy
+        self.partsPerUnit = max(1, partsPerUnit)
         images = input[0]; self.parts = parts ?? input[3]
         inImage = input[1] * input[2] * input[3]
         planesPerImage = planarFloats / max(images, 1)
@@ -35,8 +37,8 @@ final class PlanarInputCopy: ParallelWork {
 
     func run(task _: Int) {
         while let unit = units.claim(below: images * unitsPerImage) {
-            let b = unit / unitsPerImage, c0 = (unit % unitsPerImage) * Self.partsPerUnit
-            copy(x + b * inImage, planar + b * planesPerImage, c0, min(parts, c0 + Self.partsPerUnit))
+            let b = unit / unitsPerImage, c0 = (unit % unitsPerImage) * partsPerUnit
+            copy(x + b * inImage, planar + b * planesPerImage, c0, min(parts, c0 + partsPerUnit))
         }
     }
 }

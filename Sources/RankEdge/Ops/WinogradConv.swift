@@ -182,7 +182,7 @@ enum WinogradConv {
             && a.stride == .square(1) && a.dilation == .square(1)
     }
 
-    /// How a layer's tiles are cut into chunks.
+    /// How a layer's tiles are cut into chunks, and its output channels into column shares.
     struct Chunking: Equatable {
         var transform: WinogradTransform
         var tilesHigh: Int, tilesWide: Int
@@ -190,18 +190,42 @@ enum WinogradConv {
         var tiles: Int
         var tilesPerChunk: Int
         var chunks: Int
+        /// Column shares per chunk (1: no column split) and B panels per share.
+        var columnShares: Int = 1
+        var panelsPerShare: Int = 0
+        /// Units the slots claim: chunks × column shares.
+        var units: Int { chunks * columnShares }
         var scratchPerSlot: Int
 
-        init(_ g: ConvGeometry, transform t: WinogradTransform, threads: Int) {
+        /// `panels`: B panels of the transformed weights (the GEMMs' output columns / NR); with more
+        /// than one, a layer with few tiles and many channels may be shared out by columns.
+        init(_ g: ConvGeometry, transform t: WinogradTransform, threads: Int, panels: Int = 1) {
             transform = t
             tilesHigh = (g.oh + t.m - 1) / t.m
             tilesWide = (g.ow + t.m - 1) / t.m
             tiles = g.n * tilesHigh * tilesWide
             let perTile = t.positions * (g.c + g.s)
             let byScratch = max(12, (1 << 19) / max(perTile, 1))
-            var chunks = max((tiles + byScratch - 1) / byScratch, min(threads, tiles))
+            let scratchChunks = (tiles + byScratch - 1) / byScratch
+            var chunks = max(scratchChunks, min(threads, tiles))
+            // Every chunk streams all α² transformed weight matrices (C·S each), so cutting the tiles
+            // finer for the threads costs (chunks − scratchChunks)·C·S; a column share instead
+            // transforms its chunk's inputs again and reads them whole (tiles·C per extra share) and
+            // only its share of the weights. Few tiles and many channels favour columns. Weighting
+            // the repeated transform 4× matches ResNet-50 at 2 threads: columns won for S ≥ 5 × tiles
+            // (7×7 stage, 14×14 at 256 channels) and lost at 3 × tiles and below.
+            if threads > 1 && panels > 1 && scratchChunks < threads {
+                let shares = min(panels, (threads + scratchChunks - 1) / scratchChunks)
+                let rowCost = (chunks - scratchChunks) * g.c * g.s
+                let columnCost = 4 * (shares - 1) * tiles * g.c
+                if shares > 1 && columnCost < rowCost {
+                    chunks = scratchChunks
+                    columnShares = shares
+                    panelsPerShare = (panels + shares - 1) / shares
+                }
+            }
             // A multiple of the threads, so no thread runs one chunk more than another.
-            if threads > 1 && chunks > threads { chunks = (chunks + threads - 1) / threads * threads }
+            if columnShares == 1 && threads > 1 && chunks > threads { chunks = (chunks + threads - 1) / threads * threads }
             chunks = max(1, min(chunks, tiles))
             tilesPerChunk = max(1, (tiles + chunks - 1) / chunks)
             // Whole 4-, 6- and 12-row micro-tiles in every chunk but the last, where that leaves
@@ -217,8 +241,13 @@ enum WinogradConv {
     /// may be `y` itself (each output reads its own residual just before it is written).
     static func chunk(_ weights: GEMMConvWeights, _ g: ConvGeometry, _ k: Chunking, x: UnsafePointer<Float>, first: Int, count: Int,
                       scratch: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                      activation: GEMMActivation, addBias: Bool = true) throws(GEMMError) {
+                      activation: GEMMActivation, addBias: Bool = true, panels: Range<Int>? = nil) throws(GEMMError) {
         let (c, s) = (g.c, g.s)
+        // Output channels [j0, j1): the B panels of a column share, or all of them.
+        let panels = panels ?? 0..<weights.winograd[0].panelCount
+        let nr = weights.winograd[0].nr
+        let (j0, j1) = (panels.lowerBound * nr, min(panels.upperBound * nr, s))
+        if j0 >= j1 { return }
         let t = k.transform
         let (m, positions) = (t.m, t.positions)
         let a = g.attributes
@@ -232,10 +261,10 @@ enum WinogradConv {
                               isa: weights.winograd[0].isa)
         for xi in 0..<positions {
             let b = weights.winograd[xi]
-            try gemm(m: count, n: s, k: c, a: v + xi * count * c, lda: c, packedB: b, panels: 0..<b.panelCount,
+            try gemm(m: count, n: s, k: c, a: v + xi * count * c, lda: c, packedB: b, panels: panels,
                      c: products + xi * count * s, ldc: s, epilogue: .none)
         }
-        let bias = addBias ? weights.bias.map { UnsafePointer($0.pointer) } : nil
+        let bias = addBias ? weights.bias.map { UnsafePointer($0.pointer + j0) } : nil
         withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: m * m) { out in
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: m * m) { res in
                 for tile in 0..<count {
@@ -243,14 +272,14 @@ enum WinogradConv {
                     for i in 0..<m {
                         for j in 0..<m {
                             let (oy, ox) = (m * ty + i, m * tx + j)
-                            let offset = ((image * g.oh + oy) * g.ow + ox) * s
+                            let offset = ((image * g.oh + oy) * g.ow + ox) * s + j0
                             let inside = oy < g.oh && ox < g.ow
                             out[i * m + j] = inside ? y + offset : sink
                             res[i * m + j] = residual.map { inside ? $0 + offset : UnsafePointer(zero) }
                         }
                     }
                     let r = residual == nil ? nil : UnsafePointer(res.baseAddress!)
-                    re_winograd_output(isa, Int32(m), Int32(t.r), products + tile * s, count * s, s, bias, out.baseAddress!, r,
+                    re_winograd_output(isa, Int32(m), Int32(t.r), products + tile * s + j0, count * s, j1 - j0, bias, out.baseAddress!, r,
                                        Int32(activation.cValue))
                 }
             }
