@@ -402,7 +402,9 @@ def render_line_chart(chart):
 
 Bar = namedtuple("Bar", "form label sublabel value macs tooltip")
 BarGroup = namedtuple("BarGroup", "label bars")
-BarChart = namedtuple("BarChart", "title subtitle y_label groups legend")
+# x_label and y_cap default to the accuracy charts': forms per model, no tick above 100 %.
+BarChart = namedtuple("BarChart", "title subtitle y_label groups legend x_label y_cap",
+                      defaults=("conv form and ratio, per model", 100.0))
 BarLayout = namedtuple("BarLayout", "frame centres slot rotate caption_height")
 
 
@@ -481,8 +483,9 @@ def render_bar_chart(chart):
     layout = bar_layout(chart.groups)
     frame = layout.frame
     highest = max(bar.value for group in chart.groups for bar in group.bars)
-    # Headroom for the MACs labels, but never a tick above 100 % for accuracy.
-    y_ticks, step = nice_ticks(0.0, min(100.0, highest * 1.12), include_zero=True)
+    # Headroom for the MACs labels, but never a tick above the cap (100 % for accuracy).
+    top = highest * 1.12 if chart.y_cap is None else min(chart.y_cap, highest * 1.12)
+    y_ticks, step = nice_ticks(0.0, top, include_zero=True)
     y_scale = Scale(y_ticks[0], y_ticks[-1], frame.bottom, frame.top)
     parts = draw_header(chart.title, chart.subtitle)
     parts += draw_y_axis(frame, y_scale, y_ticks, step, chart.y_label)
@@ -494,7 +497,7 @@ def render_bar_chart(chart):
         parts.append(el("text", {"x": px((centres[0] + centres[-1]) / 2), "y": px(group_y),
                                  "text-anchor": "middle", "font-weight": "bold"}, group.label))
     parts.append(el("text", {"x": px((frame.left + frame.right) / 2), "y": px(group_y + 22),
-                             "text-anchor": "middle"}, "conv form and ratio, per model"))
+                             "text-anchor": "middle"}, chart.x_label))
     parts += draw_legend(chart.legend, frame.top + 6)
     return svg_document(chart.title, parts)
 
