@@ -9,7 +9,8 @@ Usage:
 
 A stage is the part of a step name before its second dot when the name starts with `layer`
 (`layer2.0` is a stage's first block, with its stride and projection; the other blocks of the
-stage are grouped as `layer2.x`); any other step is its own stage (`conv1`, `maxpool`, `fc`).
+stage are grouped as `layer2.x`); any other step goes to the stage named by its first component
+(`conv1`, `maxpool`, `fc`; `features.3.conv` to `features`).
 Stages without multiply-adds (pools alone) are left out of the chart but counted in the table's
 total. MACs are those `rankedge bench` reports: a Winograd conv counts the direct conv's, so its
 GFLOP/s can exceed the FMA peak. Standard library only; the drawing is plot_experiments.py's.

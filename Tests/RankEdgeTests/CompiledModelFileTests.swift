@@ -85,6 +85,28 @@ import Testing
         return c
     }
 
+    @Test func filesWithoutWinogradTileHaveTwoByTwoTiles() throws {
+        // Files written before the 4×4 tile carry no winograd_tile: theirs is read as 2×2 (and a
+        // 4×4 step without it, 36 matrices for a 3×3 kernel, is rejected).
+        let (model, contents) = try Self.compiled()
+        var old = ""
+        let stripped = Self.withCompiledJSON(contents) { text in
+            old = text
+            text = text.replacingOccurrences(of: ",\"winograd_tile\":2", with: "")
+        }
+        #expect(old.contains(",\"winograd_tile\":2"), "nothing to strip")
+        let loaded = try CompiledModelFile.model(from: stripped)
+        #expect(loaded.ops.map(\.kernel) == model.ops.map(\.kernel))
+        var rng = SeededRandom(seed: 5)
+        let x = F.random([1, 9, 14, 4], &rng)
+        #expect(try InferenceSession(model: loaded).run(x) == (try InferenceSession(model: model).run(x)))
+        #expect(throws: CompiledModelError.self) {
+            try CompiledModelFile.model(from: Self.withCompiledJSON(contents) {
+                $0 = $0.replacingOccurrences(of: ",\"winograd_tile\":4", with: "")
+            })
+        }
+    }
+
     @Test func damagedCompiledEntriesAreTypedErrors() throws {
         let (_, contents) = try Self.compiled()
         let foreign = GEMMISA.allCases.first { !$0.isAvailable }

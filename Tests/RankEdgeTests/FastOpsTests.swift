@@ -127,28 +127,45 @@ import Testing
     }
 
     @Test func winogradFewTilesSplitByColumns() throws {
-        // At 2 threads a layer with few tiles and many channels shares out output columns (each share
-        // transforms the inputs and reads its part of the weights); many tiles split by chunks.
-        func chunking(_ input: [Int], out: Int, transform: WinogradTransform) -> WinogradConv.Chunking {
-            let g = ConvGeometry(input: TensorShape(input), output: TensorShape([input[0], input[1], input[2], out]),
-                                 kh: 3, kw: 3, cg: input[3], groups: 1,
-                                 attributes: Conv2DAttributes(padding: Padding(top: 1, left: 1, bottom: 1, right: 1)))
-            return WinogradConv.Chunking(g, transform: transform, threads: 2, panels: (out + 15) / 16)
+        // With few tiles and many channels a Winograd layer shares out output columns (each share
+        // transforms the inputs and reads its part of the weights); with many tiles, chunks of tiles.
+        let nr = try GEMMKernels(.native).nr
+        func geometry(_ input: [Int], out: Int) -> ConvGeometry {
+            ConvGeometry(input: TensorShape(input), output: TensorShape([input[0], input[1], input[2], out]),
+                         kh: 3, kw: 3, cg: input[3], groups: 1,
+                         attributes: Conv2DAttributes(padding: Padding(top: 1, left: 1, bottom: 1, right: 1)))
         }
-        let few = chunking([1, 7, 7, 40], out: 72, transform: .f23)
+        func chunking(_ input: [Int], out: Int, transform: WinogradTransform, threads: Int = 2) -> WinogradConv.Chunking {
+            WinogradConv.Chunking(geometry(input, out: out), transform: transform, threads: threads, panels: (out + nr - 1) / nr)
+        }
+        let few = chunking([1, 7, 7, 40], out: 4 * nr + 8, transform: .f23)
         #expect(few.columnShares == 2 && few.chunks == 1 && few.units == 2 && few.panelsPerShare == 3)
         #expect(chunking([1, 14, 14, 154], out: 154, transform: .f43).columnShares == 2)
-        let many = chunking([1, 56, 56, 38], out: 38, transform: .f43)
-        #expect(many.columnShares == 1 && many.chunks % 2 == 0, "many tiles: split by chunks")
-        // 72 outputs: shares of 3 and 2 panels, the last one partial; residual and ReLU per share.
-        for (name, input, out) in [("wino-columns", [1, 7, 7, 40], 72), ("wino-columns-prime", [1, 5, 6, 37], 131)] {
+        // One tile: only columns give the second thread work.
+        #expect(chunking([1, 3, 3, 32], out: 48, transform: .f43).columnShares == 2)
+        // 49 tiles of 77 channels: the repeated input transform would cost more than the weights.
+        let many = chunking([1, 28, 28, 77], out: 77, transform: .f43)
+        #expect(many.columnShares == 1 && many.chunks == 2, "many tiles: split by chunks")
+        // 5 panels for 4 threads: shares of 2 panels, so 3 shares and none empty.
+        for threads in [3, 4, 5] {
+            let k = chunking([1, 7, 7, 64], out: 4 * nr + 5, transform: .f23, threads: threads)
+            #expect(k.columnShares > 1 && (k.columnShares - 1) * k.panelsPerShare < 5 && k.columnShares * k.panelsPerShare >= 5,
+                    "\(threads) threads: \(k.columnShares) shares of \(k.panelsPerShare) panels")
+        }
+        // The runtime's tiling takes the chunking's units.
+        let t = ConvStep.Tiling.chooseWinograd(geometry([1, 7, 7, 40], out: 4 * nr + 8), transform: .f23, panels: 5, threads: 2)
+        #expect(t.tiles == 2 && t.columnShares == 2 && t.winograd?.columnShares == 2)
+        // A partial last panel, a last share narrower than one vector (4·NR + 5 outputs at 3 and 4
+        // threads), residual and ReLU per share.
+        for (name, input, out) in [("wino-columns", [1, 7, 7, 40], 4 * nr + 8), ("wino-columns-prime", [1, 5, 6, 37], 131),
+                                   ("wino-columns-tail", [1, 6, 7, 24], 4 * nr + 5)] {
             var b = GraphBuilder(name: name, shape: input, seed: 9)
             let c = b.conv("input", out: out, kernel: 3, name: "c")
             let r = b.conv("input", out: out, kernel: 1, padding: 0, name: "r")
             let y = b.relu(b.addTensors(c, r, name: "sum"), name: "act")
             let g = b.build(outputs: [y])
             for policy in [WinogradPolicy.always, .large] {
-                try Self.check(g, batch: 1, threads: [2], winograd: policy)
+                try Self.check(g, batch: 1, threads: [2, 3, 4], winograd: policy)
                 try Self.check(g, batch: 2, threads: [2], winograd: policy)
             }
         }
@@ -314,13 +331,16 @@ import Testing
     @Test func fewPixelsManyChannelsSplitByColumns() throws {
         // At 2 threads these run as column shares of one row tile (late ResNet stages, classifiers):
         // 131 and 1001 outputs leave a partial last panel; the residual case fuses add + ReLU.
-        func tiling(_ input: [Int], out: Int, kernel: Int) -> ConvStep.Tiling {
+        func tiling(_ input: [Int], out: Int, kernel: Int, threads: Int = 2) -> ConvStep.Tiling {
             let pad = kernel / 2
             let g = ConvGeometry(input: TensorShape(input), output: TensorShape([input[0], input[1], input[2], out]),
                                  kh: kernel, kw: kernel, cg: input[3], groups: 1,
                                  attributes: Conv2DAttributes(padding: Padding(top: pad, left: pad, bottom: pad, right: pad)))
-            return ConvStep.Tiling.choose(g, pointwise: kernel == 1, panels: (out + 15) / 16, threads: 2)
+            return ConvStep.Tiling.choose(g, pointwise: kernel == 1, panels: (out + 15) / 16, threads: threads)
         }
+        // 5 panels among 4 threads: 3 shares of 2 panels, none empty.
+        let five = tiling([1, 5, 5, 64], out: 80, kernel: 3, threads: 4)
+        #expect(five.columnShares == 3 && five.panelsPerShare == 2 && five.tiles == 3)
         let spatial = tiling([1, 5, 5, 64], out: 131, kernel: 3)
         #expect(spatial.columnShares == 2 && spatial.tiles == 2 && spatial.rows == 25)
         #expect(tiling([1, 1, 1, 300], out: 1001, kernel: 1).columnShares == 2)
@@ -334,6 +354,8 @@ import Testing
         }
 
         try Self.check(Self.convGraph("3x3-few-pixels", input: [1, 5, 5, 64], out: 131, kernel: 3), threads: [1, 2])
+        try Self.check(Self.convGraph("3x3-five-panels", input: [1, 5, 5, 64], out: 80, kernel: 3), threads: [3, 4],
+                       winograd: .never)
         try Self.check(Self.convGraph("fc-like", input: [1, 1, 1, 300], out: 1001, kernel: 1, padding: .zero), threads: [2])
         var b = GraphBuilder(name: "residual-columns", shape: [1, 4, 4, 96], seed: 6)
         let c = b.conv("input", out: 96, kernel: 1, name: "c")

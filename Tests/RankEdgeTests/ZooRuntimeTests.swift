@@ -32,6 +32,11 @@ import Testing
             // output tiles, then with 4×4 tiles.
             for winograd in [WinogradPolicy.never, .always, .large] {
                 let model = try GraphCompiler.compile(source, options: CompileOptions(threads: threads, rankConvForm: form, winograd: winograd))
+                // Each Winograd step has the tile the policy asks for: 4×4 for 3×3 kernels under `large`.
+                for op in model.ops {
+                    guard case .gemmConv(let w) = op.kind, let t = w.winogradTransform else { continue }
+                    #expect(winograd != .never && t.m == (winograd == .large && w.kh == 3 ? 4 : 2), "\(name) \(variant) \(op.name)")
+                }
                 let session = try InferenceSession(model: model, options: .init(threads: threads))
                 let actual = try session.run(x)
                 let error = actual.maxAbsDifference(expected), scale = expected.maxAbs

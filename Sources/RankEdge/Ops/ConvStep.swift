@@ -105,11 +105,19 @@ final class ConvStep: ExecutionStep, ParallelWork {
                 rows = min(rows, equalRows(m, tiles: rowTiles))
                 rowTiles = (m + rows - 1) / rows
             }
-            let tiles = rowTiles * shares
+            let (columnShares, panelsPerShare) = Self.columnShares(panels: panels, shares: shares)
+            let tiles = rowTiles * columnShares
             let slots = min(threads, tiles)
             // Packed patches fill whole MR-row panels: room for up to MR − 1 padding rows.
-            return Tiling(rows: rows, pointwise: pointwise, columnShares: shares, panelsPerShare: (panels + shares - 1) / shares,
+            return Tiling(rows: rows, pointwise: pointwise, columnShares: columnShares, panelsPerShare: panelsPerShare,
                           scratchPerSlot: pointwise ? 0 : (rows + GEMMKernels.maxMR - 1) * depth, slots: slots, tiles: tiles)
+        }
+
+        /// `panels` B panels in about `shares` shares of whole panels: the shares that are not empty
+        /// (5 panels in 4 shares of 2 leave 3), and the panels per share.
+        static func columnShares(panels: Int, shares: Int) -> (shares: Int, panelsPerShare: Int) {
+            let perShare = (panels + max(shares, 1) - 1) / max(shares, 1)
+            return ((panels + perShare - 1) / perShare, perShare)
         }
 
         /// Rows per tile cutting m rows into `tiles` near-equal tiles: a multiple of 12 (whole 4-, 6-

@@ -214,14 +214,14 @@ enum WinogradConv {
             // only its share of the weights. Few tiles and many channels favour columns. Weighting
             // the repeated transform 4× matches ResNet-50 at 2 threads: columns won for S ≥ 5 × tiles
             // (7×7 stage, 14×14 at 256 channels) and lost at 3 × tiles and below.
+            // With fewer tiles than threads, only columns give the other threads work.
             if threads > 1 && panels > 1 && scratchChunks < threads {
                 let shares = min(panels, (threads + scratchChunks - 1) / scratchChunks)
                 let rowCost = (chunks - scratchChunks) * g.c * g.s
                 let columnCost = 4 * (shares - 1) * tiles * g.c
-                if shares > 1 && columnCost < rowCost {
+                if shares > 1 && (chunks < threads || columnCost < rowCost) {
                     chunks = scratchChunks
-                    columnShares = shares
-                    panelsPerShare = (panels + shares - 1) / shares
+                    (columnShares, panelsPerShare) = ConvStep.Tiling.columnShares(panels: panels, shares: shares)
                 }
             }
             // A multiple of the threads, so no thread runs one chunk more than another.
