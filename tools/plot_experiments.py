@@ -795,22 +795,31 @@ def select_experiment(rows, label, path):
     return selected
 
 
+def exit_status(prog, action, expected):
+    """Runs action(): 0, or 1 after one stderr line for an `expected` error or an OSError."""
+    try:
+        action()
+    except expected as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"{prog}: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
-    try:
+
+    def run():
         rows = latest_per_configuration(read_runs(args.csv))
         rows = select_experiment(rows, args.experiment, args.csv)
         if args.markdown:
             print(markdown_table(rows))
         if not args.markdown or args.out is not None:
             write_plots(rows, args.out or DEFAULT_OUT)
-    except CsvError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"{PROG}: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
-        return 1
-    return 0
+
+    return exit_status(PROG, run, CsvError)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from plot_experiments import (  # noqa: E402  (the drawing code lives beside this script)
-    Bar, BarChart, BarGroup, FORM_COLOURS, INK, LegendEntry, fmt_macs, render_bar_chart, write_atomic)
+    Bar, BarChart, BarGroup, FORM_COLOURS, INK, LegendEntry, exit_status, fmt_macs, render_bar_chart, write_atomic)
 
 PROG = "plot_layer_utilization.py"
 # The two networks' bar colours: plot_experiments' dense grey and Tucker-2 blue.
@@ -131,7 +131,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
+
+    def run():
         networks = []
         for index, path in enumerate(args.json):
             name, stages = read_stages(path)
@@ -140,13 +141,8 @@ def main(argv=None):
             write_atomic(args.out, render_bar_chart(build_chart(networks, args.title)))
             print(f"{PROG}: wrote {args.out}", file=sys.stderr)
         print(markdown(networks))
-    except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"{PROG}: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
-        return 1
-    return 0
+
+    return exit_status(PROG, run, InputError)
 
 
 if __name__ == "__main__":
