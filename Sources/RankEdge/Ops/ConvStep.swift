@@ -120,6 +120,12 @@ final class ConvStep: ExecutionStep, ParallelWork {
             return ((panels + perShare - 1) / perShare, perShare)
         }
 
+        /// The B panels of column share `share` (never empty: see columnShares(panels:shares:)).
+        func panels(ofShare share: Int, panelCount: Int) -> Range<Int> {
+            let first = share * panelsPerShare
+            return first..<min(panelCount, first + panelsPerShare)
+        }
+
         /// Rows per tile cutting m rows into `tiles` near-equal tiles: a multiple of 12 (whole 4-, 6-
         /// and 12-row micro-tiles) or else of 6 where the last tile then stays within one unit of
         /// the others; otherwise the plain quotient.
@@ -205,8 +211,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
             let rows = min(tiling.rows, g.pixels - row)
             for group in 0..<g.groups {
                 let packedB = weights.packed[group]
-                let firstPanel = share * tiling.panelsPerShare
-                let panels = firstPanel..<min(packedB.panelCount, firstPanel + tiling.panelsPerShare)
+                let panels = tiling.panels(ofShare: share, panelCount: packedB.panelCount)
                 if panels.isEmpty { continue }
                 let a: UnsafePointer<Float>, lda: Int
                 if tiling.pointwise {
@@ -245,7 +250,7 @@ final class ConvStep: ExecutionStep, ParallelWork {
         while let unit = units.claim(below: tiling.tiles) {
             let (chunk, share) = (unit / k.columnShares, unit % k.columnShares)
             let first = chunk * k.tilesPerChunk
-            let panels = k.columnShares == 1 ? nil : share * k.panelsPerShare..<min(weights.winograd[0].panelCount, (share + 1) * k.panelsPerShare)
+            let panels = k.columnShares == 1 ? nil : tiling.panels(ofShare: share, panelCount: weights.winograd[0].panelCount)
             do {
                 try WinogradConv.chunk(weights, g, k, x: x, first: first, count: min(k.tilesPerChunk, k.tiles - first), scratch: space,
                                       y: y, residual: residual, activation: activation, panels: panels)
