@@ -4,32 +4,30 @@ import RankEdge
 @testable import RankEdgeTrain
 
 @Suite struct ExportTests {
-    /// Every layer kind the exporter handles, small enough for the reference executor in debug builds.
-    static func tinyModel() -> Sequential {
-        var rng = SeededRandom(seed: 3)
-        let block = Residual(name: "res", body: Sequential(name: "res", [
-            Conv2D(name: "res.conv1", inChannels: 8, outChannels: 8, kernel: 3, groups: 2, bias: false, rng: &rng),
-            BatchNorm2D(name: "res.bn1", channels: 8),
-            ReLU(name: "res.relu"),
-            Conv2D(name: "res.conv2", inChannels: 8, outChannels: 12, kernel: 3, dilation: 2, rng: &rng),
-        ]), shortcut: Conv2D(name: "res.shortcut", inChannels: 8, outChannels: 12, kernel: 1, padding: 0, rng: &rng))
-        return Sequential(name: "", [
-            Conv2D(name: "conv1", inChannels: 3, outChannels: 8, kernel: 5, stride: 2, rng: &rng),
-            BatchNorm2D(name: "bn1", channels: 8),
-            ReLU(name: "relu1"),
-            block,
-            MaxPool2D(name: "pool1", kernel: 3, stride: 2, padding: 1),
-            Dropout(name: "drop", rate: 0.4),
-            AvgPool2D(name: "pool2", kernel: 2, stride: 2),
-            Flatten(name: "flatten"),
-            Linear(name: "fc1", inFeatures: 4 * 4 * 12, outFeatures: 16, rng: &rng),
-            ReLU(name: "fc1.relu"),
-            Linear(name: "fc2", inFeatures: 16, outFeatures: 10, rng: &rng),
-        ])
+    /// A graph with every layer kind the zoo uses and more (grouped, dilated, strided convs, padded
+    /// pools, dropout, a projection shortcut), small enough for the reference executor in debug builds.
+    static func tinyGraph() throws -> Graph {
+        var b = GraphBuilder(name: "tiny", shape: [1, 32, 32, 3], seed: 3)
+        var x = b.conv("input", out: 8, kernel: 5, stride: 2, name: "conv1")
+        x = b.relu(b.batchNorm(x, name: "bn1"), name: "relu1")
+        var y = b.conv(x, out: 8, kernel: 3, groups: 2, bias: false, name: "res.conv1")
+        y = b.relu(b.batchNorm(y, name: "res.bn1"), name: "res.relu")
+        y = b.conv(y, out: 12, kernel: 3, dilation: 2, name: "res.conv2")
+        let shortcut = b.conv(x, out: 12, kernel: 1, padding: 0, name: "res.shortcut")
+        x = b.addTensors(y, shortcut, name: "res.add")
+        x = b.maxPool(x, kernel: 3, stride: 2, padding: 1, name: "pool1")
+        x = b.dropout(x, rate: 0.4, name: "drop")
+        x = b.avgPool(x, kernel: 2, stride: 2, countIncludePad: true, name: "pool2")
+        x = b.flatten(x, name: "flatten")
+        x = b.relu(b.linear(x, out: 16, name: "fc1"), name: "fc1.relu")
+        x = b.linear(x, out: 10, name: "fc2")
+        return try initializeForTraining(b.build(outputs: [x], classNames: cifar10ClassNames), seed: 3)
     }
 
+    static func tinyModel() throws -> TrainableGraph { try TrainableGraph(tinyGraph()) }
+
     /// A few Adam steps so batch-norm running statistics and weights move off their initialisation.
-    static func trainBriefly(_ model: any Module, _ split: CIFAR10Split, _ norm: Normalization, steps: Int, batch: Int) {
+    static func trainBriefly(_ model: TrainableGraph, _ split: CIFAR10Split, _ norm: Normalization, steps: Int, batch: Int) {
         let opt = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
         let sampler = BatchSampler(split: split, normalization: norm, batchSize: batch, seed: 2)
         for step in 0..<steps {
@@ -42,9 +40,9 @@ import RankEdge
     @Test func trainerAndRuntimeAgreeOnEveryPrediction() throws {
         let split = try fixtureSplit()
         let norm = Normalization.measure(split)
-        let model = Self.tinyModel()
+        let model = try Self.tinyModel()
         Self.trainBriefly(model, split, norm, steps: 6, batch: 16)
-        let graph = exportGraph(model, name: "tiny", classNames: cifar10ClassNames, normalization: norm)
+        let graph = model.exportGraph(metadata: norm.metadata)
         // Through the file format and back, as `eval` sees it.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).rkg").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -68,22 +66,17 @@ import RankEdge
         #expect(Set(trainerLogits.map(argmax)).count > 1)
     }
 
-    @Test func miniVGGExportMatchesTheRuntimeNaming() throws {
-        let model = try ModelZoo.build(ModelOptions(name: "minivgg", kernel: 5, batchNorm: true, dropout: true), seed: 0)
-        let exported = exportGraph(model, name: "minivgg-k5", classNames: cifar10ClassNames, normalization: nil)
+    /// The trainer's models are the runtime zoo's graphs: one set of builders, the same names.
+    @Test func trainerModelsAreTheZooGraphs() throws {
+        let trained = try ModelZoo.build(ModelOptions(name: "minivgg", kernel: 5, batchNorm: true, dropout: true), seed: 0)
         let reference = buildMiniVGG(MiniVGGOptions(kernel: 5, batchNorm: true, dropout: true))
-        #expect(exported.nodes.map(\.name) == reference.nodes.map(\.name))
-        #expect(exported.nodes.map(\.op) == reference.nodes.map(\.op))
-        #expect(exported.weights.keys.sorted() == reference.weights.keys.sorted())
-        for (k, w) in reference.weights { #expect(exported.weights[k]?.shape == w.shape, "\(k)") }
-        try exported.validate()
-    }
-
-    @Test func resnetExportValidates() throws {
-        let g = exportGraph(try ModelZoo.build(ModelOptions(name: "resnet20"), seed: 0), name: "resnet20",
-                            classNames: cifar10ClassNames, normalization: nil)
-        try g.validate()
-        #expect(g.node(named: "layer2.0.shortcut.conv") != nil && g.node(named: "layer3.2.add") != nil)
+        #expect(trained.nodes.map(\.name) == reference.nodes.map(\.name))
+        #expect(trained.nodes.map(\.op) == reference.nodes.map(\.op))
+        #expect(trained.weights.keys.sorted() == reference.weights.keys.sorted())
+        for (k, w) in reference.weights { #expect(trained.weights[k]?.shape == w.shape, "\(k)") }
+        let resnet = try ModelZoo.build(ModelOptions(name: "resnet20"), seed: 0)
+        #expect(resnet.nodes.map(\.name) == (try Zoo.build("resnet20")).nodes.map(\.name))
+        #expect(resnet.node(named: "layer2.0.downsample.conv") != nil && resnet.node(named: "layer3.2.add") != nil)
     }
 }
 
@@ -95,9 +88,9 @@ extension ExportTests {
         let split = try fixtureSplit()
         let norm = Normalization.measure(split)
         let options = ModelOptions(name: "minivgg", kernel: 3, conv: try ConvForm(parsing: form))
-        let model = try ModelZoo.build(options, seed: 1, rankExecution: .separable)
+        let model = try TrainableGraph(try ModelZoo.build(options, seed: 1), rankExecution: .separable)
         Self.trainBriefly(model, split, norm, steps: 3, batch: 8)
-        let graph = exportGraph(model, name: "lowrank", classNames: cifar10ClassNames, normalization: norm)
+        let graph = model.exportGraph(metadata: norm.metadata)
         try graph.validate()
         if form.hasPrefix("rank") {
             #expect(graph.nodes.filter { if case .rankConv2d = $0.op { true } else { false } }.count == 6)

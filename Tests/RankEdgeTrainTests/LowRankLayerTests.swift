@@ -4,9 +4,28 @@ import RankEdge
 @testable import RankEdgeTrain
 
 @Suite struct LowRankLayerTests {
-    static func rankConv(c: Int = 3, s: Int = 4, k: Int = 3, l: Int = 2, stride: Int = 1, seed: UInt64 = 1) throws -> RankConv2D {
-        var rng = SeededRandom(seed: seed)
-        return try RankConv2D(name: "rc", inChannels: c, outChannels: s, kernel: k, rank: l, stride: stride, execution: .reconstruct, rng: &rng)
+    /// One rankConv2d node "rc" with bias, initialised for training from `seed`.
+    static func rankConv(c: Int = 3, s: Int = 4, k: Int = 3, l: Int = 2, stride: Int = 1, seed: UInt64 = 1,
+                         execution: RankExecution = .reconstruct) throws -> RankConvLayer {
+        var b = GraphBuilder(name: "rc", shape: [1, 9, 9, c])
+        let y = b.rankConv("input", out: s, kernel: k, rank: l, stride: stride, name: "rc")
+        let model = try TrainableGraph(try initializeForTraining(b.build(outputs: [y]), seed: seed), rankExecution: execution)
+        return RankConvLayer(model: model)
+    }
+
+    /// The node's factors and its two training forms, as the tests below use them.
+    struct RankConvLayer {
+        let model: TrainableGraph
+        var a: Variable { model.variables["rc.a"]! }
+        var b: Variable { model.variables["rc.b"]! }
+        var bias: Variable? { model.variables["rc.bias"] }
+        var forms: RankConvForms {
+            guard case .rankConv2d(let attributes) = model.graph.nodes[0].op else { preconditionFailure() }
+            return RankConvForms(a: a.shape, attributes: attributes)
+        }
+        func forward(_ x: Variable, form: RankExecution, a: Variable, b: Variable, bias: Variable?) -> Variable {
+            forms.forward(x, form: form, a: a, b: b, bias: bias)
+        }
     }
 
     @Test func svdReconstructsAndIsOrdered() throws {
@@ -23,9 +42,8 @@ import RankEdge
 
     /// At full rank L = k the √σ initialisation reproduces the default-initialised kernel exactly.
     @Test func fullRankInitialisationIsTheDefaultKernel() throws {
-        var rng = SeededRandom(seed: 9)
-        let layer = try RankConv2D(name: "rc", inChannels: 2, outChannels: 3, kernel: 3, rank: 3, rng: &rng)
-        var replay = SeededRandom(seed: 9)
+        let layer = try Self.rankConv(c: 2, s: 3, k: 3, l: 3, seed: 9)
+        var replay = SeededRandom(seed: mixSeeds(9, 0x1417))
         let full = defaultInit(3 * 2 * 9, fanIn: 2 * 9, rng: &replay)
         let w = rankKernel(a: layer.a, b: layer.b)  // [S, k, k, C]
         for o in 0..<3 { for ci in 0..<2 { for i in 0..<3 { for j in 0..<3 {
@@ -79,17 +97,16 @@ import RankEdge
     }
 
     @Test func autoChoiceMeasuresBothFormsAndLeavesGradientsAlone() throws {
-        var rng = SeededRandom(seed: 2)
-        let layer = try RankConv2D(name: "rc", inChannels: 3, outChannels: 4, kernel: 3, rank: 1, rng: &rng)
-        #expect(layer.execution == .auto)
-        let x = randomVariable([2, 6, 6, 3], seed: 3)
-        _ = layer.forward(x, ForwardContext(mode: .training))
-        #expect(layer.execution != .auto)
-        #expect(Set(layer.measured.keys) == [.reconstruct, .separable])
+        let layer = try Self.rankConv(c: 3, s: 4, k: 3, l: 1, seed: 2, execution: .auto)
+        #expect(layer.model.rankForms["rc"] == .auto)
+        let x = randomVariable([2, 9, 9, 3], seed: 3)
+        _ = layer.model.forward(x, ForwardContext(mode: .training))
+        #expect(layer.model.rankForms["rc"] != .auto)
+        #expect(Set(layer.model.rankMeasurements["rc"]!.keys) == [.reconstruct, .separable])
         #expect(layer.a.grad == nil && layer.b.grad == nil && layer.bias?.grad == nil, "the measurement must not touch real gradients")
-        let eval = try RankConv2D(name: "rc", inChannels: 3, outChannels: 4, kernel: 3, rank: 1, rng: &rng)
-        _ = eval.forward(x, .evaluation)
-        #expect(eval.execution == .auto, "evaluation never measures")
+        let eval = try Self.rankConv(c: 3, s: 4, k: 3, l: 1, seed: 2, execution: .auto)
+        _ = eval.model.forward(x, .evaluation)
+        #expect(eval.model.rankForms["rc"] == .auto, "evaluation never measures")
     }
 
     @Test func doubleSoftOrthogonality() {
@@ -107,23 +124,6 @@ import RankEdge
         #expect(sumWorst.allSatisfy { $0 < 1e-3 })
     }
 
-    @Test func tucker2ConvIsItsChainAndCarriesTheRegulariser() throws {
-        var rng = SeededRandom(seed: 6)
-        let t = Tucker2Conv(name: "t", inChannels: 6, outChannels: 7, kernel: 3, ranks: (4, 2), stride: 2, groups: 2,
-                            initialization: .xavierUniform, orthogonality: 0.5, provenance: "test", rng: &rng)
-        #expect(t.parameters.map(\.name) == ["t.tucker_in.weight", "t.tucker_core.weight", "t.tucker_out.weight", "t.tucker_out.bias"])
-        let x = randomVariable([1, 5, 5, 6], seed: 2)
-        let y = t.forward(x, .evaluation)
-        let chain = t.last.forward(t.core.forward(t.first.forward(x, .evaluation), .evaluation), .evaluation)
-        #expect(y.shape == [1, 3, 3, 7] && y.data == chain.data)
-        // Xavier bound for the 1×1 C→R1 factor: √(6 / (6 + 4)).
-        #expect(t.first.weight.data.allSatisfy { abs($0) <= (0.6 as Float).squareRoot() })
-        let model = Sequential(name: "", [t])
-        let terms = regularizationTerms(model)
-        #expect(terms.count == 2 && terms.allSatisfy { $0.weight == 0.5 })
-        #expect(abs(terms[0].penalty.value[0] - RankEdgeTrain.doubleSoftOrthogonality(t.first.weight, rows: 4, cols: 6).value[0]) < 1e-6)
-    }
-
     @Test func convFormsParseAndBuild() throws {
         #expect(try ConvForm(parsing: "rank:2") == .rank(2))
         #expect(try ConvForm(parsing: "elrt:2.5") == .elrt(ratio: 2.5))
@@ -132,20 +132,33 @@ import RankEdge
                     "tucker2:inf", "tucker2:nan", "elrt:-3"] {
             #expect(throws: ModelError.self) { try ConvForm(parsing: bad) }
         }
-        let rank = try ModelZoo.build(ModelOptions(name: "minivgg", kernel: 5, conv: .rank(1)), seed: 0)
-        #expect(rank.allModules.compactMap { $0 as? RankConv2D }.count == 6)
+        let rank = try TrainableGraph(ModelZoo.build(ModelOptions(name: "minivgg", kernel: 5, conv: .rank(1)), seed: 0))
+        #expect(rank.rankForms.count == 6)
         // Rank-1 k=5 keeps 2·1·5 of 25 weights per kernel; Σ S·C over the six convs is 31 840.
-        let dense = try ModelZoo.build(ModelOptions(name: "minivgg", kernel: 5), seed: 0)
+        let dense = try TrainableGraph(ModelZoo.build(ModelOptions(name: "minivgg", kernel: 5), seed: 0))
         #expect(dense.parameterCount - rank.parameterCount == 31_840 * 15)
         #expect(throws: ModelError.self) { try ModelZoo.build(ModelOptions(name: "resnet20", conv: .rank(4)), seed: 0) }
         let elrt = try ModelZoo.build(ModelOptions(name: "resnet20", conv: .elrt(ratio: 2)), seed: 0)
-        let tuckers = elrt.allModules.compactMap { $0 as? Tucker2Conv }
-        // Every 3×3 conv but the RGB stem is factored; ELRT's λ defaults on.
-        #expect(tuckers.count == 18 && tuckers.allSatisfy { $0.orthogonality == 1e-3 })
+        // Every 3×3 conv but the RGB stem is factored; ELRT's λ defaults on and marks the provenance.
+        let chains = Decomposition.all(in: elrt)
+        #expect(chains.count == 18 && chains.allSatisfy { $0.kind == .tucker2 })
+        #expect(elrt.node(named: chains[0].nodes[0])!.provenance!.hasPrefix("elrt of") == true)
+        #expect(elrt.node(named: chains[0].nodes[0])!.provenance!.contains("dso λ=0.001"))
+        #expect(ModelOptions(name: "resnet20", conv: .elrt(ratio: 2)).orthogonality == 1e-3)
         #expect(throws: ModelError.self) { try ModelZoo.build(ModelOptions(name: "minivgg", conv: .rank(1), dso: 0.1), seed: 0) }
         #expect(throws: ModelError.self) { try ModelZoo.build(ModelOptions(name: "minivgg", kernel: 1, conv: .rank(1)), seed: 0) }
         let plain = try ModelZoo.build(ModelOptions(name: "resnet20", conv: .tucker2(ratio: 2)), seed: 0)
-        #expect(plain.allModules.compactMap { $0 as? Tucker2Conv }.allSatisfy { $0.orthogonality == 0 })
+        #expect(Decomposition.all(in: plain).count == 18)
+        #expect(plain.nodes.compactMap(\.provenance).allSatisfy { !$0.contains("dso") })
+    }
+
+    /// The ELRT chains' 1×1 factors are Xavier-initialised: bound √(6 / (fan_in + fan_out)).
+    @Test func elrtFactorsAreXavierInitialised() throws {
+        let g = try ModelZoo.build(ModelOptions(name: "resnet20", conv: .elrt(ratio: 2)), seed: 3)
+        let chain = Decomposition.all(in: g)[0]
+        let w = g.weights[g.node(named: chain.nodes[0])!.inputs[1]]!
+        let bound = (6 / Float(w.shape[3] + w.shape[0])).squareRoot()
+        #expect(w.data.allSatisfy { abs($0) <= bound } && w.maxAbs > bound * 0.8)
     }
 
     /// Checkpoints from before the low-rank forms decode as dense models.
@@ -159,25 +172,30 @@ import RankEdge
 
     /// trainStep adds exactly λ·dR/dU to the 1×1 factors' gradients (and nothing to the core's).
     @Test func trainStepAddsTheDSOGradient() throws {
-        func model(_ lambda: Float) -> Sequential {
-            var rng = SeededRandom(seed: 12)
-            return Sequential(name: "", [
-                Tucker2Conv(name: "t", inChannels: 4, outChannels: 6, kernel: 3, ranks: (3, 2), initialization: .xavierUniform,
-                            orthogonality: lambda, provenance: "test", rng: &rng),
-                GlobalAvgPool(name: "gap"), Flatten(name: "flatten"),
-                Linear(name: "fc", inFeatures: 6, outFeatures: 3, rng: &rng),
-            ])
+        func model(_ lambda: Float) throws -> TrainableGraph {
+            var b = GraphBuilder(name: "t", shape: [1, 5, 5, 4], seed: 12)
+            let note = "elrt of t, ranks 3/2 (ratio 2)"
+            var y = b.conv("input", out: 3, kernel: 1, padding: 0, bias: false, name: "t.tucker_in", provenance: note)
+            y = b.conv(y, out: 2, kernel: 3, bias: false, name: "t.tucker_core", provenance: note)
+            y = b.conv(y, out: 6, kernel: 1, padding: 0, name: "t.tucker_out", provenance: note)
+            y = b.flatten(b.globalAvgPool(y, name: "gap"), name: "flatten")
+            y = b.linear(y, out: 3, name: "fc")
+            let m = try TrainableGraph(try initializeForTraining(b.build(outputs: [y]), seed: 12))
+            m.orthogonality = lambda
+            return m
         }
         let x = randomVariable([2, 5, 5, 4], seed: 1, requiresGrad: false)
         var grads: [[String: [Float]]] = []
         for lambda: Float in [0, 0.5] {
-            let m = model(lambda)
+            let m = try model(lambda)
             let opt = Optimizer(OptimizerConfig(kind: .sgd), parameters: m.parameters)
             _ = trainStep(model: m, optimizer: opt, images: x, labels: [0, 2], learningRate: 0, context: ForwardContext(mode: .training))
             grads.append(Dictionary(uniqueKeysWithValues: m.parameters.map { ($0.name, $0.variable.grad!.array) }))
         }
-        let reference = model(0.5).submodules[0] as! Tucker2Conv
-        for (name, w) in [("t.tucker_in.weight", reference.first.weight), ("t.tucker_out.weight", reference.last.weight)] {
+        let reference = try model(0.5)
+        #expect(reference.regularizationTerms().count == 2)
+        for name in ["t.tucker_in.weight", "t.tucker_out.weight"] {
+            let w = reference.variables[name]!
             let u = Variable(shape: w.shape, value: w.value.copy(), requiresGrad: true)
             RankEdgeTrain.doubleSoftOrthogonality(u, rows: w.shape[0], cols: w.shape[3]).backward()
             let expected = zip(grads[0][name]!, u.grad!.array).map { $0 + 0.5 * $1 }

@@ -8,10 +8,11 @@ public struct MiniVGGOptions: Sendable {
     public var variant: ZooVariant
     public var ratio: Double
     public var seed: UInt64
+    public var classes: Int
     public init(kernel: Int = 5, batchNorm: Bool = false, dropout: Bool = false, variant: ZooVariant = .dense,
-                ratio: Double = 2, seed: UInt64 = 0) {
+                ratio: Double = 2, seed: UInt64 = 0, classes: Int = 10) {
         self.kernel = kernel; self.batchNorm = batchNorm; self.dropout = dropout
-        self.variant = variant; self.ratio = ratio; self.seed = seed
+        self.variant = variant; self.ratio = ratio; self.seed = seed; self.classes = classes
     }
 }
 
@@ -34,6 +35,6 @@ public func buildMiniVGG(_ o: MiniVGGOptions) -> Graph {
     x = z.builder.flatten(x, name: "flatten")
     x = z.linear(x, out: 128, name: "fc1")
     x = z.builder.relu(x, name: "fc1.relu")
-    x = z.linear(x, out: 10, name: "fc2")
-    return z.builder.build(outputs: [x], classNames: cifar10ClassNames)
+    x = z.linear(x, out: o.classes, name: "fc2")
+    return z.builder.build(outputs: [x], classNames: o.classes == 10 ? cifar10ClassNames : [])
 }

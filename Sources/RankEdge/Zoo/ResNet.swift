@@ -40,7 +40,8 @@ enum ResNetBuilder {
         return z.builder.relu(y, name: "\(name).relu3")
     }
 
-    static func cifar(blocksPerStage n: Int, name: String, variant: ZooVariant, ratio: Double, seed: UInt64) -> Graph {
+    static func cifar(blocksPerStage n: Int, name: String, variant: ZooVariant, ratio: Double, seed: UInt64,
+                      classes: Int) -> Graph {
         var z = ZooLayers(builder: GraphBuilder(name: name, shape: [1, 32, 32, 3], seed: seed), variant: variant, ratio: ratio)
         var x = z.convBN("input", out: 16, kernel: 3, name: "conv1")
         x = z.builder.relu(x, name: "relu1")
@@ -51,12 +52,12 @@ enum ResNetBuilder {
         }
         x = z.builder.globalAvgPool(x, name: "avgpool")
         x = z.builder.flatten(x, name: "flatten")
-        x = z.linear(x, out: 10, name: "fc")
-        return z.builder.build(outputs: [x], classNames: cifar10ClassNames)
+        x = z.linear(x, out: classes, name: "fc")
+        return z.builder.build(outputs: [x], classNames: classes == 10 ? cifar10ClassNames : [])
     }
 
     static func imagenet(bottleneck useBottleneck: Bool, blocks: [Int], name: String, variant: ZooVariant,
-                         ratio: Double, seed: UInt64) -> Graph {
+                         ratio: Double, seed: UInt64, classes: Int) -> Graph {
         var z = ZooLayers(builder: GraphBuilder(name: name, shape: [1, 224, 224, 3], seed: seed), variant: variant, ratio: ratio)
         // The 7×7 stem sees only 3 input channels; decomposing it saves nothing, so it stays dense.
         var x = z.builder.conv("input", out: 64, kernel: 7, stride: 2, padding: 3, bias: false, name: "conv1")
@@ -73,7 +74,7 @@ enum ResNetBuilder {
         }
         x = z.builder.globalAvgPool(x, name: "avgpool")
         x = z.builder.flatten(x, name: "flatten")
-        x = z.linear(x, out: 1000, name: "fc")
+        x = z.linear(x, out: classes, name: "fc")
         return z.builder.build(outputs: [x])
     }
 }

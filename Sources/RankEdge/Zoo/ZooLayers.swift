@@ -20,6 +20,17 @@ struct ZooLayers {
         case .rank(let l):
             guard k > 1 else { return builder.conv(x, out: s, kernel: k, stride: stride, padding: pad, bias: bias, name: name) }
             return builder.rankConv(x, out: s, kernel: k, rank: min(l, k), stride: stride, bias: bias, name: name)
+        case .tucker2:
+            let (r1, r2) = LowRankRanks.tucker2(inputs: c, outputs: s, kernel: k, ratio: ratio)
+            // Layers too thin to compress (e.g. the RGB stem, where R1 would be all 3 channels) stay dense.
+            guard k > 1, r1 < c, r2 < s, c * r1 + r1 * r2 * k * k + r2 * s < c * s * k * k else {
+                return builder.conv(x, out: s, kernel: k, stride: stride, padding: pad, bias: bias, name: name)
+            }
+            let note = "tucker2 of \(name), ranks \(r1)/\(r2) (ratio \(formatRatio(ratio)))"
+            let a = builder.conv(x, out: r1, kernel: 1, padding: 0, bias: false, name: "\(name).tucker_in", provenance: note)
+            let b = builder.conv(a, out: r2, kernel: k, stride: stride, padding: pad, bias: false,
+                                 name: "\(name).tucker_core", provenance: note)
+            return builder.conv(b, out: s, kernel: 1, padding: 0, bias: bias, name: "\(name).tucker_out", provenance: note)
         case .lrd, .branched:
             let groups: Int
             if case .branched(let n) = variant { groups = n } else { groups = 1 }
@@ -28,7 +39,7 @@ struct ZooLayers {
                 guard r * (c + s) < c * s else {
                     return builder.conv(x, out: s, kernel: 1, stride: stride, padding: 0, bias: bias, name: name)
                 }
-                let note = "svd of \(name), rank \(r) (ratio \(ratio))"
+                let note = "svd of \(name), rank \(r) (ratio \(formatRatio(ratio)))"
                 let u = builder.conv(x, out: r, kernel: 1, stride: stride, padding: 0, bias: false, name: "\(name).svd_v", provenance: note)
                 return builder.conv(u, out: s, kernel: 1, padding: 0, bias: bias, name: "\(name).svd_u", provenance: note)
             }
@@ -40,8 +51,8 @@ struct ZooLayers {
             guard tuckerParams < c * s * k * k, r1 <= c || groups > 1 else {
                 return builder.conv(x, out: s, kernel: k, stride: stride, padding: pad, bias: bias, name: name)
             }
-            let note = groups > 1 ? "branched tucker2 of \(name), ranks \(r1)/\(r2), \(groups) branches (ratio \(ratio))"
-                                  : "tucker2 of \(name), ranks \(r1)/\(r2) (ratio \(ratio))"
+            let note = groups > 1 ? "branched tucker2 of \(name), ranks \(r1)/\(r2), \(groups) branches (ratio \(formatRatio(ratio)))"
+                                  : "tucker2 of \(name), ranks \(r1)/\(r2) (ratio \(formatRatio(ratio)))"
             let a = builder.conv(x, out: r1, kernel: 1, padding: 0, bias: false, name: "\(name).tucker_in", provenance: note)
             let b = builder.conv(a, out: r2, kernel: k, stride: stride, padding: pad, groups: groups, bias: false,
                                  name: "\(name).tucker_core", provenance: note)
@@ -55,7 +66,7 @@ struct ZooLayers {
         case .lrd, .branched:
             let r = LowRankRanks.svd(inputs: c, outputs: s, ratio: ratio)
             guard r * (c + s) < c * s else { return builder.linear(x, out: s, name: name) }
-            let note = "svd of \(name), rank \(r) (ratio \(ratio))"
+            let note = "svd of \(name), rank \(r) (ratio \(formatRatio(ratio)))"
             let v = builder.linear(x, out: r, bias: false, name: "\(name).svd_v", provenance: note)
             return builder.linear(v, out: s, name: "\(name).svd_u", provenance: note)
         default:
@@ -63,6 +74,9 @@ struct ZooLayers {
         }
     }
 }
+
+/// "2" for 2.0, "2.5" for 2.5: how ratios read in provenance notes.
+public func formatRatio(_ r: Double) -> String { r == r.rounded() && abs(r) < 1e9 ? "\(Int(r))" : "\(r)" }
 
 extension String {
     /// "layer1.0.conv1" → "layer1.0.bn1", "stem.conv" → "stem.bn".

@@ -9,12 +9,16 @@ public enum ZooVariant: Hashable, Sendable, CustomStringConvertible {
     case branched(Int)
     /// Every k×k conv (k > 1) as a rank-L spatial conv.
     case rank(Int)
+    /// Tucker-2 chains for k×k convs only (1×1 convs and linears stay dense): the form the trainer
+    /// trains from scratch (`--conv tucker2:RATIO`, and ELRT).
+    case tucker2
 
     public init?(parsing text: String) {
         switch text {
         case "dense": self = .dense
         case "lrd": self = .lrd
         case "merged": self = .merged
+        case "tucker2": self = .tucker2
         default:
             let parts = text.split(separator: ":")
             guard parts.count == 2, let n = Int(parts[1]), n >= 1 else { return nil }
@@ -33,6 +37,7 @@ public enum ZooVariant: Hashable, Sendable, CustomStringConvertible {
         case .merged: "merged"
         case .branched(let n): "branched:\(n)"
         case .rank(let l): "rank:\(l)"
+        case .tucker2: "tucker2"
         }
     }
 }

@@ -74,15 +74,17 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
     let biasPartials = TensorStorage(zeros: parts * s)
     let bparts = SendablePointer(biasPartials)
     // Per-call buffers (not shared scratch): concurrent models, e.g. parallel tests, must not collide.
-    let partialStorage = (0..<parts).map { _ in TensorStorage(uninitialized: wCount) }
+    // A frozen weight (fine-tuning with --freeze) costs no weight-gradient work at all.
+    let needWeight = weight.requiresGrad
+    let partialStorage = needWeight ? (0..<parts).map { _ in TensorStorage(uninitialized: wCount) } : []
     let weightPartials = partialStorage.map { SendablePointer($0) }
     let needBias = bias?.requiresGrad ?? false
     // The weight gradient without im2col: by Winograd where both sides are wide, else shifted rows.
-    let winograd = WinogradWeightGradient(geo)
-    let shifted = winograd == nil ? ShiftedWeightGradient(geo) : nil
-    let direct = winograd != nil || shifted != nil
+    let winograd = needWeight ? WinogradWeightGradient(geo) : nil
+    let shifted = needWeight && winograd == nil ? ShiftedWeightGradient(geo) : nil
+    let direct = winograd != nil || shifted != nil || !needWeight
     Parallel.forRanges(total: geo.n, parts: parts) { part, images in
-        let dW = weightPartials[part].p
+        let dW = needWeight ? weightPartials[part].p : nil
         let allRows = (images.lowerBound * pix)..<(images.upperBound * pix)
         let colStorage = geo.isPointwise || direct ? nil : TensorStorage(uninitialized: min(chunk, allRows.count) * k)
         let needsDcol = !geo.isPointwise && dx != nil && transposed == nil
@@ -104,7 +106,7 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
                     if let col { im2col(xs.p, geo, rows: r0, r1, group: g, into: col); a = col }
                     else { a = xs.p + r0 * geo.c }
                     sgemm(transA: true, transB: false, m: sg, n: k, k: rows, a: g0 + g * sg, lda: s,
-                          b: a, ldb: k, beta: first ? 0 : 1, c: dW + g * sg * k, ldc: k)
+                          b: a, ldb: k, beta: first ? 0 : 1, c: dW! + g * sg * k, ldc: k)
                 }
                 if let dx, let dcol {
                     sgemm(transA: false, transB: false, m: rows, n: k, k: sg, a: g0 + g * sg, lda: s,
@@ -125,15 +127,15 @@ private func convBackward(x: Variable, weight: Variable, bias: Variable?, geo: C
         }
         if let winograd {
             let scratch = TensorStorage(uninitialized: winograd.scratchCount)
-            winograd.compute(x: xs.p, dy: dy.p, images: images, into: dW, scratch: scratch.pointer)
+            winograd.compute(x: xs.p, dy: dy.p, images: images, into: dW!, scratch: scratch.pointer)
         } else if let shifted {
             let scratch = TensorStorage(uninitialized: shifted.scratchCount)
             do {
-                try shifted.compute(x: xs.p, dy: dy.p, images: images, into: dW, scratch: scratch.pointer)
+                try shifted.compute(x: xs.p, dy: dy.p, images: images, into: dW!, scratch: scratch.pointer)
             } catch {
                 preconditionFailure("conv2d weight gradient: \(error)")
             }
-        } else if images.isEmpty {
+        } else if let dW, images.isEmpty {
             dW.update(repeating: 0, count: wCount)
         }
         if let transposed, let dx { transposed.addInputGradient(dy: dy.p, images: images, into: dx.p, beta: dxBeta) }

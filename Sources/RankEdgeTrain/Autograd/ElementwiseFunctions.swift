@@ -1,3 +1,5 @@
+import RankEdge
+
 /// Elementwise loops run in parallel parts once a tensor is big enough to pay for the dispatch.
 func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
     if count < 1 << 15 { body(0..<count) } else { Parallel.forRanges(total: count) { _, r in body(r) } }
@@ -75,4 +77,21 @@ private func reluBackward(_ y: UnsafeMutablePointer<Float>, _ dy: UnsafeMutableP
         dx[i] = accumulate ? dx[i] + g : g
         i += 1
     }
+}
+
+/// A keep mask (1 keep, 0 drop) filled in fixed 4096-element blocks, each from its own generator,
+/// so a step's masks are the same whether it runs in one go or after a resume, on any thread count.
+func dropoutMask(count: Int, keep: Float, seed: UInt64) -> TensorStorage {
+    let mask = TensorStorage(uninitialized: count)
+    let block = 4096
+    let blocks = (count + block - 1) / block
+    let m = SendablePointer(mask)
+    let threshold = UInt64(Double(keep) * Double(1 << 32))
+    Parallel.forRanges(total: blocks) { _, range in
+        for bi in range {
+            var rng = SeededRandom(seed: mixSeeds(seed, UInt64(bi)))
+            for i in (bi * block)..<min(count, (bi + 1) * block) { m.p[i] = (rng.next() >> 32) < threshold ? 1 : 0 }
+        }
+    }
+    return mask
 }

@@ -57,12 +57,12 @@ public enum ModelError: Error, CustomStringConvertible {
 }
 
 public enum ModelZoo {
-    public static let names = ["minivgg", "resnet20", "resnet56", "vgg11"]
+    public static let names = ["minivgg", "resnet20", "resnet56", "vgg11", "vgg16"]
 
-    /// Builds a model for 32×32×3 inputs with weights drawn from `seed`; rank-L convs train in
-    /// `rankExecution` form.
-    public static func build(_ o: ModelOptions, seed: UInt64, rankExecution: RankExecution = .auto) throws -> any Module {
-        var rng = SeededRandom(seed: mixSeeds(seed, 0x1417))
+    /// The model as a graph from the runtime's zoo (one set of architectures for `zoo`, `train` and
+    /// the runtime), its weights drawn for training from scratch by `initializeForTraining`.
+    /// Inputs are 32×32×3 images.
+    public static func build(_ o: ModelOptions, seed: UInt64) throws -> Graph {
         guard o.classes >= 2 else { throw ModelError.badOption("--classes must be at least 2") }
         if let dso = o.dso, !(dso >= 0 && dso.isFinite) { throw ModelError.badOption("--dso must be a number ≥ 0") }
         if let dso = o.dso, dso > 0, !o.conv.isTucker {
@@ -71,17 +71,41 @@ public enum ModelZoo {
         if o.conv != .dense, o.name == "minivgg", o.kernel == 1 {
             throw ModelError.badOption("--conv \(o.conv) factors k×k convs; a mini-VGG with --kernel 1 has none")
         }
-        let convs = ConvFactory(form: o.conv, orthogonality: o.orthogonality, rankExecution: rankExecution)
-        switch o.name {
-        case "minivgg":
-            guard o.kernel >= 1, o.kernel % 2 == 1, o.kernel <= 15 else {
-                throw ModelError.badOption("mini-VGG kernel must be odd and between 1 and 15, got \(o.kernel)")
-            }
-            return try miniVGG(kernel: o.kernel, batchNorm: o.batchNorm, dropout: o.dropout, classes: o.classes, convs: convs, rng: &rng)
-        case "resnet20": return try cifarResNet(blocksPerStage: 3, classes: o.classes, convs: convs, rng: &rng)
-        case "resnet56": return try cifarResNet(blocksPerStage: 9, classes: o.classes, convs: convs, rng: &rng)
-        case "vgg11": return try vgg11(classes: o.classes, convs: convs, rng: &rng)
-        default: throw ModelError.unknownModel(o.name)
+        let variant: ZooVariant, ratio: Double
+        switch o.conv {
+        case .dense: (variant, ratio) = (.dense, 2)
+        case .rank(let l):
+            let k = o.name == "minivgg" ? o.kernel : 3
+            guard l <= k else { throw ModelError.badOption("--conv rank:\(l) exceeds the kernel size \(k)") }
+            (variant, ratio) = (.rank(l), 2)
+        case .tucker2(let r), .elrt(let r): (variant, ratio) = (.tucker2, r)
         }
+        var graph: Graph
+        do {
+            switch o.name {
+            case "minivgg":
+                guard o.kernel >= 1, o.kernel % 2 == 1, o.kernel <= 15 else {
+                    throw ModelError.badOption("mini-VGG kernel must be odd and between 1 and 15, got \(o.kernel)")
+                }
+                graph = buildMiniVGG(MiniVGGOptions(kernel: o.kernel, batchNorm: o.batchNorm, dropout: o.dropout, variant: variant,
+                                                    ratio: ratio, classes: o.classes))
+                graph.name = "minivgg-k\(o.kernel)"
+            case "resnet20", "resnet56", "vgg11", "vgg16":
+                graph = try Zoo.build(o.name, variant: variant, ratio: ratio, classes: o.classes)
+                graph.metadata = [:]
+            default: throw ModelError.unknownModel(o.name)
+            }
+        } catch let error as ZooError { throw ModelError.badOption(error.description) }
+        for i in graph.nodes.indices {
+            guard var note = graph.nodes[i].provenance else { continue }
+            if case .elrt = o.conv, note.hasPrefix("tucker2 of") { note = "elrt" + note.dropFirst("tucker2".count) }
+            if o.orthogonality > 0 { note += ", dso λ=\(o.orthogonality)" }
+            graph.nodes[i].provenance = note + ", trained from scratch"
+        }
+        for i in graph.nodes.indices where graph.nodes[i].op.kind == "rankConv2d" {
+            let w = graph.weights[graph.nodes[i].inputs[1]]!.shape
+            graph.nodes[i].provenance = "rank-\(w[2]) \(w[3])x\(w[3]) conv trained in factored form"
+        }
+        return try initializeForTraining(graph, seed: seed)
     }
 }

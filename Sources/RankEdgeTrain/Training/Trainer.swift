@@ -1,15 +1,18 @@
 import RankEdge
 
-/// A training run over CIFAR-10-format data: model, optimizer, deterministic batches, and the
-/// state a checkpoint captures. The caller drives it step by step (progress, interrupts, files).
+/// A training run over CIFAR-10-format data: a trainable graph, optimizer, deterministic batches,
+/// and the state a checkpoint captures. The caller drives it step by step (progress, interrupts,
+/// files). The same class trains zoo models from scratch and fine-tunes any graph.
 public final class Trainer {
     public let config: TrainingConfig
-    public let model: any Module
+    public let model: TrainableGraph
     public let optimizer: Optimizer
     public let sampler: BatchSampler
     public let normalization: Normalization
     public let test: CIFAR10Split
     public let classNames: [String]
+    /// A teacher to distil from (`finetune --teacher`).
+    public var distillation: Distillation?
     /// Steps completed.
     public private(set) var step = 0
     /// Wall time of the training steps so far (the caller times them; checkpoints carry it).
@@ -17,19 +20,29 @@ public final class Trainer {
     /// False after resuming from a checkpoint that predates the timing, so `trainSeconds` is partial.
     public private(set) var trainSecondsComplete = true
 
-    /// `rankExecution`: how rank-L convs run in training (`.auto` measures on the first batch).
-    public init(config: TrainingConfig, data: CIFAR10, rankExecution: RankExecution = .auto) throws {
+    /// Training a zoo model from scratch; `rankExecution`: how rank-L convs run in training
+    /// (`.auto` measures on the first batch).
+    public convenience init(config: TrainingConfig, data: CIFAR10, rankExecution: RankExecution = .auto) throws {
         guard let train = data.train else { throw DataError.missingFile("training batches (data_batch_1…5.bin)") }
+        let model = try TrainableGraph(try ModelZoo.build(config.model, seed: config.seed), rankExecution: rankExecution)
+        model.orthogonality = config.model.orthogonality
+        try self.init(config: config, model: model, train: train, test: data.test, classNames: data.classNames,
+                      normalization: Normalization.measure(train))
+    }
+
+    /// Training `model` on `train`; `test` is what `evaluate()` reads.
+    public init(config: TrainingConfig, model: TrainableGraph, train: CIFAR10Split, test: CIFAR10Split, classNames: [String],
+                normalization: Normalization) throws {
         guard config.batchSize >= 1 else { throw ModelError.badOption("--batch must be at least 1") }
         guard config.steps >= 1 else { throw ModelError.badOption("the run needs at least one step") }
         self.config = config
-        model = try ModelZoo.build(config.model, seed: config.seed, rankExecution: rankExecution)
+        self.model = model
         optimizer = Optimizer(config.optimizer, parameters: model.parameters)
-        normalization = Normalization.measure(train)
+        self.normalization = normalization
         sampler = BatchSampler(split: train, normalization: normalization, batchSize: config.batchSize,
                                seed: config.seed, augment: config.augment)
-        test = data.test
-        classNames = data.classNames
+        self.test = test
+        self.classNames = classNames
     }
 
     public var learningRate: Float { config.schedule.rate(at: step) }
@@ -39,7 +52,8 @@ public final class Trainer {
         let (images, labels) = sampler.batch(step: step)
         let result = trainStep(model: model, optimizer: optimizer, images: images, labels: labels,
                                learningRate: config.schedule.rate(at: step),
-                               context: ForwardContext(mode: .training, seed: config.seed, step: step))
+                               context: ForwardContext(mode: .training, seed: config.seed, step: step),
+                               distillation: distillation)
         step += 1
         return result
     }
@@ -50,19 +64,18 @@ public final class Trainer {
     /// Training-set accuracy in evaluation mode (no augmentation, no dropout) on the first images.
     public func evaluateTraining(limit: Int? = nil) -> ClassificationReport { evaluate(sampler.split, limit: limit) }
 
-    private func evaluate(_ split: CIFAR10Split, limit: Int?) -> ClassificationReport {
+    /// Accuracy on any split, in evaluation mode.
+    public func evaluate(_ split: CIFAR10Split, limit: Int? = nil) -> ClassificationReport {
         let n = min(limit ?? split.count, split.count)
         let images = normalization.images(split, indices: Array(0..<n))
         let predictions = predictLogits(model: model, images: images, count: n).map(argmax)
         return ClassificationReport(predictions: predictions, labels: Array(split.labels.prefix(n)), classes: classNames.count)
     }
 
-    public var rankLayers: [RankConv2D] { model.allModules.compactMap { $0 as? RankConv2D } }
-
     public func checkpoint() -> Checkpoint {
         // The measured training forms go with the weights: a resumed run must compute exactly as
         // the interrupted one did, whatever a new measurement would say.
-        let forms = Dictionary(uniqueKeysWithValues: rankLayers.filter { $0.execution != .auto }.map { ($0.name, $0.execution) })
+        let forms = model.rankForms.filter { $0.value != .auto }
         return Checkpoint(config: config, step: step, optimizerStep: optimizer.step, normalization: normalization,
                           tensors: model.state.map { ($0.name, $0.variable.data) } + optimizer.slots.map { ($0.0, $0.1.array) },
                           rankForms: forms.isEmpty ? nil : forms, trainSeconds: trainSeconds)
@@ -73,9 +86,9 @@ public final class Trainer {
         guard c.config == config else {
             throw CheckpointError.mismatch(path, "it was made with different settings (\(c.config.model.summary), \(c.config.recipe))")
         }
-        for layer in rankLayers {
-            if let stored = c.rankForms?[layer.name], layer.execution != .auto, layer.execution != stored {
-                throw CheckpointError.mismatch(path, "\(layer.name) trained in \(stored.rawValue) form; resume with --rank-form auto or \(stored.rawValue) (another form rounds differently)")
+        for (name, form) in model.rankForms {
+            if let stored = c.rankForms?[name], form != .auto, form != stored {
+                throw CheckpointError.mismatch(path, "\(name) trained in \(stored.rawValue) form; resume with --rank-form auto or \(stored.rawValue) (another form rounds differently)")
             }
         }
         var byName: [String: [Float]] = [:]
@@ -91,21 +104,35 @@ public final class Trainer {
             }
             values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
         }
-        for layer in rankLayers { if let form = c.rankForms?[layer.name] { layer.execution = form } }
+        for (name, form) in c.rankForms ?? [:] where model.rankForms[name] != nil { model.rankForms[name] = form }
         step = c.step
         trainSeconds = c.trainSeconds ?? 0
         trainSecondsComplete = c.trainSeconds != nil || c.step == 0
         optimizer.step = c.optimizerStep
     }
 
-    /// The trained model as a runtime graph, with class names, normalisation and the recipe.
+    /// The trained model as a runtime graph: the graph it started from with the trained weights,
+    /// class names, normalisation and the recipe in its metadata.
     public func exportGraph(extraMetadata: [String: String] = [:]) -> Graph {
         var meta = [TrainerMetadataKey.model: config.model.summary, TrainerMetadataKey.recipe: config.recipe,
                     TrainerMetadataKey.steps: "\(step)"]
-        let forms = rankLayers.map { "\($0.name)=\($0.execution.rawValue)" }
+        let forms = model.rankForms.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }
         if !forms.isEmpty { meta[TrainerMetadataKey.rankForms] = forms.joined(separator: ",") }
+        meta.merge(normalization.metadata) { _, new in new }
         meta.merge(extraMetadata) { _, new in new }
-        let name = config.model.name == "minivgg" ? "minivgg-k\(config.model.kernel)" : config.model.name
-        return RankEdgeTrain.exportGraph(model, name: name, classNames: classNames, normalization: normalization, metadata: meta)
+        var graph = model.exportGraph(metadata: meta)
+        if graph.classNames.isEmpty || graph.classNames.count != classNames.count { graph.classNames = classNames }
+        return graph
     }
+}
+
+/// Metadata keys the trainer writes into exported graphs (besides `Normalization`'s input keys).
+public enum TrainerMetadataKey {
+    public static let model = "rankedge.train.model"
+    public static let recipe = "rankedge.train.recipe"
+    public static let steps = "rankedge.train.steps"
+    public static let testAccuracy = "rankedge.train.test_accuracy"
+    public static let testCount = "rankedge.train.test_count"
+    /// How each rank-L conv ran in training (`name=reconstruct,…`), since the choice can be measured.
+    public static let rankForms = "rankedge.train.rank_forms"
 }

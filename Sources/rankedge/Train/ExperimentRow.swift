@@ -25,10 +25,9 @@ struct ExperimentRow {
         if options.conv != .dense {
             var dense = options
             dense.conv = .dense
-            let denseModel: any Module
-            do { denseModel = try ModelZoo.build(dense, seed: config.seed) } catch { throw CLIError("\(error)") }
-            denseLatencyMilliseconds = try medianLatency(exportGraph(denseModel, name: "dense", classNames: trainer.classNames,
-                                                                    normalization: nil))
+            let denseGraph: Graph
+            do { denseGraph = try ModelZoo.build(dense, seed: config.seed) } catch { throw CLIError("\(error)") }
+            denseLatencyMilliseconds = try medianLatency(denseGraph)
         } else {
             denseLatencyMilliseconds = latencyMilliseconds
         }
@@ -82,10 +81,19 @@ private func csvField(_ s: String) -> String {
 }
 
 /// How a rank-L conv trains, with the measurement behind an automatic choice.
-func describeTrainingForm(_ layer: RankConv2D) -> String {
-    let measured = [RankExecution.reconstruct, .separable].compactMap { form in
-        layer.measured[form].map { String(format: "%@ %.1f ms", form.rawValue, $0 * 1000) }
+func describeTrainingForm(_ model: TrainableGraph, node name: String) -> String {
+    let form = model.rankForms[name] ?? .auto
+    let measured = [RankExecution.reconstruct, .separable].compactMap { f in
+        model.rankMeasurements[name]?[f].map { String(format: "%@ %.1f ms", f.rawValue, $0 * 1000) }
     }
-    return "\(layer.name): rank-\(layer.rank) \(layer.kernel)x\(layer.kernel), trains as \(layer.execution.rawValue)"
-        + (measured.isEmpty ? "" : " (forward+backward: \(measured.joined(separator: ", ")))")
+    var shape = ""
+    if let node = model.graph.node(named: name), let a = model.graph.weights[node.inputs[1]] {
+        shape = "rank-\(a.shape[2]) \(a.shape[3])x\(a.shape[3]), "
+    }
+    return "\(name): \(shape)trains as \(form.rawValue)" + (measured.isEmpty ? "" : " (forward+backward: \(measured.joined(separator: ", ")))")
+}
+
+/// One line per rankConv2d node saying how it trains.
+func describeTrainingForms(_ model: TrainableGraph) -> [String] {
+    model.graph.nodes.filter { model.rankForms[$0.name] != nil }.map { describeTrainingForm(model, node: $0.name) }
 }

@@ -20,8 +20,10 @@ struct TrainBenchCommand: ParsableCommand {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1") }
         Parallel.setThreads(threads)
         let options = try modelArguments.options()
-        let model: any Module
-        do { model = try ModelZoo.build(options, seed: 0, rankExecution: try modelArguments.rankExecution()) } catch { throw CLIError("\(error)") }
+        let model: TrainableGraph
+        do { model = try TrainableGraph(try ModelZoo.build(options, seed: 0), rankExecution: try modelArguments.rankExecution()) }
+        catch { throw CLIError("\(error)") }
+        model.orthogonality = options.orthogonality
         let optimizer = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
         var rng = SeededRandom(seed: 1)
         let images = Variable(shape: [batch, 32, 32, 3], data: (0..<batch * 3072).map { _ in rng.normal() })
@@ -33,7 +35,7 @@ struct TrainBenchCommand: ParsableCommand {
             step += 1
         }
         for _ in 0..<warmup { once() }
-        for layer in model.allModules.compactMap({ $0 as? RankConv2D }) { printError(describeTrainingForm(layer)) }
+        for line in describeTrainingForms(model) { printError(line) }
         let start = Date()
         var n = 0
         while Date().timeIntervalSince(start) < seconds || n == 0 { once(); n += 1 }

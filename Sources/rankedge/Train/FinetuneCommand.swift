@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import RankEdge
+import RankEdgeTrain
+
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune a trained or compressed graph (.rkg) on a labelled image set and write it back.",
+        discussion: """
+        Any graph the runtime runs can be fine-tuned: imported from PyTorch, compressed, or trained here. \
+        Node names are parameter names, so an imported model keeps its state_dict names through \
+        fine-tuning and export. --val N holds N training images out: validation accuracy is printed \
+        before and after, and during the run with --eval-every; the test split is only reported at \
+        the end. The recipe and the accuracies go into the output graph's metadata.
+
+        Freezing: --freeze GLOB holds the weights of matching nodes fixed (e.g. 'layer1.*'); \
+        --freeze-factors first|first-last freezes the factors of decomposed layers found from their \
+        provenance (seed 003: the first factor of each SVD pair, and with first-last the first and last \
+        1×1 factors of each Tucker-2 chain). Frozen weights cost no weight-gradient work.
+
+        Distillation: --teacher ORIGINAL.rkg blends the label loss with the teacher's softened class \
+        scores: (1 − W)·CE + W·T²·KL, W = --distill-weight, T = --temperature.
+        """)
+
+    @Argument(help: "The graph to fine-tune (.rkg).") var model: String
+    @Option(help: "Directory with data_batch_1.bin … data_batch_5.bin and test_batch.bin (CIFAR-10 binary).") var data: String
+    @OptionGroup var training: RunArguments
+    @Option(help: "Training images held out for validation (default: 5000, at most a tenth of the training set; 0: none).") var val: Int?
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Node-name patterns whose weights stay fixed (* and ? wildcards).", valueName: "glob"))
+    var freeze: [String] = []
+    @Option(help: ArgumentHelp("Freeze factors of decomposed layers: none, first, first-last.", valueName: "scheme"))
+    var freezeFactors: String = "none"
+    @Option(help: ArgumentHelp("Distil from this model's class scores (usually the uncompressed original).", valueName: "rkg"))
+    var teacher: String?
+    @Option(help: "Weight W of the distillation term.") var distillWeight: Float = 0.5
+    @Option(help: "Softmax temperature T of the distillation term.") var temperature: Float = 4
+    @Option(help: "Input mean per channel for pixels in 0…1, comma-separated (default: the graph's metadata, else measured).") var mean: String?
+    @Option(help: "Input standard deviation per channel (default: the graph's metadata, else measured).") var std: String?
+    @Option(help: "Batch-norm momentum for the running statistics (PyTorch's convention).") var bnMomentum: Float = 0.1
+    @Option(help: ArgumentHelp("λ of ELRT's orthogonality regulariser on Tucker-2 factors (0: off).", valueName: "lambda")) var dso: Float = 0
+    @Option(help: ArgumentHelp("How rankConv2d nodes train: auto, reconstruct, separable.", valueName: "form")) var rankForm: String = "auto"
+
+    func validate() throws {
+        guard FactorFreezing(rawValue: freezeFactors) != nil else {
+            throw CLIError("unknown --freeze-factors '\(freezeFactors)' (none, first, first-last)")
+        }
+        guard RankExecution(rawValue: rankForm) != nil else { throw CLIError("unknown --rank-form '\(rankForm)' (auto, reconstruct, separable)") }
+        if let val, val < 0 { throw CLIError("--val must not be negative") }
+        guard distillWeight >= 0, distillWeight <= 1 else { throw CLIError("--distill-weight must be between 0 and 1") }
+        guard temperature > 0, temperature.isFinite else { throw CLIError("--temperature must be positive") }
+        guard bnMomentum >= 0, bnMomentum <= 1 else { throw CLIError("--bn-momentum must be between 0 and 1") }
+        guard dso >= 0, dso.isFinite else { throw CLIError("--dso must be a number ≥ 0") }
+        if (mean == nil) != (std == nil) { throw CLIError("give --mean and --std together") }
+    }
+
+    func run() throws {
+        Parallel.setThreads(training.threads)
+        try training.checkOutputAndMemory()
+        let graph = try loadGraph(model)
+        let frozenNodes = try frozenNodeNames(graph)
+        let frozenWeights = Set(frozenNodes.flatMap { graph.node(named: $0)!.weightInputs })
+        let trainable: TrainableGraph
+        do { trainable = try TrainableGraph(graph, frozen: frozenWeights, rankExecution: RankExecution(rawValue: rankForm)!) }
+        catch { throw CLIError("\(model): \(error)") }
+        trainable.batchNormMomentum = bnMomentum
+        trainable.orthogonality = dso
+
+        let dataset: CIFAR10
+        do { dataset = try CIFAR10.load(directory: data, training: true) } catch { throw CLIError("\(error)") }
+        guard let allTrain = dataset.train else { throw CLIError("\(data): no training images") }
+        let classCount = dataset.classNames.count
+        try checkFits(graph, classes: classCount)
+        let holdOut = val ?? min(5000, allTrain.count / 10)
+        guard holdOut < allTrain.count else { throw CLIError("--val \(holdOut) leaves no training images (\(data) has \(allTrain.count))") }
+        let train: CIFAR10Split, validation: CIFAR10Split?
+        if holdOut > 0 {
+            do { (train, validation) = try holdOutValidation(allTrain, count: holdOut, seed: training.seed) }
+            catch { throw CLIError("\(error)") }
+        } else {
+            (train, validation) = (allTrain, nil)
+        }
+        let normalization = try inputNormalization(graph, train: train)
+
+        let steps = training.steps(trainCount: train.count)
+        let (optimizer, schedule) = training.optimization(steps: steps, optimizer: .sgd, schedule: .cosine, sgdRate: 0.01, weightDecay: 5e-4)
+        var options = ModelOptions(name: "finetune \(graph.name)")
+        options.classes = classCount
+        let config = TrainingConfig(model: options, batchSize: training.batch, steps: steps, optimizer: optimizer, schedule: schedule,
+                                    seed: training.seed, augment: training.augment)
+        let evaluation = validation ?? dataset.test
+        let trainer: Trainer
+        do {
+            trainer = try Trainer(config: config, model: trainable, train: train, test: evaluation,
+                                  classNames: classNames(graph, dataset), normalization: normalization)
+        } catch { throw CLIError("\(error)") }
+        if let teacher {
+            let teacherGraph = try loadGraph(teacher)
+            let teacherModel: TrainableGraph
+            do { teacherModel = try TrainableGraph(teacherGraph, frozen: Set(teacherGraph.weights.keys)) }
+            catch { throw CLIError("teacher \(teacher): \(error)") }
+            try checkFits(teacherGraph, classes: classCount, role: "teacher \(teacher)")
+            trainer.distillation = Distillation(teacher: teacherModel, weight: distillWeight, temperature: temperature)
+        }
+
+        let checkpointPath = try training.checkpointPath()
+        let evaluationName = validation == nil ? "test" : "validation"
+        var before: ClassificationReport?
+        if try !training.resumeIfAsked(trainer, checkpointPath: checkpointPath, steps: steps) {
+            printError("fine-tuning \(model) (\(trainable.trainableParameterCount) of \(trainable.parameterCount) parameters trained"
+                       + (frozenNodes.isEmpty ? "" : ", \(frozenNodes.count) nodes frozen") + ") on \(train.count) images: \(config.recipe)"
+                       + (trainer.distillation.map { ", distilling from \(teacher!) (W \($0.weight), T \($0.temperature))" } ?? ""))
+            let report = trainer.evaluate(limit: training.evalLimit)
+            printError(String(format: "before: %@ accuracy %.2f%% (%d images)", evaluationName, report.accuracy * 100, report.count))
+            before = report
+        }
+        guard let progress = try training.loop(trainer, steps: steps, checkpointPath: checkpointPath, evaluationName: evaluationName).run()
+        else { return }
+
+        let after = trainer.evaluate(limit: training.evalLimit)
+        progress.note(String(format: "finished %d steps (%.0f img/s, %.1f ms/step): %@ accuracy %.2f%% (%d images)",
+                             steps, progress.overallRate, trainer.trainSeconds * 1000 / Double(max(trainer.step, 1)),
+                             evaluationName, after.accuracy * 100, after.count))
+        var meta = normalization.metadata
+        meta[FinetuneMetadataKey.recipe] = config.recipe + recipeNotes(frozenNodes: frozenNodes)
+        meta[FinetuneMetadataKey.steps] = "\(trainer.step)"
+        if validation != nil {
+            if let before { meta[FinetuneMetadataKey.validationBefore] = String(format: "%.4f", before.accuracy) }
+            meta[FinetuneMetadataKey.validationAfter] = String(format: "%.4f", after.accuracy)
+        }
+        if validation != nil {
+            let report = trainer.evaluate(dataset.test)
+            progress.note(String(format: "test accuracy %.2f%% (%d images)", report.accuracy * 100, report.count))
+            meta[FinetuneMetadataKey.testAccuracy] = String(format: "%.4f", report.accuracy)
+        }
+        var out = trainable.exportGraph(metadata: meta)
+        if out.classNames.count != classCount { out.classNames = dataset.classNames }
+        do { try RKGFile.write(out, to: training.output) } catch { throw CLIError("\(error)") }
+        printError("wrote \(training.output)")
+    }
+
+    /// Nodes matched by --freeze and --freeze-factors; a pattern that matches nothing is an error.
+    private func frozenNodeNames(_ graph: Graph) throws -> [String] {
+        let weighted = graph.nodes.filter { !$0.weightInputs.isEmpty }.map(\.name)
+        var names: [String] = []
+        for pattern in freeze {
+            let matched = weighted.filter { globMatches(pattern, $0) }
+            guard !matched.isEmpty else { throw CLIError("--freeze '\(pattern)' matches no node with weights in \(model)") }
+            names += matched
+        }
+        let scheme = FactorFreezing(rawValue: freezeFactors)!
+        let factors = scheme.nodes(in: graph)
+        if scheme != .none, factors.isEmpty {
+            throw CLIError("--freeze-factors \(freezeFactors): \(model) has no decomposed layers (no node provenance names an SVD or Tucker-2 factor)")
+        }
+        var seen = Set<String>()
+        return (names + factors).filter { seen.insert($0).inserted }
+    }
+
+    /// The graph's one input must take the images as they are, and its output must have a score per class.
+    private func checkFits(_ graph: Graph, classes: Int, role: String? = nil) throws {
+        let who = role ?? model
+        let input = graph.inputs[0].shape.dims
+        guard input.count == 4, Array(input.dropFirst()) == [32, 32, 3] else {
+            throw CLIError("\(who) takes input \(graph.inputs[0].shape) (NHWC) but \(data) holds 32×32×3 images")
+        }
+        let shapes: [String: TensorShape]
+        do { shapes = try graph.inferShapes() } catch { throw CLIError("\(who): \(error)") }
+        let output = shapes[graph.outputs[0]]?.dims ?? []
+        guard output.count == 2, output[1] == classes else {
+            throw CLIError("\(who) outputs \(TensorShape(output)) but \(data) has \(classes) classes")
+        }
+    }
+
+    private func inputNormalization(_ graph: Graph, train: CIFAR10Split) throws -> Normalization {
+        let channels = 3
+        if let mean, let std {
+            let m = mean.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+            let s = std.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard m.count == channels, s.count == channels, s.allSatisfy({ $0 > 0 }) else {
+                throw CLIError("--mean and --std need \(channels) comma-separated numbers each, std > 0")
+            }
+            return Normalization(mean: m, std: s)
+        }
+        if let n = Normalization(metadata: graph.metadata), n.mean.count == channels { return n }
+        let measured = Normalization.measure(train)
+        printError("note: \(model) records no input mean/std; using the training images' own (pass --mean/--std to override)")
+        return measured
+    }
+
+    private func classNames(_ graph: Graph, _ dataset: CIFAR10) -> [String] {
+        graph.classNames.count == dataset.classNames.count ? graph.classNames : dataset.classNames
+    }
+
+    private func recipeNotes(frozenNodes: [String]) -> String {
+        var notes = ""
+        if !freeze.isEmpty { notes += ", freeze \(freeze.joined(separator: " "))" }
+        if freezeFactors != "none" { notes += ", freeze-factors \(freezeFactors)" }
+        if !frozenNodes.isEmpty { notes += " (\(frozenNodes.count) nodes)" }
+        if let teacher { notes += ", teacher \(URL(fileURLWithPath: teacher).lastPathComponent) W=\(distillWeight) T=\(temperature)" }
+        if dso > 0 { notes += ", dso λ=\(dso)" }
+        return notes
+    }
+}
+
+/// Metadata keys `finetune` writes into its output graph.
+enum FinetuneMetadataKey {
+    static let recipe = "rankedge.finetune.recipe"
+    static let steps = "rankedge.finetune.steps"
+    static let validationBefore = "rankedge.finetune.val_accuracy_before"
+    static let validationAfter = "rankedge.finetune.val_accuracy_after"
+    static let testAccuracy = "rankedge.finetune.test_accuracy"
+}
