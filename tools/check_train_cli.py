@@ -169,7 +169,72 @@ if proc.returncode != 1 or "interrupted at step" not in err:
 run(["train"] + tiny + ["--iterations", "100000", "--eval-every", "0", "--checkpoint", ck2, "--resume", "--stop-after", "1",
      "-o", os.path.join(tmp, "int.rkg")], True)
 
+# finetune: a trained graph fine-tuned with a validation split; resume reproduces the straight run;
+# factor freezing leaves the frozen weights bit for bit; distillation runs; bad input is one line.
+def rkg_metadata(path):
+    raw = open(path, "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + n]).get("__metadata__", {})
+
+
+def rkg_tensors(path):
+    from safetensors.numpy import load_file
+    return load_file(path)
+
+
+ft = ["finetune", good, "--data", data, "--batch", "4", "--val", "16", "--eval-limit", "8", "--iterations", "3"]
+ft_out = os.path.join(tmp, "ft.rkg")
+run(ft + ["-o", ft_out], True)
+if os.path.exists(ft_out):
+    meta = rkg_metadata(ft_out)
+    graph = json.loads(meta.get("rankedge.graph", "{}")) if "rankedge.graph" in meta else {}
+    want = ["rankedge.finetune.recipe", "rankedge.finetune.val_accuracy_before", "rankedge.finetune.val_accuracy_after",
+            "rankedge.finetune.test_accuracy"]
+    text = json.dumps(meta)
+    missing = [k for k in want if k not in text]
+    if missing:
+        failures.append(f"finetune output metadata lacks {missing}")
+ft_ck = os.path.join(tmp, "ft-ck")
+ft_split = os.path.join(tmp, "ft-split.rkg")
+run(ft + ["--checkpoint", ft_ck, "--stop-after", "1", "-o", ft_split], True)
+run(ft + ["--checkpoint", ft_ck, "--resume", "-o", ft_split], True)
+# The weights, bit for bit (the resumed run has no "before" accuracy in its metadata).
+if not os.path.exists(ft_split) or not os.path.exists(ft_out) or any(
+        (x != rkg_tensors(ft_split)[k]).any() for k, x in rkg_tensors(ft_out).items()):
+    failures.append("finetune: resumed run's weights differ from the uninterrupted one's")
+lrd = os.path.join(tmp, "lrd.rkg")
+run(["zoo", "build", "minivgg-k3", "--variant", "lrd", "-o", lrd], True)
+frozen_out = os.path.join(tmp, "frozen.rkg")
+run(["finetune", lrd, "--data", data, "--batch", "4", "--val", "8", "--eval-limit", "8", "--iterations", "2",
+     "--freeze-factors", "first-last", "--freeze", "fc2*", "--teacher", lrd, "-o", frozen_out], True)
+if os.path.exists(frozen_out):
+    a, b = rkg_tensors(lrd), rkg_tensors(frozen_out)
+    fixed = [k for k in a if k.endswith((".tucker_in.weight", ".tucker_out.weight", ".svd_v.weight")) or k.startswith("fc2")]
+    moved = [k for k in a if k.endswith(".tucker_core.weight")]
+    if not fixed or any((a[k] != b[k]).any() for k in fixed):
+        failures.append("finetune --freeze-factors first-last / --freeze changed a frozen weight")
+    if not moved or all((a[k] == b[k]).all() for k in moved):
+        failures.append("finetune: the unfrozen Tucker cores did not train")
+ft_cases = {
+    "finetune glob matching nothing": ft + ["--freeze", "nothing*", "-o", good],
+    "finetune factors of a dense graph": ft + ["--freeze-factors", "first", "-o", good],
+    "finetune unknown freeze scheme": ft + ["--freeze-factors", "all", "-o", good],
+    "finetune resume with another model": ["finetune", lrd, "--data", data, "--batch", "4", "--val", "16", "--iterations", "3",
+                                           "--checkpoint", ft_ck, "--resume", "-o", good],
+    "finetune all images held out": ft + ["--val", "80", "-o", good],
+    "finetune missing model": ["finetune", os.path.join(tmp, "none.rkg"), "--data", data, "--iterations", "1", "-o", good],
+    "finetune missing teacher": ft + ["--teacher", os.path.join(tmp, "none.rkg"), "-o", good],
+    "finetune NaN loss": ft + ["--lr", "1e30", "--optimizer", "sgd", "-o", good],
+    "finetune bad distill weight": ft + ["--teacher", lrd, "--distill-weight", "2", "-o", good],
+}
+for name, args in ft_cases.items():
+    before = digest(good)
+    run(args, False)
+    if digest(good) != before:
+        failures.append(f"{name}: overwrote the output")
+cases.update(ft_cases)
+
 if failures:
     print("\n".join("FAIL " + f for f in failures))
     sys.exit(1)
-print(f"train/eval CLI: {len(cases)} bad-input cases, CLI resume, low-rank forms + results CSV + remeasure_latency, SIGINT and eval JSON OK")
+print(f"train/eval CLI: {len(cases)} bad-input cases, CLI resume, low-rank forms + results CSV + remeasure_latency, SIGINT, eval JSON and finetune (resume, freezing, distillation) OK")

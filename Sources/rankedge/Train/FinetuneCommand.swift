@@ -129,7 +129,7 @@ struct FinetuneCommand: ParsableCommand {
             meta[FinetuneMetadataKey.validationAfter] = String(format: "%.4f", after.accuracy)
         }
         if validation != nil {
-            let report = trainer.evaluate(dataset.test)
+            let report = trainer.evaluate(dataset.test, limit: training.evalLimit)
             progress.note(String(format: "test accuracy %.2f%% (%d images)", report.accuracy * 100, report.count))
             meta[FinetuneMetadataKey.testAccuracy] = String(format: "%.4f", report.accuracy)
         }
