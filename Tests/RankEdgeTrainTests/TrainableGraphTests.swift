@@ -74,7 +74,8 @@ import RankEdge
         x = b.conv(x, out: 4, kernel: 3, bias: false, name: "conv2")
         x = b.relu(b.addTensors(b.batchNorm(x, name: "bn2"), skip, name: "add"), name: "relu2")
         x = b.concat([x, b.relu6(b.conv(skip, out: 2, kernel: 1, padding: 0, name: "side"), name: "side6")], name: "cat")
-        x = b.dropout(b.maxPool(x, kernel: 2, stride: 1, name: "pool"), rate: 0.25, name: "drop")
+        // Average, not max pooling: a finite-difference step must not flip which input a window keeps.
+        x = b.dropout(b.avgPool(x, kernel: 2, stride: 1, name: "pool"), rate: 0.25, name: "drop")
         x = b.linear(b.flatten(b.globalAvgPool(x, name: "gap"), name: "flat"), out: 3, name: "fc")
         let p = b.softmax(x, name: "p")
         let model = try TrainableGraph(b.build(outputs: [p]))
@@ -83,7 +84,7 @@ import RankEdge
         let input = randomVariable([2, 6, 5, 3], seed: 9)
         let params = model.parameters.map(\.variable)
         let saved = model.buffers.map { $0.variable.data }
-        let worst = gradientCheck([input] + params, eps: 1e-2) { _ in
+        let worst = gradientCheck([input] + params, eps: 2e-3) { _ in
             // Batch norm in training mode updates its running statistics: restore them each pass.
             for (buffer, values) in zip(model.buffers, saved) {
                 values.withUnsafeBufferPointer { buffer.variable.value.pointer.update(from: $0.baseAddress!, count: values.count) }
