@@ -20,10 +20,12 @@ let package = Package(
         .target(name: "RankEdge", dependencies: ["CRankEdgeKernels"]),
         // OpenBLAS: the trainer's GEMMs and gemm-bench's baseline (never linked into the runtime).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // zlib: inflating compressed NumPy .npz datasets (trainer only).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Armadillo (SVD through LAPACK) behind a C interface; C++ only here.
         .target(name: "CLinalg", linkerSettings: [.linkedLibrary("armadillo")]),
         // The workstation trainer; the runtime never depends on it.
-        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "COpenBLAS", "CLinalg"]),
+        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "COpenBLAS", "CLinalg", "CZlib"]),
         // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
         .target(
             name: "RankEdgeONNX",

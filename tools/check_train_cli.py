@@ -16,6 +16,22 @@ for i in range(5):
 open(os.path.join(data, "test_batch.bin"), "wb").write(raw[80 * rec:100 * rec])
 failures = []
 
+# The same images as NumPy .npz files (channels last, stored and compressed), and broken ones.
+import numpy as np
+records = np.frombuffer(raw[:100 * rec], np.uint8).reshape(100, rec)
+images = np.ascontiguousarray(records[:, 1:].reshape(100, 3, 32, 32).transpose(0, 2, 3, 1))
+labels = records[:, 0].astype(np.int64)
+npz = os.path.join(tmp, "data.npz")
+np.savez(npz, x=images[:80], y=labels[:80], x_test=images[80:], y_test=labels[80:])
+npz_compressed = os.path.join(tmp, "data-compressed.npz")
+np.savez_compressed(npz_compressed, x=images[:80], y=labels[:80], x_test=images[80:], y_test=labels[80:])
+npz_no_test = os.path.join(tmp, "no-test.npz")
+np.savez(npz_no_test, x=images[:80], y=labels[:80])
+npz_truncated = os.path.join(tmp, "truncated.npz")
+open(npz_truncated, "wb").write(open(npz, "rb").read()[:5000])
+npz_gray = os.path.join(tmp, "gray.npz")
+np.savez(npz_gray, x=images[:8, :28, :28, :1], y=labels[:8], x_test=images[8:12, :28, :28, :1], y_test=labels[8:12])
+
 
 def run(args, expect_ok):
     p = subprocess.run([binary] + args, capture_output=True, text=True, timeout=600)
@@ -89,6 +105,12 @@ cases = {
     "foreign results file": ["train"] + tiny + ["--iterations", "2", "--results", foreign_csv, "-o", good],
     "eval missing model": ["eval", os.path.join(tmp, "none.rkg"), "--data", data],
     "eval missing data": ["eval", good, "--data", os.path.join(tmp, "nope")],
+    "eval npz without a test split": ["eval", good, "--data", npz_no_test],
+    "eval truncated npz": ["eval", good, "--data", npz_truncated],
+    "eval images of another size": ["eval", good, "--data", npz_gray],
+    "train on truncated npz": ["train"] + tiny + ["--iterations", "2", "-o", good, "--data", npz_truncated],
+    "train on images of another size": ["train"] + tiny + ["--iterations", "2", "-o", good, "--data", npz_gray],
+    "run --cifar on an npz": ["run", good, "--cifar", npz, "--index", "0"],
 }
 for name, args in cases.items():
     before = digest(good)
@@ -153,6 +175,19 @@ if p.returncode == 0:
     r = json.loads(p.stdout)
     if not (0 <= r["accuracy"] <= 1 and r["count"] == 12 and len(r["per_class"]) == 10):
         failures.append(f"eval json: {r}")
+
+# The .npz copies of the data: eval agrees with the CIFAR folder, and training reads them.
+reports = []
+for source in (data, npz, npz_compressed):
+    p = run(["eval", good, "--data", source, "--json"], True)
+    reports.append(json.loads(p.stdout) if p.returncode == 0 else None)
+if reports[0] is None or any(r is None or {k: r[k] for k in ("count", "correct", "per_class")} != {k: reports[0][k] for k in ("count", "correct", "per_class")}
+                             for r in reports[1:]):
+    failures.append(f"eval on the .npz copies differs from the CIFAR folder: {reports}")
+npz_model = os.path.join(tmp, "npz.rkg")
+run(["train"] + tiny + ["--iterations", "2", "--data", npz_compressed, "-o", npz_model], True)
+if not os.path.exists(npz_model):
+    failures.append("train on an .npz wrote no model")
 
 # Ctrl-C: finishes the step, writes a valid checkpoint, exits 1 with one line.
 ck2 = os.path.join(tmp, "ck2")

@@ -6,7 +6,7 @@ mode=${1:-build}
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libopenblas-dev libarmadillo-dev; do have_pkg "$p" || need_apt+=("$p"); done
+for p in libopenblas-dev libarmadillo-dev zlib1g-dev; do have_pkg "$p" || need_apt+=("$p"); done
 if [ "$mode" = test ]; then
     for p in gcc-aarch64-linux-gnu qemu-user; do have_pkg "$p" || need_apt+=("$p"); done
 fi
@@ -27,8 +27,28 @@ if [ "$mode" = test ]; then
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (install the Swift 6 toolchain)" >&2; exit 1; }
 
-# Optional: PyTorch (CPU) in .venv-torch for the trainer's side-by-side benchmark (docs/BENCHMARKS.md).
+# Optional: PyTorch (CPU) in .venv-torch for the trainer's side-by-side benchmark (docs/BENCHMARKS.md)
+# and tools/pytorch_end_to_end.py (docs/TRAINING.md): torch, plus onnx, onnxruntime, onnxscript (the
+# dynamo ONNX exporter needs it) and numpy. A CPU torch wheel in PIP_FIND_LINKS is used when present.
 if [ "$mode" = torch ]; then
     [ -x .venv-torch/bin/python ] || python3 -m venv .venv-torch
-    .venv-torch/bin/python -c "import torch" 2>/dev/null || .venv-torch/bin/pip install -q torch
+    need_torch=()
+    for m in torch onnx onnxruntime onnxscript numpy; do
+        .venv-torch/bin/python -c "import $m" 2>/dev/null || need_torch+=("$m")
+    done
+    if [ ${#need_torch[@]} -gt 0 ]; then
+        # PyPI's default torch wheel is the CUDA build (~5 GB with its nvidia-* packages); prefer a CPU
+        # wheel for this Python from PIP_FIND_LINKS (space-separated folders) when there is one.
+        pytag=$(.venv-torch/bin/python -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+        cpu_wheel=""
+        for d in ${PIP_FIND_LINKS:-}; do
+            for w in "$d"/torch-*+cpu-"$pytag"-*.whl; do [ -f "$w" ] && cpu_wheel="$w"; done
+        done
+        pkgs=()
+        for m in "${need_torch[@]}"; do
+            if [ "$m" = torch ] && [ -n "$cpu_wheel" ]; then pkgs+=("$cpu_wheel"); else pkgs+=("$m"); fi
+        done
+        echo "setup: pip installing ${pkgs[*]} into .venv-torch"
+        .venv-torch/bin/pip install -q "${pkgs[@]}"
+    fi
 fi

@@ -42,7 +42,8 @@ struct ImportContext {
     private let reservedTensorNames: Set<String>
     private var shapeCache: (nodeCount: Int, shapes: [String: TensorShape])?
 
-    init(nodes: [Onnx_NodeProto], opset: Int64, graphInputs: [String], graphOutputs: [String]) {
+    init(nodes: [Onnx_NodeProto], opset: Int64, graphInputs: [String], graphOutputs: [String],
+         initializers: [String] = []) {
         onnxNodes = nodes
         self.opset = opset
         self.graphOutputs = Set(graphOutputs)
@@ -62,7 +63,8 @@ struct ImportContext {
             for input in n.input where !input.isEmpty { consumers[input, default: []].append(i) }
         }
         self.consumers = consumers
-        reservedTensorNames = Set(graphInputs).union(nodes.flatMap(\.output))
+        // Initializer names too: a weight that keeps its ONNX name never meets a generated one.
+        reservedTensorNames = Set(graphInputs).union(nodes.flatMap(\.output)).union(initializers)
     }
 
     // MARK: reading inputs
@@ -125,8 +127,15 @@ struct ImportContext {
 
     // MARK: building
 
-    /// Adds a weight under a fresh name "<node>.<suffix>" and returns that name.
-    mutating func addWeight(node: Int, _ suffix: String, _ tensor: Tensor) -> String {
+    /// Adds a weight and returns its name: the ONNX name of the constant it was read from when
+    /// there is one (`source`, e.g. PyTorch's `layer1.0.conv1.weight`) and no other weight has it
+    /// yet, else a fresh name "<node>.<suffix>". Pass `source` only when the weight holds that
+    /// constant's values (up to layout), not values scaled or broadcast from it.
+    mutating func addWeight(node: Int, _ suffix: String, _ tensor: Tensor, source: ONNXConstant? = nil) -> String {
+        if let keep = source?.name, Self.canKeepWeightName(keep), weights[keep] == nil {
+            weights[keep] = tensor
+            return keep
+        }
         let base = "\(nodeNames[node]).\(suffix)"
         var name = base
         var k = 1
@@ -135,11 +144,33 @@ struct ImportContext {
         return name
     }
 
-    /// Appends a RankEdge node for ONNX node `node`, writing ONNX tensor `output`.
-    mutating func emit(_ op: Op, node: Int, inputs: [String], output: String, layout: ValueLayout, provenance: String? = nil) {
+    /// A constant's ONNX name can name a RankEdge weight unless it is empty or reserved by the .rkg
+    /// format (`__metadata__`, the `rankedge.` prefix). It never equals an activation's name: those
+    /// are the names of other ONNX tensors, or generated clear of every ONNX name.
+    static func canKeepWeightName(_ name: String) -> Bool {
+        !name.isEmpty && name != "__metadata__" && !name.hasPrefix("rankedge.")
+    }
+
+    /// A name "<node>.<suffix>" used by no ONNX tensor or node and no RankEdge weight, node or
+    /// tensor: for the second RankEdge node (and the tensor between) when one ONNX node becomes two.
+    func freshName(node: Int, _ suffix: String) -> String {
+        let base = "\(nodeNames[node]).\(suffix)"
+        var name = base
+        var k = 1
+        while weights[name] != nil || reservedTensorNames.contains(name) || values[name] != nil
+            || nodeNames.contains(name) || nodes.contains(where: { $0.name == name || $0.outputs.contains(name) }) {
+            name = "\(base)_\(k)"; k += 1
+        }
+        return name
+    }
+
+    /// Appends a RankEdge node for ONNX node `node` (named after it unless `name` is given), writing
+    /// ONNX tensor `output`.
+    mutating func emit(_ op: Op, node: Int, name: String? = nil, inputs: [String], output: String, layout: ValueLayout,
+                       provenance: String? = nil) {
         let doc = onnxNodes[node].docString
         let origin = provenance ?? "imported from ONNX \(onnxNodes[node].opType)"
-        nodes.append(Node(name: nodeNames[node], op: op, inputs: inputs, outputs: [output],
+        nodes.append(Node(name: name ?? nodeNames[node], op: op, inputs: inputs, outputs: [output],
                           provenance: doc.isEmpty ? origin : "\(origin); \(doc)"))
         values[output] = .activation(output, layout)
     }

@@ -19,11 +19,14 @@ extension ImportContext {
         var w = transB ? b.floats : LayoutConversion.transpose(b.floats, rows: c, cols: s)
         if alpha != 1 { w = w.map { $0 * alpha } }
         var bias: [Float]? = nil
+        var biasSource: ONNXConstant? = nil
         if let cName = optionalInput(i, 2) {
             let cValues = try constant(cName, node: i)
             bias = try perOutputBias(cValues, outputs: s, node: i, tensor: cName).map { $0 * beta }
+            if beta == 1, cValues.count == s { biasSource = cValues }
         }
-        try emitLinear(i, input: a, weight: w, outputs: s, columns: c, bias: bias, output: try singleOutput(i))
+        try emitLinear(i, input: a, weight: w, outputs: s, columns: c, bias: bias, output: try singleOutput(i),
+                       weightSource: alpha == 1 ? b : nil, biasSource: biasSource)
     }
 
     /// MatMul with a constant right-hand side as a linear layer; an Add of a constant right after it
@@ -37,7 +40,7 @@ extension ImportContext {
         let (c, s) = (b.dims[0], b.dims[1])
         let w = LayoutConversion.transpose(b.floats, rows: c, cols: s)
         var output = try singleOutput(i)
-        var bias: [Float]? = nil
+        var bias: ONNXConstant? = nil
         var provenance: String? = nil
         if let fused = fusableBiasAdd(after: i, output: output, outputs: s) {
             let addIndex = fused.0
@@ -46,11 +49,12 @@ extension ImportContext {
             output = try singleOutput(addIndex)
             provenance = "imported from ONNX MatMul + Add '\(nodeNames[addIndex])'"
         }
-        try emitLinear(i, input: a, weight: w, outputs: s, columns: c, bias: bias, output: output, provenance: provenance)
+        try emitLinear(i, input: a, weight: w, outputs: s, columns: c, bias: bias?.floats, output: output,
+                       provenance: provenance, weightSource: b, biasSource: bias)
     }
 
     /// The Add that adds a per-output constant to MatMul `i`'s result, when that is the result's only use.
-    private func fusableBiasAdd(after i: Int, output: String, outputs s: Int) -> (Int, [Float])? {
+    private func fusableBiasAdd(after i: Int, output: String, outputs s: Int) -> (Int, ONNXConstant)? {
         guard !graphOutputs.contains(output), let users = consumers[output], users.count == 1 else { return nil }
         let j = users[0]
         let add = onnxNodes[j]
@@ -60,14 +64,15 @@ extension ImportContext {
               case .constant(let c)? = values[other], c.count == s,
               c.dims == [s] || c.dims == [1, s]
         else { return nil }
-        return (j, c.floats)
+        return (j, c)
     }
 
     /// Emits `linear` with weight [S, C] in ONNX column order, reordering the columns when the input
     /// is a flattened feature map.
     private mutating func emitLinear(_ i: Int, input a: (name: String, layout: ValueLayout), weight: [Float],
                                      outputs s: Int, columns c: Int, bias: [Float]?, output: String,
-                                     provenance: String? = nil) throws(ONNXImportError) {
+                                     provenance: String? = nil, weightSource: ONNXConstant? = nil,
+                                     biasSource: ONNXConstant? = nil) throws(ONNXImportError) {
         var w = weight
         if case .reorderedColumns(let order) = a.layout {
             guard order.count == c else {
@@ -75,8 +80,8 @@ extension ImportContext {
             }
             w = LayoutConversion.gatherColumns(w, rows: s, order: order)
         }
-        var inputs = [a.name, addWeight(node: i, "weight", Tensor(shape: [s, c], data: w))]
-        if let bias { inputs.append(addWeight(node: i, "bias", Tensor(shape: [s], data: bias))) }
+        var inputs = [a.name, addWeight(node: i, "weight", Tensor(shape: [s, c], data: w), source: weightSource)]
+        if let bias { inputs.append(addWeight(node: i, "bias", Tensor(shape: [s], data: bias), source: biasSource)) }
         emit(.linear, node: i, inputs: inputs, output: output, layout: .plain, provenance: provenance)
     }
 
@@ -108,7 +113,7 @@ extension ImportContext {
                 }
                 values = LayoutConversion.gatherColumns(values, rows: 1, order: order)
             }
-            inputs.append(addWeight(node: i, suffix, Tensor(shape: [values.count], data: values)))
+            inputs.append(addWeight(node: i, suffix, Tensor(shape: [values.count], data: values), source: p))
         }
         emit(.batchNorm(epsilon: epsilon), node: i, inputs: inputs, output: try singleOutput(i), layout: x.layout)
     }

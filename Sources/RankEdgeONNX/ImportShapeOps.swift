@@ -22,6 +22,9 @@ extension ImportContext {
         case "Identity": try importIdentity(i)
         case "Dropout": try importDropout(i)
         case "Constant": try importConstantNode(i)
+        case "ReduceMean": try importReduceMean(i)
+        case "Shape", "Squeeze", "Unsqueeze", "Gather", "Expand", "Cast", "CastLike", "ConstantOfShape":
+            try importFoldable(i)
         default:
             throw ONNXImportError.unsupportedOps([UnsupportedONNXOp(opType: onnxNodes[i].opType, nodes: [nodeNames[i]])])
         }
@@ -78,13 +81,19 @@ extension ImportContext {
     }
 
     /// Reshape in the flatten form [N, -1] (also [0, -1], or [N, C·H·W] spelled out).
+    /// A Reshape of a constant is folded (a shape being computed).
     mutating func importReshape(_ i: Int) throws(ONNXImportError) {
         let attrs = attributes(i)
-        let x = try activation(try requiredInput(i, 0), node: i)
+        let dataName = try requiredInput(i, 0)
         let shapeName = try requiredInput(i, 1)
         let target = try constant(shapeName, node: i)
         guard let dims = target.integers else { throw attrs.unsupported("shape", "'\(shapeName)' (not an integer tensor)") }
         let allowZero = try attrs.int("allowzero", default: 0) != 0
+        if case .constant(let data)? = values[dataName] {
+            try foldReshape(i, data: data, target: dims, allowZero: allowZero)
+            return
+        }
+        let x = try activation(dataName, node: i)
         let s = try shape(of: x.name)
         let batch = Int64(s[0])
         let features = Int64(s.elementCount / max(s[0], 1))
@@ -125,11 +134,19 @@ extension ImportContext {
         emit(.softmax, node: i, inputs: [x.name], output: try singleOutput(i), layout: x.layout)
     }
 
-    /// Concat on the channel axis (1) of feature maps, or the feature axis of 2-D tensors.
+    /// Concat on the channel axis (1) of feature maps, or the feature axis of 2-D tensors; a Concat
+    /// of constants (on any axis) is folded.
     mutating func importConcat(_ i: Int) throws(ONNXImportError) {
         let attrs = attributes(i)
         guard attrs.has("axis") else { throw attrs.unsupported("axis", "(missing)") }
         let axis = try attrs.int("axis", default: 1)
+        let names = onnxNodes[i].input.filter { !$0.isEmpty }
+        var constants: [ONNXConstant] = []
+        for name in names { if case .constant(let c)? = values[name] { constants.append(c) } }
+        if !names.isEmpty, constants.count == names.count {
+            try foldConcat(i, axis: axis, parts: constants)
+            return
+        }
         var parts: [(name: String, layout: ValueLayout)] = []
         for name in onnxNodes[i].input where !name.isEmpty { parts.append(try activation(name, node: i)) }
         guard !parts.isEmpty else { throw unsupportedUse(i, "Concat has no inputs") }
@@ -162,9 +179,15 @@ extension ImportContext {
         let input = try requiredInput(i, 0)
         let output = try singleOutput(i)
         guard let value = values[input] else { throw ONNXImportError.undefinedInput(node: nodeNames[i], tensor: input) }
-        if graphOutputs.contains(output), case .activation(let name, let layout) = value {
+        switch value {
+        case .activation(let name, let layout) where graphOutputs.contains(output):
             emit(.dropout(rate: 0), node: i, inputs: [name], output: output, layout: layout)
-        } else {
+        case .constant(var c):
+            // PyTorch's TorchScript exporter writes a parameter equal to another one as an Identity
+            // of it, named after the parameter: the weight takes that name, as if it were an initializer.
+            if c.name != nil { c.name = output }
+            values[output] = .constant(c)
+        case .activation:
             values[output] = value
         }
     }
@@ -191,7 +214,7 @@ extension ImportContext {
     mutating func importConstantNode(_ i: Int) throws(ONNXImportError) {
         let attrs = attributes(i)
         let output = try singleOutput(i)
-        let value: ONNXConstant
+        var value: ONNXConstant
         if let t = try attrs.tensor("value") {
             value = try ONNXConstant(t, name: output)
         } else if let f = try attrs.float("value_float") {
@@ -205,6 +228,7 @@ extension ImportContext {
         } else {
             throw attrs.unsupported(attrs.names.first ?? "value", "(a Constant needs value, value_float(s) or value_int(s))")
         }
+        value.name = output
         values[output] = .constant(value)
     }
 }

@@ -24,11 +24,16 @@ extension ImportContext {
                                          stride: stride, dilation: dilation)
 
         let weight = Tensor(shape: [o, kh, kw, ig], data: LayoutConversion.ohwi(fromOIHW: w.floats, o: o, i: ig, kh: kh, kw: kw))
-        var inputs = [x.name, addWeight(node: i, "weight", weight)]
+        var inputs = [x.name, addWeight(node: i, "weight", weight, source: w)]
         if let b = optionalInput(i, 2) {
             let bias = try constant(b, node: i)
             guard bias.count == o else { throw unsupportedUse(i, "bias '\(b)' has \(bias.count) values for \(o) output channels") }
-            inputs.append(addWeight(node: i, "bias", Tensor(shape: [o], data: bias.floats)))
+            // A bias of zeros computed in the graph (the dynamo exporter's spelling of `bias=False`
+            // without its optimizer) is left out; a named one is a parameter and stays.
+            let computedZeros = bias.name == nil && bias.floats.allSatisfy { $0 == 0 }
+            if !computedZeros {
+                inputs.append(addWeight(node: i, "bias", Tensor(shape: [o], data: bias.floats), source: bias))
+            }
         }
         let op = Op.conv2d(Conv2DAttributes(stride: stride, padding: padding, dilation: dilation, groups: groups))
         emit(op, node: i, inputs: inputs, output: try singleOutput(i), layout: .featureMap)
@@ -69,6 +74,42 @@ extension ImportContext {
         let x = try activation(try requiredInput(i, 0), node: i)
         guard x.layout == .featureMap else { throw unsupportedUse(i, "GlobalAveragePool needs a 4-D NCHW input") }
         emit(.globalAvgPool, node: i, inputs: [x.name], output: try singleOutput(i), layout: .featureMap)
+    }
+
+    /// ReduceMean over the spatial axes of a feature map is global average pooling; PyTorch's dynamo
+    /// exporter writes AdaptiveAvgPool2d(1) and `x.mean((2, 3))` so. Axes come as an attribute
+    /// (opset < 18) or as a constant input (opset ≥ 18); with keepdims 0 a flatten follows (a second
+    /// node, "<name>.flatten").
+    mutating func importReduceMean(_ i: Int) throws(ONNXImportError) {
+        let attrs = attributes(i)
+        let x = try activation(try requiredInput(i, 0), node: i)
+        guard x.layout == .featureMap else {
+            throw unsupportedUse(i, "ReduceMean is supported over the spatial axes (2, 3) of a 4-D NCHW input only (global average pooling)")
+        }
+        var axes = try attrs.ints("axes")
+        if let name = optionalInput(i, 1) {
+            let c = try constant(name, node: i)
+            guard let v = c.integers, c.dims.count <= 1 else { throw attrs.unsupported("axes", "'\(name)' (not a 1-D integer tensor)") }
+            axes = v.map { Int(clamping: $0) }
+        }
+        let all = axes ?? []
+        if all.isEmpty {
+            let noop = try attrs.int("noop_with_empty_axes", default: 0) != 0
+            throw attrs.unsupported("axes", noop ? "(none, noop_with_empty_axes 1)" : "(none: the mean of every axis)")
+        }
+        let normalized = all.map { $0 < 0 ? $0 + 4 : $0 }
+        guard normalized.sorted() == [2, 3] else {
+            throw attrs.unsupported("axes", "\(all) (only the spatial axes [2, 3] of NCHW)")
+        }
+        let output = try singleOutput(i)
+        if try attrs.int("keepdims", default: 1) != 0 {
+            emit(.globalAvgPool, node: i, inputs: [x.name], output: output, layout: .featureMap)
+        } else {
+            let pooled = freshName(node: i, "pooled")
+            emit(.globalAvgPool, node: i, inputs: [x.name], output: pooled, layout: .featureMap)
+            emit(.flatten, node: i, name: freshName(node: i, "flatten"), inputs: [pooled], output: output, layout: .plain,
+                 provenance: "imported from ONNX ReduceMean (keepdims 0)")
+        }
     }
 
     /// A two-element spatial attribute (strides, dilations), default 1×1; each value must be ≥ 1.

@@ -37,6 +37,10 @@ struct ONNXConstant: Sendable {
     }
     var dims: [Int]
     var values: Values
+    /// The ONNX tensor name that holds these values as given (an initializer, a Constant node's
+    /// output, an Identity of either); nil for values the importer computed (folded shapes).
+    /// Weights taken from a named constant keep that name in the RankEdge graph.
+    var name: String? = nil
 
     var count: Int {
         switch values {
@@ -66,6 +70,7 @@ struct ONNXConstant: Sendable {
             throw bad("weights stored as external data are not supported (save the model with its data inside)")
         }
         if t.hasSegment { throw bad("segmented tensors are not supported") }
+        self.name = name
         guard let type = ONNXElementType(rawValue: t.dataType) else {
             throw bad("element type \(t.dataType) is not supported (FLOAT, DOUBLE, INT32, INT64, BOOL are)")
         }
@@ -106,7 +111,10 @@ struct ONNXConstant: Sendable {
         }
     }
 
-    init(dims: [Int], values: Values) { self.dims = dims; self.values = values }
+    init(dims: [Int], values: Values, name: String? = nil) { self.dims = dims; self.values = values; self.name = name }
+
+    /// True for integer values (shapes, indices), false for floating-point ones.
+    var isInteger: Bool { integers != nil }
 
     private static func decodeRaw(_ raw: Data, type: ONNXElementType, count: Int) -> Values {
         raw.withUnsafeBytes { (p: UnsafeRawBufferPointer) -> Values in

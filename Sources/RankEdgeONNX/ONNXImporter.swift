@@ -15,10 +15,11 @@ import SwiftProtobuf
 public struct ONNXImporter: Sendable {
     public static let supportedOpsets: ClosedRange<Int64> = 11...21
     /// Op types of the default domain the importer converts.
-    public static let supportedOps: Set<String> = [
+    public static let supportedOps: Set<String> = Set([
         "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool",
         "GlobalAveragePool", "Add", "Flatten", "Reshape", "Softmax", "Concat", "Identity", "Dropout", "Constant",
-    ]
+        "ReduceMean", "Shape", "Cast", "CastLike",
+    ]).union(ImportContext.foldOnlyOps)
 
     public init() {}
 
@@ -49,8 +50,8 @@ public struct ONNXImporter: Sendable {
         let initializerNames = Set(g.initializer.map(\.name))
         let realInputs = g.input.filter { !initializerNames.contains($0.name) }
         var ctx = ImportContext(nodes: g.node, opset: opset, graphInputs: realInputs.map(\.name),
-                                graphOutputs: g.output.map(\.name))
-        try Self.rejectUnsupportedOps(ctx)
+                                graphOutputs: g.output.map(\.name), initializers: Array(initializerNames))
+        try Self.rejectUnsupportedOps(ctx, constants: ImportContext.constantTensors(g.node, initializers: initializerNames))
 
         for t in g.initializer {
             guard !t.name.isEmpty else { throw .invalidModel(reason: "an initializer has no name") }
@@ -98,13 +99,15 @@ public struct ONNXImporter: Sendable {
         return graph
     }
 
-    /// One error listing every op type the importer cannot convert, with the nodes using it.
-    static func rejectUnsupportedOps(_ ctx: ImportContext) throws(ONNXImportError) {
+    /// One error listing every op type the importer cannot convert, with the nodes using it. An op
+    /// that is only folded (Gather, Squeeze, …) counts as unsupported where it reads an activation.
+    static func rejectUnsupportedOps(_ ctx: ImportContext, constants: Set<String>) throws(ONNXImportError) {
         var byType: [String: [String]] = [:]
         var order: [String] = []
         for (i, n) in ctx.onnxNodes.enumerated() {
             let defaultDomain = n.domain.isEmpty || n.domain == "ai.onnx"
-            guard !defaultDomain || !supportedOps.contains(n.opType) else { continue }
+            let foldsHere = !ImportContext.foldOnlyOps.contains(n.opType) || n.output.allSatisfy { $0.isEmpty || constants.contains($0) }
+            guard !defaultDomain || !supportedOps.contains(n.opType) || !foldsHere else { continue }
             let type = defaultDomain ? n.opType : "\(n.domain).\(n.opType)"
             if byType[type] == nil { order.append(type) }
             byType[type, default: []].append(ctx.nodeNames[i])

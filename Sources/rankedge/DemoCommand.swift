@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RankEdge
+import RankEdgeTrain
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,8 +33,8 @@ struct DemoCommand: ParsableCommand {
         guard let path = model ?? Self.defaultModels.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw CLIError("no model found (looked for \(Self.defaultModels.joined(separator: ", ")); run from the repository root or pass --model)")
         }
-        let records: CIFARRecords
-        do { records = try CIFARRecords(path: samples) } catch { throw CLIError("\(error)") }
+        let records: LabeledImages
+        do { records = try LabeledImages.readCIFAR10(path: samples) } catch { throw CLIError("\(error)") }
         let main = try evaluate(path, records, show: show)
         print(String(format: "accuracy %d/%d = %.1f %%", main.correct, main.count, Double(main.correct) * 100 / Double(main.count)))
         print(String(format: "latency  median %.3f ms per image (batch 1, 1 thread), min %.3f ms", main.medianMilliseconds, main.minMilliseconds))
@@ -65,7 +66,7 @@ struct DemoCommand: ParsableCommand {
         }
     }
 
-    private func evaluate(_ path: String, _ records: CIFARRecords, show: Int) throws -> Outcome {
+    private func evaluate(_ path: String, _ records: LabeledImages, show: Int) throws -> Outcome {
         let graph = try loadGraph(path)
         let runner = try ModelRunner(graph: graph)
         let total = try graph.cost().total
@@ -80,16 +81,16 @@ struct DemoCommand: ParsableCommand {
         var correct = 0
         var times: [Double] = []
         // Untimed warm-up: the first runs fault in the arena and packed weights.
-        let first = try runner.tensor(hwc: records.imageHWC(0), height: 32, width: 32, source: "\(samples) record 0")
+        let first = try runner.tensor(hwc: records.imageHWC(0), height: records.height, width: records.width, source: "\(samples) record 0")
         for _ in 0..<5 { _ = try runner.run(first) }
         for i in 0..<records.count {
-            let x = try runner.tensor(hwc: records.imageHWC(i), height: 32, width: 32, source: "\(samples) record \(i)")
+            let x = try runner.tensor(hwc: records.imageHWC(i), height: records.height, width: records.width, source: "\(samples) record \(i)")
             let start = nowMilliseconds()
             let logits = try runner.run(x)
             times.append(nowMilliseconds() - start)
             let p = probabilities(logits.data[...])
             let predicted = p.indices.max { p[$0] < p[$1] }!
-            let label = Int(records.labels[i])
+            let label = records.labels[i]
             if predicted == label { correct += 1 }
             if i < show {
                 let mark = predicted == label ? "ok " : "MISS"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RankEdge
+import RankEdgeTrain
 
 /// Runs a model on one input with the fast runtime. The ONNX cross-checks (tools/check_onnx.sh)
 /// use `--raw-input IN.f32 --output OUT.f32` to compare RankEdge with ONNX Runtime value by value.
@@ -114,12 +115,12 @@ struct RunCommand: ParsableCommand {
             return normalization.tensor(hwc: hwc, height: height, width: width)
         }
         if let cifar, let index {
-            let records: CIFARRecords
-            do { records = try CIFARRecords(path: cifar) } catch { throw CLIError("\(error)") }
+            let records: LabeledImages
+            do { records = try LabeledImages.readCIFAR10(path: cifar) } catch { throw CLIError("\(error)") }
             guard index >= 0, index < records.count else {
                 throw CLIError("\(cifar): --index \(index) is out of range (the file has \(records.count) records)")
             }
-            return try image(records.imageHWC(index), height: CIFARRecords.side, width: CIFARRecords.side, source: "\(cifar) record \(index)")
+            return try image(records.imageHWC(index), height: records.height, width: records.width, source: "\(cifar) record \(index)")
         }
         if let input {
             let bytes = try cliFileIO { try readFileBytes(input) }

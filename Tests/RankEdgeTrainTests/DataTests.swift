@@ -17,25 +17,25 @@ import RankEdge
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let truncated = dir.appendingPathComponent("test_batch.bin")
         try Data(repeating: 1, count: 3073 + 5).write(to: truncated)
-        #expect { try CIFAR10Split.read(path: truncated.path) } throws: { e in
+        #expect { try LabeledImages.readCIFAR10(path: truncated.path) } throws: { e in
             "\(e)".contains("not a positive multiple") && "\(e)".contains(truncated.path)
         }
         var record = [UInt8](repeating: 0, count: 3073); record[0] = 12
         try Data(record).write(to: truncated)
-        #expect { try CIFAR10Split.read(path: truncated.path) } throws: { e in "\(e)".contains("label 12") }
-        #expect { try CIFAR10.load(directory: dir.path, training: true) } throws: { e in
+        #expect { try LabeledImages.readCIFAR10(path: truncated.path) } throws: { e in "\(e)".contains("label 12") }
+        #expect { try Dataset.load(path: dir.path, training: true) } throws: { e in
             "\(e)".contains("missing dataset file") && "\(e)".contains("data_batch_1.bin")
         }
-        #expect { try CIFAR10.load(directory: dir.path + "/nope", training: false) } throws: { e in "\(e)".contains("nope") }
+        #expect { try Dataset.load(path: dir.path + "/nope", training: false) } throws: { e in "\(e)".contains("nope") }
     }
 
     @Test func classNamesComeFromMetaFileOrDefault() throws {
         let dir = try makeDatasetDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(try CIFAR10.load(directory: dir, training: false).classNames == cifar10ClassNames)
+        #expect(try Dataset.load(path: dir, training: false).classNames == cifar10ClassNames)
         let names = (0..<10).map { "c\($0)" }
         try names.joined(separator: "\n").write(toFile: dir + "/batches.meta.txt", atomically: true, encoding: .utf8)
-        #expect(try CIFAR10.load(directory: dir, training: false).classNames == names)
+        #expect(try Dataset.load(path: dir, training: false).classNames == names)
     }
 
     @Test func normalisationMeasuresAndRoundTripsThroughMetadata() throws {

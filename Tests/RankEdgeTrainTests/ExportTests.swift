@@ -27,7 +27,7 @@ import RankEdge
     static func tinyModel() throws -> TrainableGraph { try TrainableGraph(tinyGraph()) }
 
     /// A few Adam steps so batch-norm running statistics and weights move off their initialisation.
-    static func trainBriefly(_ model: TrainableGraph, _ split: CIFAR10Split, _ norm: Normalization, steps: Int, batch: Int) {
+    static func trainBriefly(_ model: TrainableGraph, _ split: LabeledImages, _ norm: Normalization, steps: Int, batch: Int) {
         let opt = Optimizer(OptimizerConfig(kind: .adam), parameters: model.parameters)
         let sampler = BatchSampler(split: split, normalization: norm, batchSize: batch, seed: 2)
         for step in 0..<steps {

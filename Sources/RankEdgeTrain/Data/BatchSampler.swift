@@ -5,7 +5,7 @@ import RankEdge
 /// seeded crop and flip. A batch depends only on (seed, step), so a resumed run sees exactly the
 /// batches an uninterrupted run would.
 public final class BatchSampler {
-    public let split: CIFAR10Split
+    public let split: LabeledImages
     public let normalization: Normalization
     public let batchSize: Int
     public let seed: UInt64
@@ -13,7 +13,7 @@ public final class BatchSampler {
     private var cachedEpoch = -1
     private var cachedPermutation: [Int] = []
 
-    public init(split: CIFAR10Split, normalization: Normalization, batchSize: Int, seed: UInt64, augment: Bool = true) {
+    public init(split: LabeledImages, normalization: Normalization, batchSize: Int, seed: UInt64, augment: Bool = true) {
         self.split = split; self.normalization = normalization; self.batchSize = batchSize
         self.seed = seed; self.augment = augment
     }
@@ -33,22 +33,24 @@ public final class BatchSampler {
         return p
     }
 
-    /// The images ([B, 32, 32, 3], normalised) and labels of step `step`.
+    /// The images ([B, H, W, C], normalised) and labels of step `step`.
     public func batch(step: Int) -> (images: Variable, labels: [Int]) {
-        let out = TensorStorage(uninitialized: batchSize * 3072)
+        let size = split.imageSize
+        let out = TensorStorage(uninitialized: batchSize * size)
         var labels = [Int](repeating: 0, count: batchSize)
         let n = split.count
         for b in 0..<batchSize {
             let position = step * batchSize + b
             let index = permutation(epoch: position / n)[position % n]
             labels[b] = split.labels[index]
-            var cropY = 4, cropX = 4, flip = false
+            let pad = Normalization.cropPadding
+            var cropY = pad, cropX = pad, flip = false
             if augment {
                 var rng = SeededRandom(seed: mixSeeds(seed, 0xA06, UInt64(position)))
-                cropY = Int(rng.next() % 9); cropX = Int(rng.next() % 9); flip = rng.next() & 1 == 1
+                cropY = Int(rng.next() % UInt64(2 * pad + 1)); cropX = Int(rng.next() % UInt64(2 * pad + 1)); flip = rng.next() & 1 == 1
             }
-            normalization.writeImage(split, index: index, into: out.pointer + b * 3072, cropY: cropY, cropX: cropX, flip: flip)
+            normalization.writeImage(split, index: index, into: out.pointer + b * size, cropY: cropY, cropX: cropX, flip: flip)
         }
-        return (Variable(shape: [batchSize, 32, 32, 3], value: out), labels)
+        return (Variable(shape: [batchSize] + split.imageShape, value: out), labels)
     }
 }

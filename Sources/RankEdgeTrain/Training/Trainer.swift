@@ -9,7 +9,7 @@ public final class Trainer {
     public let optimizer: Optimizer
     public let sampler: BatchSampler
     public let normalization: Normalization
-    public let test: CIFAR10Split
+    public let test: LabeledImages
     public let classNames: [String]
     /// A teacher to distil from (`finetune --teacher`).
     public var distillation: Distillation?
@@ -22,19 +22,26 @@ public final class Trainer {
 
     /// Training a zoo model from scratch; `rankExecution`: how rank-L convs run in training
     /// (`.auto` measures on the first batch).
-    public convenience init(config: TrainingConfig, data: CIFAR10, rankExecution: RankExecution = .auto) throws {
-        guard let train = data.train else { throw DataError.missingFile("training batches (data_batch_1…5.bin)") }
+    public convenience init(config: TrainingConfig, data: Dataset, rankExecution: RankExecution = .auto) throws {
+        guard let train = data.train else { throw DataError.missingSplit("the dataset", "no training images") }
+        guard let test = data.test else { throw DataError.missingSplit("the dataset", "no test images") }
         let model = try TrainableGraph(try ModelZoo.build(config.model, seed: config.seed), rankExecution: rankExecution)
         model.orthogonality = config.model.orthogonality
-        try self.init(config: config, model: model, train: train, test: data.test, classNames: data.classNames,
+        try self.init(config: config, model: model, train: train, test: test, classNames: data.classNames,
                       normalization: Normalization.measure(train))
     }
 
     /// Training `model` on `train`; `test` is what `evaluate()` reads.
-    public init(config: TrainingConfig, model: TrainableGraph, train: CIFAR10Split, test: CIFAR10Split, classNames: [String],
+    public init(config: TrainingConfig, model: TrainableGraph, train: LabeledImages, test: LabeledImages, classNames: [String],
                 normalization: Normalization) throws {
         guard config.batchSize >= 1 else { throw ModelError.badOption("--batch must be at least 1") }
         guard config.steps >= 1 else { throw ModelError.badOption("the run needs at least one step") }
+        for images in [train, test] where Array(model.inputShape.dropFirst()) != images.imageShape {
+            throw DataError.invalidArgument("the model takes input \(model.inputShape) (NHWC) but the images are \(images.height)×\(images.width)×\(images.channels)")
+        }
+        guard normalization.mean.count == train.channels, normalization.std.count == train.channels else {
+            throw DataError.invalidArgument("the input normalisation has \(normalization.mean.count) channels, the images \(train.channels)")
+        }
         self.config = config
         self.model = model
         optimizer = Optimizer(config.optimizer, parameters: model.parameters)
@@ -65,7 +72,7 @@ public final class Trainer {
     public func evaluateTraining(limit: Int? = nil) -> ClassificationReport { evaluate(sampler.split, limit: limit) }
 
     /// Accuracy on any split, in evaluation mode.
-    public func evaluate(_ split: CIFAR10Split, limit: Int? = nil) -> ClassificationReport {
+    public func evaluate(_ split: LabeledImages, limit: Int? = nil) -> ClassificationReport {
         let n = min(limit ?? split.count, split.count)
         let images = normalization.images(split, indices: Array(0..<n))
         let predictions = predictLogits(model: model, images: images, count: n).map(argmax)

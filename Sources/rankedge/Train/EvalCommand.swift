@@ -6,14 +6,14 @@ import RankEdgeTrain
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Top-1 and per-class accuracy of a classifier on a CIFAR-10-format test set, run on the runtime.",
+        abstract: "Top-1 and per-class accuracy of a classifier on a test set (CIFAR-10, CIFAR-100 or .npz), run on the runtime.",
         discussion: """
         Images are normalised with the constants in the model's metadata (rankedge.input_mean / \
         rankedge.input_std, for pixels scaled to 0…1); a model without them gets pixels scaled to 0…1.
         """)
 
     @Argument(help: "Model (.rkg).") var model: String
-    @Option(help: "Directory with test_batch.bin (and optionally batches.meta.txt), or a CIFAR-10 .bin file.") var data: String
+    @Option(help: "Test data: a CIFAR-10 or CIFAR-100 binary folder, a CIFAR-10 .bin file, or a NumPy .npz with x_test and y_test (docs/CLI.md).") var data: String
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Option(help: "Images per runtime call.") var batch: Int = 50
     @Flag(help: "Print one JSON object.") var json = false
@@ -33,21 +33,13 @@ struct EvalCommand: ParsableCommand {
         if let limit, limit < 1 { throw CLIError("--limit must be at least 1") }
         guard batch >= 1 else { throw CLIError("--batch must be at least 1") }
         let graph = try loadGraph(model)
-        let split: CIFAR10Split
+        let dataset: Dataset
+        do { dataset = try Dataset.load(path: data, training: false) } catch { throw CLIError("\(error)") }
+        let split = dataset.test!
         var names = graph.classNames
-        do {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: data, isDirectory: &isDir), !isDir.boolValue {
-                split = try CIFAR10Split.read(path: data)
-            } else {
-                let set = try CIFAR10.load(directory: data, training: false)
-                split = set.test
-                if names.isEmpty { names = set.classNames }
-            }
-        } catch { throw CLIError("\(error)") }
-        if names.isEmpty { names = cifar10ClassNames }
-        guard graph.inputs.count == 1, graph.inputs[0].shape.dims.dropFirst() == [32, 32, 3] else {
-            throw CLIError("\(model): expects input \(graph.inputs.first?.shape.description ?? "none"), CIFAR-10 images are [N, 32, 32, 3]")
+        let shape = graph.inputs.first?.shape
+        guard graph.inputs.count == 1, let shape, Array(shape.dims.dropFirst()) == split.imageShape else {
+            throw CLIError("\(model): expects input \(shape?.description ?? "none"), the images of \(data) are [N, \(split.height), \(split.width), \(split.channels)]")
         }
         // ModelRunner is where the CLI picks its executor (the reference one until the fast runtime lands).
         let runner = try ModelRunner(graph: graph)
@@ -62,10 +54,17 @@ struct EvalCommand: ParsableCommand {
             let count = min(batch, n - first)
             let images = normalization.images(split, indices: Array(first..<(first + count)))
             let logits: Tensor
-            do { logits = try runner.run(Tensor(shape: [count, 32, 32, 3], data: images.array)) }
+            do { logits = try runner.run(Tensor(shape: [count] + split.imageShape, data: images.array)) }
             catch { throw CLIError("\(model): \(error)") }
             let k = logits.count / count
-            guard k == names.count else { throw CLIError("\(model): produces \(k) scores per image, the data has \(names.count) classes") }
+            if names.isEmpty {
+                // No names in the graph: the data's, as far as they go.
+                names = (0..<k).map { $0 < dataset.classNames.count ? dataset.classNames[$0] : "class\($0)" }
+            }
+            guard k == names.count else { throw CLIError("\(model): produces \(k) scores per image but names \(names.count) classes") }
+            guard k >= dataset.classCount else {
+                throw CLIError("\(model): produces \(k) scores per image, the data has \(dataset.classCount) classes")
+            }
             for r in 0..<count { predictions.append(argmax(Array(logits.data[(r * k)..<((r + 1) * k)]))) }
             first += count
         }

@@ -24,10 +24,10 @@ struct FinetuneCommand: ParsableCommand {
         """)
 
     @Argument(help: "The graph to fine-tune (.rkg).") var model: String
-    @Option(help: "Directory with data_batch_1.bin … data_batch_5.bin and test_batch.bin (CIFAR-10 binary).") var data: String
+    @Option(help: "Dataset: a CIFAR-10 or CIFAR-100 binary folder, or a NumPy .npz with x, y and optionally x_test, y_test (docs/CLI.md).") var data: String
     @OptionGroup var training: RunArguments
     @Option(help: "Training images held out for validation (default: 5000, at most a tenth of the training set; 0: none).") var val: Int?
-    @Option(parsing: .upToNextOption, help: ArgumentHelp("Node-name patterns whose weights stay fixed (* and ? wildcards).", valueName: "glob"))
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Patterns (* and ? wildcards) of node or weight names whose node's weights stay fixed.", valueName: "glob"))
     var freeze: [String] = []
     @Option(help: ArgumentHelp("Freeze factors of decomposed layers: none, first, first-last.", valueName: "scheme"))
     var freezeFactors: String = "none"
@@ -66,14 +66,14 @@ struct FinetuneCommand: ParsableCommand {
         trainable.batchNormMomentum = bnMomentum
         trainable.orthogonality = dso
 
-        let dataset: CIFAR10
-        do { dataset = try CIFAR10.load(directory: data, training: true) } catch { throw CLIError("\(error)") }
+        let dataset: Dataset
+        do { dataset = try Dataset.load(path: data, training: true) } catch { throw CLIError("\(error)") }
         guard let allTrain = dataset.train else { throw CLIError("\(data): no training images") }
-        let classCount = dataset.classNames.count
-        try checkFits(graph, classes: classCount)
+        let classCount = dataset.classCount
+        try checkFits(graph, images: allTrain, classes: classCount)
         let holdOut = val ?? min(5000, allTrain.count / 10)
         guard holdOut < allTrain.count else { throw CLIError("--val \(holdOut) leaves no training images (\(data) has \(allTrain.count))") }
-        let train: CIFAR10Split, validation: CIFAR10Split?
+        let train: LabeledImages, validation: LabeledImages?
         if holdOut > 0 {
             do { (train, validation) = try holdOutValidation(allTrain, count: holdOut, seed: training.seed) }
             catch { throw CLIError("\(error)") }
@@ -88,7 +88,9 @@ struct FinetuneCommand: ParsableCommand {
         options.classes = classCount
         let config = TrainingConfig(model: options, batchSize: training.batch, steps: steps, optimizer: optimizer, schedule: schedule,
                                     seed: training.seed, augment: training.augment)
-        let evaluation = validation ?? dataset.test
+        guard let evaluation = validation ?? dataset.test else {
+            throw CLIError("\(data) has no test images (x_test, y_test) and --val 0 holds none out: nothing to evaluate on")
+        }
         let trainer: Trainer
         do {
             trainer = try Trainer(config: config, model: trainable, train: train, test: evaluation,
@@ -99,7 +101,7 @@ struct FinetuneCommand: ParsableCommand {
             let teacherModel: TrainableGraph
             do { teacherModel = try TrainableGraph(teacherGraph, frozen: Set(teacherGraph.weights.keys)) }
             catch { throw CLIError("teacher \(teacher): \(error)") }
-            try checkFits(teacherGraph, classes: classCount, role: "teacher \(teacher)")
+            try checkFits(teacherGraph, images: train, classes: classCount, role: "teacher \(teacher)")
             trainer.distillation = Distillation(teacher: teacherModel, weight: distillWeight, temperature: temperature)
         }
 
@@ -128,8 +130,8 @@ struct FinetuneCommand: ParsableCommand {
             if let before { meta[FinetuneMetadataKey.validationBefore] = String(format: "%.4f", before.accuracy) }
             meta[FinetuneMetadataKey.validationAfter] = String(format: "%.4f", after.accuracy)
         }
-        if validation != nil {
-            let report = trainer.evaluate(dataset.test, limit: training.evalLimit)
+        if validation != nil, let test = dataset.test {
+            let report = trainer.evaluate(test, limit: training.evalLimit)
             progress.note(String(format: "test accuracy %.2f%% (%d images)", report.accuracy * 100, report.count))
             meta[FinetuneMetadataKey.testAccuracy] = String(format: "%.4f", report.accuracy)
         }
@@ -140,11 +142,15 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     /// Nodes matched by --freeze and --freeze-factors; a pattern that matches nothing is an error.
+    /// A pattern matches a node by its name or by one of its weights' names: graphs from PyTorch's
+    /// dynamo exporter name nodes `node_conv2d_N`, and only the weights carry the module path.
     private func frozenNodeNames(_ graph: Graph) throws -> [String] {
-        let weighted = graph.nodes.filter { !$0.weightInputs.isEmpty }.map(\.name)
+        let weighted = graph.nodes.filter { !$0.weightInputs.isEmpty }
         var names: [String] = []
         for pattern in freeze {
-            let matched = weighted.filter { globMatches(pattern, $0) }
+            let matched = weighted.filter { node in
+                globMatches(pattern, node.name) || node.weightInputs.contains { globMatches(pattern, $0) }
+            }.map(\.name)
             guard !matched.isEmpty else { throw CLIError("--freeze '\(pattern)' matches no node with weights in \(model)") }
             names += matched
         }
@@ -158,11 +164,11 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     /// The graph's one input must take the images as they are, and its output must have a score per class.
-    private func checkFits(_ graph: Graph, classes: Int, role: String? = nil) throws {
+    private func checkFits(_ graph: Graph, images: LabeledImages, classes: Int, role: String? = nil) throws {
         let who = role ?? model
         let input = graph.inputs[0].shape.dims
-        guard input.count == 4, Array(input.dropFirst()) == [32, 32, 3] else {
-            throw CLIError("\(who) takes input \(graph.inputs[0].shape) (NHWC) but \(data) holds 32×32×3 images")
+        guard input.count == 4, Array(input.dropFirst()) == images.imageShape else {
+            throw CLIError("\(who) takes input \(graph.inputs[0].shape) (NHWC) but \(data) holds \(images.height)×\(images.width)×\(images.channels) images")
         }
         let shapes: [String: TensorShape]
         do { shapes = try graph.inferShapes() } catch { throw CLIError("\(who): \(error)") }
@@ -172,8 +178,8 @@ struct FinetuneCommand: ParsableCommand {
         }
     }
 
-    private func inputNormalization(_ graph: Graph, train: CIFAR10Split) throws -> Normalization {
-        let channels = 3
+    private func inputNormalization(_ graph: Graph, train: LabeledImages) throws -> Normalization {
+        let channels = train.channels
         if let mean, let std {
             let m = mean.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
             let s = std.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -188,8 +194,8 @@ struct FinetuneCommand: ParsableCommand {
         return measured
     }
 
-    private func classNames(_ graph: Graph, _ dataset: CIFAR10) -> [String] {
-        graph.classNames.count == dataset.classNames.count ? graph.classNames : dataset.classNames
+    private func classNames(_ graph: Graph, _ dataset: Dataset) -> [String] {
+        graph.classNames.count == dataset.classCount ? graph.classNames : dataset.classNames
     }
 
     private func recipeNotes(frozenNodes: [String]) -> String {

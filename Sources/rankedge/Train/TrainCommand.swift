@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
         """)
 
     @OptionGroup var modelArguments: ModelArguments
-    @Option(help: "Directory with data_batch_1.bin … data_batch_5.bin and test_batch.bin.") var data: String
+    @Option(help: "Dataset: a CIFAR-10 or CIFAR-100 binary folder, or a NumPy .npz with x, y, x_test, y_test (docs/CLI.md).") var data: String
     @OptionGroup var training: RunArguments
     @Option(help: ArgumentHelp("Append a row (accuracies, params, MACs, training time, runtime latency) to this CSV when the run finishes; see docs/EXPERIMENTS.md.", valueName: "csv"))
     var results: String?
@@ -24,12 +24,16 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         Parallel.setThreads(training.threads)
         try training.checkOutputAndMemory()
-        let dataset: CIFAR10
-        do { dataset = try CIFAR10.load(directory: data, training: true) } catch { throw CLIError("\(error)") }
+        let dataset: Dataset
+        do { dataset = try Dataset.load(path: data, training: true) } catch { throw CLIError("\(error)") }
         let trainCount = dataset.train!.count
+        guard dataset.test != nil else { throw CLIError("\(data): no test images (arrays x_test and y_test); train evaluates on them") }
+        guard dataset.classCount >= 2 else { throw CLIError("\(data): every label is 0; training needs at least 2 classes") }
+        var modelOptions = try modelArguments.options()
+        modelOptions.classes = dataset.classCount  // the zoo's classifier gets one score per class of the data
         let steps = training.steps(trainCount: trainCount)
         let (optimizer, schedule) = training.optimization(steps: steps, optimizer: .adam, schedule: .constant, sgdRate: 0.1, weightDecay: 0)
-        let config = TrainingConfig(model: try modelArguments.options(), batchSize: training.batch, steps: steps, optimizer: optimizer,
+        let config = TrainingConfig(model: modelOptions, batchSize: training.batch, steps: steps, optimizer: optimizer,
                                     schedule: schedule, seed: training.seed, augment: training.augment)
         let trainer: Trainer
         do { trainer = try Trainer(config: config, data: dataset, rankExecution: try modelArguments.rankExecution()) }
