@@ -18,7 +18,9 @@ import statistics
 import subprocess
 import sys
 
-MODELS = [("minivgg_k5_bn_dropout", ["--model", "minivgg", "--kernel", "5"]), ("resnet20", ["--model", "resnet20"])]
+# (row name, train-bench arguments, the PyTorch script's model it is compared with)
+MODELS = [("minivgg_k5_bn_dropout", ["--model", "minivgg", "--kernel", "5"], "minivgg_k5_bn_dropout"),
+          ("resnet20", ["--model", "resnet20"], "resnet20")]
 
 
 def rankedge_rate(binary, args, threads, seconds):
@@ -47,25 +49,28 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seconds", type=float, default=8.0, help="RankEdge measuring time per model and round")
+    p.add_argument("--imported", metavar="RKG",
+                   help="also time fine-tuning this graph (a ResNet-20 imported from PyTorch) against PyTorch's resnet20")
     a = p.parse_args()
+    models = MODELS + ([("resnet20_imported", ["--graph", a.imported], "resnet20")] if a.imported else [])
     for path, what in ((a.rankedge, "--rankedge"), (a.torch_python, "--torch-python"), (a.torch_script, "--torch-script")):
         if not os.path.exists(path):
             sys.exit(f"bench_training: {what} {path} does not exist")
-    ratios = {name: [] for name, _ in MODELS}
+    ratios = {name: [] for name, _, _ in models}
     print("round  model                   RankEdge img/s  PyTorch img/s  ratio", flush=True)
     for r in range(1, a.rounds + 1):
         if r % 2 == 0:
             theirs = torch_rates(a.torch_python, a.torch_script, a.threads)
-        ours = {name: rankedge_rate(a.rankedge, args, a.threads, a.seconds) for name, args in MODELS}
+        ours = {name: rankedge_rate(a.rankedge, args, a.threads, a.seconds) for name, args, _ in models}
         if r % 2 == 1:
             theirs = torch_rates(a.torch_python, a.torch_script, a.threads)
-        for name, _ in MODELS:
-            if name not in theirs:
-                sys.exit(f"bench_training: the PyTorch script printed no rate for {name}")
-            ratio = ours[name] / theirs[name]
+        for name, _, torch_name in models:
+            if torch_name not in theirs:
+                sys.exit(f"bench_training: the PyTorch script printed no rate for {torch_name}")
+            ratio = ours[name] / theirs[torch_name]
             ratios[name].append(ratio)
-            print(f"{r:5d}  {name:22s}  {ours[name]:14.1f}  {theirs[name]:13.1f}  {ratio:5.2f}", flush=True)
-    for name, _ in MODELS:
+            print(f"{r:5d}  {name:22s}  {ours[name]:14.1f}  {theirs[torch_name]:13.1f}  {ratio:5.2f}", flush=True)
+    for name, _, _ in models:
         rs = ratios[name]
         print(f"median ratio {name}: {statistics.median(rs):.2f} (min {min(rs):.2f}, max {max(rs):.2f}, {len(rs)} rounds)")
 

@@ -250,7 +250,27 @@ if os.path.exists(frozen_out):
         failures.append("finetune --freeze-factors first-last / --freeze changed a frozen weight")
     if not moved or all((a[k] == b[k]).all() for k in moved):
         failures.append("finetune: the unfrozen Tucker cores did not train")
+p = run(["train-bench", "--graph", lrd, "--freeze-factors", "first-last", "--batch", "2", "--seconds", "0.1", "--warmup", "0",
+         "--json"], True)
+if p.returncode == 0 and not json.loads(p.stdout)["images_per_second"] > 0:
+    failures.append(f"train-bench --graph: {p.stdout}")
+distilled = os.path.join(tmp, "distilled.rkg")
+run(ft + ["--teacher", lrd, "--distill-weight", "0.9", "-o", distilled], True)
+if os.path.exists(distilled) and os.path.exists(ft_out) and all(
+        (x == rkg_tensors(distilled)[k]).all() for k, x in rkg_tensors(ft_out).items()):
+    failures.append("finetune --teacher: the same weights as without a teacher (distillation did nothing)")
 ft_cases = {
+    "finetune resume with a teacher added": ft + ["--checkpoint", ft_ck, "--resume", "--teacher", lrd, "-o", good],
+    "finetune resume with other freezing": ft + ["--checkpoint", ft_ck, "--resume", "--freeze", "fc*", "-o", good],
+    "finetune resume with another mean": ft + ["--checkpoint", ft_ck, "--resume", "--mean", "0.5,0.5,0.5", "--std", "0.2,0.2,0.2",
+                                               "-o", good],
+    "finetune negative eval limit": ft + ["--eval-limit", "-1", "-o", good],
+    "finetune infinite epochs": ["finetune", good, "--data", data, "--epochs", "inf", "-o", good],
+    "train-bench freezing without a graph": ["train-bench", "--model", "resnet20", "--freeze-factors", "first", "--seconds", "0.1"],
+    "train-bench model and graph": ["train-bench", "--model", "resnet20", "--graph", lrd, "--seconds", "0.1"],
+    "train-bench missing graph": ["train-bench", "--graph", os.path.join(tmp, "none.rkg"), "--seconds", "0.1"],
+    "train-bench no model": ["train-bench", "--seconds", "0.1"],
+    "train without a model": ["train", "--data", data, "--iterations", "1", "-o", good],
     "finetune glob matching nothing": ft + ["--freeze", "nothing*", "-o", good],
     "finetune factors of a dense graph": ft + ["--freeze-factors", "first", "-o", good],
     "finetune unknown freeze scheme": ft + ["--freeze-factors", "all", "-o", good],

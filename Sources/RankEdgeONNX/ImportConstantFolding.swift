@@ -122,8 +122,12 @@ extension ImportContext {
                 throw unsupportedUse(i, "its constant inputs have shapes or types that do not concatenate")
             }
         }
-        let outer = first.dims[..<a].reduce(1, *)
-        let inner = first.dims[(a + 1)...].reduce(1, *)
+        var joined = first.dims
+        joined[a] = 0
+        for p in parts { joined[a] += p.dims[a] }
+        _ = try Self.foldedCount(joined, attrs)
+        let outer = try Self.foldedCount(Array(first.dims[..<a]), attrs)
+        let inner = try Self.foldedCount(Array(first.dims[(a + 1)...]), attrs)
         var order: [(part: Int, index: Int)] = []
         for o in 0..<outer {
             for (p, part) in parts.enumerated() {
@@ -215,8 +219,9 @@ extension ImportContext {
         let a = axis < 0 ? axis + rank : axis
         guard a >= 0, a < rank else { throw attrs.unsupported("axis", "\(axis) for rank \(rank)") }
         let extent = x.dims[a]
-        let outer = x.dims[..<a].reduce(1, *)
-        let inner = x.dims[(a + 1)...].reduce(1, *)
+        _ = try Self.foldedCount(Array(x.dims[..<a]) + idx.dims + Array(x.dims[(a + 1)...]), attrs)
+        let outer = try Self.foldedCount(Array(x.dims[..<a]), attrs)
+        let inner = try Self.foldedCount(Array(x.dims[(a + 1)...]), attrs)
         var positions: [Int] = []
         for o in 0..<outer {
             for v in indices {
@@ -249,7 +254,7 @@ extension ImportContext {
             }
             dims.append(xd[k] == 1 ? td[k] : xd[k])
         }
-        let count = try Self.elementCount(dims, attrs)
+        let count = try Self.foldedCount(dims, attrs)
         var positions = [Int](repeating: 0, count: count)
         for flat in 0..<count {
             var rem = flat, src = 0, step = 1
@@ -271,7 +276,7 @@ extension ImportContext {
             guard v >= 0, v <= Int64(ONNXLimits.maxExtent) else { throw attrs.unsupported("shape", "\(target)") }
             dims.append(Int(v))
         }
-        let count = try Self.elementCount(dims, attrs)
+        let count = try Self.foldedCount(dims, attrs)
         var fill = ONNXConstant(dims: [1], values: .floating([0]))
         if let t = try attrs.tensor("value") { fill = try ONNXConstant(t, name: nodeNames[i] + ".value") }
         guard fill.count == 1 else { throw attrs.unsupported("value", "with \(fill.count) elements (one is needed)") }
@@ -310,6 +315,21 @@ extension ImportContext {
         case (.floating(let v), false): values = .floating(v)
         }
         return ONNXConstant(dims: c.dims, values: values)
+    }
+
+    /// Element count of a constant the importer builds by folding: shape arithmetic needs a handful
+    /// of elements, so anything past `ONNXLimits.maxFoldedElements` (or overflowing) is refused
+    /// before a position list is allocated.
+    private static func foldedCount(_ dims: [Int], _ attrs: NodeAttributes) throws(ONNXImportError) -> Int {
+        var count = 1
+        for d in dims {
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow, p <= ONNXLimits.maxFoldedElements else {
+                throw attrs.unsupported("shape", "\(dims) (more than \(ONNXLimits.maxFoldedElements) elements to fold at import)")
+            }
+            count = p
+        }
+        return count
     }
 
     private static func elementCount(_ dims: [Int], _ attrs: NodeAttributes) throws(ONNXImportError) -> Int {

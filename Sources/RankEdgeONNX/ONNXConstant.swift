@@ -140,6 +140,8 @@ enum ONNXLimits {
     static let maxElements = 1 << 31
     /// Largest single dimension, stride, dilation or padding accepted from a model.
     static let maxExtent = 1 << 24
+    /// Constants built by folding shape subgraphs at import.
+    static let maxFoldedElements = 1 << 20
 }
 
 extension Onnx_TensorProto {

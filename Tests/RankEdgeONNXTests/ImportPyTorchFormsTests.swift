@@ -293,4 +293,36 @@ import RankEdge
         #expect(g.weights["layer1.0.bn2.weight"] == g.weights["layer1.0.bn1.weight"])
         #expect(g.weights["layer1.0.bn2.running_mean"]?.data == [0.1, 0.2])
     }
+
+    /// Folding never builds a huge constant from a tiny file: a ConstantOfShape of 2³⁰ elements, a
+    /// Gather of 2²⁰ × 2¹⁰ positions, and a Concat of an empty constant with 2³¹-wide dimensions are
+    /// refused with a one-line error before anything is allocated.
+    @Test func foldingRefusesHugeConstants() throws {
+        func model(_ build: (inout ONNXSketch) -> Void) -> ONNXSketch {
+            var m = ONNXSketch(opset: 17)
+            m.input("x", [1, 2, 2, 2])
+            build(&m)
+            m.node("Reshape", ["x", "target"], ["y"], name: "reshape")
+            m.output("y")
+            return m
+        }
+        let cases: [ONNXSketch] = [
+            model { m in
+                m.int64Initializer("dims", [2], [1 << 15, 1 << 15])
+                m.node("ConstantOfShape", ["dims"], ["target"], name: "fill")
+            },
+            model { m in
+                m.int64Initializer("row", [1 << 10], [Int64](repeating: 1, count: 1 << 10))
+                m.int64Initializer("pick", [1 << 10, 1 << 10], [Int64](repeating: 0, count: 1 << 20))
+                m.node("Gather", ["row", "pick"], ["target"], name: "gather", [.int("axis", 0)])
+            },
+            model { m in
+                m.int64Initializer("empty", [0, 1 << 31, 1 << 31], [])
+                m.node("Concat", ["empty", "empty"], ["target"], name: "cat", [.int("axis", 0)])
+            },
+        ]
+        for m in cases {
+            #expect { try m.importGraph() } throws: { "\($0)".contains("elements") || "\($0)".contains("too large") || "\($0)".contains("shape") }
+        }
+    }
 }

@@ -158,6 +158,8 @@ import RankEdge
         #expect(Decomposition.parse("elrt of conv3, ranks 4/4 (ratio 2), dso λ=0.001")! == (.tucker2, "conv3"))
         #expect(Decomposition.parse("rank-1 5x5 conv trained in factored form") == nil)
         #expect(Decomposition.parse("svd of") == nil)
+        // After rankedge export → import, the importer's note comes first.
+        #expect(Decomposition.parse("imported from ONNX Conv; tucker2 of layer1.0.conv1, ranks 8/8 (ratio 2)")! == (.tucker2, "layer1.0.conv1"))
         let g = try Zoo.build("minivgg-k3", variant: .lrd)
         let d = Decomposition.all(in: g)
         #expect(d.contains { $0.kind == .svd && $0.source == "fc1" && $0.nodes == ["fc1.svd_v", "fc1.svd_u"] })
@@ -178,5 +180,36 @@ import RankEdge
         var bad = try Zoo.build("resnet20")
         bad.nodes[2].inputs = ["nowhere"]
         #expect { try TrainableGraph(bad) } throws: { "\($0)".contains("cannot train this graph") }
+    }
+
+    /// A frozen weight still passes gradients to the input and the bias, exactly as when it trains.
+    @Test func frozenConvGradientsMatchFiniteDifferences() throws {
+        for (k, stride, groups) in [(1, 1, 1), (3, 1, 1), (3, 2, 1), (5, 1, 1), (3, 1, 2)] {
+            let x = randomVariable([2, 7, 6, 4], seed: 3)
+            let w = randomVariable([6, k, k, 4 / groups], seed: 4, requiresGrad: false)
+            let bias = randomVariable([6], seed: 5)
+            let attrs = Conv2DAttributes(stride: .square(stride), padding: .same(k / 2), groups: groups)
+            let worst = gradientCheck([x, bias]) { v in conv2d(v[0], weight: w, bias: v[1], attributes: attrs) }
+            #expect(worst.allSatisfy { $0 < 1e-2 }, "k \(k) stride \(stride) groups \(groups): \(worst)")
+            #expect(w.grad == nil)
+        }
+    }
+
+    /// Distillation towards a teacher that was trained with another input normalisation feeds the
+    /// teacher what it expects: x_t = (x_s·s_s + m_s − m_t)/s_t.
+    @Test func teacherInputsAreRenormalised() throws {
+        let student = Normalization(mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3])
+        let teacherNorm = Normalization(mean: [0.45, 0.45, 0.45], std: [0.22, 0.22, 0.22])
+        let teacher = try TrainableGraph(try Zoo.build("minivgg-k3"))
+        let d = Distillation(teacher: teacher, weight: 0.5, temperature: 2, student: student, teacherNormalization: teacherNorm)
+        let x = randomVariable([1, 2, 2, 3], seed: 1, requiresGrad: false)
+        let y = d.teacherInput(x)
+        for i in 0..<x.count {
+            let c = i % 3
+            let pixel = x.value[i] * student.std[c] + student.mean[c]
+            #expect(abs(y.value[i] - (pixel - teacherNorm.mean[c]) / teacherNorm.std[c]) < 1e-5)
+        }
+        let same = Distillation(teacher: teacher, weight: 0.5, temperature: 2, student: student, teacherNormalization: student)
+        #expect(same.inputAffine == nil && same.teacherInput(x).data == x.data)
     }
 }

@@ -457,30 +457,34 @@ struct ZipArchive {
     }
 
     /// Raw deflate (no zlib header) into exactly `size` bytes; nil unless the stream ends there.
+    /// The output grows chunk by chunk as inflate produces it, so a member that claims far more than
+    /// its stream holds costs no more memory than the stream really inflates to.
     static func inflateRaw(_ source: UnsafeBufferPointer<UInt8>, size: Int) -> [UInt8]? {
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { inflateEnd(&stream) }
-        var out = [UInt8](repeating: 0, count: max(size, 1))
+        let chunk = 1 << 20
+        var out: [UInt8] = []
+        out.reserveCapacity(min(size, chunk))
+        var buffer = [UInt8](repeating: 0, count: chunk)
         var status = Z_OK
-        out.withUnsafeMutableBufferPointer { dst in
-            var inPosition = 0, outPosition = 0
-            repeat {
-                if stream.avail_in == 0, inPosition < source.count {
-                    let n = min(source.count - inPosition, Int(UInt32.max))
-                    stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress! + inPosition)
-                    stream.avail_in = UInt32(n); inPosition += n
-                }
-                if stream.avail_out == 0, outPosition < dst.count {
-                    let n = min(dst.count - outPosition, Int(UInt32.max))
-                    stream.next_out = dst.baseAddress! + outPosition
-                    stream.avail_out = UInt32(n); outPosition += n
-                }
+        var inPosition = 0
+        repeat {
+            if stream.avail_in == 0, inPosition < source.count {
+                let n = min(source.count - inPosition, Int(UInt32.max))
+                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress! + inPosition)
+                stream.avail_in = UInt32(n); inPosition += n
+            }
+            let produced: Int = buffer.withUnsafeMutableBufferPointer { dst in
+                stream.next_out = dst.baseAddress!
+                stream.avail_out = UInt32(chunk)
                 status = inflate(&stream, Z_NO_FLUSH)
-            } while status == Z_OK
-        }
-        guard status == Z_STREAM_END, stream.total_out == UInt(size) else { return nil }
-        if size == 0 { return [] }
+                return chunk - Int(stream.avail_out)
+            }
+            guard out.count + produced <= size else { return nil }
+            out.append(contentsOf: buffer[0..<produced])
+        } while status == Z_OK
+        guard status == Z_STREAM_END, out.count == size else { return nil }
         return out
     }
 

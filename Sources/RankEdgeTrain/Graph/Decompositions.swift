@@ -1,3 +1,4 @@
+import Foundation
 import RankEdge
 
 /// A layer the graph holds in factored form, recognised from its nodes' provenance
@@ -25,9 +26,18 @@ public struct Decomposition: Equatable, Sendable {
         return found.filter { $0.nodes.count == ($0.kind == .svd ? 2 : 3) }
     }
 
-    /// (kind, source layer) of a provenance note, or nil when it records no decomposition.
+    /// (kind, source layer) of a provenance note, or nil when it records no decomposition. Notes
+    /// may be chains of "; "-separated parts ("imported from ONNX Conv; tucker2 of X, …" after an
+    /// export and import): the last part that names a decomposition counts.
     static func parse(_ provenance: String) -> (Kind, String)? {
-        var words = provenance.split(separator: " ", maxSplits: 3).map(String.init)
+        for part in provenance.components(separatedBy: "; ").reversed() {
+            if let found = parsePart(part) { return found }
+        }
+        return nil
+    }
+
+    private static func parsePart(_ part: String) -> (Kind, String)? {
+        var words = part.split(separator: " ", maxSplits: 3).map(String.init)
         if words.first == "branched" { words.removeFirst() }
         guard words.count >= 3, words[1] == "of" else { return nil }
         let kind: Kind

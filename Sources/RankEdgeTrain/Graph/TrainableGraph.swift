@@ -179,8 +179,11 @@ public final class TrainableGraph {
     /// chain, found from the nodes' provenance (empty unless `orthogonality` > 0).
     public func regularizationTerms() -> [(penalty: Variable, weight: Float)] {
         guard orthogonality > 0 else { return [] }
+        // Only 1×1 ungrouped convs are matrices U = [out, in]; a note on anything else is ignored.
         return Decomposition.tuckerFactors(in: graph).compactMap { name in
-            guard let node = graph.node(named: name), let w = variables[node.inputs[1]], w.requiresGrad else { return nil }
+            guard let node = graph.node(named: name), case .conv2d(let a) = node.op, a.groups == 1,
+                  let w = variables[node.inputs[1]], w.requiresGrad, w.shape.count == 4, w.shape[1] == 1, w.shape[2] == 1
+            else { return nil }
             return (doubleSoftOrthogonality(w, rows: w.shape[0], cols: w.shape[3]), orthogonality)
         }
     }

@@ -9,11 +9,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var schedule: LearningRateSchedule
     public var seed: UInt64
     public var augment: Bool
+    /// What else defines the run beyond the model options (fine-tuning: the source graph, frozen
+    /// weights, teacher, distillation, validation split…), compared verbatim on resume; nil for
+    /// runs from scratch and in checkpoints written before it existed.
+    public var settings: String?
 
     public init(model: ModelOptions, batchSize: Int, steps: Int, optimizer: OptimizerConfig,
-                schedule: LearningRateSchedule, seed: UInt64, augment: Bool) {
+                schedule: LearningRateSchedule, seed: UInt64, augment: Bool, settings: String? = nil) {
         self.model = model; self.batchSize = batchSize; self.steps = steps; self.optimizer = optimizer
-        self.schedule = schedule; self.seed = seed; self.augment = augment
+        self.schedule = schedule; self.seed = seed; self.augment = augment; self.settings = settings
     }
 
     public var recipe: String {

@@ -4,8 +4,28 @@ public struct Distillation {
     public let teacher: TrainableGraph
     public let weight: Float
     public let temperature: Float
-    public init(teacher: TrainableGraph, weight: Float, temperature: Float) {
+    /// Per-channel x·scale + shift taking the student's normalised input to the teacher's, when the
+    /// two were trained with different input mean/std (nil: the same normalisation).
+    public let inputAffine: (scale: [Float], shift: [Float])?
+
+    public init(teacher: TrainableGraph, weight: Float, temperature: Float,
+                student: Normalization? = nil, teacherNormalization: Normalization? = nil) {
         self.teacher = teacher; self.weight = weight; self.temperature = temperature
+        if let s = student, let t = teacherNormalization, s != t, s.mean.count == t.mean.count {
+            // x_t = (p − m_t)/s_t with p = x_s·s_s + m_s.
+            inputAffine = (zip(s.std, t.std).map { $0 / $1 }, (0..<s.mean.count).map { (s.mean[$0] - t.mean[$0]) / t.std[$0] })
+        } else {
+            inputAffine = nil
+        }
+    }
+
+    /// The student's batch as the teacher expects it.
+    func teacherInput(_ images: Variable) -> Variable {
+        guard let (scale, shift) = inputAffine else { return Variable(shape: images.shape, value: images.value) }
+        let c = scale.count
+        let out = TensorStorage(uninitialized: images.count)
+        for i in 0..<images.count { out[i] = images.value[i] * scale[i % c] + shift[i % c] }
+        return Variable(shape: images.shape, value: out)
     }
 }
 
@@ -21,7 +41,7 @@ public func trainStep(model: TrainableGraph, optimizer: Optimizer, images: Varia
     var terms = model.regularizationTerms()
     var taskWeight: Float = 1
     if let distillation {
-        let teacherLogits = distillation.teacher.forward(Variable(shape: images.shape, value: images.value), .evaluation)
+        let teacherLogits = distillation.teacher.forward(distillation.teacherInput(images), .evaluation)
         terms.append((distillationLoss(student: logits, teacher: teacherLogits, temperature: distillation.temperature),
                       distillation.weight))
         taskWeight = 1 - distillation.weight

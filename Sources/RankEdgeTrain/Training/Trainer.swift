@@ -91,7 +91,11 @@ public final class Trainer {
     /// Restores weights, buffers, optimizer state and the step from a checkpoint of the same run.
     public func restore(_ c: Checkpoint, path: String) throws {
         guard c.config == config else {
-            throw CheckpointError.mismatch(path, "it was made with different settings (\(c.config.model.summary), \(c.config.recipe))")
+            let detail = c.config.settings != config.settings ? (c.config.settings ?? "none") : "\(c.config.model.summary), \(c.config.recipe)"
+            throw CheckpointError.mismatch(path, "it was made with different settings (\(detail))")
+        }
+        guard c.normalization == normalization else {
+            throw CheckpointError.mismatch(path, "it normalised inputs with mean \(c.normalization.mean), std \(c.normalization.std)")
         }
         for (name, form) in model.rankForms {
             if let stored = c.rankForms?[name], form != .auto, form != stored {

@@ -64,6 +64,9 @@ struct FinetuneCommand: ParsableCommand {
         do { trainable = try TrainableGraph(graph, frozen: frozenWeights, rankExecution: RankExecution(rawValue: rankForm)!) }
         catch { throw CLIError("\(model): \(error)") }
         trainable.batchNormMomentum = bnMomentum
+        if let last = graph.nodes.last(where: { $0.outputs.contains(graph.outputs[0]) }), last.op == .softmax {
+            printError("note: \(model) ends in a softmax; the loss treats its probabilities as class scores (export the logits to train on them)")
+        }
         trainable.orthogonality = dso
 
         let dataset: Dataset
@@ -82,12 +85,18 @@ struct FinetuneCommand: ParsableCommand {
         }
         let normalization = try inputNormalization(graph, train: train)
 
-        let steps = training.steps(trainCount: train.count)
+        let steps = try training.steps(trainCount: train.count)
         let (optimizer, schedule) = training.optimization(steps: steps, optimizer: .sgd, schedule: .cosine, sgdRate: 0.01, weightDecay: 5e-4)
         var options = ModelOptions(name: "finetune \(graph.name)")
         options.classes = classCount
+        let distillation = try loadTeacher(student: graph, images: train, classes: classCount, normalization: normalization)
+        // Everything else that defines the run, so --resume refuses a checkpoint made otherwise.
+        let settings = ["finetune of \(graph.name) (\(graph.weights.count) tensors)", "val \(holdOut)",
+                        "frozen \(fingerprint(frozenWeights.sorted()))", "bn-momentum \(bnMomentum)", "dso \(dso)",
+                        distillation.map { "teacher \($0.teacher.graph.name) (\(fingerprint($0.teacher.graph.weights.keys.sorted()))) W \(distillWeight) T \(temperature)" }
+                            ?? "no teacher"].joined(separator: "; ")
         let config = TrainingConfig(model: options, batchSize: training.batch, steps: steps, optimizer: optimizer, schedule: schedule,
-                                    seed: training.seed, augment: training.augment)
+                                    seed: training.seed, augment: training.augment, settings: settings)
         guard let evaluation = validation ?? dataset.test else {
             throw CLIError("\(data) has no test images (x_test, y_test) and --val 0 holds none out: nothing to evaluate on")
         }
@@ -96,14 +105,7 @@ struct FinetuneCommand: ParsableCommand {
             trainer = try Trainer(config: config, model: trainable, train: train, test: evaluation,
                                   classNames: classNames(graph, dataset), normalization: normalization)
         } catch { throw CLIError("\(error)") }
-        if let teacher {
-            let teacherGraph = try loadGraph(teacher)
-            let teacherModel: TrainableGraph
-            do { teacherModel = try TrainableGraph(teacherGraph, frozen: Set(teacherGraph.weights.keys)) }
-            catch { throw CLIError("teacher \(teacher): \(error)") }
-            try checkFits(teacherGraph, images: train, classes: classCount, role: "teacher \(teacher)")
-            trainer.distillation = Distillation(teacher: teacherModel, weight: distillWeight, temperature: temperature)
-        }
+        trainer.distillation = distillation
 
         let checkpointPath = try training.checkpointPath()
         let evaluationName = validation == nil ? "test" : "validation"
@@ -123,7 +125,12 @@ struct FinetuneCommand: ParsableCommand {
         progress.note(String(format: "finished %d steps (%.0f img/s, %.1f ms/step): %@ accuracy %.2f%% (%d images)",
                              steps, progress.overallRate, trainer.trainSeconds * 1000 / Double(max(trainer.step, 1)),
                              evaluationName, after.accuracy * 100, after.count))
+        // A graph fine-tuned before carries that run's keys: none of them describes this one.
         var meta = normalization.metadata
+        for key in [FinetuneMetadataKey.recipe, FinetuneMetadataKey.steps, FinetuneMetadataKey.validationBefore,
+                    FinetuneMetadataKey.validationAfter, FinetuneMetadataKey.testAccuracy] {
+            meta[key] = ""
+        }
         meta[FinetuneMetadataKey.recipe] = config.recipe + recipeNotes(frozenNodes: frozenNodes)
         meta[FinetuneMetadataKey.steps] = "\(trainer.step)"
         if validation != nil {
@@ -136,9 +143,37 @@ struct FinetuneCommand: ParsableCommand {
             meta[FinetuneMetadataKey.testAccuracy] = String(format: "%.4f", report.accuracy)
         }
         var out = trainable.exportGraph(metadata: meta)
+        out.metadata = out.metadata.filter { !$0.value.isEmpty || !$0.key.hasPrefix("rankedge.finetune.") }
         if out.classNames.count != classCount { out.classNames = dataset.classNames }
         do { try RKGFile.write(out, to: training.output) } catch { throw CLIError("\(error)") }
         printError("wrote \(training.output)")
+    }
+
+    /// The teacher for --teacher: it must take the same images and score the same classes in the same
+    /// order; when it was trained with another input normalisation its inputs are re-normalised.
+    private func loadTeacher(student: Graph, images: LabeledImages, classes: Int, normalization: Normalization) throws -> Distillation? {
+        guard let teacher else { return nil }
+        let teacherGraph = try loadGraph(teacher)
+        let teacherModel: TrainableGraph
+        do { teacherModel = try TrainableGraph(teacherGraph, frozen: Set(teacherGraph.weights.keys)) }
+        catch { throw CLIError("teacher \(teacher): \(error)") }
+        try checkFits(teacherGraph, images: images, classes: classes, role: "teacher \(teacher)")
+        if !teacherGraph.classNames.isEmpty, !student.classNames.isEmpty, teacherGraph.classNames != student.classNames {
+            throw CLIError("teacher \(teacher) names its classes \(teacherGraph.classNames.prefix(3))…, \(model) \(student.classNames.prefix(3))…: the scores would not line up")
+        }
+        let teacherNormalization = Normalization(metadata: teacherGraph.metadata)
+        if let t = teacherNormalization, t != normalization {
+            printError("note: teacher \(teacher) was trained with input mean \(t.mean), std \(t.std); its inputs are re-normalised")
+        }
+        return Distillation(teacher: teacherModel, weight: distillWeight, temperature: temperature,
+                            student: normalization, teacherNormalization: teacherNormalization)
+    }
+
+    /// A short stable digest of a list of names (FNV-1a), for the checkpoint's settings line.
+    private func fingerprint(_ names: [String]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in names.joined(separator: "\n").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "\(names.count) names, \(String(h, radix: 16))"
     }
 
     /// Nodes matched by --freeze and --freeze-factors; a pattern that matches nothing is an error.

@@ -3,8 +3,8 @@ import RankEdgeTrain
 
 /// The model choice shared by `train` and `train-bench`.
 struct ModelArguments: ParsableArguments {
-    @Option(help: "Model: minivgg, resnet20, resnet56, vgg11.")
-    var model: String
+    @Option(help: "Model: minivgg, resnet20, resnet56, vgg11, vgg16.")
+    var model: String?
 
     @Option(help: "mini-VGG kernel size k (odd).")
     var kernel: Int = 5
@@ -25,10 +25,12 @@ struct ModelArguments: ParsableArguments {
     var rankForm: String = "auto"
 
     func validate() throws {
-        guard ModelZoo.names.contains(model) else {
-            throw ValidationError("unknown model '\(model)' (known: \(ModelZoo.names.joined(separator: ", ")))")
+        if let model {
+            guard ModelZoo.names.contains(model) else {
+                throw ValidationError("unknown model '\(model)' (known: \(ModelZoo.names.joined(separator: ", ")))")
+            }
+            _ = try options()
         }
-        _ = try options()
         _ = try rankExecution()
     }
 
@@ -36,6 +38,7 @@ struct ModelArguments: ParsableArguments {
         let form: ConvForm
         do { form = try ConvForm(parsing: conv) } catch { throw ValidationError("\(error)") }
         if let dso, !(dso >= 0 && dso.isFinite) { throw ValidationError("--dso must be a number ≥ 0") }
+        guard let model else { throw ValidationError("--model is required (\(ModelZoo.names.joined(separator: ", ")))") }
         return ModelOptions(name: model, kernel: kernel, batchNorm: bn, dropout: dropout, conv: form, dso: dso)
     }
 

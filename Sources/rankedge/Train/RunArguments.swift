@@ -32,7 +32,10 @@ struct RunArguments: ParsableArguments {
     func validate() throws {
         guard (iterations == nil) != (epochs == nil) else { throw CLIError("give exactly one of --iterations and --epochs") }
         if let iterations, iterations < 1 { throw CLIError("--iterations must be at least 1") }
-        if let epochs, !(epochs > 0) { throw CLIError("--epochs must be positive") }
+        if let epochs, !(epochs > 0 && epochs <= 100_000) { throw CLIError("--epochs must be a positive number up to 100000") }
+        if let iterations, iterations > 1_000_000_000 { throw CLIError("--iterations must be at most 1000000000") }
+        if let evalLimit, evalLimit < 1 { throw CLIError("--eval-limit must be at least 1") }
+        if let stopAfter, stopAfter < 1 { throw CLIError("--stop-after must be at least 1") }
         guard batch >= 1, batch <= 4096 else { throw CLIError("--batch must be between 1 and 4096") }
         guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
         guard checkpointEvery >= 1, evalEvery >= 0, warmup >= 0 else { throw CLIError("--checkpoint-every, --eval-every and --warmup must not be negative") }
@@ -54,7 +57,12 @@ struct RunArguments: ParsableArguments {
         }
     }
 
-    func steps(trainCount: Int) -> Int { iterations ?? Int((epochs! * Double(trainCount) / Double(batch)).rounded(.up)) }
+    func steps(trainCount: Int) throws -> Int {
+        if let iterations { return iterations }
+        let steps = (epochs! * Double(trainCount) / Double(batch)).rounded(.up)
+        guard steps <= 1e9 else { throw CLIError("--epochs \(epochs!) is more than 10⁹ steps of batch \(batch)") }
+        return max(1, Int(steps))
+    }
 
     /// The optimizer and schedule, with the command's defaults where no option was given.
     func optimization(steps: Int, optimizer defaultOptimizer: OptimizerKind, schedule defaultSchedule: ScheduleKind,

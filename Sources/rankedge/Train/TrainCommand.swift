@@ -31,7 +31,7 @@ struct TrainCommand: ParsableCommand {
         guard dataset.classCount >= 2 else { throw CLIError("\(data): every label is 0; training needs at least 2 classes") }
         var modelOptions = try modelArguments.options()
         modelOptions.classes = dataset.classCount  // the zoo's classifier gets one score per class of the data
-        let steps = training.steps(trainCount: trainCount)
+        let steps = try training.steps(trainCount: trainCount)
         let (optimizer, schedule) = training.optimization(steps: steps, optimizer: .adam, schedule: .constant, sgdRate: 0.1, weightDecay: 0)
         let config = TrainingConfig(model: modelOptions, batchSize: training.batch, steps: steps, optimizer: optimizer,
                                     schedule: schedule, seed: training.seed, augment: training.augment)
