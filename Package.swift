@@ -42,7 +42,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "CRankEdgeKernels"]),
-        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdge"],
+        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdge", "RankEdgeONNX"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),
     ],
