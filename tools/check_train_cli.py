@@ -254,6 +254,11 @@ p = run(["train-bench", "--graph", lrd, "--freeze-factors", "first-last", "--bat
          "--json"], True)
 if p.returncode == 0 and not json.loads(p.stdout)["images_per_second"] > 0:
     failures.append(f"train-bench --graph: {p.stdout}")
+held = os.path.join(tmp, "held.rkg")
+run(["train"] + tiny + ["--iterations", "2", "--val", "8", "-o", held], True)
+if os.path.exists(held) and not all(k in json.dumps(rkg_metadata(held))
+                                    for k in ("rankedge.train.val_accuracy", "rankedge.train.test_accuracy")):
+    failures.append("train --val: no validation and test accuracy in the output's metadata")
 distilled = os.path.join(tmp, "distilled.rkg")
 run(ft + ["--teacher", lrd, "--distill-weight", "0.9", "-o", distilled], True)
 if os.path.exists(distilled) and os.path.exists(ft_out) and all(
@@ -264,6 +269,7 @@ ft_cases = {
     "finetune resume with other freezing": ft + ["--checkpoint", ft_ck, "--resume", "--freeze", "fc*", "-o", good],
     "finetune resume with another mean": ft + ["--checkpoint", ft_ck, "--resume", "--mean", "0.5,0.5,0.5", "--std", "0.2,0.2,0.2",
                                                "-o", good],
+    "train holding out every image": ["train"] + tiny + ["--iterations", "1", "--val", "80", "-o", good],
     "finetune negative eval limit": ft + ["--eval-limit", "-1", "-o", good],
     "finetune infinite epochs": ["finetune", good, "--data", data, "--epochs", "inf", "-o", good],
     "train-bench freezing without a graph": ["train-bench", "--model", "resnet20", "--freeze-factors", "first", "--seconds", "0.1"],

@@ -21,13 +21,15 @@ public final class Trainer {
     public private(set) var trainSecondsComplete = true
 
     /// Training a zoo model from scratch; `rankExecution`: how rank-L convs run in training
-    /// (`.auto` measures on the first batch).
-    public convenience init(config: TrainingConfig, data: Dataset, rankExecution: RankExecution = .auto) throws {
-        guard let train = data.train else { throw DataError.missingSplit("the dataset", "no training images") }
-        guard let test = data.test else { throw DataError.missingSplit("the dataset", "no test images") }
+    /// (`.auto` measures on the first batch). With `validation` > 0 that many training images are
+    /// held out (seeded by the run's seed) and `evaluate()` reads them instead of the test split.
+    public convenience init(config: TrainingConfig, data: Dataset, rankExecution: RankExecution = .auto, validation: Int = 0) throws {
+        guard var train = data.train else { throw DataError.missingSplit("the dataset", "no training images") }
+        guard var evaluation = data.test else { throw DataError.missingSplit("the dataset", "no test images") }
+        if validation > 0 { (train, evaluation) = try holdOutValidation(train, count: validation, seed: config.seed) }
         let model = try TrainableGraph(try ModelZoo.build(config.model, seed: config.seed), rankExecution: rankExecution)
         model.orthogonality = config.model.orthogonality
-        try self.init(config: config, model: model, train: train, test: test, classNames: data.classNames,
+        try self.init(config: config, model: model, train: train, test: evaluation, classNames: data.classNames,
                       normalization: Normalization.measure(train))
     }
 
@@ -144,6 +146,8 @@ public enum TrainerMetadataKey {
     public static let steps = "rankedge.train.steps"
     public static let testAccuracy = "rankedge.train.test_accuracy"
     public static let testCount = "rankedge.train.test_count"
+    /// With `train --val N`: the final accuracy on the held-out images.
+    public static let validationAccuracy = "rankedge.train.val_accuracy"
     /// How each rank-L conv ran in training (`name=reconstruct,…`), since the choice can be measured.
     public static let rankForms = "rankedge.train.rank_forms"
 }

@@ -20,6 +20,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Append a row (accuracies, params, MACs, training time, runtime latency) to this CSV when the run finishes; see docs/EXPERIMENTS.md.", valueName: "csv"))
     var results: String?
     @Option(help: "Experiment label for the --results row.") var tag: String = "train"
+    @Option(help: "Training images held out (seeded) for validation: --eval-every reads them, the test split is only reported at the end (default 0: evaluate on the test split).")
+    var val: Int = 0
 
     func run() throws {
         Parallel.setThreads(training.threads)
@@ -33,25 +35,34 @@ struct TrainCommand: ParsableCommand {
         modelOptions.classes = dataset.classCount  // the zoo's classifier gets one score per class of the data
         let steps = try training.steps(trainCount: trainCount)
         let (optimizer, schedule) = training.optimization(steps: steps, optimizer: .adam, schedule: .constant, sgdRate: 0.1, weightDecay: 0)
+        guard val >= 0, val < trainCount else { throw CLIError("--val \(val) must be from 0 to below the \(trainCount) training images") }
         let config = TrainingConfig(model: modelOptions, batchSize: training.batch, steps: steps, optimizer: optimizer,
-                                    schedule: schedule, seed: training.seed, augment: training.augment)
+                                    schedule: schedule, seed: training.seed, augment: training.augment,
+                                    settings: val > 0 ? "val \(val)" : nil)
         let trainer: Trainer
-        do { trainer = try Trainer(config: config, data: dataset, rankExecution: try modelArguments.rankExecution()) }
+        do { trainer = try Trainer(config: config, data: dataset, rankExecution: try modelArguments.rankExecution(), validation: val) }
         catch { throw CLIError("\(error)") }
+        let evaluationName = val > 0 ? "validation" : "test"
         if let results { try checkResultsFile(results) }
 
         let checkpointPath = try training.checkpointPath()
         if try !training.resumeIfAsked(trainer, checkpointPath: checkpointPath, steps: steps) {
             printError("training \(config.model.summary) (\(trainer.model.parameterCount) parameters) on \(trainCount) images: \(config.recipe)")
         }
-        guard let progress = try training.loop(trainer, steps: steps, checkpointPath: checkpointPath, evaluationName: "test").run() else { return }
-        let report = trainer.evaluate(limit: training.evalLimit)
+        guard let progress = try training.loop(trainer, steps: steps, checkpointPath: checkpointPath, evaluationName: evaluationName).run()
+        else { return }
+        var extra: [String: String] = [:]
+        if val > 0 {
+            let validation = trainer.evaluate(limit: training.evalLimit)
+            progress.note(String(format: "validation accuracy %.2f%% (%d images)", validation.accuracy * 100, validation.count))
+            extra[TrainerMetadataKey.validationAccuracy] = String(format: "%.4f", validation.accuracy)
+        }
+        let report = trainer.evaluate(dataset.test!, limit: training.evalLimit)
         progress.note(String(format: "finished %d steps (%.0f img/s): test accuracy %.2f%% (%d images)",
                              steps, progress.overallRate, report.accuracy * 100, report.count))
-        let graph = trainer.exportGraph(extraMetadata: [
-            TrainerMetadataKey.testAccuracy: String(format: "%.4f", report.accuracy),
-            TrainerMetadataKey.testCount: "\(report.count)",
-        ])
+        extra[TrainerMetadataKey.testAccuracy] = String(format: "%.4f", report.accuracy)
+        extra[TrainerMetadataKey.testCount] = "\(report.count)"
+        let graph = trainer.exportGraph(extraMetadata: extra)
         do { try RKGFile.write(graph, to: training.output) } catch { throw CLIError("\(error)") }
         printError("wrote \(training.output)")
         if let results {
