@@ -2,20 +2,20 @@ import Synchronization
 
 /// A heap block of floats aligned to a cache line, so packed panels start on line boundaries and
 /// vector loads never split lines. A plain value: whoever takes it frees it (or returns it to
-/// `ScratchBuffers`).
-struct AlignedFloatBuffer: @unchecked Sendable {
-    static let alignment = 64
-    let pointer: UnsafeMutablePointer<Float>
-    let count: Int
+/// `ScratchBuffers`). The trainer's tensors are allocated through it too.
+public struct AlignedFloatBuffer: @unchecked Sendable {
+    public static let alignment = 64
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
 
-    init(count: Int) {
+    public init(count: Int) {
         self.count = max(count, 1)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: self.count * MemoryLayout<Float>.stride,
                                                    alignment: Self.alignment)
         pointer = raw.bindMemory(to: Float.self, capacity: self.count)
     }
 
-    func deallocate() { UnsafeMutableRawPointer(pointer).deallocate() }
+    public func deallocate() { UnsafeMutableRawPointer(pointer).deallocate() }
 }
 
 /// Packing buffers kept between GEMM calls. Fresh large allocations come from mmap and page-fault

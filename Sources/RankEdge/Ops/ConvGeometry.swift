@@ -1,19 +1,32 @@
 import CRankEdgeKernels
 
-/// Sizes of one convolution at one batch size, NHWC in and out.
-struct ConvGeometry {
-    let n: Int, h: Int, w: Int, c: Int
-    let oh: Int, ow: Int, s: Int
-    let kh: Int, kw: Int
+/// Sizes of one convolution at one batch size, NHWC in and out: the runtime's steps and the
+/// trainer's conv (forward, input and weight gradients) share it.
+public struct ConvGeometry: Sendable {
+    public let n: Int, h: Int, w: Int, c: Int
+    public let oh: Int, ow: Int, s: Int
+    public let kh: Int, kw: Int
     /// Input channels per group.
-    let cg: Int
-    let groups: Int
-    let attributes: Conv2DAttributes
+    public let cg: Int
+    public let groups: Int
+    public let attributes: Conv2DAttributes
 
     /// Output pixels over the whole batch: the M of the GEMM.
-    var pixels: Int { n * oh * ow }
+    public var pixels: Int { n * oh * ow }
     /// kh·kw·C/groups: the K of the GEMM.
-    var depth: Int { kh * kw * cg }
+    public var depth: Int { kh * kw * cg }
+    /// Output pixels of one image.
+    public var outPixels: Int { oh * ow }
+    /// Output channels per group.
+    public var sg: Int { s / groups }
+    public var sh: Int { attributes.stride.h }
+    public var sw: Int { attributes.stride.w }
+    public var pt: Int { attributes.padding.top }
+    public var pl: Int { attributes.padding.left }
+    public var dh: Int { attributes.dilation.h }
+    public var dw: Int { attributes.dilation.w }
+    /// A 1×1, stride-1, unpadded dense conv reads its input directly as the GEMM operand.
+    public var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && groups == 1 }
 
     init(input: TensorShape, output: TensorShape, kh: Int, kw: Int, cg: Int, groups: Int, attributes: Conv2DAttributes) {
         if input.rank == 2 {
@@ -27,12 +40,26 @@ struct ConvGeometry {
         self.kh = kh; self.kw = kw; self.cg = cg; self.groups = groups
         self.attributes = attributes
     }
+
+    /// The geometry of an NHWC input [n, h, w, c] and an OHWI weight [s, kh, kw, c/groups], the output
+    /// size following from the attributes.
+    public init(input: [Int], weight: [Int], attributes a: Conv2DAttributes) {
+        (n, h, w, c) = (input[0], input[1], input[2], input[3])
+        (s, kh, kw) = (weight[0], weight[1], weight[2])
+        groups = a.groups
+        cg = c / max(a.groups, 1)
+        attributes = a
+        oh = (h + a.padding.top + a.padding.bottom - a.dilation.h * (kh - 1) - 1) / a.stride.h + 1
+        ow = (w + a.padding.left + a.padding.right - a.dilation.w * (kw - 1) - 1) / a.stride.w + 1
+    }
+
+    public func describe() -> String { "input [\(n), \(h), \(w), \(c)] weight [\(s), \(kh), \(kw), \(cg)]" }
 }
 
 /// im2col for NHWC: row r of the patch matrix is output pixel r's receptive field for one group,
 /// ordered (ky, kx, ci) like an OHWI weight row; taps in the padding are zeros.
-enum Im2col {
-    static func fill(_ g: ConvGeometry, x: UnsafePointer<Float>, firstRow: Int, rows: Int, group: Int,
+public enum Im2col {
+    public static func fill(_ g: ConvGeometry, x: UnsafePointer<Float>, firstRow: Int, rows: Int, group: Int,
                      into dst: UnsafeMutablePointer<Float>) {
         fill(g, realRows: g.h, x: x, firstRow: firstRow, rows: rows, group: group, into: dst)
     }

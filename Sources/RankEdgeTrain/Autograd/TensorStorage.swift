@@ -1,9 +1,5 @@
+import RankEdge
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A fixed-size float buffer with reference semantics: the trainer's hot loops work on raw
 /// pointers, so there is no copy-on-write and no per-element bounds check in them.
@@ -15,13 +11,8 @@ public final class TensorStorage: @unchecked Sendable {
     public init(uninitialized count: Int) {
         self.count = count
         if count >= BufferPool.minimumCount, let p = BufferPool.shared.take(count) { pointer = p; return }
-        // 64-byte alignment keeps AVX loads aligned at the start of every buffer.
-        var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("TensorStorage: out of memory allocating \(bytes) bytes")
-        }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        // The runtime's cache-line-aligned block: AVX loads start aligned in every buffer.
+        pointer = AlignedFloatBuffer(count: count).pointer
     }
 
     public convenience init(zeros count: Int) {
@@ -38,7 +29,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     deinit {
         if count >= BufferPool.minimumCount, BufferPool.shared.give(pointer, count: count) { return }
-        free(pointer)
+        UnsafeMutableRawPointer(pointer).deallocate()
     }
 
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
