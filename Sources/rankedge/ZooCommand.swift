@@ -16,7 +16,7 @@ struct ZooCommand: ParsableCommand {
         func run() throws {
             if json { try printJSON(Zoo.entries.map { Row(name: $0.name, summary: $0.summary) }); return }
             TextTable(columns: ["model", "description"]).print(Zoo.entries.map { [$0.name, $0.summary] })
-            print("\nvariants: dense, lrd (SVD + Tucker-2 at --ratio), merged (residual nets), branched:N, rank:L")
+            print("\nvariants: dense, lrd (SVD + Tucker-2 at --ratio), tucker2 (Tucker-2 of k×k convs only), merged (residual nets), branched:N, rank:L")
         }
     }
 
@@ -31,14 +31,14 @@ struct ZooCommand: ParsableCommand {
             """
         )
         @Argument(help: "Model name (see `rankedge zoo list`).") var name: String
-        @Option(help: "dense | lrd | merged | branched:N | rank:L") var variant = "dense"
+        @Option(help: "dense | lrd | tucker2 | merged | branched:N | rank:L") var variant = "dense"
         @Option(help: "Target parameter compression for lrd / merged / branched.") var ratio = 2.0
         @Option(help: "Seed of the random weights.") var seed: UInt64 = 0
         @Option(name: .shortAndLong, help: "Output .rkg file.") var output: String
 
         func run() throws {
             guard let v = ZooVariant(parsing: variant) else {
-                throw CLIError("unknown variant '\(variant)' (dense, lrd, merged, branched:N, rank:L)")
+                throw CLIError("unknown variant '\(variant)' (dense, lrd, tucker2, merged, branched:N, rank:L)")
             }
             let graph: Graph
             do { graph = try Zoo.build(name, variant: v, ratio: ratio, seed: seed) } catch { throw CLIError("\(error)") }
