@@ -229,6 +229,11 @@ if os.path.exists(ft_out):
     missing = [k for k in want if k not in text]
     if missing:
         failures.append(f"finetune output metadata lacks {missing}")
+# Fine-tuning a fine-tuned graph without a validation split keeps none of the first run's accuracies.
+again = os.path.join(tmp, "again.rkg")
+run(["finetune", ft_out, "--data", data, "--batch", "4", "--val", "0", "--eval-limit", "8", "--iterations", "1", "-o", again], True)
+if os.path.exists(again) and "val_accuracy_before" in json.dumps(rkg_metadata(again)):
+    failures.append("finetune kept the previous run's validation accuracy in its metadata")
 ft_ck = os.path.join(tmp, "ft-ck")
 ft_split = os.path.join(tmp, "ft-split.rkg")
 run(ft + ["--checkpoint", ft_ck, "--stop-after", "1", "-o", ft_split], True)

@@ -20,15 +20,7 @@ public final class BatchSampler {
 
     public func permutation(epoch: Int) -> [Int] {
         if epoch == cachedEpoch { return cachedPermutation }
-        var rng = SeededRandom(seed: mixSeeds(seed, 0x5EED, UInt64(epoch)))
-        var p = Array(0..<split.count)
-        // Fisher–Yates with our own generator (the standard library's shuffle may change algorithm).
-        if p.count > 1 {
-            for i in stride(from: p.count - 1, to: 0, by: -1) {
-                let j = Int(rng.next() % UInt64(i + 1))
-                p.swapAt(i, j)
-            }
-        }
+        let p = seededPermutation(split.count, seed: mixSeeds(seed, 0x5EED, UInt64(epoch)))
         cachedEpoch = epoch; cachedPermutation = p
         return p
     }
@@ -53,4 +45,15 @@ public final class BatchSampler {
         }
         return (Variable(shape: [batchSize] + split.imageShape, value: out), labels)
     }
+}
+
+/// 0..<n in a seeded random order: Fisher–Yates with our own generator (the standard library's
+/// shuffle may change algorithm), so a seed names one order on every platform.
+func seededPermutation(_ n: Int, seed: UInt64) -> [Int] {
+    var rng = SeededRandom(seed: seed)
+    var p = Array(0..<n)
+    if n > 1 {
+        for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+    }
+    return p
 }

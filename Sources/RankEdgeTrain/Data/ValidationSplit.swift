@@ -7,10 +7,7 @@ public func holdOutValidation(_ images: LabeledImages, count: Int, seed: UInt64)
     guard count > 0, count < images.count else {
         throw DataError.invalidArgument("cannot hold out \(count) of \(images.count) images for validation (1 ≤ count < \(images.count))")
     }
-    var rng = SeededRandom(seed: mixSeeds(seed, 0x7A1))
-    var order = Array(0..<images.count)
-    for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-    let held = Set(order.prefix(count))
+    let held = Set(seededPermutation(images.count, seed: mixSeeds(seed, 0x7A1)).prefix(count))
     let all = 0..<images.count
     return (images.subset(all.filter { !held.contains($0) }), images.subset(all.filter { held.contains($0) }))
 }

@@ -55,6 +55,7 @@ public final class TrainableGraph {
     /// Seconds per forward+backward of each form, for nodes whose form was measured.
     public private(set) var rankMeasurements: [String: [RankExecution: Double]] = [:]
     let plan: TrainingPlan
+    private let orthogonalFactors: [Variable]
     private let dropoutSeeds: [String: UInt64]
 
     /// `frozen`: names of weights to hold fixed. Throws when the graph is invalid or holds a node
@@ -95,6 +96,7 @@ public final class TrainableGraph {
         rankForms = forms
         self.dropoutSeeds = dropoutSeeds
         plan = TrainingPlan(graph)
+        orthogonalFactors = orthogonalFactorWeights(graph, variables)
     }
 
     /// Parameters, frozen parameters and buffers: everything a checkpoint must carry.
@@ -176,16 +178,22 @@ public final class TrainableGraph {
     }
 
     /// Every regulariser term with its weight: ELRT's DSO on the 1×1 factors of each Tucker-2
-    /// chain, found from the nodes' provenance (empty unless `orthogonality` > 0).
+    /// chain (empty unless `orthogonality` > 0).
     public func regularizationTerms() -> [(penalty: Variable, weight: Float)] {
         guard orthogonality > 0 else { return [] }
-        // Only 1×1 ungrouped convs are matrices U = [out, in]; a note on anything else is ignored.
-        return Decomposition.tuckerFactors(in: graph).compactMap { name in
-            guard let node = graph.node(named: name), case .conv2d(let a) = node.op, a.groups == 1,
-                  let w = variables[node.inputs[1]], w.requiresGrad, w.shape.count == 4, w.shape[1] == 1, w.shape[2] == 1
-            else { return nil }
-            return (doubleSoftOrthogonality(w, rows: w.shape[0], cols: w.shape[3]), orthogonality)
-        }
+        return orthogonalFactors.map { w in (doubleSoftOrthogonality(w, rows: w.shape[0], cols: w.shape[3]), orthogonality) }
+    }
+}
+
+/// The trained weights DSO applies to, found once from the nodes' provenance: the first and last
+/// factor of every Tucker-2 chain, where it is a 1×1 ungrouped conv (a matrix U = [out, in]); a
+/// note on any other node is ignored.
+private func orthogonalFactorWeights(_ graph: Graph, _ variables: [String: Variable]) -> [Variable] {
+    Decomposition.tuckerFactors(in: graph).compactMap { name in
+        guard let node = graph.node(named: name), case .conv2d(let a) = node.op, a.groups == 1,
+              let w = variables[node.inputs[1]], w.requiresGrad, w.shape.count == 4, w.shape[1] == 1, w.shape[2] == 1
+        else { return nil }
+        return w
     }
 }
 

@@ -125,12 +125,7 @@ struct FinetuneCommand: ParsableCommand {
         progress.note(String(format: "finished %d steps (%.0f img/s, %.1f ms/step): %@ accuracy %.2f%% (%d images)",
                              steps, progress.overallRate, trainer.trainSeconds * 1000 / Double(max(trainer.step, 1)),
                              evaluationName, after.accuracy * 100, after.count))
-        // A graph fine-tuned before carries that run's keys: none of them describes this one.
         var meta = normalization.metadata
-        for key in [FinetuneMetadataKey.recipe, FinetuneMetadataKey.steps, FinetuneMetadataKey.validationBefore,
-                    FinetuneMetadataKey.validationAfter, FinetuneMetadataKey.testAccuracy] {
-            meta[key] = ""
-        }
         meta[FinetuneMetadataKey.recipe] = config.recipe + recipeNotes(frozenNodes: frozenNodes)
         meta[FinetuneMetadataKey.steps] = "\(trainer.step)"
         if validation != nil {
@@ -142,8 +137,9 @@ struct FinetuneCommand: ParsableCommand {
             progress.note(String(format: "test accuracy %.2f%% (%d images)", report.accuracy * 100, report.count))
             meta[FinetuneMetadataKey.testAccuracy] = String(format: "%.4f", report.accuracy)
         }
-        var out = trainable.exportGraph(metadata: meta)
-        out.metadata = out.metadata.filter { !$0.value.isEmpty || !$0.key.hasPrefix("rankedge.finetune.") }
+        var out = trainable.exportGraph()
+        // A graph fine-tuned before carries that run's keys: none of them describes this one.
+        out.metadata = out.metadata.filter { !$0.key.hasPrefix(FinetuneMetadataKey.prefix) }.merging(meta) { _, new in new }
         if out.classNames.count != classCount { out.classNames = dataset.classNames }
         do { try RKGFile.write(out, to: training.output) } catch { throw CLIError("\(error)") }
         printError("wrote \(training.output)")
@@ -246,6 +242,7 @@ struct FinetuneCommand: ParsableCommand {
 
 /// Metadata keys `finetune` writes into its output graph.
 enum FinetuneMetadataKey {
+    static let prefix = "rankedge.finetune."
     static let recipe = "rankedge.finetune.recipe"
     static let steps = "rankedge.finetune.steps"
     static let validationBefore = "rankedge.finetune.val_accuracy_before"
