@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "RankEdge", targets: ["RankEdge"]),
         .library(name: "RankEdgeTrain", targets: ["RankEdgeTrain"]),
+        .library(name: "RankEdgeCompress", targets: ["RankEdgeCompress"]),
         .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
     ],
@@ -22,10 +23,12 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         // zlib: inflating compressed NumPy .npz datasets (trainer only).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        // Armadillo (SVD through LAPACK) behind a C interface; C++ only here.
+        // Armadillo (SVD, symmetric eigen through LAPACK) behind a C interface; C++ only here.
         .target(name: "CLinalg", linkerSettings: [.linkedLibrary("armadillo")]),
+        // Low-rank compression of trained graphs: decompositions, rank policies, reports. Needs no trainer.
+        .target(name: "RankEdgeCompress", dependencies: ["RankEdge", "CLinalg"]),
         // The workstation trainer; the runtime never depends on it.
-        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "COpenBLAS", "CLinalg", "CZlib"]),
+        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "RankEdgeCompress", "COpenBLAS", "CZlib"]),
         // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
         .target(
             name: "RankEdgeONNX",
@@ -37,13 +40,15 @@ let package = Package(
                 "RankEdge",
                 "COpenBLAS",
                 "RankEdgeTrain",
+                "RankEdgeCompress",
                 "RankEdgeONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "CRankEdgeKernels"]),
-        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdge", "RankEdgeONNX"],
+        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdgeCompress", "RankEdge", "RankEdgeONNX"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RankEdgeCompressTests", dependencies: ["RankEdgeCompress", "RankEdge"]),
         .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),
     ],
     swiftLanguageModes: [.v6]

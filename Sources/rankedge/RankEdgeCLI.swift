@@ -12,7 +12,7 @@ struct RankEdgeCLI: ParsableCommand {
         abstract: "RankEdge: a runtime for low-rank CNNs on CPUs, and the trainer that makes them.",
         subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self, CompileCommand.self, RunCommand.self,
                       BenchCommand.self, GemmBenchCommand.self, ImportCommand.self, ExportCommand.self,
-                      TrainCommand.self, FinetuneCommand.self, EvalCommand.self, TrainBenchCommand.self]
+                      CompressCommand.self, TrainCommand.self, FinetuneCommand.self, EvalCommand.self, TrainBenchCommand.self]
     )
 }
 

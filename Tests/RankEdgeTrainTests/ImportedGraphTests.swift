@@ -1,6 +1,7 @@
 import Testing
 import RankEdge
 import RankEdgeONNX
+import RankEdgeCompress
 @testable import RankEdgeTrain
 
 /// Graphs as `rankedge import` makes them (ONNX weight names, "imported from ONNX …" provenance,

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RankEdge
+import RankEdgeCompress
 @testable import RankEdgeTrain
 
 @Suite struct LowRankLayerTests {

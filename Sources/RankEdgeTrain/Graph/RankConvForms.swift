@@ -1,4 +1,5 @@
 import RankEdge
+import RankEdgeCompress
 
 /// How a rankConv2d node runs during training. Both give the same function (up to rounding).
 public enum RankExecution: String, Sendable, Codable, CaseIterable {

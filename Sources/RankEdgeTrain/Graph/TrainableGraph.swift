@@ -1,4 +1,5 @@
 import RankEdge
+import RankEdgeCompress
 
 /// Training (batch statistics, dropout on) or evaluation (running statistics, dropout off).
 public enum Mode: Sendable { case training, evaluation }

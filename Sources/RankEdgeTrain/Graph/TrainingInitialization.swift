@@ -1,4 +1,5 @@
 import RankEdge
+import RankEdgeCompress
 
 /// Fresh weights for training a graph from scratch, drawn node by node in graph order from one
 /// seeded generator (so a seed names one initial model):

@@ -1,4 +1,5 @@
 import RankEdge
+import RankEdgeCompress
 
 /// How `TrainableGraph.forward` runs a graph's nodes: each node by itself, except that a batchNorm
 /// whose only consumer is a ReLU, or the join of a residual block (batchNorm → add → ReLU), runs as

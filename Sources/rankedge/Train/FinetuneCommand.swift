@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RankEdge
+import RankEdgeCompress
 import RankEdgeTrain
 
 struct FinetuneCommand: ParsableCommand {
@@ -210,19 +211,7 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     private func inputNormalization(_ graph: Graph, train: LabeledImages) throws -> Normalization {
-        let channels = train.channels
-        if let mean, let std {
-            let m = mean.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-            let s = std.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard m.count == channels, s.count == channels, s.allSatisfy({ $0 > 0 }) else {
-                throw CLIError("--mean and --std need \(channels) comma-separated numbers each, std > 0")
-            }
-            return Normalization(mean: m, std: s)
-        }
-        if let n = Normalization(metadata: graph.metadata), n.mean.count == channels { return n }
-        let measured = Normalization.measure(train)
-        printError("note: \(model) records no input mean/std; using the training images' own (pass --mean/--std to override)")
-        return measured
+        try chooseNormalization(graph, model: model, mean: mean, std: std, images: train)
     }
 
     private func classNames(_ graph: Graph, _ dataset: Dataset) -> [String] {

@@ -29,7 +29,7 @@ public struct Decomposition: Equatable, Sendable {
     /// (kind, source layer) of a provenance note, or nil when it records no decomposition. Notes
     /// may be chains of "; "-separated parts ("imported from ONNX Conv; tucker2 of X, …" after an
     /// export and import): the last part that names a decomposition counts.
-    static func parse(_ provenance: String) -> (Kind, String)? {
+    public static func parse(_ provenance: String) -> (Kind, String)? {
         for part in provenance.components(separatedBy: "; ").reversed() {
             if let found = parsePart(part) { return found }
         }
@@ -53,27 +53,6 @@ public struct Decomposition: Equatable, Sendable {
     /// The 1×1 factors of every Tucker-2 chain (first and last node): where ELRT's DSO applies.
     public static func tuckerFactors(in graph: Graph) -> [String] {
         all(in: graph).filter { $0.kind == .tucker2 }.flatMap { [$0.nodes[0], $0.nodes[2]] }
-    }
-}
-
-/// Seed 003's layer freezing while fine-tuning a decomposed model (METHODS.md §3).
-public enum FactorFreezing: String, Sendable, CaseIterable {
-    case none
-    /// The first factor of every decomposition (SVD pair and Tucker-2 chain).
-    case first
-    /// The paper's scheme: the first factor of each SVD pair, the first and last 1×1 factors of
-    /// each Tucker-2 chain.
-    case firstLast = "first-last"
-
-    /// Node names whose weights this scheme freezes.
-    public func nodes(in graph: Graph) -> [String] {
-        Decomposition.all(in: graph).flatMap { d -> [String] in
-            switch self {
-            case .none: []
-            case .first: [d.nodes[0]]
-            case .firstLast: d.kind == .svd ? [d.nodes[0]] : [d.nodes[0], d.nodes[2]]
-            }
-        }
     }
 }
 

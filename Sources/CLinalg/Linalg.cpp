@@ -24,3 +24,26 @@ int clinalg_svd(const float *a, int rows, int cols, float *u, float *s, float *v
         for (int j = 0; j < cols; ++j) vt[l * cols + j] = static_cast<float>(V(j, l));
     return 0;
 }
+
+int clinalg_symmetric_eigen(const double *a, int n, double *w, double *v) {
+    if (n <= 0 || !a || !w || !v) return 1;
+    arma::mat m(n, n);
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) m(i, j) = a[i * n + j];
+    // Symmetrise: accumulated Gram matrices can differ from their transpose in the last bits.
+    m = 0.5 * (m + m.t());
+    arma::vec values;
+    arma::mat vectors;
+    try {
+        if (!arma::eig_sym(values, vectors, m, "dc")) return 2;
+    } catch (...) {
+        return 3;
+    }
+    // Armadillo returns ascending eigenvalues; callers want the largest first.
+    for (int l = 0; l < n; ++l) {
+        const int src = n - 1 - l;
+        w[l] = values(src);
+        for (int i = 0; i < n; ++i) v[i * n + l] = vectors(i, src);
+    }
+    return 0;
+}

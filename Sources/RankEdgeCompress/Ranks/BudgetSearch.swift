@@ -1,0 +1,173 @@
+import Foundation
+import RankEdge
+
+/// `budget:macs=F` and `budget:latency=F`: reach F of the original MACs (or measured latency) with
+/// the least validation-accuracy loss. Each layer's sensitivity curve (accuracy drop, MACs and
+/// measured time at a grid of ranks, that layer alone decomposed) is measured once and cached in a
+/// file; a greedy allocation then buys the cheapest accuracy per unit saved until the budget is met,
+/// assuming drops add up. A latency budget is checked on the whole compressed model and tightened
+/// by the shortfall, up to three times.
+struct BudgetSearch {
+    enum Target: String { case macs, latency }
+    let compressor: Compressor
+    let fraction: Double
+    let target: Target
+    /// Ranks as fractions of each mode's full rank.
+    static let grid: [Double] = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75]
+
+    func choose(_ analyses: [LayerAnalysis], graph: Graph, curves: inout [AccuracyCurve],
+                extras: inout [String: LayerExtras]) throws(CompressError) -> [LayerChoice] {
+        var cache = SensitivityCache(path: compressor.options.sensitivityCache, graph: graph,
+                                     settings: "threads=\(compressor.options.threads) method=\(compressor.options.method?.rawValue ?? "auto") val=\(compressor.data!.validation.count)")
+        var options: [[Option]] = []
+        for (i, analysis) in analyses.enumerated() {
+            compressor.progress("budget: sensitivity of \(analysis.layer.name) (\(i + 1)/\(analyses.count))")
+            options.append(try sensitivity(analysis, graph: graph, cache: &cache))
+            let o = options[i]
+            curves.append(AccuracyCurve(layer: analysis.layer.name, parameter: "rank", ranks: o.map { $0.ranks[0] },
+                                        accuracy: o.map { cache.baseline - $0.drop }, baseline: cache.baseline, chosen: nil))
+        }
+        try cache.save()
+
+        let originalCost: [Double] = analyses.map { target == .macs ? Double($0.layer.macs) : measuredOriginal($0, cache) }
+        let total: Double
+        if target == .macs {
+            do { total = Double(try graph.cost().total.macs) } catch { throw .badGraph("\(error)") }
+        } else {
+            total = try compressor.meter.medians([graph])[0]
+        }
+        var needed = total * (1 - fraction)
+        var picks: [Int?] = []
+        for attempt in 0..<(target == .latency ? 3 : 1) {
+            picks = allocate(options, originalCost: originalCost, needed: needed)
+            guard target == .latency else { break }
+            var candidate = graph
+            for (i, p) in picks.enumerated() {
+                if let p { candidate.substitute(analyses[i].layer.name, with: analyses[i].placeholder(options[i][p].method, ranks: options[i][p].ranks)) }
+            }
+            let ms = try compressor.meter.medians([graph, candidate])
+            compressor.progress(String(format: "budget: allocation %d measures %.3f ms against %.3f ms (target %.3f)", attempt + 1, ms[1], ms[0], fraction * ms[0]))
+            if ms[1] <= fraction * ms[0] { break }
+            needed += (ms[1] - fraction * ms[0]) / ms[0] * total
+        }
+        return analyses.indices.map { i in
+            guard let p = picks[i] else {
+                var c = LayerChoice(method: analyses[i].defaultMethod, ranks: [], note: "budget \(target.rawValue)=\(fraction)")
+                c.keepOriginal("the budget is met without it")
+                return c
+            }
+            let o = options[i][p]
+            extras[analyses[i].layer.name] = LayerExtras(utilization: nil, valAccuracyDrop: o.drop)
+            return LayerChoice(method: o.method, ranks: o.ranks,
+                               note: String(format: "budget %@=%g: %.2f points for %.0f %% of its %@", target.rawValue, fraction, o.drop,
+                                            100 * (1 - o.cost(target) / max(originalCost[i], 1e-12)), target.rawValue))
+        }
+    }
+
+    struct Option: Codable {
+        var method: DecompositionMethod
+        var ranks: [Int]
+        var macs: Int
+        var ms: Double
+        var originalMs: Double
+        var drop: Double
+        func cost(_ t: Target) -> Double { t == .macs ? Double(macs) : ms }
+    }
+
+    private func measuredOriginal(_ a: LayerAnalysis, _ cache: SensitivityCache) -> Double {
+        cache.entries[a.layer.name]?.first?.originalMs ?? 0
+    }
+
+    /// The layer decomposed at each grid rank: MACs, time beside the original, validation drop.
+    private func sensitivity(_ analysis: LayerAnalysis, graph: Graph, cache: inout SensitivityCache) throws(CompressError) -> [Option] {
+        if let cached = cache.entries[analysis.layer.name] { return cached }
+        let layer = analysis.layer
+        let method = compressor.methods(for: analysis).first!
+        let full = analysis.fullRanks(method)
+        var rankSets: [[Int]] = []
+        for f in Self.grid {
+            let r = full.map { max(1, Int((Double($0) * f).rounded())) }
+            if analysis.params(method, ranks: r) < analysis.originalWeightParams && !rankSets.contains(r) { rankSets.append(r) }
+        }
+        guard !rankSets.isEmpty else { cache.entries[layer.name] = []; return [] }
+        let data = compressor.data!
+        let evaluator = try SuffixAccuracy(graph, from: layer.name, samples: data.validation, threads: max(2, compressor.options.threads))
+        let base = try evaluator.accuracy(evaluator.suffix.graph)
+        if cache.baseline.isNaN { cache.baseline = try AccuracyMeter(threads: max(2, compressor.options.threads)).accuracy(graph, on: data.validation) }
+        var graphs = [IsolatedLayer.graph(layer, original: graph, factorization: nil)]
+        var out: [Option] = []
+        for ranks in rankSets {
+            let f: Factorization
+            do { f = try analysis.factor(method, ranks: ranks) } catch { continue }
+            var g = evaluator.suffix.graph
+            g.substitute(layer.name, with: f)
+            let drop = base - (try evaluator.accuracy(g))
+            let isolated = IsolatedLayer.graph(layer, original: graph, factorization: f)
+            graphs.append(isolated)
+            out.append(Option(method: method, ranks: ranks, macs: IsolatedLayer.cost(isolated).macs, ms: 0, originalMs: 0, drop: drop))
+        }
+        if target == .latency || cache.path != nil {
+            let ms = try compressor.meter.medians(graphs)
+            for i in out.indices { out[i].ms = ms[i + 1]; out[i].originalMs = ms[0] }
+        }
+        cache.entries[layer.name] = out
+        return out
+    }
+
+    /// Greedy: repeatedly take the move (a layer to a cheaper option) with the least added drop per
+    /// unit of cost saved, until `needed` is saved or no move saves anything.
+    private func allocate(_ options: [[Option]], originalCost: [Double], needed: Double) -> [Int?] {
+        var picks = [Int?](repeating: nil, count: options.count)
+        var saved = 0.0
+        func cost(_ i: Int, _ p: Int?) -> Double { p.map { options[i][$0].cost(target) } ?? originalCost[i] }
+        func drop(_ i: Int, _ p: Int?) -> Double { p.map { max(0, options[i][$0].drop) } ?? 0 }
+        while saved < needed {
+            var best: (i: Int, p: Int, rate: Double, gain: Double)?
+            for i in options.indices {
+                for p in options[i].indices {
+                    let gain = cost(i, picks[i]) - cost(i, p)
+                    guard gain > 0 else { continue }
+                    let rate = (drop(i, p) - drop(i, picks[i])) / gain
+                    if best == nil || rate < best!.rate || (rate == best!.rate && gain > best!.gain) { best = (i, p, rate, gain) }
+                }
+            }
+            guard let b = best else { break }
+            saved += b.gain
+            picks[b.i] = b.p
+        }
+        return picks
+    }
+}
+
+/// Per-layer sensitivity curves kept between runs, keyed by the graph's name and a checksum of its
+/// weights, the settings that change the curves and the CPU: another budget fraction on the same model reads them back.
+struct SensitivityCache {
+    let path: String?
+    let key: String
+    var entries: [String: [BudgetSearch.Option]] = [:]
+    var baseline = Double.nan
+
+    private struct File: Codable { var key: String; var baseline: Double; var layers: [String: [BudgetSearch.Option]] }
+
+    init(path: String?, graph: Graph, settings: String) {
+        self.path = path
+        var checksum: UInt64 = 1469598103934665603
+        for name in graph.weights.keys.sorted() {
+            for v in graph.weights[name]!.data.prefix(4096) { checksum = (checksum ^ UInt64(v.bitPattern)) &* 1099511628211 }
+        }
+        key = "\(graph.name) \(String(checksum, radix: 16)) \(settings) \(MachineDescription.current)"
+        if let path, let data = FileManager.default.contents(atPath: path),
+           let file = try? JSONDecoder().decode(File.self, from: data), file.key == key {
+            entries = file.layers
+            baseline = file.baseline
+        }
+    }
+
+    func save() throws(CompressError) {
+        guard let path else { return }
+        do {
+            let data = try JSONEncoder().encode(File(key: key, baseline: baseline, layers: entries))
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch { throw .badOption("cannot write the sensitivity cache \(path): \(error)") }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import RankEdge
+
+/// Seed 004's low-rank pruning (METHODS.md §5): every singular vector of every (blocked) layer gets
+/// a score, scores are compared across layers, and the lowest are removed until the candidate
+/// layers hold (1 − sparsity) of their parameters. Scores: `magnitude` σ_i; `relerr` σ_i²/‖W‖²;
+/// `output` E‖y − y_{b,i}‖² and `variance` Σ_j Var(y_j − y_{b,i,j}) over calibration images, y the
+/// network's output and y_{b,i} the output with that vector removed (the removal is exact at the
+/// layer's output; only the rest of the network is run again).
+struct PerturbationPruning {
+    let compressor: Compressor
+    let sparsity: Double
+    let score: RankPolicy.PerturbationScore
+    let blocks: RankPolicy.Blocking
+
+    struct Vector { var layer: Int; var block: Int; var index: Int; var score: Double; var cost: Int }
+
+    func choose(_ analyses: [LayerAnalysis], graph: Graph, extras: inout [String: LayerExtras]) throws(CompressError) -> [LayerChoice] {
+        let blockings = analyses.map { BlockPartition.make($0.layer.weight, blocks, linear: $0.layer.geometry.isLinear) }
+        var svds: [[SVD]] = []
+        for (i, a) in analyses.enumerated() {
+            compressor.progress("perturbation: SVD of \(a.layer.name) (\(blockings[i].count) block\(blockings[i].count == 1 ? "" : "s"))")
+            do { svds.append(try blockings[i].blocks.map { try SVD($0.matrix(a.layer.weight), rows: $0.rows, cols: $0.cols) }) }
+            catch { throw .measurement("\(a.layer.name): \(error)") }
+        }
+        var vectors: [Vector] = []
+        for (i, a) in analyses.enumerated() {
+            let norm = a.layer.weight.squaredNorm
+            var scores: [[Double]]
+            switch score {
+            case .magnitude: scores = svds[i].map { $0.s.map(Double.init) }
+            case .relerr: scores = svds[i].map { $0.s.map { Double($0) * Double($0) / max(norm, 1e-30) } }
+            case .output, .variance: scores = try outputScores(a, partition: blockings[i], svds: svds[i], graph: graph)
+            }
+            for (b, block) in blockings[i].blocks.enumerated() {
+                for (k, s) in scores[b].enumerated() { vectors.append(Vector(layer: i, block: b, index: k, score: s, cost: block.rows + block.cols)) }
+            }
+        }
+        // Global pruning: drop the lowest-scored vectors until the parameter target is met. Any
+        // subset of a block's components is a valid factorization; every block keeps at least one,
+        // and a layer counts its dense size while that is smaller.
+        var kept = blockings.enumerated().map { i, p in p.blocks.indices.map { Set(0..<svds[i][$0].s.count) } }
+        func layerParams(_ i: Int) -> Int {
+            min(analyses[i].originalWeightParams, zip(kept[i], blockings[i].blocks).reduce(0) { $0 + $1.0.count * ($1.1.rows + $1.1.cols) })
+        }
+        let before = analyses.reduce(0) { $0 + $1.originalWeightParams }
+        let target = Int((1 - sparsity) * Double(before))
+        var current = analyses.indices.reduce(0) { $0 + layerParams($1) }
+        for v in vectors.sorted(by: { $0.score < $1.score }) where current > target && kept[v.layer][v.block].count > 1 {
+            let old = layerParams(v.layer)
+            kept[v.layer][v.block].remove(v.index)
+            current += layerParams(v.layer) - old
+        }
+        compressor.progress("perturbation: \(vectors.count) vectors scored, \(kept.joined().reduce(0) { $0 + $1.count }) kept")
+        return analyses.indices.map { i in
+            let selection = ComponentSelection(partition: blockings[i], svds: svds[i], kept: kept[i].map { $0.sorted() })
+            let label = selection.kept.map { String($0.count) }.joined(separator: "/")
+            let blockNote = blockings[i].count > 1 ? ", \(blocks.rawValue) blocks \(label)" : ""
+            var c = LayerChoice(method: .svd, ranks: selection.kept.map(\.count), branches: blockings[i].inputGroups,
+                                note: "score \(score.rawValue), sparsity \(sparsity)\(blockNote)")
+            c.selection = selection
+            if selection.idealParams >= analyses[i].originalWeightParams { c.keepOriginal("pruned to rank \(label), which saves no parameters") }
+            return c
+        }
+    }
+
+    /// Output-perturbation scores of every singular vector of one layer's blocks.
+    private func outputScores(_ a: LayerAnalysis, partition: BlockPartition, svds: [SVD], graph: Graph) throws(CompressError) -> [[Double]] {
+        let samples = compressor.data!.calibration
+        let layer = a.layer
+        let suffix = try SuffixGraph(graph, after: layer.name)
+        let threads = max(compressor.options.threads, 2)
+        // The layer's input, its output and the other live tensors, for every calibration image.
+        var captured: [String: Tensor] = [:]
+        try ActivationCapture(threads: threads, batch: samples.count).forEachBatch(graph, tensors: [layer.node.inputs[0]] + suffix.inputs, samples: samples) { values, _ in
+            captured = values
+        }
+        let x = layer.inputRows(captured[layer.node.inputs[0]]!)
+        let y = captured[layer.node.outputs[0]]!
+        let session: InferenceSession
+        do { session = try InferenceSession(graph: suffix.graph, options: .init(threads: threads)) } catch { throw .measurement("\(error)") }
+        var feeds: [String: Tensor] = [:]
+        for t in suffix.inputs { feeds[t] = captured[t]! }
+        let reference: Tensor
+        do { reference = try session.run(feeds)[graph.outputs[0]]! } catch { throw .measurement("\(error)") }
+        let s = layer.weight.outputs
+        var scores: [[Double]] = []
+        for (b, block) in partition.blocks.enumerated() {
+            compressor.progress("perturbation: \(layer.name) block \(b + 1)/\(partition.count): \(svds[b].s.count) vectors through the rest of the network")
+            var blockScores: [Double] = []
+            let svd = svds[b]
+            for k in 0..<svd.s.count {
+                // y_{b,k} = y − σ_k u_k (v_kᵀ x_block) at every output pixel of the block's outputs.
+                var changed = y
+                let v = (0..<block.cols).map { svd.vt[k * block.cols + $0] }
+                let u = (0..<block.rows).map { svd.u[$0 * svd.rank + k] * svd.s[k] }
+                for p in 0..<x.count {
+                    var dot: Float = 0
+                    for (j, col) in block.columns.enumerated() { dot += x.rows[p * layer.weight.fanIn + col] * v[j] }
+                    if dot == 0 { continue }
+                    for (i, row) in block.outputRows.enumerated() { changed.data[p * s + row] -= dot * u[i] }
+                }
+                feeds[layer.node.outputs[0]] = changed
+                let out: Tensor
+                do { out = try session.run(feeds)[graph.outputs[0]]! } catch { throw .measurement("\(error)") }
+                blockScores.append(perturbation(reference, out))
+            }
+            scores.append(blockScores)
+        }
+        return scores
+    }
+
+    /// `output`: mean over samples of ‖y − y'‖²; `variance`: Σ over components of the variance over samples.
+    private func perturbation(_ y: Tensor, _ changed: Tensor) -> Double {
+        let n = y.shape[0], k = y.count / max(n, 1)
+        if score == .output {
+            var sum = 0.0
+            for i in 0..<y.count { let d = Double(y.data[i] - changed.data[i]); sum += d * d }
+            return sum / Double(n)
+        }
+        var total = 0.0
+        for j in 0..<k {
+            var mean = 0.0, sq = 0.0
+            for i in 0..<n { let d = Double(y.data[i * k + j] - changed.data[i * k + j]); mean += d; sq += d * d }
+            mean /= Double(n)
+            total += sq / Double(n) - mean * mean
+        }
+        return total
+    }
+}
