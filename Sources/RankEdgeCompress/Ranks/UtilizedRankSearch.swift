@@ -82,9 +82,10 @@ struct UtilizedRankSearch {
             let s = svd.singularValues
             let top = s.first ?? 0
             let rank = max(1, s.filter { $0 > top * 1e-5 }.count)
-            let f = svd.factor(rank: rank, geometry: .linear)
-            let approx = MatrixProducts.multiply(f.layers[1].weights[0].data, f.layers[0].weights[0].data,
-                                                 m: original.outputs, k: rank, n: original.fanIn)
+            let (rows, cols, full) = (original.outputs, original.fanIn, svd.fullRank)
+            var left = [Float](repeating: 0, count: rows * rank)
+            for i in 0..<rows { for l in 0..<rank { left[i * rank + l] = svd.svd.u[i * full + l] * s[l] } }
+            let approx = MatrixProducts.multiply(left, Array(svd.svd.vt[0..<(rank * cols)]), m: rows, k: rank, n: cols)
             return (rank, MatrixProducts.relativeError(original.data, approx))
         } catch { throw .measurement("SVD of W': \(error)") }
     }

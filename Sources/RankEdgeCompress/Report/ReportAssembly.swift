@@ -61,6 +61,8 @@ extension Compressor {
             accuracyBefore = try meter.accuracy(original, on: data.validation)
             accuracyAfter = try meter.accuracy(compressed, on: data.validation)
         }
+        let order = Dictionary(uniqueKeysWithValues: original.nodes.enumerated().map { ($1.name, $0) })
+        let rows = rows.sorted { order[$0.name, default: 0] < order[$1.name, default: 0] }
         let utilizations = rows.compactMap(\.utilization)
         let totals = Totals(paramsBefore: before.params, paramsAfter: after.params, macsBefore: before.macs, macsAfter: after.macs,
                             msBefore: ms[0], msAfter: ms[1], valAccuracyBefore: accuracyBefore, valAccuracyAfter: accuracyAfter,
