@@ -19,7 +19,7 @@ fi
 
 if [ "$mode" = test ]; then
     need_pip=()
-    for m in safetensors numpy onnx onnxruntime; do python3 -c "import $m" 2>/dev/null || need_pip+=("$m"); done
+    for m in safetensors numpy onnx onnxruntime tensorly; do python3 -c "import $m" 2>/dev/null || need_pip+=("$m"); done
     if [ ${#need_pip[@]} -gt 0 ]; then
         echo "setup: pip installing ${need_pip[*]}"
         python3 -m pip install -q "${need_pip[@]}"

@@ -32,12 +32,16 @@ public struct Compressor: Sendable {
         if case .multiple(let n) = options.snap {
             for i in choices.indices where choices[i].isKept && choices[i].selection == nil {
                 let before = choices[i].ranks
-                choices[i].ranks = ClosedFormRanks.multiple(before, of: n, full: analyses[i].fullRanks(choices[i].method))
-                if choices[i].branches > 1 { choices[i].ranks = ClosedFormRanks.branchable(choices[i].ranks, branches: choices[i].branches) }
-                if before != choices[i].ranks { choices[i].note += "; rounded to multiples of \(n)" }
+                // Branched cores also need multiples of the branch count: round to both at once.
+                let step = leastCommonMultiple(n, choices[i].branches)
+                choices[i].ranks = ClosedFormRanks.multiple(before, of: step, full: analyses[i].fullRanks(choices[i].method))
+                if before != choices[i].ranks {
+                    choices[i].note += "; rounded to multiples of \(step)" + (step != n ? " (\(n) and \(choices[i].branches) branches)" : "")
+                }
             }
         }
         for i in choices.indices where choices[i].isKept && choices[i].selection == nil {
+            if let problem = unfactorable(choices[i], analysis: analyses[i]) { choices[i].keepOriginal(problem); continue }
             let after = analyses[i].params(choices[i].method, ranks: choices[i].ranks, branches: choices[i].branches)
             if after >= analyses[i].originalWeightParams {
                 choices[i].keepOriginal("no parameter saving at ranks \(choices[i].ranks.map(String.init).joined(separator: "/"))")
@@ -61,6 +65,9 @@ public struct Compressor: Sendable {
             let layer = analysis.layer
             var choice = choices[i]
             var factorization: Factorization?
+            if choice.isKept, choice.selection == nil, let problem = unfactorable(choice, analysis: analysis) {
+                choice.keepOriginal(problem)
+            }
             if choice.isKept {
                 progress("factor \(i + 1)/\(analyses.count) \(layer.name): \(choice.method.rawValue) ranks \(choice.ranks.map(String.init).joined(separator: "/"))")
                 do {
@@ -108,6 +115,21 @@ public struct Compressor: Sendable {
         }
         if let h = options.hooiIterations, h < 0 { throw .badOption("--hooi-iterations must be non-negative") }
         guard options.threads >= 1 else { throw .badOption("--threads must be at least 1") }
+    }
+
+    /// Why a choice cannot be factored as asked (a branched core needs every rank within the full
+    /// rank and divisible by the branch count), or nil.
+    func unfactorable(_ choice: LayerChoice, analysis: LayerAnalysis) -> String? {
+        let full = analysis.fullRanks(choice.method)
+        let ranks = choice.ranks.map(String.init).joined(separator: "/")
+        if zip(choice.ranks, full).contains(where: { $0 > $1 || $0 < 1 }) {
+            return "ranks \(ranks) outside 1…\(full.map(String.init).joined(separator: "/"))"
+                + (choice.branches > 1 ? " (\(choice.branches) branches need ranks divisible by \(choice.branches))" : "")
+        }
+        if choice.branches > 1, choice.ranks.contains(where: { $0 % choice.branches != 0 }) {
+            return "ranks \(ranks) not divisible by \(choice.branches) branches"
+        }
+        return nil
     }
 
     /// The method a layer uses: 1×1 and linear layers always take SVD; otherwise the one asked for,
@@ -183,6 +205,12 @@ public struct Compressor: Sendable {
         choice.note += "; auto: \(timings) ms"
         return choice
     }
+}
+
+func leastCommonMultiple(_ a: Int, _ b: Int) -> Int {
+    var (x, y) = (a, b)
+    while y != 0 { (x, y) = (y, x % y) }
+    return a / x * b
 }
 
 /// Per-layer figures a policy measured that the report shows.

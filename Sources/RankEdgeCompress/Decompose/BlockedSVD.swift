@@ -51,6 +51,15 @@ public struct BlockPartition: Sendable {
         return BlockPartition(inputGroups: nIn, outputGroups: nOut, blocks: blocks)
     }
 
+    /// Parameters of the two nodes a selection makes when block b keeps `counts[b]` vectors: every
+    /// input group is padded to the widest one (the grouped conv's shape), then a dense 1×1 to S.
+    func paddedParams(keeping counts: [Int], of w: LayerWeight) -> Int {
+        var perGroup = [Int](repeating: 0, count: inputGroups)
+        for (b, block) in blocks.enumerated() { perGroup[block.inputGroup] += counts[b] }
+        let total = max(1, perGroup.max() ?? 0) * inputGroups
+        return total * (w.taps * (w.inputs / inputGroups) + w.outputs)
+    }
+
     private static func largestDivisor(of n: Int, atMost limit: Int) -> Int {
         var d = max(1, min(limit, n))
         while n % d != 0 { d -= 1 }
@@ -69,6 +78,8 @@ public struct ComponentSelection: Sendable {
 
     public var keptCount: Int { kept.reduce(0) { $0 + $1.count } }
     /// Parameters the factors would hold without padding.
+    /// Parameters the factors hold as built (groups padded to the widest).
+    public func paddedParams(of w: LayerWeight) -> Int { partition.paddedParams(keeping: kept.map(\.count), of: w) }
     public var idealParams: Int { zip(kept, partition.blocks).reduce(0) { $0 + $1.0.count * ($1.1.rows + $1.1.cols) } }
 
     public func factor(_ weight: LayerWeight, geometry: LayerGeometry) -> Factorization {

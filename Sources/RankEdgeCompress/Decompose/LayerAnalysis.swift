@@ -3,7 +3,7 @@ import RankEdge
 /// One candidate layer's decompositions, each computed once and truncated at any rank on demand.
 public final class LayerAnalysis: @unchecked Sendable {
     public let layer: CandidateLayer
-    /// HOOI sweeps after HOSVD (nil: until the fit improves by less than 1e-4).
+    /// HOOI sweeps after HOSVD, exactly (nil: until converged, see Tucker2).
     public let hooiIterations: Int?
     private var svdCache: TruncatedSVD?
     private var spatialCache: SpatialSVD?
@@ -109,7 +109,10 @@ public final class LayerAnalysis: @unchecked Sendable {
                       g.pointwise(random(s * r2), outputs: s, inputs: r2, suffix: "tucker_out", takesBias: true)]
         case .spatial, .rankL:
             // Their shapes depend only on the rank too; fitting them is cheap enough to use the real one.
-            return (try? factor(method, ranks: ranks, branches: branches))
+            // Weights that cannot be fitted (NaN, say) still have a shape worth timing: fit random ones.
+            if let f = try? factor(method, ranks: ranks, branches: branches) { return f }
+            let standIn = LayerAnalysis(layer.with(weight: weight.with(random(weight.count))), hooiIterations: 0)
+            return (try? standIn.factor(method, ranks: ranks, branches: branches))
                 ?? Factorization(method: method, ranks: ranks, branches: 1, layers: [], relativeError: 1)
         }
         return Factorization(method: method, ranks: ranks, branches: branches, layers: layers, relativeError: .nan)

@@ -3,7 +3,10 @@ import RankEdge
 /// Tucker-2 of a k×k conv over its two channel modes (METHODS.md §3): W ≈ G ×_S U_out ×_C U_in, with
 /// U_in [C, R1] and U_out [S, R2] orthonormal and the core G [R2, kh, kw, R1]. HOSVD starts it; HOOI
 /// (alternating: each factor the leading singular vectors of W projected on the other) refines it
-/// until the relative error improves by less than `tolerance`, or `maxIterations` sweeps.
+/// until a sweep improves the relative error by less than `tolerance` (at most `sweepCap` sweeps),
+/// or runs exactly `maxIterations` sweeps when that is given. The tolerance is 1e-7, not the 1e-4
+/// first planned: HOOI often creeps by 1e-4 a sweep for dozens of sweeps, and stopping there left
+/// errors up to 2.7e-3 above TensorLy's converged partial_tucker (tools/check_tensorly_tucker.py).
 public struct Tucker2: Sendable {
     public let weight: LayerWeight
     public let inputRank: Int   // R1
@@ -27,8 +30,10 @@ public struct Tucker2: Sendable {
         w.inputs * r1 + r1 * r2 * w.taps / branches + r2 * w.outputs
     }
 
+    public static let sweepCap = 100
+
     public init(_ weight: LayerWeight, inputRank requestedIn: Int, outputRank requestedOut: Int, maxIterations: Int? = nil,
-                tolerance: Double = 1e-4) throws {
+                tolerance: Double = 1e-7) throws {
         let (s, taps, c) = (weight.outputs, weight.taps, weight.inputs)
         let r1 = max(1, min(requestedIn, c, s * taps)), r2 = max(1, min(requestedOut, s, c * taps))
         self.weight = weight; self.inputRank = r1; self.outputRank = r2
@@ -38,19 +43,31 @@ public struct Tucker2: Sendable {
         let norm = weight.squaredNorm
         core = projectCore()
         errors.append(Self.error(norm: norm, core: core))
-        let limit = maxIterations ?? 100
+        let limit = maxIterations ?? Self.sweepCap
         while iterations < limit {
-            // U_in: leading left singular vectors of the mode-C unfolding of W ×_S U_outᵀ.
+            // U_in: leading left singular vectors of the mode-C unfolding of W ×_S U_outᵀ, as the
+            // leading eigenvectors of its C×C Gram matrix (a sweep costs a GEMM and a small
+            // eigensolve instead of an SVD of a C × R2·taps matrix: 3–5x less on 256-channel layers).
             let y = MatrixProducts.multiply(MatrixProducts.transpose(uOut, rows: s, cols: r2), weight.data, m: r2, k: s, n: taps * c)
-            uIn = try SVD(MatrixProducts.transpose(y, rows: r2 * taps, cols: c), rows: c, cols: r2 * taps).leftVectors(r1)
+            let yc = MatrixProducts.transpose(y, rows: r2 * taps, cols: c)
+            uIn = try Self.leadingVectors(ofRowsOf: yc, rows: c, cols: r2 * taps, count: r1)
             // U_out: leading left singular vectors of the mode-S unfolding of W ×_C U_in.
             let z = MatrixProducts.multiply(weight.data, uIn, m: s * taps, k: c, n: r1)
-            uOut = try SVD(z, rows: s, cols: taps * r1).leftVectors(r2)
+            uOut = try Self.leadingVectors(ofRowsOf: z, rows: s, cols: taps * r1, count: r2)
             core = projectCore()
             iterations += 1
             errors.append(Self.error(norm: norm, core: core))
-            if errors[errors.count - 2] - errors[errors.count - 1] < tolerance { break }
+            if maxIterations == nil && errors[errors.count - 2] - errors[errors.count - 1] < tolerance { break }
         }
+    }
+
+    /// The leading `count` left singular vectors of a rows × cols matrix A, as eigenvectors of AAᵀ
+    /// (row-major rows × count). Squaring the spectrum costs precision only in the trailing
+    /// directions, which are the ones dropped.
+    static func leadingVectors(ofRowsOf a: [Float], rows: Int, cols: Int, count: Int) throws -> [Float] {
+        let gram = MatrixProducts.multiply(a, a, m: rows, k: cols, n: rows, transposedB: true)
+        let eigen = try SymmetricEigen(gram.map(Double.init), n: rows)
+        return eigen.leadingVectors(count).map(Float.init)
     }
 
     /// G = U_outᵀ · W ×_C U_in, laid out [R2, kh·kw, R1].

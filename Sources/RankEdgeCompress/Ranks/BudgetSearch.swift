@@ -17,8 +17,10 @@ struct BudgetSearch {
 
     func choose(_ analyses: [LayerAnalysis], graph: Graph, curves: inout [AccuracyCurve],
                 extras: inout [String: LayerExtras]) throws(CompressError) -> [LayerChoice] {
-        var cache = SensitivityCache(path: compressor.options.sensitivityCache, graph: graph,
-                                     settings: "threads=\(compressor.options.threads) method=\(compressor.options.method?.rawValue ?? "auto") val=\(compressor.data!.validation.count)")
+        let validation = compressor.data!.validation
+        var cache = SensitivityCache(path: compressor.options.sensitivityCache, graph: graph, validation: validation,
+                                     settings: "threads=\(compressor.options.threads) method=\(compressor.options.method?.rawValue ?? "auto") "
+                                         + "hooi=\(compressor.options.hooiIterations.map(String.init) ?? "fit") val=\(validation.count)")
         var options: [[Option]] = []
         for (i, analysis) in analyses.enumerated() {
             compressor.progress("budget: sensitivity of \(analysis.layer.name) (\(i + 1)/\(analyses.count))")
@@ -82,7 +84,9 @@ struct BudgetSearch {
     private func sensitivity(_ analysis: LayerAnalysis, graph: Graph, cache: inout SensitivityCache) throws(CompressError) -> [Option] {
         if let cached = cache.entries[analysis.layer.name] { return cached }
         let layer = analysis.layer
-        let method = compressor.methods(for: analysis).first!
+        // Under auto, the default form (Tucker-2 for k×k): a latency race per grid rank would
+        // multiply the curves' cost by the number of methods.
+        let method = compressor.options.method == nil ? analysis.defaultMethod : compressor.methods(for: analysis).first!
         let full = analysis.fullRanks(method)
         var rankSets: [[Int]] = []
         for f in Self.grid {
@@ -139,8 +143,9 @@ struct BudgetSearch {
     }
 }
 
-/// Per-layer sensitivity curves kept between runs, keyed by the graph's name and a checksum of its
-/// weights, the settings that change the curves and the CPU: another budget fraction on the same model reads them back.
+/// Per-layer sensitivity curves kept between runs, keyed by the graph's name, a checksum of its
+/// weights and of the validation images and labels, the settings that change the curves and the
+/// CPU: another budget fraction on the same model and data reads them back.
 struct SensitivityCache {
     let path: String?
     let key: String
@@ -149,13 +154,14 @@ struct SensitivityCache {
 
     private struct File: Codable { var key: String; var baseline: Double; var layers: [String: [BudgetSearch.Option]] }
 
-    init(path: String?, graph: Graph, settings: String) {
+    init(path: String?, graph: Graph, validation: LabeledSamples, settings: String) {
         self.path = path
-        var checksum: UInt64 = 1469598103934665603
-        for name in graph.weights.keys.sorted() {
-            for v in graph.weights[name]!.data.prefix(4096) { checksum = (checksum ^ UInt64(v.bitPattern)) &* 1099511628211 }
-        }
-        key = "\(graph.name) \(String(checksum, radix: 16)) \(settings) \(MachineDescription.current)"
+        var weights = Fingerprint()
+        for name in graph.weights.keys.sorted() { weights.add(name); weights.add(graph.weights[name]!.data) }
+        var data = Fingerprint()
+        data.add(validation.images)
+        data.add(validation.labels)
+        key = "\(graph.name) weights \(weights) data \(data) \(settings) \(MachineDescription.current)"
         if let path, let data = FileManager.default.contents(atPath: path),
            let file = try? JSONDecoder().decode(File.self, from: data), file.key == key {
             entries = file.layers
@@ -170,4 +176,16 @@ struct SensitivityCache {
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch { throw .badOption("cannot write the sensitivity cache \(path): \(error)") }
     }
+}
+
+/// FNV-1a over the bytes that decide a cached result.
+struct Fingerprint: CustomStringConvertible {
+    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    private mutating func mix(_ v: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { hash = (hash ^ ((v >> UInt64(shift)) & 0xff)) &* 0x100_0000_01b3 }
+    }
+    mutating func add(_ values: [Float]) { mix(UInt64(values.count)); for v in values { mix(UInt64(v.bitPattern)) } }
+    mutating func add(_ values: [Int]) { mix(UInt64(values.count)); for v in values { mix(UInt64(bitPattern: Int64(v))) } }
+    mutating func add(_ s: String) { for b in s.utf8 { mix(UInt64(b)) } }
+    var description: String { String(hash, radix: 16) }
 }

@@ -38,10 +38,11 @@ struct PerturbationPruning {
         }
         // Global pruning: drop the lowest-scored vectors until the parameter target is met. Any
         // subset of a block's components is a valid factorization; every block keeps at least one,
-        // and a layer counts its dense size while that is smaller.
+        // and a layer counts its dense size while that is smaller. Sizes are those of the nodes
+        // built (input groups padded to the widest), so the target holds in the graph written.
         var kept = blockings.enumerated().map { i, p in p.blocks.indices.map { Set(0..<svds[i][$0].s.count) } }
         func layerParams(_ i: Int) -> Int {
-            min(analyses[i].originalWeightParams, zip(kept[i], blockings[i].blocks).reduce(0) { $0 + $1.0.count * ($1.1.rows + $1.1.cols) })
+            min(analyses[i].originalWeightParams, blockings[i].paddedParams(keeping: kept[i].map(\.count), of: analyses[i].layer.weight))
         }
         let before = analyses.reduce(0) { $0 + $1.originalWeightParams }
         let target = Int((1 - sparsity) * Double(before))
@@ -59,7 +60,7 @@ struct PerturbationPruning {
             var c = LayerChoice(method: .svd, ranks: selection.kept.map(\.count), branches: blockings[i].inputGroups,
                                 note: "score \(score.rawValue), sparsity \(sparsity)\(blockNote)")
             c.selection = selection
-            if selection.idealParams >= analyses[i].originalWeightParams { c.keepOriginal("pruned to rank \(label), which saves no parameters") }
+            if selection.paddedParams(of: analyses[i].layer.weight) >= analyses[i].originalWeightParams { c.keepOriginal("pruned to rank \(label), which saves no parameters") }
             return c
         }
     }
@@ -68,21 +69,31 @@ struct PerturbationPruning {
     private func outputScores(_ a: LayerAnalysis, partition: BlockPartition, svds: [SVD], graph: Graph) throws(CompressError) -> [[Double]] {
         let samples = compressor.data!.calibration
         let layer = a.layer
-        let suffix = try SuffixGraph(graph, after: layer.name)
+        let output = layer.node.outputs[0]
+        // A layer writing the network's output (an included classifier) has no rest to run.
+        let suffix = output == graph.outputs[0] ? nil : try SuffixGraph(graph, after: layer.name)
         let threads = max(compressor.options.threads, 2)
         // The layer's input, its output and the other live tensors, for every calibration image.
         var captured: [String: Tensor] = [:]
-        try ActivationCapture(threads: threads, batch: samples.count).forEachBatch(graph, tensors: [layer.node.inputs[0]] + suffix.inputs, samples: samples) { values, _ in
+        try ActivationCapture(threads: threads, batch: samples.count)
+            .forEachBatch(graph, tensors: [layer.node.inputs[0], output] + (suffix?.inputs ?? []), samples: samples) { values, _ in
             captured = values
         }
         let x = layer.inputRows(captured[layer.node.inputs[0]]!)
-        let y = captured[layer.node.outputs[0]]!
-        let session: InferenceSession
-        do { session = try InferenceSession(graph: suffix.graph, options: .init(threads: threads)) } catch { throw .measurement("\(error)") }
+        let y = captured[output]!
+        var session: InferenceSession?
+        if let suffix {
+            do { session = try InferenceSession(graph: suffix.graph, options: .init(threads: threads)) } catch { throw .measurement("\(error)") }
+        }
         var feeds: [String: Tensor] = [:]
-        for t in suffix.inputs { feeds[t] = captured[t]! }
-        let reference: Tensor
-        do { reference = try session.run(feeds)[graph.outputs[0]]! } catch { throw .measurement("\(error)") }
+        for t in suffix?.inputs ?? [] { feeds[t] = captured[t]! }
+        /// The network's output when the layer's output is `changed`.
+        func network(_ changed: Tensor) throws(CompressError) -> Tensor {
+            guard let session else { return changed }
+            feeds[output] = changed
+            do { return try session.run(feeds)[graph.outputs[0]]! } catch { throw .measurement("\(error)") }
+        }
+        let reference = try network(y)
         let s = layer.weight.outputs
         var scores: [[Double]] = []
         for (b, block) in partition.blocks.enumerated() {
@@ -100,10 +111,7 @@ struct PerturbationPruning {
                     if dot == 0 { continue }
                     for (i, row) in block.outputRows.enumerated() { changed.data[p * s + row] -= dot * u[i] }
                 }
-                feeds[layer.node.outputs[0]] = changed
-                let out: Tensor
-                do { out = try session.run(feeds)[graph.outputs[0]]! } catch { throw .measurement("\(error)") }
-                blockScores.append(perturbation(reference, out))
+                blockScores.append(perturbation(reference, try network(changed)))
             }
             scores.append(blockScores)
         }

@@ -40,7 +40,7 @@ struct CompressCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Merge factors into neighbouring layers: none, exact, approximate (also across a ReLU).", valueName: "mode")) var merge: String = "none"
     @Option(help: ArgumentHelp("Round ranks: none, latency (seed 003's Algorithm 1 on this CPU), multiple:N.", valueName: "snap")) var snap: String = "none"
     @Option(help: "--snap latency searches ranks down to this fraction of the policy's.") var minRankFraction: Double = 0.5
-    @Option(help: "HOOI sweeps after HOSVD (default: until the fit improves by less than 1e-4).") var hooiIterations: Int?
+    @Option(help: "HOOI sweeps after HOSVD, exactly (default: until a sweep improves the relative error by less than 1e-7, at most 100 sweeps, as TensorLy).") var hooiIterations: Int?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Decompose only layers whose names match (* and ? wildcards); may name the first layer and the classifier.", valueName: "glob"))
     var include: [String] = []
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Leave matching layers as they are.", valueName: "glob")) var exclude: [String] = []

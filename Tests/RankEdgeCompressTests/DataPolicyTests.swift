@@ -1,0 +1,266 @@
+import Foundation
+import Testing
+import RankEdge
+@testable import RankEdgeCompress
+
+/// The data-driven policies on synthetic data: random images labelled by the model itself (so its
+/// accuracy on them is 100 %). Utilized rank (seed 001), perturbation pruning (seed 004) and the
+/// MACs and latency budgets.
+@Suite struct DataPolicyTests {
+    static func run(_ policy: RankPolicy, method: DecompositionMethod? = nil, data: CompressionData?,
+                    configure: (inout CompressionOptions) -> Void = { _ in }) throws -> (Graph, CompressionReport) {
+        var options = CompressionOptions(policy: policy)
+        options.method = method
+        configure(&options)
+        return try Compressor(options: options, data: data).run(CT.smallNet())
+    }
+
+    static func row(_ r: CompressionReport, _ name: String) -> LayerReport { r.layers.first { $0.name == name }! }
+    static let candidates = ["conv2", "conv3", "conv4", "fc1"]
+
+    @Test func syntheticDataIsClassifiedPerfectly() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g)
+        #expect(try AccuracyMeter(threads: 2).accuracy(g, on: data.validation) == 100)
+        #expect(try AccuracyMeter(threads: 2).accuracy(g, on: data.calibration) == 100)
+        #expect(Set(data.validation.labels).count > 1, "more than one class")
+    }
+
+    // MARK: utilized rank
+
+    @Test func utilizedRanksUtilizationAndCurves() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 12, validation: 20)
+        let epsilon = 0.5
+        let (out, report) = try Self.run(.utilized(epsilon: epsilon), data: data)
+        try CT.expectConsistent(report, original: g, compressed: out)
+        #expect(report.policy == "utilized:0.5")
+        #expect(report.totals.valAccuracyBefore == 100)
+        #expect(report.totals.valAccuracyAfter != nil)
+        var utilizations: [Double] = []
+        for name in Self.candidates {
+            let row = Self.row(report, name)
+            let w = LayerWeight(g.weights["\(name).weight"]!)
+            let u = try #require(row.utilization, "\(name)")
+            #expect(u > 0 && u <= 1, "\(name): \(u)")
+            #expect(row.method == "svd" && row.ranks.count == 1)
+            #expect(abs(u - Double(row.ranks[0]) / Double(min(w.fanIn, w.outputs))) < 1e-12)
+            // Each layer's transformation alone costs at most ε.
+            let drop = try #require(row.valAccuracyDrop)
+            #expect(drop <= epsilon + 1e-9, "\(name): \(drop)")
+            // Curves over r_in and r_out; the utilized rank is at most min(r_in, r_out).
+            let curves = report.accuracyCurves.filter { $0.layer == name }
+            #expect(curves.map(\.parameter) == ["r_in", "r_out"])
+            for c in curves {
+                #expect(c.ranks.count == c.accuracy.count)
+                #expect(c.ranks == c.ranks.sorted())
+                #expect(c.baseline == 100)
+                #expect(c.accuracy.allSatisfy { $0 >= 0 && $0 <= 100 })
+            }
+            let rIn = try #require(curves.first?.chosen), rOut = try #require(curves.last?.chosen)
+            #expect(rIn >= 1 && rIn <= w.fanIn && rOut >= 1 && rOut <= w.outputs)
+            #expect(row.ranks[0] <= min(rIn, rOut), "\(name): rank \(row.ranks[0]), r_in \(rIn), r_out \(rOut)")
+            #expect(row.reason.contains("utilized rank \(row.ranks[0])"))
+            if row.kept {
+                #expect(row.ranks[0] * (w.fanIn + w.outputs) < w.fanIn * w.outputs)
+            } else {
+                #expect(row.reason.contains("saves no parameters"), "\(row.reason)")
+            }
+            utilizations.append(u)
+        }
+        // MLU: the mean over the layers that have one.
+        let mlu = try #require(report.totals.mlu)
+        #expect(abs(mlu - utilizations.reduce(0, +) / Double(utilizations.count)) < 1e-12)
+        #expect(report.layers.compactMap(\.utilization).count == Self.candidates.count)
+    }
+
+    /// A huge ε lets every layer drop to rank 1 (the search walks down, not up).
+    @Test func utilizedWithALooseEpsilonReachesRankOne() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 20)
+        let (out, loose) = try Self.run(.utilized(epsilon: 99), data: data) { $0.include = ["conv4", "fc1"] }
+        for name in ["conv4", "fc1"] {
+            #expect(Self.row(loose, name).ranks == [1], "\(name)")
+            #expect(Self.row(loose, name).kept)
+        }
+        #expect(Self.row(loose, "conv3").reason == "not matched by --include")
+        #expect(out.nodes.filter { $0.name.hasSuffix(".svd_v") }.map(\.name) == ["conv4.svd_v", "fc1.svd_v"])
+        try CT.expectConsistent(loose, original: g, compressed: out)
+    }
+
+    // MARK: perturbation pruning
+
+    static let perturbationCases: [(RankPolicy.PerturbationScore, RankPolicy.Blocking)] = [
+        (.relerr, .none), (.magnitude, .none), (.output, .none), (.variance, .none),
+        (.relerr, .alds), (.output, .alds), (.magnitude, .square),
+    ]
+
+    /// Direct: global pruning reaches the parameter target over the candidate layers, counting the
+    /// parameters the factor nodes really hold (uneven groups are padded to the widest).
+    @Test(arguments: perturbationCases)
+    func pruningReachesTheParameterTarget(score: RankPolicy.PerturbationScore, blocks: RankPolicy.Blocking) throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 12)
+        let analyses = try LayerSelection.candidates(in: g).layers.map { LayerAnalysis($0) }
+        var extras: [String: LayerExtras] = [:]
+        // Output scores run the network once per vector: one sparsity for those.
+        for sparsity in score == .output || score == .variance ? [0.6] : [0.3, 0.6] {
+            let compressor = Compressor(options: CompressionOptions(policy: .perturbation(sparsity: sparsity, score: score, blocks: blocks)), data: data)
+            let choices = try PerturbationPruning(compressor: compressor, sparsity: sparsity, score: score, blocks: blocks)
+                .choose(analyses, graph: g, extras: &extras)
+            #expect(choices.count == analyses.count)
+            let before = analyses.reduce(0) { $0 + $1.originalWeightParams }
+            var after = 0
+            for (c, a) in zip(choices, analyses) {
+                let sel = try #require(c.selection)
+                #expect(sel.kept.allSatisfy { !$0.isEmpty }, "every block keeps a vector")
+                #expect(c.ranks == sel.kept.map(\.count))
+                let held = sel.factor(a.layer.weight, geometry: a.layer.geometry).params
+                #expect(held >= sel.idealParams)
+                after += c.isKept ? held : a.originalWeightParams
+                if c.isKept {
+                    #expect(held < a.originalWeightParams, "\(a.layer.name) decomposed into \(held) of \(a.originalWeightParams) parameters")
+                } else {
+                    #expect(held >= a.originalWeightParams)
+                }
+                if blocks == .alds && a.layer.name == "conv3" { #expect(sel.partition.inputGroups == 4) }
+                if blocks == .square && a.layer.name == "conv3" { #expect(sel.partition.inputGroups == 6) }
+            }
+            #expect(Double(after) <= (1 - sparsity) * Double(before) + 1, "\(score)/\(blocks) at \(sparsity): \(after) of \(before)")
+        }
+    }
+
+    @Test(arguments: [(RankPolicy.PerturbationScore.relerr, RankPolicy.Blocking.none), (.output, .none), (.variance, .alds), (.magnitude, .square)])
+    func perturbationEndToEnd(score: RankPolicy.PerturbationScore, blocks: RankPolicy.Blocking) throws {
+        let g = CT.smallNet()
+        let policy = RankPolicy.perturbation(sparsity: 0.5, score: score, blocks: blocks)
+        let data = policy.needsData ? try CT.data(for: g, calibration: 8, validation: 12) : nil
+        let (out, report) = try Self.run(policy, data: data)
+        try CT.expectConsistent(report, original: g, compressed: out)
+        #expect(report.totals.paramsAfter < report.totals.paramsBefore)
+        let candidateRows = Self.candidates.map { Self.row(report, $0) }
+        #expect(candidateRows.contains { $0.kept })
+        for row in candidateRows {
+            #expect(row.method == "svd")
+            #expect(row.reason.contains("score \(score.rawValue), sparsity 0.5"), "\(row.reason)")
+            if !row.kept { #expect(row.reason.contains("saves no parameters")) }
+        }
+        // The candidates' weights end at most at half of what they were.
+        let biases = Self.candidates.reduce(0) { $0 + (g.weights["\($1).bias"]?.count ?? 0) }
+        let weightsBefore = candidateRows.reduce(0) { $0 + $1.paramsBefore } - biases
+        let weightsAfter = candidateRows.reduce(0) { $0 + $1.paramsAfter } - biases
+        #expect(Double(weightsAfter) <= 0.5 * Double(weightsBefore) + 1, "\(weightsAfter) of \(weightsBefore)")
+    }
+
+    /// conv3 with its first ALDS group (input channels 0–2) twenty times larger than the rest:
+    /// magnitude scores keep all 13 vectors of that block and prune the other blocks to one each.
+    /// The grouped factor pads every group to the widest, so it must be judged on what it holds.
+    static func dominantGroupNet() -> Graph {
+        var g = CT.smallNet()
+        var w = g.weights["conv3.weight"]!
+        for i in 0..<w.count where i % 12 < 3 { w.data[i] *= 20 }
+        g.weights["conv3.weight"] = w
+        return g
+    }
+
+    @Test func perturbationNeverGrowsALayer() throws {
+        let g = Self.dominantGroupNet()
+        var options = CompressionOptions(policy: .perturbation(sparsity: 0.5, score: .magnitude, blocks: .alds))
+        options.method = nil
+        let (out, report) = try Compressor(options: options).run(g)
+        let conv3 = Self.row(report, "conv3")
+        #expect(!conv3.kept || conv3.paramsAfter < conv3.paramsBefore,
+                "conv3 decomposed into \(conv3.paramsAfter) parameters from \(conv3.paramsBefore) (ranks \(conv3.ranks))")
+        try CT.expectConsistent(report, original: g, compressed: out)
+    }
+
+    /// The classifier included on purpose, the graph's last node: its output is the network's
+    /// output, so scoring its vectors needs no network after it.
+    @Test func outputScoresReachTheClassifier() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 12)
+        let (out, report) = try Self.run(.perturbation(sparsity: 0.5, score: .output, blocks: .none), data: data) {
+            $0.include = ["fc1", "fc2"]
+        }
+        try CT.expectConsistent(report, original: g, compressed: out)
+        #expect(Self.row(report, "fc2").reason.contains("score output"))
+    }
+
+    // MARK: budgets
+
+    @Test func macsBudgetIsMetAndItsSensitivityCached() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 20)
+        let path = CT.temporaryPath("sensitivity.json")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let configure: (inout CompressionOptions) -> Void = { $0.sensitivityCache = path }
+        let (out, report) = try Self.run(.budgetMACs(0.6), data: data, configure: configure)
+        try CT.expectConsistent(report, original: g, compressed: out)
+        #expect(report.totals.macsAfter <= Int(0.6 * Double(report.totals.macsBefore)) + 1,
+                "\(report.totals.macsAfter) of \(report.totals.macsBefore)")
+        #expect(report.accuracyCurves.map(\.layer) == Self.candidates)
+        #expect(report.accuracyCurves.allSatisfy { $0.parameter == "rank" && $0.ranks.count == $0.accuracy.count && !$0.ranks.isEmpty })
+        for name in Self.candidates {
+            let row = Self.row(report, name)
+            if row.kept {
+                #expect(row.valAccuracyDrop != nil)
+                #expect(row.reason.hasPrefix("budget macs=0.6"), "\(row.reason)")
+            } else {
+                #expect(row.reason.contains("the budget is met without it"), "\(row.reason)")
+            }
+        }
+
+        // The cache file: one entry per candidate, with the baseline.
+        let file = try #require(FileManager.default.contents(atPath: path))
+        let json = try #require(try JSONSerialization.jsonObject(with: file) as? [String: Any])
+        let layers = try #require(json["layers"] as? [String: Any])
+        #expect(Set(layers.keys) == Set(Self.candidates))
+        #expect((json["baseline"] as? NSNumber)?.doubleValue == 100)
+        #expect((json["key"] as? String)?.contains(g.name) == true)
+
+        // A second run reads it and decides the same.
+        let (again, second) = try Self.run(.budgetMACs(0.6), data: data, configure: configure)
+        #expect(second.layers.map(\.ranks) == report.layers.map(\.ranks))
+        #expect(second.layers.map(\.kept) == report.layers.map(\.kept))
+        #expect(second.totals.macsAfter == report.totals.macsAfter)
+        #expect(try again.cost().total == out.cost().total)
+
+        // It really is read: a layer whose cached curve is emptied is no longer decomposed.
+        var edited = json
+        var editedLayers = layers
+        let victim = try #require(report.layers.first { $0.kept }?.name)
+        editedLayers[victim] = [Any]()
+        edited["layers"] = editedLayers
+        try JSONSerialization.data(withJSONObject: edited).write(to: URL(fileURLWithPath: path))
+        let (_, third) = try Self.run(.budgetMACs(0.6), data: data, configure: configure)
+        #expect(!Self.row(third, victim).kept)
+    }
+
+    /// Curves measured on one validation set are not those of another of the same size: the cache
+    /// must not hand them back (here the second set's labels are all wrong, baseline 0 %).
+    @Test func sensitivityCacheIsKeyedByTheValidationData() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 20)
+        var other = data
+        other.validation.labels = data.validation.labels.map { ($0 + 1) % 10 }
+        let path = CT.temporaryPath("sensitivity.json")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let configure: (inout CompressionOptions) -> Void = { $0.sensitivityCache = path; $0.include = ["conv3"] }
+        let (_, first) = try Self.run(.budgetMACs(0.6), data: data, configure: configure)
+        #expect(first.accuracyCurves.allSatisfy { $0.baseline == 100 })
+        let (_, second) = try Self.run(.budgetMACs(0.6), data: other, configure: configure)
+        #expect(second.totals.valAccuracyBefore == 0)
+        for curve in second.accuracyCurves {
+            #expect(curve.baseline == second.totals.valAccuracyBefore, "\(curve.layer): curve from the other data set (baseline \(curve.baseline))")
+        }
+    }
+
+    @Test func latencyBudgetRunsAndReports() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 20)
+        let (out, report) = try Self.run(.budgetLatency(0.8), data: data) { $0.include = ["conv3", "conv4"] }
+        try CT.expectConsistent(report, original: g, compressed: out)
+        #expect(report.policy == "budget:latency=0.8")
+        #expect(report.accuracyCurves.map(\.layer) == ["conv3", "conv4"])
+    }
+}
