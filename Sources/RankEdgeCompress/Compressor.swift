@@ -49,7 +49,7 @@ public struct Compressor: Sendable {
         }
         if options.snap == .latency {
             let snapper = LatencySnap(meter: meter, minRankFraction: options.minRankFraction)
-            for i in choices.indices where choices[i].isKept && choices[i].selection == nil {
+            for i in choices.indices where choices[i].isKept && choices[i].selection == nil && !choices[i].latencySnapped {
                 progress("snap \(i + 1)/\(choices.count) \(analyses[i].layer.name): timing ranks \(choices[i].ranks.map(String.init).joined(separator: "/")) and below")
                 let (snapped, sweep) = try snapper.snap(choices[i], analysis: analyses[i], original: graph)
                 choices[i] = snapped
@@ -156,9 +156,11 @@ public struct Compressor: Sendable {
             return try PerturbationPruning(compressor: self, sparsity: sparsity, score: score, blocks: blocks)
                 .choose(analyses, graph: graph, extras: &extras)
         case .budgetMACs(let f):
-            return try BudgetSearch(compressor: self, fraction: f, target: .macs).choose(analyses, graph: graph, curves: &curves, extras: &extras)
+            return try BudgetSearch(compressor: self, fraction: f, target: .macs)
+                .choose(analyses, graph: graph, curves: &curves, sweeps: &sweeps, extras: &extras)
         case .budgetLatency(let f):
-            return try BudgetSearch(compressor: self, fraction: f, target: .latency).choose(analyses, graph: graph, curves: &curves, extras: &extras)
+            return try BudgetSearch(compressor: self, fraction: f, target: .latency)
+                .choose(analyses, graph: graph, curves: &curves, sweeps: &sweeps, extras: &extras)
         }
     }
 

@@ -263,4 +263,32 @@ import RankEdge
         #expect(report.policy == "budget:latency=0.8")
         #expect(report.accuracyCurves.map(\.layer) == ["conv3", "conv4"])
     }
+
+    /// With --snap latency a latency budget snaps inside its search: every decomposed layer was
+    /// swept exactly once (no second snap by the compressor), and its reason says both.
+    @Test func latencyBudgetSnapsOnceInsideItsSearch() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 20)
+        let (out, report) = try Self.run(.budgetLatency(0.8), data: data) { $0.include = ["conv3", "conv4"]; $0.snap = .latency }
+        try CT.expectConsistent(report, original: g, compressed: out)
+        let swept = report.sweeps.map(\.layer)
+        #expect(Set(swept).count == swept.count, "a layer swept twice: \(swept)")
+        for row in report.layers where row.kept {
+            #expect(swept.contains(row.name), "\(row.name) kept without a sweep")
+            #expect(row.reason.hasPrefix("budget latency=0.8"), "\(row.reason)")
+            #expect(row.reason.contains("snapped") || row.reason.contains("no latency cliff"), "\(row.reason)")
+        }
+    }
+
+    /// A drop too small to measure is charged one image's worth times the squared weight error, so
+    /// the greedy allocation does not treat every unmeasurable loss as free.
+    @Test func unmeasurableDropsAreNotFree() {
+        let option = { (drop: Double, error: Double?) in
+            BudgetSearch.Option(method: .tucker2, ranks: [4, 4], macs: 1, ms: 1, originalMs: 2, drop: drop, relativeError: error)
+        }
+        #expect(option(-0.6, 0.5).charge(resolution: 2) == 0.5)
+        #expect(option(1.0, 0.5).charge(resolution: 2) == 1.5)
+        #expect(option(0, 0.9).charge(resolution: 5) > option(0, 0.3).charge(resolution: 5))
+        #expect(option(0.4, nil).charge(resolution: 5) == 0.4)
+    }
 }

@@ -5,8 +5,15 @@ import RankEdge
 /// the least validation-accuracy loss. Each layer's sensitivity curve (accuracy drop, MACs and
 /// measured time at a grid of ranks, that layer alone decomposed) is measured once and cached in a
 /// file; a greedy allocation then buys the cheapest accuracy per unit saved until the budget is met,
-/// assuming drops add up. A latency budget is checked on the whole compressed model and tightened
-/// by the shortfall, up to three times.
+/// assuming drops add up. A drop too small to see on the validation images (one image is
+/// 100/N points) is not free: each option's drop is floored at zero and charged one image's worth
+/// times its squared relative weight error, so among "free" moves the most faithful come first.
+///
+/// A latency budget is checked on the whole compressed model, since layers timed alone do not add
+/// up to the model (factored layers lose more of their fixed costs inside it): the amount to save
+/// is bisected over up to six allocations, each measured against the original, and the slowest one
+/// within the budget is kept. With `--snap latency`, every allocation is snapped (Algorithm 1)
+/// before it is measured, so the budget holds for the model written.
 struct BudgetSearch {
     enum Target: String { case macs, latency }
     let compressor: Compressor
@@ -14,8 +21,12 @@ struct BudgetSearch {
     let target: Target
     /// Ranks as fractions of each mode's full rank.
     static let grid: [Double] = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75]
+    /// Whole-model allocations a latency budget may measure.
+    static let attempts = 6
+    /// A measured fraction this close under the target ends the search.
+    static let closeEnough = 0.03
 
-    func choose(_ analyses: [LayerAnalysis], graph: Graph, curves: inout [AccuracyCurve],
+    func choose(_ analyses: [LayerAnalysis], graph: Graph, curves: inout [AccuracyCurve], sweeps: inout [RankSweep],
                 extras: inout [String: LayerExtras]) throws(CompressError) -> [LayerChoice] {
         let validation = compressor.data!.validation
         var cache = SensitivityCache(path: compressor.options.sensitivityCache, graph: graph, validation: validation,
@@ -30,6 +41,7 @@ struct BudgetSearch {
                                         accuracy: o.map { cache.baseline - $0.drop }, baseline: cache.baseline, chosen: nil))
         }
         try cache.save()
+        let resolution = 100 / Double(max(validation.count, 1))
 
         let originalCost: [Double] = analyses.map { target == .macs ? Double($0.layer.macs) : measuredOriginal($0, cache) }
         let total: Double
@@ -39,31 +51,83 @@ struct BudgetSearch {
             total = try compressor.meter.medians([graph])[0]
         }
         var needed = total * (1 - fraction)
-        var picks: [Int?] = []
-        for attempt in 0..<(target == .latency ? 3 : 1) {
-            picks = allocate(options, originalCost: originalCost, needed: needed)
-            guard target == .latency else { break }
-            var candidate = graph
-            for (i, p) in picks.enumerated() {
-                if let p { candidate.substitute(analyses[i].layer.name, with: analyses[i].placeholder(options[i][p].method, ranks: options[i][p].ranks)) }
-            }
-            let ms = try compressor.meter.medians([graph, candidate])
-            compressor.progress(String(format: "budget: allocation %d measures %.3f ms against %.3f ms (target %.3f)", attempt + 1, ms[1], ms[0], fraction * ms[0]))
-            if ms[1] <= fraction * ms[0] { break }
-            needed += (ms[1] - fraction * ms[0]) / ms[0] * total
+        var snapper: LatencySnap? = nil
+        if compressor.options.snap == .latency {
+            snapper = LatencySnap(meter: compressor.meter, minRankFraction: compressor.options.minRankFraction)
         }
-        return analyses.indices.map { i in
-            guard let p = picks[i] else {
-                var c = LayerChoice(method: analyses[i].defaultMethod, ranks: [], note: "budget \(target.rawValue)=\(fraction)")
-                c.keepOriginal("the budget is met without it")
-                return c
+        var snapped: [String: (LayerChoice, RankSweep)] = [:]
+
+        // The choices an allocation makes, snapped when asked (each layer and rank is snapped once).
+        func choices(_ picks: [Int?]) throws(CompressError) -> [LayerChoice] {
+            var out: [LayerChoice] = []
+            for (i, pick) in picks.enumerated() {
+                guard let p = pick else {
+                    var c = LayerChoice(method: analyses[i].defaultMethod, ranks: [], note: "budget \(target.rawValue)=\(fraction)")
+                    c.keepOriginal("the budget is met without it")
+                    out.append(c)
+                    continue
+                }
+                let o = options[i][p]
+                var c = LayerChoice(method: o.method, ranks: o.ranks,
+                                    note: String(format: "budget %@=%g: %.2f points for %.0f %% of its %@", target.rawValue, fraction, o.drop,
+                                                 100 * (1 - o.cost(target) / max(originalCost[i], 1e-12)), target.rawValue))
+                if let snapper {
+                    let key = "\(analyses[i].layer.name) \(o.ranks)"
+                    if snapped[key] == nil {
+                        compressor.progress("budget: snapping \(analyses[i].layer.name) at ranks \(o.ranks.map(String.init).joined(separator: "/"))")
+                        snapped[key] = try snapper.snap(c, analysis: analyses[i], original: graph)
+                    }
+                    c = snapped[key]!.0
+                    c.latencySnapped = true
+                }
+                out.append(c)
             }
-            let o = options[i][p]
-            extras[analyses[i].layer.name] = LayerExtras(utilization: nil, valAccuracyDrop: o.drop)
-            return LayerChoice(method: o.method, ranks: o.ranks,
-                               note: String(format: "budget %@=%g: %.2f points for %.0f %% of its %@", target.rawValue, fraction, o.drop,
-                                            100 * (1 - o.cost(target) / max(originalCost[i], 1e-12)), target.rawValue))
+            return out
         }
+
+        var picks = allocate(options, originalCost: originalCost, needed: needed, resolution: resolution)
+        var chosen = try choices(picks)
+        if target == .latency {
+            var best: (fraction: Double, picks: [Int?], choices: [LayerChoice])?
+            var fastest: (fraction: Double, picks: [Int?], choices: [LayerChoice])?
+            var (low, high): (Double, Double?) = (0, nil)
+            for attempt in 1...Self.attempts {
+                var candidate = graph
+                for (i, c) in chosen.enumerated() where c.isKept {
+                    candidate.substitute(analyses[i].layer.name, with: analyses[i].placeholder(c.method, ranks: c.ranks, branches: c.branches))
+                }
+                let ms = try compressor.meter.medians([graph, candidate])
+                let measured = ms[1] / ms[0]
+                compressor.progress(String(format: "budget: allocation %d (saving %.0f %% by the layers' own times) measures %.3f ms against %.3f ms: %.2f of the original, target %.2f",
+                                           attempt, 100 * needed / total, ms[1], ms[0], measured, fraction))
+                if fastest == nil || measured < fastest!.fraction { fastest = (measured, picks, chosen) }
+                if measured <= fraction {
+                    if best == nil || measured > best!.fraction { best = (measured, picks, chosen) }
+                    high = needed
+                    if measured >= fraction - Self.closeEnough { break }
+                } else {
+                    low = needed
+                }
+                // Bisect the amount to save; until one allocation is fast enough, add the shortfall.
+                let next = high.map { (low + $0) / 2 } ?? min(total, needed + (measured - fraction) * total)
+                let nextPicks = allocate(options, originalCost: originalCost, needed: next, resolution: resolution)
+                if nextPicks == picks && high != nil { break }
+                needed = next
+                picks = nextPicks
+                chosen = try choices(picks)
+            }
+            let kept = best ?? fastest!
+            (picks, chosen) = (kept.picks, kept.choices)
+            if best == nil {
+                compressor.progress(String(format: "budget: no allocation reached %.2f of the original; the fastest measured %.2f", fraction, kept.fraction))
+            }
+        }
+        sweeps += Set(chosen.indices.compactMap { i in picks[i].map { "\(analyses[i].layer.name) \(options[i][$0].ranks)" } })
+            .sorted().compactMap { snapped[$0]?.1 }
+        for (i, p) in picks.enumerated() {
+            if let p { extras[analyses[i].layer.name] = LayerExtras(utilization: nil, valAccuracyDrop: options[i][p].drop) }
+        }
+        return chosen
     }
 
     struct Option: Codable {
@@ -73,7 +137,12 @@ struct BudgetSearch {
         var ms: Double
         var originalMs: Double
         var drop: Double
+        /// ‖W − Ŵ‖_F / ‖W‖_F at these ranks (nil in caches written before it was kept: refitted).
+        var relativeError: Double?
         func cost(_ t: Target) -> Double { t == .macs ? Double(macs) : ms }
+        /// The drop the allocation charges: never below zero, plus `resolution` (one validation
+        /// image, in points) times the squared weight error, for drops too small to measure.
+        func charge(resolution: Double) -> Double { max(0, drop) + resolution * (relativeError ?? 0) * (relativeError ?? 0) }
     }
 
     private func measuredOriginal(_ a: LayerAnalysis, _ cache: SensitivityCache) -> Double {
@@ -82,7 +151,13 @@ struct BudgetSearch {
 
     /// The layer decomposed at each grid rank: MACs, time beside the original, validation drop.
     private func sensitivity(_ analysis: LayerAnalysis, graph: Graph, cache: inout SensitivityCache) throws(CompressError) -> [Option] {
-        if let cached = cache.entries[analysis.layer.name] { return cached }
+        if var cached = cache.entries[analysis.layer.name] {
+            for i in cached.indices where cached[i].relativeError == nil {
+                cached[i].relativeError = try? analysis.factor(cached[i].method, ranks: cached[i].ranks).relativeError
+            }
+            cache.entries[analysis.layer.name] = cached
+            return cached
+        }
         let layer = analysis.layer
         // Under auto, the default form (Tucker-2 for k×k): a latency race per grid rank would
         // multiply the curves' cost by the number of methods.
@@ -108,7 +183,8 @@ struct BudgetSearch {
             let drop = base - (try evaluator.accuracy(g))
             let isolated = IsolatedLayer.graph(layer, original: graph, factorization: f)
             graphs.append(isolated)
-            out.append(Option(method: method, ranks: ranks, macs: IsolatedLayer.cost(isolated).macs, ms: 0, originalMs: 0, drop: drop))
+            out.append(Option(method: method, ranks: ranks, macs: IsolatedLayer.cost(isolated).macs, ms: 0, originalMs: 0, drop: drop,
+                              relativeError: f.relativeError))
         }
         if target == .latency || cache.path != nil {
             let ms = try compressor.meter.medians(graphs)
@@ -120,11 +196,11 @@ struct BudgetSearch {
 
     /// Greedy: repeatedly take the move (a layer to a cheaper option) with the least added drop per
     /// unit of cost saved, until `needed` is saved or no move saves anything.
-    private func allocate(_ options: [[Option]], originalCost: [Double], needed: Double) -> [Int?] {
+    private func allocate(_ options: [[Option]], originalCost: [Double], needed: Double, resolution: Double) -> [Int?] {
         var picks = [Int?](repeating: nil, count: options.count)
         var saved = 0.0
         func cost(_ i: Int, _ p: Int?) -> Double { p.map { options[i][$0].cost(target) } ?? originalCost[i] }
-        func drop(_ i: Int, _ p: Int?) -> Double { p.map { max(0, options[i][$0].drop) } ?? 0 }
+        func drop(_ i: Int, _ p: Int?) -> Double { p.map { options[i][$0].charge(resolution: resolution) } ?? 0 }
         while saved < needed {
             var best: (i: Int, p: Int, rate: Double, gain: Double)?
             for i in options.indices {

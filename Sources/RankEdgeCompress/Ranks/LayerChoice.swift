@@ -13,6 +13,9 @@ public struct LayerChoice: Sendable {
     public var transformError: Double?
     /// Seed 004's pruning keeps chosen singular vectors of (blocked) layers rather than a leading rank.
     public var selection: ComponentSelection?
+    /// Already put through `--snap latency` by the policy itself (a latency budget snaps inside its
+    /// search, so that the model it measures is the one written).
+    public var latencySnapped = false
 
     public init(method: DecompositionMethod, ranks: [Int], branches: Int = 1, note: String) {
         self.method = method; self.ranks = ranks; self.branches = branches; self.note = note

@@ -41,10 +41,9 @@ struct EvalCommand: ParsableCommand {
         guard graph.inputs.count == 1, let shape, Array(shape.dims.dropFirst()) == split.imageShape else {
             throw CLIError("\(model): expects input \(shape?.description ?? "none"), the images of \(data) are [N, \(split.height), \(split.width), \(split.channels)]")
         }
-        // ModelRunner is where the CLI picks its executor (the reference one until the fast runtime lands).
         let runner = try ModelRunner(graph: graph)
         let normalization = Normalization(mean: runner.normalization.mean, std: runner.normalization.std)
-        let backendName = "reference"
+        let backendName = "runtime"
 
         let n = min(limit ?? split.count, split.count)
         var predictions: [Int] = []
