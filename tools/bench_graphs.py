@@ -101,6 +101,12 @@ def main():
     for g in a.graphs:
         if not os.path.isfile(g):
             fail(f"{g}: no such file")
+    for p in peers:
+        module = {"ort": "onnxruntime", "openvino": "openvino"}[p]
+        try:
+            __import__(module)
+        except ImportError:
+            fail(f"--peers {p} needs the {module} package (pip install {module})")
     threads = [int(x) for x in a.threads.split(",")]
     work = tempfile.mkdtemp(prefix="bench-graphs-")
     onnx = {}
