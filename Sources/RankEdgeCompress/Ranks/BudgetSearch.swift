@@ -124,7 +124,7 @@ struct BudgetSearch {
         }
         sweeps += Set(chosen.indices.compactMap { i in picks[i].map { "\(analyses[i].layer.name) \(options[i][$0].ranks)" } })
             .sorted().compactMap { snapped[$0]?.1 }
-        for (i, p) in picks.enumerated() {
+        for (i, p) in picks.enumerated() where chosen[i].isKept {
             if let p { extras[analyses[i].layer.name] = LayerExtras(utilization: nil, valAccuracyDrop: options[i][p].drop) }
         }
         return chosen
