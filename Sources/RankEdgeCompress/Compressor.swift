@@ -65,9 +65,6 @@ public struct Compressor: Sendable {
             let layer = analysis.layer
             var choice = choices[i]
             var factorization: Factorization?
-            if choice.isKept, choice.selection == nil, let problem = unfactorable(choice, analysis: analysis) {
-                choice.keepOriginal(problem)
-            }
             if choice.isKept {
                 progress("factor \(i + 1)/\(analyses.count) \(layer.name): \(choice.method.rawValue) ranks \(choice.ranks.map(String.init).joined(separator: "/"))")
                 do {

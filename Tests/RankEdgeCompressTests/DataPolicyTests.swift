@@ -283,12 +283,12 @@ import RankEdge
     /// A drop too small to measure is charged one image's worth times the squared weight error, so
     /// the greedy allocation does not treat every unmeasurable loss as free.
     @Test func unmeasurableDropsAreNotFree() {
-        let option = { (drop: Double, error: Double?) in
+        let option = { (drop: Double, error: Double) in
             BudgetSearch.Option(method: .tucker2, ranks: [4, 4], macs: 1, ms: 1, originalMs: 2, drop: drop, relativeError: error)
         }
         #expect(option(-0.6, 0.5).charge(resolution: 2) == 0.5)
         #expect(option(1.0, 0.5).charge(resolution: 2) == 1.5)
         #expect(option(0, 0.9).charge(resolution: 5) > option(0, 0.3).charge(resolution: 5))
-        #expect(option(0.4, nil).charge(resolution: 5) == 0.4)
+        #expect(option(0.4, 0).charge(resolution: 5) == 0.4)
     }
 }

@@ -77,9 +77,9 @@ public struct ComponentSelection: Sendable {
     public let kept: [[Int]]
 
     public var keptCount: Int { kept.reduce(0) { $0 + $1.count } }
-    /// Parameters the factors would hold without padding.
     /// Parameters the factors hold as built (groups padded to the widest).
     public func paddedParams(of w: LayerWeight) -> Int { partition.paddedParams(keeping: kept.map(\.count), of: w) }
+    /// Parameters the factors would hold without padding.
     public var idealParams: Int { zip(kept, partition.blocks).reduce(0) { $0 + $1.0.count * ($1.1.rows + $1.1.cols) } }
 
     public func factor(_ weight: LayerWeight, geometry: LayerGeometry) -> Factorization {

@@ -137,12 +137,12 @@ struct BudgetSearch {
         var ms: Double
         var originalMs: Double
         var drop: Double
-        /// ‖W − Ŵ‖_F / ‖W‖_F at these ranks (nil in caches written before it was kept: refitted).
-        var relativeError: Double?
+        /// ‖W − Ŵ‖_F / ‖W‖_F at these ranks.
+        var relativeError: Double
         func cost(_ t: Target) -> Double { t == .macs ? Double(macs) : ms }
         /// The drop the allocation charges: never below zero, plus `resolution` (one validation
         /// image, in points) times the squared weight error, for drops too small to measure.
-        func charge(resolution: Double) -> Double { max(0, drop) + resolution * (relativeError ?? 0) * (relativeError ?? 0) }
+        func charge(resolution: Double) -> Double { max(0, drop) + resolution * relativeError * relativeError }
     }
 
     private func measuredOriginal(_ a: LayerAnalysis, _ cache: SensitivityCache) -> Double {
@@ -151,13 +151,7 @@ struct BudgetSearch {
 
     /// The layer decomposed at each grid rank: MACs, time beside the original, validation drop.
     private func sensitivity(_ analysis: LayerAnalysis, graph: Graph, cache: inout SensitivityCache) throws(CompressError) -> [Option] {
-        if var cached = cache.entries[analysis.layer.name] {
-            for i in cached.indices where cached[i].relativeError == nil {
-                cached[i].relativeError = try? analysis.factor(cached[i].method, ranks: cached[i].ranks).relativeError
-            }
-            cache.entries[analysis.layer.name] = cached
-            return cached
-        }
+        if let cached = cache.entries[analysis.layer.name] { return cached }
         let layer = analysis.layer
         // Under auto, the default form (Tucker-2 for k×k): a latency race per grid rank would
         // multiply the curves' cost by the number of methods.
