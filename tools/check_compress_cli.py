@@ -73,7 +73,16 @@ if r and not os.path.exists(os.path.join(tmp, "plots", "stages.svg")):
 r = report_of(["--rank", "utilized:1", "--data", data, "--val", "20", "--calibration", "20"], "utilized")
 if r and r["totals"].get("mlu") is None:
     failures.append("utilized: no MLU in the report")
-report_of(["--rank", "perturbation:0.5:score=output", "--data", data, "--val", "10", "--calibration", "8"], "perturbation")
+scores = os.path.join(tmp, "scores.json")
+for sparsity, cached in (("0.5", False), ("0.7", True)):
+    r = report_of(["--rank", f"perturbation:{sparsity}:score=output", "--data", data, "--val", "10", "--calibration", "8",
+                   "--sensitivity-cache", scores], "perturbation" + sparsity)
+    pr = (r or {}).get("pruning")
+    if r and (not pr or pr["scores_cached"] != cached or not 0 < pr["kept_vectors"] < pr["vectors"]
+              or not -1 <= pr["spearman_relerr"] <= 1):
+        failures.append(f"perturbation:{sparsity}: pruning summary {pr} (expected scores_cached {cached})")
+if not os.path.exists(scores):
+    failures.append("perturbation: no score cache written")
 report_of(["--rank", "perturbation:0.6:score=relerr:blocks=alds"], "alds")
 r = report_of(["--rank", "budget:macs=0.7", "--data", data, "--val", "20", "--sensitivity-cache", os.path.join(tmp, "sens.json")], "budget")
 if r and r["totals"]["macs_after"] > 0.7 * r["totals"]["macs_before"] * 1.02:

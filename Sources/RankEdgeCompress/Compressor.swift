@@ -26,7 +26,8 @@ public struct Compressor: Sendable {
         var sweeps: [RankSweep] = []
         var curves: [AccuracyCurve] = []
         var extras: [String: LayerExtras] = [:]
-        var choices = try chooseRanks(analyses, graph: graph, sweeps: &sweeps, curves: &curves, extras: &extras)
+        var pruning: PruningReport?
+        var choices = try chooseRanks(analyses, graph: graph, sweeps: &sweeps, curves: &curves, extras: &extras, pruning: &pruning)
 
         // Snapping, then the parameter check every decomposition must pass.
         if case .multiple(let n) = options.snap {
@@ -95,7 +96,8 @@ public struct Compressor: Sendable {
         try measureLayers(&rows, analyses: analyses, factorizations: factorizations, original: graph)
         out.metadata["rankedge.compress.policy"] = options.policy.description
         out.metadata["rankedge.compress.source"] = graph.name
-        let report = try summarize(original: graph, compressed: out, rows: rows, sweeps: sweeps, curves: curves, merges: merges)
+        var report = try summarize(original: graph, compressed: out, rows: rows, sweeps: sweeps, curves: curves, merges: merges)
+        report.pruning = pruning
         return (out, report)
     }
 
@@ -138,7 +140,7 @@ public struct Compressor: Sendable {
     }
 
     private func chooseRanks(_ analyses: [LayerAnalysis], graph: Graph, sweeps: inout [RankSweep], curves: inout [AccuracyCurve],
-                             extras: inout [String: LayerExtras]) throws(CompressError) -> [LayerChoice] {
+                             extras: inout [String: LayerExtras], pruning: inout PruningReport?) throws(CompressError) -> [LayerChoice] {
         switch options.policy {
         case .ratio, .energy:
             var out: [LayerChoice] = []
@@ -150,8 +152,10 @@ public struct Compressor: Sendable {
         case .utilized(let epsilon):
             return try UtilizedRankSearch(compressor: self, epsilon: epsilon).choose(analyses, graph: graph, curves: &curves, extras: &extras)
         case .perturbation(let sparsity, let score, let blocks):
-            return try PerturbationPruning(compressor: self, sparsity: sparsity, score: score, blocks: blocks)
+            let (choices, report) = try PerturbationPruning(compressor: self, sparsity: sparsity, score: score, blocks: blocks)
                 .choose(analyses, graph: graph, extras: &extras)
+            pruning = report
+            return choices
         case .budgetMACs(let f):
             return try BudgetSearch(compressor: self, fraction: f, target: .macs)
                 .choose(analyses, graph: graph, curves: &curves, sweeps: &sweeps, extras: &extras)

@@ -107,7 +107,7 @@ import RankEdge
         for sparsity in score == .output || score == .variance ? [0.6] : [0.3, 0.6] {
             let compressor = Compressor(options: CompressionOptions(policy: .perturbation(sparsity: sparsity, score: score, blocks: blocks)), data: data)
             let choices = try PerturbationPruning(compressor: compressor, sparsity: sparsity, score: score, blocks: blocks)
-                .choose(analyses, graph: g, extras: &extras)
+                .choose(analyses, graph: g, extras: &extras).choices
             #expect(choices.count == analyses.count)
             let before = analyses.reduce(0) { $0 + $1.originalWeightParams }
             var after = 0
@@ -184,6 +184,72 @@ import RankEdge
         }
         try CT.expectConsistent(report, original: g, compressed: out)
         #expect(Self.row(report, "fc2").reason.contains("score output"))
+    }
+
+    /// The pruning summary agrees with the layer rows: vectors counted per block, the kept ones
+    /// summing to the rows' ranks, collapsed layers exactly those left at one vector per block, and a
+    /// score ranked against itself correlating perfectly.
+    @Test(arguments: [(RankPolicy.PerturbationScore.relerr, RankPolicy.Blocking.none), (.magnitude, .alds), (.output, .square)])
+    func pruningSummaryMatchesTheLayers(score: RankPolicy.PerturbationScore, blocks: RankPolicy.Blocking) throws {
+        let g = CT.smallNet()
+        let policy = RankPolicy.perturbation(sparsity: 0.9, score: score, blocks: blocks)
+        let data = policy.needsData ? try CT.data(for: g, calibration: 8, validation: 12) : nil
+        let (_, report) = try Self.run(policy, data: data) { $0.sensitivityCache = nil }
+        let p = try #require(report.pruning)
+        #expect(p.score == score.rawValue && p.blocks == blocks.rawValue && p.sparsity == 0.9)
+        let analyses = try LayerSelection.candidates(in: g).layers.map { LayerAnalysis($0) }
+        let expectedVectors = analyses.reduce(0) { total, a in
+            total + BlockPartition.make(a.layer.weight, blocks, linear: a.layer.geometry.isLinear).blocks.reduce(0) { $0 + min($1.rows, $1.cols) }
+        }
+        #expect(p.vectors == expectedVectors)
+        let rows = Self.candidates.map { Self.row(report, $0) }
+        #expect(p.keptVectors == rows.reduce(0) { $0 + $1.ranks.reduce(0, +) })
+        #expect(p.collapsed == rows.filter { $0.ranks.allSatisfy { $0 == 1 } }.map(\.name))
+        #expect(!p.collapsed.isEmpty, "90 % sparsity on the small net leaves some layer at one vector per block")
+        #expect(p.svdSeconds >= 0 && p.scoringSeconds >= 0 && !p.scoresCached)
+        if score == .relerr { #expect(abs(try #require(p.spearmanRelerr) - 1) < 1e-12) }
+        if score == .magnitude { #expect(abs(try #require(p.spearmanMagnitude) - 1) < 1e-12) }
+        if score == .output { #expect(p.scoringSeconds > 0) }
+        let rho = try #require(p.spearmanRelerr)
+        #expect(rho >= -1 && rho <= 1)
+    }
+
+    /// Output scores are computed once per blocking: another sparsity, or the variance score, reads
+    /// them back and chooses exactly what a run without the cache chooses.
+    @Test func outputScoresAreCachedAcrossSparsitiesAndScores() throws {
+        let g = CT.smallNet()
+        let data = try CT.data(for: g, calibration: 8, validation: 12)
+        let path = CT.temporaryPath("perturbation.json")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let cached: (inout CompressionOptions) -> Void = { $0.sensitivityCache = path }
+        let uncached: (inout CompressionOptions) -> Void = { $0.sensitivityCache = nil }
+        let (_, first) = try Self.run(.perturbation(sparsity: 0.5, score: .output, blocks: .alds), data: data, configure: cached)
+        #expect(first.pruning?.scoresCached == false)
+        #expect(FileManager.default.fileExists(atPath: path))
+        for policy in [RankPolicy.perturbation(sparsity: 0.8, score: .output, blocks: .alds), .perturbation(sparsity: 0.5, score: .variance, blocks: .alds)] {
+            let (_, again) = try Self.run(policy, data: data, configure: cached)
+            let (_, fresh) = try Self.run(policy, data: data, configure: uncached)
+            #expect(again.pruning?.scoresCached == true, "\(policy)")
+            #expect(fresh.pruning?.scoresCached == false)
+            #expect(again.pruning?.scoringSeconds == first.pruning?.scoringSeconds, "the time of the run that scored")
+            #expect(again.layers.map(\.ranks) == fresh.layers.map(\.ranks), "\(policy)")
+        }
+        // Another blocking is scored anew; different calibration images do not read stale scores.
+        let (_, none) = try Self.run(.perturbation(sparsity: 0.5, score: .output, blocks: .none), data: data, configure: cached)
+        #expect(none.pruning?.scoresCached == false)
+        let other = try CT.data(for: g, calibration: 9, validation: 12)
+        let (_, otherData) = try Self.run(.perturbation(sparsity: 0.5, score: .output, blocks: .alds), data: other, configure: cached)
+        #expect(otherData.pruning?.scoresCached == false)
+    }
+
+    @Test func spearmanCorrelationWithTies() {
+        #expect(spearmanCorrelation([1, 2, 3, 4], [10, 20, 30, 1000]) == 1)
+        #expect(spearmanCorrelation([1, 2, 3, 4], [4, 3, 2, 1]) == -1)
+        // b's ranks with the tie shared: [1, 2, 3.5, 5, 3.5]; Pearson of the ranks = 8 / √95.
+        #expect(fractionalRanks([5, 6, 7, 8, 7]) == [1, 2, 3.5, 5, 3.5])
+        #expect(abs(spearmanCorrelation([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) - 8 / 95.0.squareRoot()) < 1e-12)
+        #expect(spearmanCorrelation([1, 2, 3], [7, 7, 7]).isNaN)
+        #expect(spearmanCorrelation([1], [2]).isNaN)
     }
 
     // MARK: budgets

@@ -226,8 +226,7 @@ struct SensitivityCache {
 
     init(path: String?, graph: Graph, validation: LabeledSamples, settings: String) {
         self.path = path
-        var weights = Fingerprint()
-        for name in graph.weights.keys.sorted() { weights.add(name); weights.add(graph.weights[name]!.data) }
+        let weights = Fingerprint.weights(of: graph)
         var data = Fingerprint()
         data.add(validation.images)
         data.add(validation.labels)
@@ -258,4 +257,11 @@ struct Fingerprint: CustomStringConvertible {
     mutating func add(_ values: [Int]) { mix(UInt64(values.count)); for v in values { mix(UInt64(bitPattern: Int64(v))) } }
     mutating func add(_ s: String) { for b in s.utf8 { mix(UInt64(b)) } }
     var description: String { String(hash, radix: 16) }
+
+    /// Every weight of a graph, by name.
+    static func weights(of graph: Graph) -> Fingerprint {
+        var f = Fingerprint()
+        for name in graph.weights.keys.sorted() { f.add(name); f.add(graph.weights[name]!.data) }
+        return f
+    }
 }

@@ -15,25 +15,51 @@ struct PerturbationPruning {
 
     struct Vector { var layer: Int; var block: Int; var index: Int; var score: Double; var cost: Int }
 
-    func choose(_ analyses: [LayerAnalysis], graph: Graph, extras: inout [String: LayerExtras]) throws(CompressError) -> [LayerChoice] {
+    func choose(_ analyses: [LayerAnalysis], graph: Graph, extras: inout [String: LayerExtras]) throws(CompressError)
+        -> (choices: [LayerChoice], report: PruningReport) {
         let blockings = analyses.map { BlockPartition.make($0.layer.weight, blocks, linear: $0.layer.geometry.isLinear) }
+        let svdStart = ContinuousClock.now
         var svds: [[SVD]] = []
         for (i, a) in analyses.enumerated() {
             compressor.progress("perturbation: SVD of \(a.layer.name) (\(blockings[i].count) block\(blockings[i].count == 1 ? "" : "s"))")
             do { svds.append(try blockings[i].blocks.map { try SVD($0.matrix(a.layer.weight), rows: $0.rows, cols: $0.cols) }) }
             catch { throw .measurement("\(a.layer.name): \(error)") }
         }
+        let svdSeconds = seconds(since: svdStart)
+
+        var cache: PerturbationScoreCache?
+        if score == .output || score == .variance {
+            cache = PerturbationScoreCache(path: compressor.options.sensitivityCache, graph: graph, calibration: compressor.data!.calibration)
+        }
+        var scoringSeconds = 0.0, allCached = cache != nil
         var vectors: [Vector] = []
+        var magnitudes: [Double] = [], relerrs: [Double] = []
         for (i, a) in analyses.enumerated() {
             let norm = a.layer.weight.squaredNorm
             var scores: [[Double]]
             switch score {
             case .magnitude: scores = svds[i].map { $0.s.map(Double.init) }
             case .relerr: scores = svds[i].map { $0.s.map { Double($0) * Double($0) / max(norm, 1e-30) } }
-            case .output, .variance: scores = try outputScores(a, partition: blockings[i], svds: svds[i], graph: graph)
+            case .output, .variance:
+                var measured = cache![a.layer.name, blocks]
+                if measured == nil {
+                    allCached = false
+                    let start = ContinuousClock.now
+                    let (output, variance) = try outputScores(a, partition: blockings[i], svds: svds[i], graph: graph)
+                    measured = .init(output: output, variance: variance, seconds: seconds(since: start))
+                    cache![a.layer.name, blocks] = measured
+                    try cache!.save()
+                }
+                scores = score == .output ? measured!.output : measured!.variance
+                scoringSeconds += measured!.seconds
             }
             for (b, block) in blockings[i].blocks.enumerated() {
-                for (k, s) in scores[b].enumerated() { vectors.append(Vector(layer: i, block: b, index: k, score: s, cost: block.rows + block.cols)) }
+                for (k, s) in scores[b].enumerated() {
+                    vectors.append(Vector(layer: i, block: b, index: k, score: s, cost: block.rows + block.cols))
+                    let sigma = Double(svds[i][b].s[k])
+                    magnitudes.append(sigma)
+                    relerrs.append(sigma * sigma / max(norm, 1e-30))
+                }
             }
         }
         // Global pruning: drop the lowest-scored vectors until the parameter target is met. Any
@@ -52,8 +78,9 @@ struct PerturbationPruning {
             kept[v.layer][v.block].remove(v.index)
             current += layerParams(v.layer) - old
         }
-        compressor.progress("perturbation: \(vectors.count) vectors scored, \(kept.joined().reduce(0) { $0 + $1.count }) kept")
-        return analyses.indices.map { i in
+        let keptVectors = kept.joined().reduce(0) { $0 + $1.count }
+        compressor.progress("perturbation: \(vectors.count) vectors scored, \(keptVectors) kept")
+        let choices = analyses.indices.map { i in
             let selection = ComponentSelection(partition: blockings[i], svds: svds[i], kept: kept[i].map { $0.sorted() })
             let label = selection.kept.map { String($0.count) }.joined(separator: "/")
             let blockNote = blockings[i].count > 1 ? ", \(blocks.rawValue) blocks \(label)" : ""
@@ -63,10 +90,30 @@ struct PerturbationPruning {
             if selection.paddedParams(of: analyses[i].layer.weight) >= analyses[i].originalWeightParams { c.keepOriginal("pruned to rank \(label), which saves no parameters") }
             return c
         }
+        // A layer is collapsed when every block is down to the one vector pruning must leave.
+        let collapsed = analyses.indices.filter { i in
+            kept[i].allSatisfy { $0.count == 1 } && svds[i].contains { $0.s.count > 1 }
+        }.map { analyses[$0].layer.name }
+        let scoreValues = vectors.map(\.score)
+        let report = PruningReport(score: score.rawValue, blocks: blocks.rawValue, sparsity: sparsity, vectors: vectors.count,
+                                   keptVectors: keptVectors, svdSeconds: svdSeconds, scoringSeconds: scoringSeconds,
+                                   scoresCached: allCached, collapsed: collapsed,
+                                   spearmanRelerr: definedOrNil(spearmanCorrelation(scoreValues, relerrs)),
+                                   spearmanMagnitude: definedOrNil(spearmanCorrelation(scoreValues, magnitudes)))
+        return (choices, report)
     }
 
-    /// Output-perturbation scores of every singular vector of one layer's blocks.
-    private func outputScores(_ a: LayerAnalysis, partition: BlockPartition, svds: [SVD], graph: Graph) throws(CompressError) -> [[Double]] {
+    private func definedOrNil(_ x: Double) -> Double? { x.isNaN ? nil : x }
+
+    private func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// Output-perturbation and output-variance scores of every singular vector of one layer's blocks,
+    /// from the same forward passes.
+    private func outputScores(_ a: LayerAnalysis, partition: BlockPartition, svds: [SVD], graph: Graph) throws(CompressError)
+        -> (output: [[Double]], variance: [[Double]]) {
         let samples = compressor.data!.calibration
         let layer = a.layer
         let output = layer.node.outputs[0]
@@ -95,10 +142,10 @@ struct PerturbationPruning {
         }
         let reference = try network(y)
         let s = layer.weight.outputs
-        var scores: [[Double]] = []
+        var outputs: [[Double]] = [], variances: [[Double]] = []
         for (b, block) in partition.blocks.enumerated() {
             compressor.progress("perturbation: \(layer.name) block \(b + 1)/\(partition.count): \(svds[b].s.count) vectors through the rest of the network")
-            var blockScores: [Double] = []
+            var blockOutputs: [Double] = [], blockVariances: [Double] = []
             let svd = svds[b]
             for k in 0..<svd.s.count {
                 // y_{b,k} = y − σ_k u_k (v_kᵀ x_block) at every output pixel of the block's outputs.
@@ -111,21 +158,26 @@ struct PerturbationPruning {
                     if dot == 0 { continue }
                     for (i, row) in block.outputRows.enumerated() { changed.data[p * s + row] -= dot * u[i] }
                 }
-                blockScores.append(perturbation(reference, try network(changed)))
+                let perturbed = try network(changed)
+                blockOutputs.append(Self.meanSquaredDistance(reference, perturbed))
+                blockVariances.append(Self.summedVariance(reference, perturbed))
             }
-            scores.append(blockScores)
+            outputs.append(blockOutputs)
+            variances.append(blockVariances)
         }
-        return scores
+        return (outputs, variances)
     }
 
-    /// `output`: mean over samples of ‖y − y'‖²; `variance`: Σ over components of the variance over samples.
-    private func perturbation(_ y: Tensor, _ changed: Tensor) -> Double {
+    /// `output`: mean over samples of ‖y − y'‖².
+    static func meanSquaredDistance(_ y: Tensor, _ changed: Tensor) -> Double {
+        var sum = 0.0
+        for i in 0..<y.count { let d = Double(y.data[i] - changed.data[i]); sum += d * d }
+        return sum / Double(max(y.shape[0], 1))
+    }
+
+    /// `variance`: Σ over output components of the variance over samples of y − y'.
+    static func summedVariance(_ y: Tensor, _ changed: Tensor) -> Double {
         let n = y.shape[0], k = y.count / max(n, 1)
-        if score == .output {
-            var sum = 0.0
-            for i in 0..<y.count { let d = Double(y.data[i] - changed.data[i]); sum += d * d }
-            return sum / Double(n)
-        }
         var total = 0.0
         for j in 0..<k {
             var mean = 0.0, sq = 0.0

@@ -23,9 +23,11 @@ public struct CompressionReport: Codable, Sendable {
     public var stages: [StageTime]
     /// Nodes added by merging factors into their neighbours (`--merge`).
     public var merges: [MergeReport]
+    /// What the global pruning of the `perturbation` policy scored and removed.
+    public var pruning: PruningReport? = nil
 
     enum CodingKeys: String, CodingKey {
-        case model, policy, method, snap, merge, machine, threads, date, layers, totals, sweeps, stages, merges
+        case model, policy, method, snap, merge, machine, threads, date, layers, totals, sweeps, stages, merges, pruning
         case accuracyCurves = "accuracy_curves"
     }
 }
@@ -136,4 +138,35 @@ public struct MergeReport: Codable, Sendable, Equatable {
     public var node: String
     public var from: [String]
     public var exact: Bool
+}
+
+/// Seed 004's global pruning: how long the scoring took, which layers collapsed, and how the score
+/// ranks the singular vectors against the data-free scores.
+public struct PruningReport: Codable, Sendable, Equatable {
+    public var score: String
+    public var blocks: String
+    public var sparsity: Double
+    /// Singular vectors scored, and kept, over all candidate layers.
+    public var vectors: Int
+    public var keptVectors: Int
+    /// SVDs of every block (every score needs them).
+    public var svdSeconds: Double
+    /// The score itself on top of the SVDs: the forward passes of `output`/`variance` (the time they
+    /// took when computed, also when read back from the cache); about zero for `magnitude`, `relerr`.
+    public var scoringSeconds: Double
+    /// True when the output scores were read from the cache instead of computed.
+    public var scoresCached: Bool
+    /// Layers left with one singular vector in every block: pruned as far as pruning goes.
+    public var collapsed: [String]
+    /// Spearman rank correlation, over every scored vector, of this score with relerr and with
+    /// magnitude (nil when undefined: fewer than two vectors, or constant scores).
+    public var spearmanRelerr: Double?
+    public var spearmanMagnitude: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case score, blocks, sparsity, vectors, collapsed
+        case keptVectors = "kept_vectors"
+        case svdSeconds = "svd_seconds", scoringSeconds = "scoring_seconds", scoresCached = "scores_cached"
+        case spearmanRelerr = "spearman_relerr", spearmanMagnitude = "spearman_magnitude"
+    }
 }

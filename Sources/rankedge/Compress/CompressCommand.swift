@@ -50,7 +50,7 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Threads of the latency measurements (the thread count the model will run with).") var threads: Int = 1
     @Option(help: ArgumentHelp("Write the report as JSON here (fields in docs/CLI.md).", valueName: "json")) var report: String?
     @Option(help: ArgumentHelp("Write SVG plots into this folder.", valueName: "dir")) var plots: String?
-    @Option(help: ArgumentHelp("Budget policies: per-layer sensitivity cache (default MODEL.sensitivity.json; 'none' disables).", valueName: "json"))
+    @Option(help: ArgumentHelp("Budget policies: per-layer sensitivity cache (default MODEL.sensitivity.json); perturbation: output scores (default MODEL.perturbation.json). 'none' disables.", valueName: "json"))
     var sensitivityCache: String?
     @Option(help: "Input mean per channel for pixels in 0…1, comma-separated (default: the graph's metadata, else measured).") var mean: String?
     @Option(help: "Input standard deviation per channel (default: the graph's metadata, else measured).") var std: String?
@@ -85,7 +85,9 @@ struct CompressCommand: ParsableCommand {
         switch sensitivityCache {
         case "none": options.sensitivityCache = nil
         case let path?: options.sensitivityCache = path
-        case nil: options.sensitivityCache = model + ".sensitivity.json"
+        case nil:
+            if case .perturbation = options.policy { options.sensitivityCache = model + ".perturbation.json" }
+            else { options.sensitivityCache = model + ".sensitivity.json" }
         }
 
         let graph = try loadGraph(model)

@@ -23,6 +23,13 @@ enum CompressionTable {
             Swift.print(String(format: "validation accuracy %.2f %% → %.2f %% (before fine-tuning)", a, b))
         }
         if let mlu = t.mlu { Swift.print(String(format: "mean layer utilization (MLU) %.1f %%", 100 * mlu)) }
+        if let p = r.pruning {
+            let rho = { (x: Double?) in x.map { String(format: "%.3f", $0) } ?? "undefined" }
+            Swift.print(String(format: "pruning: %d of %d singular vectors kept; SVDs %.1f s, %@ scores %.1f s%@; Spearman with relerr %@, magnitude %@",
+                               p.keptVectors, p.vectors, p.svdSeconds, p.score, p.scoringSeconds, p.scoresCached ? " (from the cache)" : "",
+                               rho(p.spearmanRelerr), rho(p.spearmanMagnitude)))
+            Swift.print("collapsed to one vector per block: " + (p.collapsed.isEmpty ? "none" : "\(p.collapsed.count) (\(p.collapsed.joined(separator: ", ")))"))
+        }
         if !r.merges.isEmpty { Swift.print("merged: " + r.merges.map { "\($0.from.joined(separator: " + ")) (\($0.exact ? "exact" : "approximate"))" }.joined(separator: ", ")) }
     }
 
