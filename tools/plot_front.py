@@ -28,7 +28,7 @@ from plot_experiments import (  # noqa: E402  (the drawing code lives beside thi
 PROG = "plot_front.py"
 Point = namedtuple("Point", "model label latency accuracy final")
 Peer = namedtuple("Peer", "model engine latency")
-ENGINES = {"onnxruntime": ("ONNX Runtime", "triangle"), "openvino": ("OpenVINO", "diamond")}
+ENGINES = {"onnxruntime": ("ORT", "triangle"), "openvino": ("OpenVINO", "diamond")}
 
 
 class InputError(Exception):
@@ -105,7 +105,7 @@ def pareto_front(points):
 def log_ticks(low, high):
     ticks = []
     for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
-        for mantissa in (1, 2, 5):
+        for mantissa in (1, 2, 3, 5):
             value = mantissa * 10 ** exponent
             if low <= value <= high:
                 ticks.append(value)
@@ -144,14 +144,17 @@ def render(points, peers, threads):
         name, shape = ENGINES[q.engine]
         parts.append(marker(shape, x_scale(math.log10(q.latency)), y_scale(originals[q.model]), colours[q.model],
                             False, f"{q.model} original on {name}: {q.latency:.3f} ms", css_class="peer"))
-    for p in front:
+    # Front labels alternate above and below the line so neighbours do not overprint.
+    for index, p in enumerate(front):
         x, y = x_scale(math.log10(p.latency)), y_scale(p.accuracy)
-        parts.append(el("text", {"class": "front-label", "x": px(x + 6), "y": px(y - 6), "font-size": 9,
-                                 "fill": MUTED}, f"{p.model} {p.label}"))
+        parts.append(el("text", {"class": "front-label", "x": px(x + 5), "y": px(y - 7 if index % 2 == 0 else y + 15),
+                                 "font-size": 9, "fill": MUTED}, f"{p.model} {p.label}"))
     legend = [LegendEntry(m, colours[m], None, "circle", True) for m in models]
     legend += [LegendEntry("not fine-tuned", MUTED, None, "circle", False)]
-    legend += [LegendEntry(f"original on {name}", MUTED, None, shape, False)
-               for engine, (name, shape) in ENGINES.items() if any(q.engine == engine for q in peers)]
+    engines = [(name, shape) for engine, (name, shape) in ENGINES.items() if any(q.engine == engine for q in peers)]
+    if engines:
+        legend += [LegendEntry("originals on:", MUTED, None, None, False)]
+        legend += [LegendEntry(name, MUTED, None, shape, False) for name, shape in engines]
     legend += [LegendEntry("Pareto front", MUTED, "dashed", None, False)]
     parts += draw_legend(legend, frame.top + 6)
     return svg_document("Accuracy against latency", parts), front

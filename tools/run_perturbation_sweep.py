@@ -13,6 +13,9 @@ be stopped and run again; the output scores of each blocking are cached beside t
 
 Test accuracy before and after fine-tuning is measured by `finetune --val 0` on the first
 --eval-limit test images (the same images for every row and for --baseline-accuracy).
+
+  tools/run_perturbation_sweep.py --table rows.csv [more.csv ...]
+      prints the Markdown tables of docs/EXPERIMENTS.md from the rows and their details files.
 """
 import argparse
 import csv
@@ -55,7 +58,50 @@ def run(command, log):
     return time.time() - start, open(log).read()
 
 
+def table(paths):
+    rows, details = [], {}
+    for path in paths:
+        with open(path, newline="") as f:
+            rows += list(csv.DictReader(f))
+        with open(path.replace(".csv", "-details.csv"), newline="") as f:
+            details.update({d["policy"]: d for d in csv.DictReader(f)})
+    cell = {}
+    for r in rows:
+        d = details[r["policy"]]
+        cell[(d["score"], d["blocks"], d["sparsity"])] = (r, d)
+    sparsities = sorted({k[2] for k in cell}, key=float)
+    scores = [s for s in ("magnitude", "relerr", "output", "variance") if any(k[0] == s for k in cell)]
+    blockings = [b for b in ("none", "alds", "square") if any(k[1] == b for k in cell)]
+    print("| score | blocks | " + " | ".join(f"{float(s) * 100:g} %" for s in sparsities) + " |")
+    print("|---|---|" + "---|" * len(sparsities))
+    for score in scores:
+        for blocks in blockings:
+            entries = []
+            for sparsity in sparsities:
+                if (score, blocks, sparsity) not in cell:
+                    entries.append("–")
+                    continue
+                r, d = cell[(score, blocks, sparsity)]
+                collapsed = f" ({d['collapsed']} coll.)" if d["collapsed"] != "0" else ""
+                entries.append(f"{float(r['accuracy_before_ft']):.1f} → {float(r['accuracy_after_ft']):.1f}{collapsed}")
+            print(f"| {score} | {blocks} | " + " | ".join(entries) + " |")
+    print()
+    print("| score | blocks | vectors | SVDs s | scoring s | Spearman vs relerr | Spearman vs magnitude |")
+    print("|---|---|---|---|---|---|---|")
+    for score in scores:
+        for blocks in blockings:
+            ds = [cell[k][1] for k in cell if k[0] == score and k[1] == blocks]
+            if not ds:
+                continue
+            d = ds[0]
+            rho = lambda x: f"{float(x):.3f}" if x else "–"
+            print(f"| {score} | {blocks} | {d['vectors']} | {float(d['svd_seconds']):.1f} | {max(float(x['scoring_seconds']) for x in ds):.1f} "
+                  f"| {rho(d['spearman_relerr'])} | {rho(d['spearman_magnitude'])} |")
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--table":
+        return table(sys.argv[2:])
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True)
