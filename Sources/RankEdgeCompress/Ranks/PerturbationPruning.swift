@@ -48,7 +48,7 @@ struct PerturbationPruning {
                     let (output, variance) = try outputScores(a, partition: blockings[i], svds: svds[i], graph: graph)
                     measured = .init(output: output, variance: variance, seconds: seconds(since: start))
                     cache![a.layer.name, blocks] = measured
-                    try cache!.save()
+                    try cache!.save()  // after every layer: an interrupted scoring resumes where it stopped
                 }
                 scores = score == .output ? measured!.output : measured!.variance
                 scoringSeconds += measured!.seconds
@@ -105,10 +105,7 @@ struct PerturbationPruning {
 
     private func definedOrNil(_ x: Double) -> Double? { x.isNaN ? nil : x }
 
-    private func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
+    private func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start) / .seconds(1) }
 
     /// Output-perturbation and output-variance scores of every singular vector of one layer's blocks,
     /// from the same forward passes.
