@@ -5,6 +5,9 @@ let package = Package(
     name: "RankEdge",
     products: [
         .library(name: "RankEdge", targets: ["RankEdge"]),
+        .library(name: "RankEdgeReference", targets: ["RankEdgeReference"]),
+        .library(name: "RankEdgeZoo", targets: ["RankEdgeZoo"]),
+        .library(name: "RankEdgeInput", targets: ["RankEdgeInput"]),
         .library(name: "RankEdgeTrain", targets: ["RankEdgeTrain"]),
         .library(name: "RankEdgeCompress", targets: ["RankEdgeCompress"]),
         .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
@@ -19,6 +22,13 @@ let package = Package(
         .target(name: "CRankEdgeKernels"),
         // The runtime: no system dependencies, so boards link only this.
         .target(name: "RankEdge", dependencies: ["CRankEdgeKernels"]),
+        // The reference executor and naive GEMM: the slow, obviously correct twins every fast path is
+        // tested against (and `run --reference`); never linked into a board's runtime.
+        .target(name: "RankEdgeReference", dependencies: ["RankEdge"]),
+        // The reference architectures with seeded weights (`zoo`, `train`), built from the runtime's graph builder.
+        .target(name: "RankEdgeZoo", dependencies: ["RankEdge"]),
+        // Inputs the way users have them: images and the graph's normalisation.
+        .target(name: "RankEdgeInput", dependencies: ["RankEdge"]),
         // OpenBLAS: the trainer's GEMMs and gemm-bench's baseline (never linked into the runtime).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         // zlib: inflating compressed NumPy .npz datasets (trainer only).
@@ -28,7 +38,7 @@ let package = Package(
         // Low-rank compression of trained graphs: decompositions, rank policies, reports. Needs no trainer.
         .target(name: "RankEdgeCompress", dependencies: ["RankEdge", "CLinalg"]),
         // The workstation trainer; the runtime never depends on it.
-        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "RankEdgeCompress", "COpenBLAS", "CZlib"]),
+        .target(name: "RankEdgeTrain", dependencies: ["RankEdge", "RankEdgeZoo", "RankEdgeInput", "RankEdgeCompress", "COpenBLAS", "CZlib"]),
         // ONNX import/export over committed swift-protobuf code (tools/regenerate_onnx_proto.sh).
         .target(
             name: "RankEdgeONNX",
@@ -38,6 +48,9 @@ let package = Package(
             name: "rankedge",
             dependencies: [
                 "RankEdge",
+                "RankEdgeReference",
+                "RankEdgeZoo",
+                "RankEdgeInput",
                 "COpenBLAS",
                 "RankEdgeTrain",
                 "RankEdgeCompress",
@@ -45,11 +58,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "CRankEdgeKernels"]),
-        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdgeCompress", "RankEdge", "RankEdgeONNX"],
+        .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeInput", "CRankEdgeKernels"]),
+        .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdgeCompress", "RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeONNX"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "RankEdgeCompressTests", dependencies: ["RankEdgeCompress", "RankEdge"]),
-        .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge"]),
+        .testTarget(name: "RankEdgeCompressTests", dependencies: ["RankEdgeCompress", "RankEdge", "RankEdgeReference"]),
+        .testTarget(name: "RankEdgeONNXTests", dependencies: ["RankEdgeONNX", "RankEdge", "RankEdgeReference", "RankEdgeZoo"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,10 @@
  * statistic a shared host repeats). Built and run by tools/bench_conv_kernels.sh.
  *   bench_conv_kernels rank   H C S K L ROWS BLOCK GROUP   (stride 1, "same" padding)
  *   bench_conv_kernels narrow H C S K                      (stride 1, "same" padding, bias + ReLU)
+ *   bench_conv_kernels list                                 (every entry of the conv-kernel table)
+ *   bench_conv_kernels kernel NAME H C S K                  (any table entry by name, on its own ISA:
+ *       depthwise H x H x C, k x k; narrow conv and rank conv (L = 1) C -> S; narrow chain C -> S -> S -> C;
+ *       Winograd transforms of every tile of an H x H image of C channels, S outputs)
  */
 #define _POSIX_C_SOURCE 199309L
 #include "rankedge_conv_kernels.h"
@@ -26,11 +30,88 @@ static float *random_floats(size_t n) {
     return p;
 }
 
+/* Times one entry of the conv-kernel table, called through its own ISA's table. */
+static int bench_entry(const char *name, size_t h, size_t c, size_t s, size_t k) {
+    const re_conv_kernel_entry *e = re_conv_kernel_named(name);
+    if (!e) { fprintf(stderr, "no conv kernel named %s (bench_conv_kernels list shows them)\n", name); return 2; }
+    const re_conv_kernels *t = re_conv_kernels_get(e->isa);
+    if (!t) { fprintf(stderr, "%s: this CPU cannot run its ISA\n", name); return 2; }
+    const ptrdiff_t pad = (ptrdiff_t)(k / 2);
+    const size_t widest = (c > s ? c : s) * 36;
+    float *x = random_floats(h * h * widest), *y = malloc(h * h * widest * sizeof(float)), *w = random_floats(c * k * k * s + widest);
+    float *bias = random_floats(widest), *scratch = malloc(h * h * widest * 4 * sizeof(float));
+    double best = 1e30, macs = 0;
+    for (int rep = 0; rep < 200; rep++) {
+        const double t0 = now();
+        switch (e->operation) {
+        case RE_CONV_DEPTHWISE_ROWS: {
+            re_depthwise_params p = {h, h, c, h, h, k, k, 1, 1, pad, pad, 1, 1, w, bias, RE_ACT_RELU};
+            t->depthwise_rows(&p, x, y, NULL, 0, h);
+            macs = (double)h * h * c * k * k;
+            break;
+        }
+        case RE_CONV_NARROWCONV_ROWS: {
+            re_narrowconv_params p = {h, h, c, h, h, s, k, k, pad, pad, w, bias, RE_ACT_RELU};
+            t->narrowconv_rows(&p, x, y, NULL, 0, h);  /* x stands in for the planes: timing only */
+            macs = (double)h * h * s * c * k * k;
+            break;
+        }
+        case RE_CONV_RANKCONV_TILE: {
+            const size_t sp = (s + 7) / 8 * 8;
+            re_rankconv_params p = {h, h, c, h, h, s, 1, k, 1, 1, pad, pad, sp, w, w, NULL, 0};
+            t->rankconv_tile(&p, x, y, NULL, 0, h, 0, sp, 4, scratch);
+            macs = (double)h * h * s * c * 2 * k;
+            break;
+        }
+        case RE_CONV_NARROWCHAIN_PROJECT: case RE_CONV_NARROWCHAIN_ROWS: {
+            re_narrowchain_params p = {{h, h, s, h, h, s, k, k, pad, pad, w, NULL, RE_ACT_NONE}, c, w, NULL, c, w, NULL, RE_ACT_RELU};
+            if (e->operation == RE_CONV_NARROWCHAIN_PROJECT) {
+                t->narrowchain_project(&p, x, scratch, 0, h + k - 1);
+                macs = (double)(h + k - 1) * h * c * s;
+            } else {
+                t->narrowchain_rows(&p, scratch, y, NULL, 0, h, scratch + h * h * widest * 2);
+                macs = (double)h * h * s * (s * k * k + c);
+            }
+            break;
+        }
+        default: {
+            /* m x m output tiles of the image; rows of the transform point into x and y. */
+            const int m = e->winograd == RE_WINOGRAD_F43 ? 4 : 2, r = e->winograd == RE_WINOGRAD_F25 ? 5 : 3;
+            const size_t alpha = (size_t)(m + r - 1), tiles = (h / (size_t)m) * (h / (size_t)m);
+            const float *rows[36];
+            float *outs[16];
+            for (size_t i = 0; i < 36; i++) rows[i] = x + (i % h) * c;
+            for (size_t i = 0; i < 16; i++) outs[i] = y + i * s;
+            for (size_t tile = 0; tile < tiles; tile++) {
+                if (e->operation == RE_CONV_WINOGRAD_INPUT) t->winograd_input[e->winograd](rows, c, scratch, c);
+                else if (e->operation == RE_CONV_WINOGRAD_OUTPUT) t->winograd_output[e->winograd](x, s, s, bias, outs, NULL, RE_ACT_RELU);
+                else t->winograd_output_gradient[e->winograd](rows, s, scratch, s);
+            }
+            macs = (double)tiles * alpha * alpha * (e->operation == RE_CONV_WINOGRAD_INPUT ? c : s);
+        }
+        }
+        const double dt = now() - t0;
+        if (dt < best) best = dt;
+    }
+    printf("%s H=%zu C=%zu S=%zu k=%zu: %.4f ms, %.2f G values/s\n", name, h, c, s, k, best * 1e3, macs / best * 1e-9);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "list") == 0) {
+        for (size_t i = 0; i < re_conv_kernel_count(); i++) {
+            const re_conv_kernel_entry *e = re_conv_kernel_at(i);
+            printf("%-38s %s\n", e->name, re_conv_kernels_get(e->isa) ? "runs here" : "not on this CPU");
+        }
+        return 0;
+    }
+    if (argc == 7 && strcmp(argv[1], "kernel") == 0) {
+        return bench_entry(argv[2], (size_t)atoi(argv[3]), (size_t)atoi(argv[4]), (size_t)atoi(argv[5]), (size_t)atoi(argv[6]));
+    }
     const int isa = re_cpu_supports(RE_ISA_AVX2) ? RE_ISA_AVX2 : (re_cpu_supports(RE_ISA_NEON) ? RE_ISA_NEON : RE_ISA_SCALAR);
     const int rank = argc == 10 && strcmp(argv[1], "rank") == 0, narrow = argc == 6 && strcmp(argv[1], "narrow") == 0;
     if (!rank && !narrow) {
-        fprintf(stderr, "usage: bench_conv_kernels rank H C S K L ROWS BLOCK GROUP | narrow H C S K\n");
+        fprintf(stderr, "usage: bench_conv_kernels rank H C S K L ROWS BLOCK GROUP | narrow H C S K | list | kernel NAME H C S K\n");
         return 2;
     }
     const size_t h = (size_t)atoi(argv[2]), c = (size_t)atoi(argv[3]), s = (size_t)atoi(argv[4]), k = (size_t)atoi(argv[5]);

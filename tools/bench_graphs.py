@@ -10,8 +10,11 @@ thread count) and OpenVINO (CPU, INFERENCE_PRECISION_HINT=f32, one stream, LATEN
 INFERENCE_NUM_THREADS = the thread count): each round visits every graph and engine in a rotating
 order, each measurement is a p50 over --iterations runs after --warmup.
 
+With --baseline OTHER_BINARY another build of rankedge times the same graphs in the same rounds (a
+refactor's before and after): the last column is then this build over the baseline.
+
     tools/bench_graphs.py --rankedge .build/release/rankedge --threads 1,2 --rounds 9 \\
-        original.rkg ratio2.rkg ratio2-snap.rkg [--peers ort,openvino] [--json out.json]
+        original.rkg ratio2.rkg ratio2-snap.rkg [--peers ort,openvino] [--baseline old/rankedge] [--json out.json]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -89,6 +92,7 @@ def main():
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--peers", default="", help="comma-separated: ort, openvino")
+    ap.add_argument("--baseline", help="another rankedge binary timed on the same graphs in the same rounds")
     ap.add_argument("--json", help="also write every round's times here")
     ap.add_argument("graphs", nargs="+")
     a = ap.parse_args()
@@ -101,6 +105,8 @@ def main():
     for g in a.graphs:
         if not os.path.isfile(g):
             fail(f"{g}: no such file")
+    if a.baseline and not os.access(a.baseline, os.X_OK):
+        fail(f"--baseline {a.baseline}: not an executable")
     for p in peers:
         module = {"ort": "onnxruntime", "openvino": "openvino"}[p]
         try:
@@ -116,11 +122,13 @@ def main():
             r = subprocess.run([a.rankedge, "export", g, "-o", onnx[g]], capture_output=True, text=True)
             if r.returncode != 0:
                 fail(f"export {g}: {r.stderr.strip()}")
-    engines = ["rankedge"] + [PEERS[p].name for p in peers]
+    engines = ["rankedge"] + (["baseline"] if a.baseline else []) + [PEERS[p].name for p in peers]
+    peer_engines = [PEERS[p].name for p in peers]
     results = []
     header = "| graph | threads | MACs | " + " | ".join(f"{e} p50 ms (× first)" for e in engines)
-    print(header + (" | RankEdge / best peer |" if peers else " |"))
-    print("|" + "---|" * (3 + len(engines) + (1 if peers else 0)))
+    extra = (["RankEdge / best peer"] if peers else []) + (["RankEdge / baseline"] if a.baseline else [])
+    print(header + "".join(f" | {x}" for x in extra) + " |")
+    print("|" + "---|" * (3 + len(engines) + len(extra)))
     for t in threads:
         sessions = {(g, PEERS[p].name): PEERS[p](onnx[g], t) for g in a.graphs for p in peers}
         times = {(g, e): [] for g in a.graphs for e in engines}
@@ -129,8 +137,8 @@ def main():
         for r in range(a.rounds):
             k = r % len(order)
             for g, e in order[k:] + order[:k]:
-                if e == "rankedge":
-                    out = bench(a.rankedge, g, t, a.iterations, a.warmup)
+                if e in ("rankedge", "baseline"):
+                    out = bench(a.rankedge if e == "rankedge" else a.baseline, g, t, a.iterations, a.warmup)
                     times[(g, e)].append(out["p50_ms"])
                     macs[g] = out["macs"]
                 else:
@@ -142,10 +150,12 @@ def main():
                 first = statistics.median(times[(a.graphs[0], e)])
                 cells.append(f"{m:.3f} ({m / first:.2f})")
             row = f"| {g} | {t} | {macs[g] / 1e6:.1f} M | " + " | ".join(cells)
+            ours = statistics.median(times[(g, "rankedge")])
             if peers:
-                ours = statistics.median(times[(g, "rankedge")])
-                best = min(statistics.median(times[(g, e)]) for e in engines[1:])
+                best = min(statistics.median(times[(g, e)]) for e in peer_engines)
                 row += f" | {ours / best:.2f}"
+            if a.baseline:
+                row += f" | {ours / statistics.median(times[(g, 'baseline')]):.3f}"
             print(row + " |", flush=True)
             results.append({"graph": g, "threads": t, "macs": macs[g],
                             "p50_ms": {e: times[(g, e)] for e in engines}})

@@ -1,6 +1,6 @@
 /*
  * Cross-checks one ISA's GEMM micro-kernels against the portable scalar kernel, and both against a
- * double-precision reference; then the separable rank-L conv kernel against its formula. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
+ * double-precision reference; then every conv-kernel entry of that ISA (re_conv_kernel_at) against its formula. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
  * A small C driver (same loop structure as the Swift one: K blocks, packed or unpacked A, zero-padded
  * panels by each ISA's own packers, epilogue on the last K block only) runs each kernel over odd sizes that leave edge tiles in
  * every direction. Exit status 1 on any mismatch.
@@ -135,6 +135,45 @@ static int check_rankconv(re_isa isa, size_t h, size_t w, size_t c, size_t s, si
         }
     }
     free(x); free(bh); free(av); free(bias); free(y); free(planar); free(scratch);
+    return ok;
+}
+
+/* The depthwise conv (one filter per channel) with bias, residual and ReLU6 against a double
+ * evaluation, at a stride, dilation and padding; channel counts cover the kernel's blocks of 32 and 8
+ * and its scalar tail. */
+static int check_depthwise(re_isa isa, size_t h, size_t w, size_t c, size_t k, size_t stride, size_t dilation, ptrdiff_t pad) {
+    const size_t span = (k - 1) * dilation + 1;
+    const size_t oh = (h + 2 * (size_t)pad - span) / stride + 1, ow = (w + 2 * (size_t)pad - span) / stride + 1;
+    float *x = malloc(h * w * c * sizeof(float)), *wt = malloc(k * k * c * sizeof(float));
+    float *bias = malloc(c * sizeof(float)), *res = malloc(oh * ow * c * sizeof(float)), *y = malloc(oh * ow * c * sizeof(float));
+    for (size_t i = 0; i < h * w * c; i++) x[i] = 4.0f * next_uniform();
+    for (size_t i = 0; i < k * k * c; i++) wt[i] = next_uniform();
+    for (size_t i = 0; i < c; i++) bias[i] = next_uniform();
+    for (size_t i = 0; i < oh * ow * c; i++) res[i] = next_uniform();
+    re_depthwise_params p = {h, w, c, oh, ow, k, k, stride, stride, pad, pad, dilation, dilation, wt, bias, RE_ACT_RELU6};
+    re_depthwise_rows((int)isa, &p, x, y, res, 0, oh);
+    int ok = 1;
+    for (size_t oy = 0; oy < oh && ok; oy++)
+    for (size_t ox = 0; ox < ow && ok; ox++)
+    for (size_t ch = 0; ch < c && ok; ch++) {
+        double exact = (double)bias[ch] + res[(oy * ow + ox) * c + ch];
+        double bound = fabs(bias[ch]) + fabs(res[(oy * ow + ox) * c + ch]);
+        for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++) {
+            const ptrdiff_t iy = (ptrdiff_t)(oy * stride + i * dilation) - pad, ix = (ptrdiff_t)(ox * stride + j * dilation) - pad;
+            if (iy < 0 || ix < 0 || iy >= (ptrdiff_t)h || ix >= (ptrdiff_t)w) continue;
+            const double term = (double)wt[(i * k + j) * c + ch] * x[((size_t)iy * w + (size_t)ix) * c + ch];
+            exact += term; bound += fabs(term);
+        }
+        exact = activate(exact, RE_ACT_RELU6);
+        const float got = y[(oy * ow + ox) * c + ch];
+        if (fabs(got - exact) > (double)(k * k + 2) * 1.2e-7 * bound + 1e-30) {
+            ok = 0;
+            fprintf(stderr, "depthwise mismatch h=%zu w=%zu c=%zu k=%zu stride=%zu at (%zu,%zu,%zu): %.9g exact %.9g\n",
+                    h, w, c, k, stride, oy, ox, ch, got, exact);
+        }
+    }
+    free(x); free(wt); free(bias); free(res); free(y);
     return ok;
 }
 
@@ -365,6 +404,77 @@ static int check_winograd(re_isa isa, size_t m_tile, size_t r, size_t c) {
     return ok;
 }
 
+/* The checks of one conv-kernel entry's operation (the Winograd checks run input, output and weight
+ * gradient transforms together, for each algorithm the entry takes part in). */
+static void check_conv_entry(re_isa isa, const re_conv_kernel_entry *entry, long *passed, long *failed) {
+    switch (entry->operation) {
+    case RE_CONV_DEPTHWISE_ROWS: {
+        /* Channels 8 (one vector), 37 (a block of 32, a vector and a tail), 5 (tail only); 3x3 and 5x5;
+         * strides 1 and 2; dilation 2; padding none, same, and wider than the taps reach. */
+        static const size_t dc[][7] = {
+            {7, 9, 8, 3, 1, 1, 1}, {11, 8, 37, 3, 2, 1, 1}, {9, 9, 5, 5, 1, 1, 2}, {12, 10, 40, 3, 1, 2, 2},
+            {6, 7, 16, 5, 2, 1, 0}, {1, 1, 9, 3, 1, 1, 1},
+        };
+        for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++) {
+            const size_t *r = dc[i];
+            if (check_depthwise(isa, r[0], r[1], r[2], r[3], r[4], r[5], (ptrdiff_t)r[6])) (*passed)++; else (*failed)++;
+        }
+        return;
+    }
+    case RE_CONV_RANKCONV_TILE: {
+    /* Rank conv: k = 3, 5, 7 (unrolled bodies) and 4, 9 (generic), strides 1 and 2, odd row tiles
+         * (the paired vertical pass's lone last row), partial channel groups, every column remainder. */
+        static const size_t rc[][10] = {
+            {1, 1, 1, 1, 3, 1, 1, 1, 8, 1},   {7, 13, 5, 9, 3, 1, 1, 3, 16, 2},  {9, 11, 7, 17, 5, 2, 1, 9, 8, 4},
+            {8, 15, 3, 8, 7, 3, 1, 8, 8, 8},  {11, 9, 4, 13, 3, 2, 2, 2, 8, 3},  {13, 13, 6, 24, 4, 2, 1, 5, 24, 4},
+            {10, 8, 9, 8, 9, 1, 2, 4, 8, 2},  {6, 14, 11, 31, 5, 5, 1, 6, 32, 5}, {12, 12, 16, 16, 7, 1, 1, 12, 16, 2},
+        };
+        for (size_t i = 0; i < sizeof rc / sizeof rc[0]; i++) {
+            const size_t *r = rc[i];
+            if (check_rankconv(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) (*passed)++; else (*failed)++;
+        }
+        return;
+    }
+    case RE_CONV_NARROWCONV_ROWS: {
+    /* Narrow direct conv: 1, 9, 12, 13 and 19 output channels (blocks of 12 + remainder), widths
+         * of whole and partial 8-pixel vectors, 3×3 and 5×5, asymmetric padding by the pad pair. */
+        static const size_t nc[][7] = {
+            {1, 1, 1, 1, 1, 0, 0}, {9, 8, 9, 9, 3, 1, 1}, {7, 11, 5, 19, 3, 1, 1}, {6, 21, 17, 12, 5, 2, 2},
+            {12, 16, 3, 13, 3, 2, 0}, {5, 9, 20, 1, 3, 0, 1},
+        };
+        for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) {
+            const size_t *r = nc[i];
+            if (check_narrowconv(isa, r[0], r[1], r[2], r[3], r[4], (ptrdiff_t)r[5], (ptrdiff_t)r[6])) (*passed)++; else (*failed)++;
+        }
+        return;
+    }
+    case RE_CONV_WINOGRAD_INPUT: case RE_CONV_WINOGRAD_OUTPUT: case RE_CONV_WINOGRAD_OUTPUT_GRADIENT: {
+        static const size_t wc[] = {1, 7, 8, 13, 24, 33};
+        /* The F(2x2, 5x5) input transform is also F(4x4, 3x3)'s. */
+        const int shared_input = entry->operation == RE_CONV_WINOGRAD_INPUT && entry->winograd == RE_WINOGRAD_F25;
+        for (size_t i = 0; i < sizeof wc / sizeof wc[0]; i++) {
+            if (entry->winograd == RE_WINOGRAD_F23) { if (check_winograd(isa, 2, 3, wc[i])) (*passed)++; else (*failed)++; }
+            if (entry->winograd == RE_WINOGRAD_F25) { if (check_winograd(isa, 2, 5, wc[i])) (*passed)++; else (*failed)++; }
+            if (entry->winograd == RE_WINOGRAD_F43 || shared_input) { if (check_winograd(isa, 4, 3, wc[i])) (*passed)++; else (*failed)++; }
+        }
+        return;
+    }
+    case RE_CONV_NARROWCHAIN_PROJECT: case RE_CONV_NARROWCHAIN_ROWS: {
+    /* Narrow chain: input channels 1, 16, 20 (a transpose and a tail) and 70 (two blocks of 64);
+         * cores 9 -> 9, 7 -> 11 and 19 -> 19; outputs 16, 13 (tail) and 32; widths 8, 11, 32; 3 x 3 and 5 x 5. */
+        static const size_t ch[][8] = {
+            {8, 8, 16, 9, 9, 16, 3, 1}, {9, 11, 20, 7, 11, 13, 3, 1}, {12, 32, 16, 9, 9, 16, 3, 1},
+            {6, 9, 70, 19, 19, 32, 5, 2}, {5, 8, 1, 3, 4, 5, 3, 0},
+        };
+        for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
+            const size_t *r = ch[i];
+            if (check_narrowchain(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], (ptrdiff_t)r[7])) (*passed)++; else (*failed)++;
+        }
+        return;
+    }
+    }
+}
+
 int main(int argc, char **argv) {
     const re_isa isa = argc > 1 && strcmp(argv[1], "avx2") == 0 ? RE_ISA_AVX2 : RE_ISA_NEON;
     const char *isa_name = isa == RE_ISA_AVX2 ? "avx2" : "neon";
@@ -445,43 +555,18 @@ int main(int argc, char **argv) {
         if (ok) passed++; else failed++;
         free(a); free(b); free(bias); free(res); free(c_fast); free(c_ref);
     }
-    /* Rank conv: k = 3, 5, 7 (unrolled bodies) and 4, 9 (generic), strides 1 and 2, odd row tiles
-     * (the paired vertical pass's lone last row), partial channel groups, every column remainder. */
-    static const size_t rc[][10] = {
-        {1, 1, 1, 1, 3, 1, 1, 1, 8, 1},   {7, 13, 5, 9, 3, 1, 1, 3, 16, 2},  {9, 11, 7, 17, 5, 2, 1, 9, 8, 4},
-        {8, 15, 3, 8, 7, 3, 1, 8, 8, 8},  {11, 9, 4, 13, 3, 2, 2, 2, 8, 3},  {13, 13, 6, 24, 4, 2, 1, 5, 24, 4},
-        {10, 8, 9, 8, 9, 1, 2, 4, 8, 2},  {6, 14, 11, 31, 5, 5, 1, 6, 32, 5}, {12, 12, 16, 16, 7, 1, 1, 12, 16, 2},
-    };
-    for (size_t i = 0; i < sizeof rc / sizeof rc[0]; i++) {
-        const size_t *r = rc[i];
-        if (check_rankconv(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) passed++; else failed++;
+    /* Every conv-kernel entry of this ISA, by name: each runs the checks of its operation. */
+    long entries = 0;
+    for (size_t e = 0; e < re_conv_kernel_count(); e++) {
+        const re_conv_kernel_entry *entry = re_conv_kernel_at(e);
+        if (entry->isa != (int)isa) continue;
+        const long before = passed + failed, failed_before = failed;
+        check_conv_entry(isa, entry, &passed, &failed);
+        entries++;
+        printf("%-36s %ld checks, %ld failed\n", entry->name, passed + failed - before, failed - failed_before);
+        if (passed + failed == before) { fprintf(stderr, "%s: no check for this entry\n", entry->name); failed++; }
     }
-    /* Narrow direct conv: 1, 9, 12, 13 and 19 output channels (blocks of 12 + remainder), widths
-     * of whole and partial 8-pixel vectors, 3×3 and 5×5, asymmetric padding by the pad pair. */
-    static const size_t nc[][7] = {
-        {1, 1, 1, 1, 1, 0, 0}, {9, 8, 9, 9, 3, 1, 1}, {7, 11, 5, 19, 3, 1, 1}, {6, 21, 17, 12, 5, 2, 2},
-        {12, 16, 3, 13, 3, 2, 0}, {5, 9, 20, 1, 3, 0, 1},
-    };
-    for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) {
-        const size_t *r = nc[i];
-        if (check_narrowconv(isa, r[0], r[1], r[2], r[3], r[4], (ptrdiff_t)r[5], (ptrdiff_t)r[6])) passed++; else failed++;
-    }
-    static const size_t wc[] = {1, 7, 8, 13, 24, 33};
-    for (size_t i = 0; i < sizeof wc / sizeof wc[0]; i++) {
-        if (check_winograd(isa, 2, 3, wc[i])) passed++; else failed++;
-        if (check_winograd(isa, 2, 5, wc[i])) passed++; else failed++;
-        if (check_winograd(isa, 4, 3, wc[i])) passed++; else failed++;
-    }
-    /* Narrow chain: input channels 1, 16, 20 (a transpose and a tail) and 70 (two blocks of 64);
-     * cores 9 -> 9, 7 -> 11 and 19 -> 19; outputs 16, 13 (tail) and 32; widths 8, 11, 32; 3 x 3 and 5 x 5. */
-    static const size_t ch[][8] = {
-        {8, 8, 16, 9, 9, 16, 3, 1}, {9, 11, 20, 7, 11, 13, 3, 1}, {12, 32, 16, 9, 9, 16, 3, 1},
-        {6, 9, 70, 19, 19, 32, 5, 2}, {5, 8, 1, 3, 4, 5, 3, 0},
-    };
-    for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
-        const size_t *r = ch[i];
-        if (check_narrowchain(isa, r[0], r[1], r[2], r[3], r[4], r[5], r[6], (ptrdiff_t)r[7])) passed++; else failed++;
-    }
+    if (entries == 0) { fprintf(stderr, "no conv-kernel entries for %s\n", isa_name); failed++; }
     static const size_t counts[] = {1, 3, 7, 8, 9, 21, 64, 67};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         for (unsigned mask = 0; mask < 4; mask++) {

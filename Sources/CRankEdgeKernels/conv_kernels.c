@@ -1,7 +1,8 @@
 /*
- * Depthwise and separable rank-L conv kernels: one body (conv_kernels_impl.h) instantiated per ISA,
- * and the dispatch by re_isa. The AVX2 instance is compiled through a target attribute only and
- * is called only when re_cpu_supports(RE_ISA_AVX2) holds.
+ * The conv kernels that are not GEMMs (depthwise, narrow direct, separable rank-L, narrow chain,
+ * Winograd transforms): one body (conv_kernels_impl.h, winograd_impl.h) instantiated per ISA under
+ * public names, the per-ISA tables, and the dispatch through them. The AVX2 instance is compiled
+ * through a target attribute only, and its table is given out only when re_cpu_supports(RE_ISA_AVX2).
  */
 #include <string.h>
 #include "kernels_internal.h"
@@ -167,116 +168,127 @@ void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *
 #undef RE_ATTR
 #endif
 
-void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, float *y,
-                       const float *residual, size_t oy0, size_t oy1) {
+#define RE_CONV_TABLE(isa_value, isa) {                                                                    \
+    isa_value, re_depthwise_rows_##isa, re_narrowconv_rows_##isa, re_rankconv_tile_##isa,                    \
+    re_narrowchain_project_##isa, re_narrowchain_rows_##isa,                                                 \
+    {re_winograd_f23_input_##isa, re_winograd_f25_input_##isa, re_winograd_f25_input_##isa},                 \
+    {re_winograd_f23_output_##isa, re_winograd_f25_output_##isa, re_winograd_f43_output_##isa},              \
+    {re_winograd_f23_output_gradient_##isa, re_winograd_f25_output_gradient_##isa,                           \
+     re_winograd_f43_output_gradient_##isa}}
+
+static const re_conv_kernels re_conv_scalar = RE_CONV_TABLE(RE_ISA_SCALAR, scalar);
 #if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { depthwise_rows_avx2(p, x, y, residual, oy0, oy1); return; }
+static const re_conv_kernels re_conv_avx2 = RE_CONV_TABLE(RE_ISA_AVX2, avx2);
 #endif
 #if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { depthwise_rows_neon(p, x, y, residual, oy0, oy1); return; }
+static const re_conv_kernels re_conv_neon = RE_CONV_TABLE(RE_ISA_NEON, neon);
 #endif
-    depthwise_rows_scalar(p, x, y, residual, oy0, oy1);
+
+const re_conv_kernels *re_conv_kernels_get(int isa) {
+    switch (isa) {
+    case RE_ISA_SCALAR: return &re_conv_scalar;
+#if defined(__x86_64__) || defined(_M_X64)
+    case RE_ISA_AVX2: return re_cpu_supports(RE_ISA_AVX2) ? &re_conv_avx2 : NULL;
+#endif
+#if defined(__aarch64__)
+    case RE_ISA_NEON: return &re_conv_neon;
+#endif
+    default: return NULL;
+    }
+}
+
+/* The set the `isa` argument of the dispatching functions names, the portable one where it cannot run. */
+static inline const re_conv_kernels *re_conv_for(int isa) {
+    const re_conv_kernels *k = re_conv_kernels_get(isa);
+    return k ? k : &re_conv_scalar;
+}
+
+#define RE_CONV_ENTRIES(isa_value, isa)                                                                     \
+    {"re_depthwise_rows_" #isa, isa_value, RE_CONV_DEPTHWISE_ROWS, -1},                                      \
+    {"re_narrowconv_rows_" #isa, isa_value, RE_CONV_NARROWCONV_ROWS, -1},                                    \
+    {"re_rankconv_tile_" #isa, isa_value, RE_CONV_RANKCONV_TILE, -1},                                        \
+    {"re_narrowchain_project_" #isa, isa_value, RE_CONV_NARROWCHAIN_PROJECT, -1},                            \
+    {"re_narrowchain_rows_" #isa, isa_value, RE_CONV_NARROWCHAIN_ROWS, -1},                                  \
+    {"re_winograd_f23_input_" #isa, isa_value, RE_CONV_WINOGRAD_INPUT, RE_WINOGRAD_F23},                     \
+    {"re_winograd_f25_input_" #isa, isa_value, RE_CONV_WINOGRAD_INPUT, RE_WINOGRAD_F25},                     \
+    {"re_winograd_f23_output_" #isa, isa_value, RE_CONV_WINOGRAD_OUTPUT, RE_WINOGRAD_F23},                   \
+    {"re_winograd_f25_output_" #isa, isa_value, RE_CONV_WINOGRAD_OUTPUT, RE_WINOGRAD_F25},                   \
+    {"re_winograd_f43_output_" #isa, isa_value, RE_CONV_WINOGRAD_OUTPUT, RE_WINOGRAD_F43},                   \
+    {"re_winograd_f23_output_gradient_" #isa, isa_value, RE_CONV_WINOGRAD_OUTPUT_GRADIENT, RE_WINOGRAD_F23}, \
+    {"re_winograd_f25_output_gradient_" #isa, isa_value, RE_CONV_WINOGRAD_OUTPUT_GRADIENT, RE_WINOGRAD_F25}, \
+    {"re_winograd_f43_output_gradient_" #isa, isa_value, RE_CONV_WINOGRAD_OUTPUT_GRADIENT, RE_WINOGRAD_F43}
+
+static const re_conv_kernel_entry re_conv_entries[] = {
+    RE_CONV_ENTRIES(RE_ISA_SCALAR, scalar),
+#if defined(__x86_64__) || defined(_M_X64)
+    RE_CONV_ENTRIES(RE_ISA_AVX2, avx2),
+#endif
+#if defined(__aarch64__)
+    RE_CONV_ENTRIES(RE_ISA_NEON, neon),
+#endif
+};
+
+size_t re_conv_kernel_count(void) { return sizeof re_conv_entries / sizeof re_conv_entries[0]; }
+
+const re_conv_kernel_entry *re_conv_kernel_at(size_t index) {
+    return index < re_conv_kernel_count() ? &re_conv_entries[index] : NULL;
+}
+
+const re_conv_kernel_entry *re_conv_kernel_named(const char *name) {
+    for (size_t i = 0; i < re_conv_kernel_count(); i++) {
+        if (strcmp(re_conv_entries[i].name, name) == 0) return &re_conv_entries[i];
+    }
+    return NULL;
+}
+
+void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, float *y,
+                       const float *residual, size_t oy0, size_t oy1) {
+    re_conv_for(isa)->depthwise_rows(p, x, y, residual, oy0, oy1);
 }
 
 void re_narrowconv_rows(int isa, const re_narrowconv_params *p, const float *planar, float *y, const float *residual,
                         size_t oy0, size_t oy1) {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { narrowconv_rows_avx2(p, planar, y, residual, oy0, oy1); return; }
-#endif
-#if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { narrowconv_rows_neon(p, planar, y, residual, oy0, oy1); return; }
-#endif
-    narrowconv_rows_scalar(p, planar, y, residual, oy0, oy1);
+    re_conv_for(isa)->narrowconv_rows(p, planar, y, residual, oy0, oy1);
 }
 
 void re_rankconv_tile(int isa, const re_rankconv_params *p, const float *planar, float *y, const float *residual,
                       size_t oy0, size_t oy1, size_t o0, size_t o1, size_t group, float *scratch) {
     if (oy1 <= oy0 || o1 <= o0) return;
-    if (group == 0) group = 1;
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { rankconv_tile_avx2(p, planar, y, residual, oy0, oy1, o0, o1, group, scratch); return; }
-#endif
-#if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { rankconv_tile_neon(p, planar, y, residual, oy0, oy1, o0, o1, group, scratch); return; }
-#endif
-    rankconv_tile_scalar(p, planar, y, residual, oy0, oy1, o0, o1, group, scratch);
+    re_conv_for(isa)->rankconv_tile(p, planar, y, residual, oy0, oy1, o0, o1, group == 0 ? 1 : group, scratch);
 }
 
 /* The row buffer [R2][ow8], plus one vector of slack for the last channel's 6-pixel tiles. */
 size_t re_narrowchain_row_floats(const re_narrowchain_params *p) { return re_round16(p->core.s * ((p->core.ow + 7) / 8 * 8) + 8); }
 
 void re_narrowchain_project(int isa, const re_narrowchain_params *p, const float *x, float *planar, size_t row0, size_t row1) {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { narrowchain_project_avx2(p, x, planar, row0, row1); return; }
-#endif
-#if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { narrowchain_project_neon(p, x, planar, row0, row1); return; }
-#endif
-    narrowchain_project_scalar(p, x, planar, row0, row1);
+    re_conv_for(isa)->narrowchain_project(p, x, planar, row0, row1);
 }
 
 void re_narrowchain_rows(int isa, const re_narrowchain_params *p, const float *planar, float *y, const float *residual,
                          size_t oy0, size_t oy1, float *row_buffer) {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { narrowchain_rows_avx2(p, planar, y, residual, oy0, oy1, row_buffer); return; }
-#endif
-#if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { narrowchain_rows_neon(p, planar, y, residual, oy0, oy1, row_buffer); return; }
-#endif
-    narrowchain_rows_scalar(p, planar, y, residual, oy0, oy1, row_buffer);
+    re_conv_for(isa)->narrowchain_rows(p, planar, y, residual, oy0, oy1, row_buffer);
 }
 
-/* Which transform (m, r) names: 0 F(2x2, 3x3), 1 F(2x2, 5x5), 2 F(4x4, 3x3), -1 none. */
+/* Which algorithm (m, r) names, -1 for none. */
 static int re_winograd_kind(int m, int r) {
-    if (m == 2 && r == 3) return 0;
-    if (m == 2 && r == 5) return 1;
-    if (m == 4 && r == 3) return 2;
+    if (m == 2 && r == 3) return RE_WINOGRAD_F23;
+    if (m == 2 && r == 5) return RE_WINOGRAD_F25;
+    if (m == 4 && r == 3) return RE_WINOGRAD_F43;
     return -1;
 }
 
-#if defined(__x86_64__) || defined(_M_X64)
-#define RE_WINO_AVX2(isa) ((isa) == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2))
-#else
-#define RE_WINO_AVX2(isa) 0
-#endif
-#if defined(__aarch64__)
-#define RE_WINO_NEON(isa) ((isa) == RE_ISA_NEON)
-#else
-#define RE_WINO_NEON(isa) 0
-#endif
-
-/* Calls the ISA's instance of winograd_<kind>_<what>, else the portable one. */
-#if defined(__x86_64__) || defined(_M_X64)
-#define RE_WINO_DISPATCH(isa, fn, ...) do { if (RE_WINO_AVX2(isa)) { fn##_avx2(__VA_ARGS__); return; } fn##_scalar(__VA_ARGS__); return; } while (0)
-#elif defined(__aarch64__)
-#define RE_WINO_DISPATCH(isa, fn, ...) do { if (RE_WINO_NEON(isa)) { fn##_neon(__VA_ARGS__); return; } fn##_scalar(__VA_ARGS__); return; } while (0)
-#else
-#define RE_WINO_DISPATCH(isa, fn, ...) do { fn##_scalar(__VA_ARGS__); return; } while (0)
-#endif
-
 void re_winograd_input(int isa, int m, int r, const float *const *d, size_t c, float *v, size_t stride) {
-    switch (re_winograd_kind(m, r)) {
-    case 0: RE_WINO_DISPATCH(isa, winograd_f23_input, d, c, v, stride);
-    case 1: case 2: RE_WINO_DISPATCH(isa, winograd_f25_input, d, c, v, stride);
-    default: return;
-    }
+    const int kind = re_winograd_kind(m, r);
+    if (kind >= 0) re_conv_for(isa)->winograd_input[kind](d, c, v, stride);
 }
 
 void re_winograd_output(int isa, int m, int r, const float *mp, size_t stride, size_t s, const float *bias, float *const *y,
                         const float *const *residual, int activation) {
-    switch (re_winograd_kind(m, r)) {
-    case 0: RE_WINO_DISPATCH(isa, winograd_f23_output, mp, stride, s, bias, y, residual, activation);
-    case 1: RE_WINO_DISPATCH(isa, winograd_f25_output, mp, stride, s, bias, y, residual, activation);
-    case 2: RE_WINO_DISPATCH(isa, winograd_f43_output, mp, stride, s, bias, y, residual, activation);
-    default: return;
-    }
+    const int kind = re_winograd_kind(m, r);
+    if (kind >= 0) re_conv_for(isa)->winograd_output[kind](mp, stride, s, bias, y, residual, activation);
 }
 
 void re_winograd_output_gradient(int isa, int m, int r, const float *const *dy, size_t s, float *u, size_t stride) {
-    switch (re_winograd_kind(m, r)) {
-    case 0: RE_WINO_DISPATCH(isa, winograd_f23_output_gradient, dy, s, u, stride);
-    case 1: RE_WINO_DISPATCH(isa, winograd_f25_output_gradient, dy, s, u, stride);
-    case 2: RE_WINO_DISPATCH(isa, winograd_f43_output_gradient, dy, s, u, stride);
-    default: return;
-    }
+    const int kind = re_winograd_kind(m, r);
+    if (kind >= 0) re_conv_for(isa)->winograd_output_gradient[kind](dy, s, u, stride);
 }

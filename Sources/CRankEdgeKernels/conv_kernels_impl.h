@@ -10,6 +10,8 @@
 #define RE_CAT2(a, b) a##_##b
 #define RE_CAT(a, b) RE_CAT2(a, b)
 #define RE_FN(name) RE_CAT(name, RE_SUFFIX)
+/* A kernel's public name: re_<name>_<isa> (declared in rankedge_conv_kernels.h). */
+#define RE_ENTRY(name) RE_CAT(re_##name, RE_SUFFIX)
 #define RE_INLINE static inline __attribute__((always_inline)) RE_ATTR
 
 RE_INLINE re_v8 RE_FN(load)(const float *p) { re_v8 v; memcpy(&v, p, sizeof v); return v; }
@@ -62,7 +64,7 @@ RE_INLINE void RE_FN(valid_taps)(ptrdiff_t base, size_t step, size_t taps, size_
     *last = k1;
 }
 
-RE_ATTR static void RE_FN(depthwise_rows)(const re_depthwise_params *p, const float *x, float *y,
+RE_ATTR void RE_ENTRY(depthwise_rows)(const re_depthwise_params *p, const float *x, float *y,
                                          const float *residual, size_t oy0, size_t oy1) {
     const size_t c = p->c;
     for (size_t oy = oy0; oy < oy1; oy++) {
@@ -133,7 +135,7 @@ RE_ATTR static void RE_FN(depthwise_rows)(const re_depthwise_params *p, const fl
 #undef RE_KNAME
 #undef RE_UNROLL
 
-RE_ATTR static void RE_FN(rankconv_tile)(const re_rankconv_params *p, const float *planar, float *y,
+RE_ATTR void RE_ENTRY(rankconv_tile)(const re_rankconv_params *p, const float *planar, float *y,
                                         const float *residual, size_t oy0, size_t oy1, size_t o0, size_t o1,
                                         size_t group, float *scratch) {
     const size_t rows = oy1 - oy0, k = p->k, rank = p->rank, sp = p->sp, c = p->c, ow = p->ow;
@@ -290,7 +292,7 @@ RE_INLINE void RE_FN(narrowconv_row)(const re_narrowconv_params *p, const float 
     }
 }
 
-RE_ATTR static void RE_FN(narrowconv_rows)(const re_narrowconv_params *p, const float *planar, float *y,
+RE_ATTR void RE_ENTRY(narrowconv_rows)(const re_narrowconv_params *p, const float *planar, float *y,
                                           const float *residual, size_t oy0, size_t oy1) {
     for (size_t oy = oy0; oy < oy1; oy++) RE_FN(narrowconv_row)(p, planar, y, residual, oy, NULL);
 }
@@ -344,7 +346,7 @@ RE_INLINE void RE_FN(project_block)(const re_narrowchain_params *p, const re_v8 
 /* The first 1x1 over plane rows [row0, row1): 8 input pixels at a time are turned into one vector
  * per input channel (8 x 8 transposes; a scalar gather for a channel tail or a short last block),
  * then every R1 output is a sum of broadcast weights times those vectors. */
-RE_ATTR static void RE_FN(narrowchain_project)(const re_narrowchain_params *p, const float *x, float *planar,
+RE_ATTR void RE_ENTRY(narrowchain_project)(const re_narrowchain_params *p, const float *x, float *planar,
                                               size_t row0, size_t row1) {
     const re_narrowconv_params *q = &p->core;
     const size_t hp = q->oh + q->kh - 1, wp = (q->ow + 7) / 8 * 8 + q->kw - 1, plane = hp * wp;
@@ -442,7 +444,7 @@ RE_INLINE void RE_FN(chain_out_tile)(const re_narrowchain_params *p, const float
 
 /* Core output row by row into the row buffer, then the last 1x1 in tiles of 6 pixels x 16 channels,
  * with bias, residual and activation. */
-RE_ATTR static void RE_FN(narrowchain_rows)(const re_narrowchain_params *p, const float *planar, float *y,
+RE_ATTR void RE_ENTRY(narrowchain_rows)(const re_narrowchain_params *p, const float *planar, float *y,
                                            const float *residual, size_t oy0, size_t oy1, float *rowbuf) {
     const re_narrowconv_params *q = &p->core;
     const size_t ow = q->ow, ow8 = (ow + 7) / 8 * 8, s = p->s;

@@ -168,42 +168,43 @@ RE_INLINE void RE_FN(wino_output_gradient)(const size_t alpha, const size_t m, c
     if (o < s) RE_FN(wino_output_gradient_group)(alpha, m, a, dy, s - 8, 8, u, stride);
 }
 
-static RE_ATTR void RE_FN(winograd_f23_input)(const float *const *d, size_t c, float *v, size_t stride) {
+RE_ATTR void RE_ENTRY(winograd_f23_input)(const float *const *d, size_t c, float *v, size_t stride) {
     RE_FN(wino_input)(4, re_winograd_f23_bt, d, c, v, stride);
 }
 
-static RE_ATTR void RE_FN(winograd_f23_output)(const float *m, size_t stride, size_t s, const float *bias,
+RE_ATTR void RE_ENTRY(winograd_f23_output)(const float *m, size_t stride, size_t s, const float *bias,
                                                float *const *y, const float *const *r, int act) {
     RE_FN(wino_output)(4, 2, re_winograd_f23_at, m, stride, s, bias, y, r, act);
 }
 
-static RE_ATTR void RE_FN(winograd_f25_input)(const float *const *d, size_t c, float *v, size_t stride) {
+RE_ATTR void RE_ENTRY(winograd_f25_input)(const float *const *d, size_t c, float *v, size_t stride) {
     RE_FN(wino_input)(6, re_winograd_f25_bt, d, c, v, stride);
 }
 
-static RE_ATTR void RE_FN(winograd_f25_output)(const float *m, size_t stride, size_t s, const float *bias,
+RE_ATTR void RE_ENTRY(winograd_f25_output)(const float *m, size_t stride, size_t s, const float *bias,
                                                float *const *y, const float *const *r, int act) {
     RE_FN(wino_output)(6, 2, re_winograd_f25_at, m, stride, s, bias, y, r, act);
 }
 
-static RE_ATTR void RE_FN(winograd_f43_output)(const float *m, size_t stride, size_t s, const float *bias,
+RE_ATTR void RE_ENTRY(winograd_f43_output)(const float *m, size_t stride, size_t s, const float *bias,
                                                float *const *y, const float *const *r, int act) {
     RE_FN(wino_output)(6, 4, re_winograd_f43_at, m, stride, s, bias, y, r, act);
 }
 
-static RE_ATTR void RE_FN(winograd_f23_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
+RE_ATTR void RE_ENTRY(winograd_f23_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
     RE_FN(wino_output_gradient)(4, 2, re_winograd_f23_a, dy, s, u, stride);
 }
 
-static RE_ATTR void RE_FN(winograd_f25_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
+RE_ATTR void RE_ENTRY(winograd_f25_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
     RE_FN(wino_output_gradient)(6, 2, re_winograd_f25_a, dy, s, u, stride);
 }
 
-static RE_ATTR void RE_FN(winograd_f43_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
+RE_ATTR void RE_ENTRY(winograd_f43_output_gradient)(const float *const *dy, size_t s, float *u, size_t stride) {
     RE_FN(wino_output_gradient)(6, 4, re_winograd_f43_a, dy, s, u, stride);
 }
 
 #undef RE_INLINE
 #undef RE_FN
+#undef RE_ENTRY
 #undef RE_CAT
 #undef RE_CAT2

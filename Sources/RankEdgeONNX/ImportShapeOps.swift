@@ -1,35 +1,7 @@
 import RankEdge
 
-/// Element-wise, reshaping and pass-through ops, and the per-node dispatch.
+/// Element-wise, reshaping and pass-through ops.
 extension ImportContext {
-    /// Converts ONNX node `i` (op type already checked to be supported).
-    mutating func importNode(_ i: Int) throws(ONNXImportError) {
-        switch onnxNodes[i].opType {
-        case "Conv": try importConv(i)
-        case "MaxPool": try importPool(i, average: false)
-        case "AveragePool": try importPool(i, average: true)
-        case "GlobalAveragePool": try importGlobalAveragePool(i)
-        case "Gemm": try importGemm(i)
-        case "MatMul": try importMatMul(i)
-        case "BatchNormalization": try importBatchNorm(i)
-        case "Relu": try importUnary(i, .relu)
-        case "Clip": try importClip(i)
-        case "Add": try importAdd(i)
-        case "Flatten": try importFlatten(i)
-        case "Reshape": try importReshape(i)
-        case "Softmax": try importSoftmax(i)
-        case "Concat": try importConcat(i)
-        case "Identity": try importIdentity(i)
-        case "Dropout": try importDropout(i)
-        case "Constant": try importConstantNode(i)
-        case "ReduceMean": try importReduceMean(i)
-        case "Shape", "Squeeze", "Unsqueeze", "Gather", "Expand", "Cast", "CastLike", "ConstantOfShape":
-            try importFoldable(i)
-        default:
-            throw ONNXImportError.unsupportedOps([UnsupportedONNXOp(opType: onnxNodes[i].opType, nodes: [nodeNames[i]])])
-        }
-    }
-
     /// An op that keeps its input's shape and layout.
     mutating func importUnary(_ i: Int, _ op: Op) throws(ONNXImportError) {
         let x = try activation(try requiredInput(i, 0), node: i)

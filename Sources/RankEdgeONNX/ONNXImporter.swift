@@ -15,11 +15,7 @@ import SwiftProtobuf
 public struct ONNXImporter: Sendable {
     public static let supportedOpsets: ClosedRange<Int64> = 11...21
     /// Op types of the default domain the importer converts.
-    public static let supportedOps: Set<String> = Set([
-        "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool",
-        "GlobalAveragePool", "Add", "Flatten", "Reshape", "Softmax", "Concat", "Identity", "Dropout", "Constant",
-        "ReduceMean", "Shape", "Cast", "CastLike",
-    ]).union(ImportContext.foldOnlyOps)
+    public static let supportedOps: Set<String> = Set(ImportContext.importers.keys)
 
     public init() {}
 

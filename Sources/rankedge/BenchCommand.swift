@@ -15,14 +15,11 @@ struct BenchCommand: ParsableCommand {
     )
 
     @Argument(help: "A .rkg model (graph or compiled).") var model: String
-    @Option(help: "Threads to run with.") var threads = 1
     @Option(help: "Untimed runs first.") var warmup = 5
     @Option(help: "Timed runs.") var iterations = 50
     @Option(help: "Batch size.") var batch = 1
-    @Option(help: "native | avx2 | neon | scalar (graph files only).") var isa: String?
-    @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
-    @Option(help: "measure | never | always | large: which 3×3 and 5×5 stride-1 convs run as Winograd, with which tile (measure: GEMM, F(2×2) and F(4×4) timed per layer on this CPU; always: F(2×2, r×r); large: F(4×4, 3×3) and F(2×2, 5×5)) (graph files only).") var winograd = "measure"
-    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only; chains with a narrow core are one step anyway).") var fuseChains = false
+    @Option(help: "Instruction set (graph files only; default RANKEDGE_ISA, else the best this CPU runs).") var isa: ISAArgument?
+    @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "Also time every step.") var perLayer = false
     @Flag(help: "Print JSON.") var json = false
 
@@ -54,7 +51,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         guard warmup >= 0, iterations >= 1, batch >= 1 else { throw CLIError("--warmup must be ≥ 0, --iterations and --batch ≥ 1") }
-        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd), batch: batch)
+        let loaded = try loadModel(model, choices: runtime.choices(isa: try isa?.resolved()), batch: batch)
         let session = loaded.session
         let compiled = session.model
         guard compiled.graph.inputs.count == 1, compiled.graph.outputs.count == 1 else {
@@ -114,7 +111,7 @@ struct BenchCommand: ParsableCommand {
         let memory = session.memory!
         let report = Report(
             model: model, name: compiled.graph.name, isa: compiled.isa.rawValue, precompiled: loaded.precompiled,
-            threads: threads, batch: batch, warmup: warmup, iterations: iterations,
+            threads: runtime.threads, batch: batch, warmup: warmup, iterations: iterations,
             p50_ms: p50, p90_ms: percentile(90), p99_ms: percentile(99), mean_ms: times.reduce(0, +) / Double(times.count),
             min_ms: sorted.first!, max_ms: sorted.last!,
             macs: macs, gflops: 2 * Double(macs) / (p50 * 1e6),
@@ -130,7 +127,7 @@ struct BenchCommand: ParsableCommand {
         if json { try printJSON(report); return }
 
         print("model    \(model): \(report.name) (\(report.precompiled ? "compiled" : "graph, compiled now") for \(report.isa)), \(report.steps) steps")
-        print("threads  \(threads), batch \(batch), \(iterations) iterations after \(warmup) warm-up")
+        print("threads  \(runtime.threads), batch \(batch), \(iterations) iterations after \(warmup) warm-up")
         print(String(format: "latency  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms", report.p50_ms, report.p90_ms, report.p99_ms, report.mean_ms, report.min_ms))
         print("work     \(formatCount(macs)) MACs, " + String(format: "%.2f GFLOP/s at p50", report.gflops))
         print(String(format: "setup    load %.1f ms, compile %.1f ms", report.load_ms, report.compile_ms))

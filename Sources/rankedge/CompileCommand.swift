@@ -16,24 +16,20 @@ struct CompileCommand: ParsableCommand {
 
     @Argument(help: "A .rkg graph.") var model: String
     @Option(name: .shortAndLong, help: "Output .rkg file.") var output: String
-    @Option(help: "native | avx2 | neon | scalar") var target = "native"
-    @Option(help: "Threads the model will run with (rank-form timings and the stored memory plan use it).") var threads = 1
+    @Option(help: "The instruction set to compile for (one this CPU runs).") var target: ISAArgument = .native
     @Option(help: "Batch the stored memory plan is for.") var batch = 1
-    @Option(help: "measure | dense | separable: how rankConv2d layers are precomputed.") var rankForm = "measure"
-    @Option(help: "measure | never | always | large: which 3×3 and 5×5 stride-1 convs run as Winograd, with which tile (measure: GEMM, F(2×2) and F(4×4) timed per layer on this CPU; always: F(2×2, r×r); large: F(4×4, 3×3) and F(2×2, 5×5)).") var winograd = "measure"
-    @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (chains with a narrow core are one step anyway).") var fuseChains = false
+    @OptionGroup(title: "Runtime (threads: the count the model will run with; rank-form timings and the stored memory plan use it)")
+    var runtime: RuntimeOptions
 
     func run() throws {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1, got \(batch)") }
-        let choices = RuntimeChoices(threads: threads, isa: target, rankForm: rankForm, winograd: winograd)
-        let (isa, form) = try choices.parsed()
-        let winogradPolicy = try choices.winogradPolicy()
+        let (isa, threads) = (try target.resolved(), runtime.threads)
         let graph = try loadGraph(model)
         let start = nowMilliseconds()
         let compiled: CompiledModel
         do {
-            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: form, fuseChains: fuseChains,
-                                                                                    winograd: winogradPolicy))
+            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: runtime.rankForm,
+                                                                                    fuseChains: runtime.fuseChains, winograd: runtime.winograd))
         } catch { throw CLIError("\(model): \(error)") }
         let session: InferenceSession
         do {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RankEdge
 import RankEdgeTrain
+import RankEdgeZoo
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import Foundation
 import RankEdge
+import RankEdgeInput
 
 /// Runs a model on single inputs with the fast runtime. The one place the CLI chooses an
 /// executor, so every command measures and predicts with the same engine.
@@ -15,9 +16,8 @@ struct ModelRunner {
     }
 
     init(graph: Graph, choices: RuntimeChoices = RuntimeChoices()) throws {
-        let (isa, form) = try choices.parsed()
         let session: InferenceSession
-        do { session = try InferenceSession(graph: graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form)) } catch {
+        do { session = try InferenceSession(graph: graph, options: .init(threads: choices.threads, isa: choices.isa, rankConvForm: choices.rankForm)) } catch {
             throw CLIError("\(graph.name): \(error)")
         }
         try self.init(graph: graph, session: session, source: graph.name)

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import RankEdge
 import RankEdgeTrain
+import RankEdgeReference
+import RankEdgeInput
 
 /// Runs a model on one input with the fast runtime. The ONNX cross-checks (tools/check_onnx.sh)
 /// use `--raw-input IN.f32 --output OUT.f32` to compare RankEdge with ONNX Runtime value by value.
@@ -32,9 +34,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Record of the CIFAR-10 file.") var index: Int?
     @Option(help: "How many classes to print (default 5).") var top: Int?
     @Option(name: [.customShort("o"), .customLong("output")], help: "Write the outputs here as raw float32.") var output: String?
-    @Option(help: "Threads to run with.") var threads = 1
-    @Option(help: "measure | dense | separable: rankConv2d forms (graph files only).") var rankForm = "measure"
-    @Option(help: "measure | never | always | large: which 3×3 and 5×5 stride-1 convs run as Winograd, with which tile (measure: GEMM, F(2×2) and F(4×4) timed per layer on this CPU; always: F(2×2, r×r); large: F(4×4, 3×3) and F(2×2, 5×5)) (graph files only).") var winograd = "measure"
+    @Option(help: "Instruction set (graph files only; default RANKEDGE_ISA, else the best this CPU runs).") var isa: ISAArgument?
+    @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "Run on the reference executor instead of the fast runtime (graph files only).") var reference = false
 
     func run() throws {
@@ -80,7 +81,7 @@ struct RunCommand: ParsableCommand {
             do { executor = try ReferenceExecutor(graph: graph) } catch { throw CLIError("\(model): \(error)") }
             return (graph, { try executor.run($0) })
         }
-        let loaded = try loadModel(model, choices: RuntimeChoices(threads: threads, rankForm: rankForm, winograd: winograd))
+        let loaded = try loadModel(model, choices: runtime.choices(isa: try isa?.resolved()))
         return (loaded.graph, { try loaded.session.run($0) })
     }
 

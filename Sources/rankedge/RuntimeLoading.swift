@@ -20,42 +20,11 @@ struct LoadedModel {
     let compileMilliseconds: Double
 }
 
-/// Options every runtime command shares.
-struct RuntimeChoices {
-    var threads = 1
-    var isa: String?
-    var rankForm = "measure"
-    var fuseChains = false
-    var winograd = "measure"
-
-    func winogradPolicy() throws -> WinogradPolicy {
-        guard let policy = WinogradPolicy(rawValue: winograd) else {
-            throw CLIError("--winograd must be one of \(WinogradPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(winograd)'")
-        }
-        return policy
-    }
-
-    func parsed() throws -> (GEMMISA?, RankConvFormPolicy) {
-        guard threads >= 1, threads <= 256 else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
-        var isa: GEMMISA?
-        if let name = self.isa, name != "native" {
-            do { isa = try GEMMISA(validating: name) } catch { throw CLIError("\(error)") }
-        } else if self.isa == "native" {
-            isa = GEMMISA.native
-        }
-        guard let form = RankConvFormPolicy(rawValue: rankForm) else {
-            throw CLIError("--rank-form must be one of \(RankConvFormPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(rankForm)'")
-        }
-        return (isa, form)
-    }
-}
-
 func nowMilliseconds() -> Double { Double(monotonicNanoseconds()) / 1e6 }
 
 /// Loads `path` for the runtime; every failure is one line naming the file or the node.
 func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throws -> LoadedModel {
-    let (isa, form) = try choices.parsed()
-    let winograd = try choices.winogradPolicy()
+    let (isa, form, winograd) = (choices.isa, choices.rankForm, choices.winograd)
     let start = nowMilliseconds()
     let contents: RKGFile.Contents
     do { contents = try RKGFile.readContents(path: path) } catch { throw CLIError("\(error)") }

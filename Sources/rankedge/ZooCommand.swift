@@ -1,5 +1,6 @@
 import ArgumentParser
 import RankEdge
+import RankEdgeZoo
 
 struct ZooCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

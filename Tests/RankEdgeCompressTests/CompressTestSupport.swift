@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RankEdge
 @testable import RankEdgeCompress
+@testable import RankEdgeReference
 
 /// Shared fixtures of the compression tests: seeded weights and graphs with odd sizes, naive
 /// double-precision linear algebra to check the decompositions against, and the two executors.

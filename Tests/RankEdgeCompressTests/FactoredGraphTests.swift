@@ -1,6 +1,7 @@
 import Testing
 import RankEdge
 @testable import RankEdgeCompress
+@testable import RankEdgeReference
 
 /// Every decomposition, substituted into a graph: at full rank it computes the original layer, and
 /// at any rank the fast runtime agrees with the reference executor on the factored graph.

@@ -1,6 +1,7 @@
 import Testing
 import RankEdge
 @testable import RankEdgeONNX
+@testable import RankEdgeReference
 
 /// Conv and pooling imports against a direct NCHW evaluation of ONNX's definition.
 @Suite struct ImportConvPoolTests {

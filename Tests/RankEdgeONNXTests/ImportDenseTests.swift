@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RankEdge
 @testable import RankEdgeONNX
+@testable import RankEdgeReference
 
 /// Flatten/Reshape into Gemm/MatMul: the column reordering from C·H·W to H·W·C order.
 @Suite struct ImportDenseTests {

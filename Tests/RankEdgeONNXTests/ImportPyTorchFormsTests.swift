@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RankEdge
 @testable import RankEdgeONNX
+@testable import RankEdgeReference
 
 /// The spellings PyTorch's exporters use for a CIFAR ResNet (tools/pytorch_end_to_end.py runs the
 /// real ones): the dynamo exporter's ReduceMean pooling and Reshape [-1, C] flatten, its unoptimized

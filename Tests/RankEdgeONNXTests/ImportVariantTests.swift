@@ -1,6 +1,7 @@
 import Testing
 import RankEdge
 @testable import RankEdgeONNX
+@testable import RankEdgeReference
 
 /// Opset-dependent and less common spellings of the supported ops.
 @Suite struct ImportVariantTests {

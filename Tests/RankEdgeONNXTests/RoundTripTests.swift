@@ -1,6 +1,8 @@
 import Testing
 import RankEdge
 @testable import RankEdgeONNX
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 /// Graph → ONNX → Graph: the re-imported graph computes what the original does.
 @Suite struct RoundTripTests {

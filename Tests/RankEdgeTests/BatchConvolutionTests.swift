@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
 
 /// `BatchConvolution` (the trainer's conv on the GEMM engine) against the reference executor's conv:
 /// batches, odd and prime sizes, strides, asymmetric padding, dilation, groups, 1×1 read in place,
@@ -45,18 +46,27 @@ import Testing
         Case(input: [2, 9, 11, 32], weight: [40, 5, 5, 32], attributes: Conv2DAttributes(padding: .same(2))),
     ]
 
+    /// Whether the selector gives a training conv of this weight, on a 16×16 input, the Winograd form.
+    static func trainsWinograd(weight: [Int], attributes: Conv2DAttributes) -> Bool {
+        let input = TensorShape([8, 16, 16, weight[3]])
+        guard let output = try? Graph.outputShape(op: .conv2d(attributes), inputs: [input], weights: [TensorShape(weight)]).get(),
+              case .winograd = ConvFormSelector.training(weight: TensorShape(weight), attributes: attributes, input: input, output: output)
+        else { return false }
+        return true
+    }
+
     @Test func winogradFormOnlyWhereItPays() {
-        #expect(BatchConvolution.prefersWinograd(weight: [32, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1))))
-        #expect(BatchConvolution.prefersWinograd(weight: [16, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1))))
-        #expect(!BatchConvolution.prefersWinograd(weight: [16, 3, 3, 8], attributes: Conv2DAttributes(padding: .same(1))))
-        #expect(!BatchConvolution.prefersWinograd(weight: [3, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1))))
-        #expect(!BatchConvolution.prefersWinograd(weight: [16, 5, 5, 16], attributes: Conv2DAttributes(padding: .same(2))))
-        #expect(BatchConvolution.winogradTransform(kernel: 3, outputHeight: 8, outputWidth: 9) == .f43)
-        #expect(BatchConvolution.winogradTransform(kernel: 3, outputHeight: 4, outputWidth: 32) == .f23)
-        #expect(BatchConvolution.winogradTransform(kernel: 5, outputHeight: 32, outputWidth: 32) == .f25)
-        #expect(!BatchConvolution.prefersWinograd(weight: [64, 3, 3, 64], attributes: Conv2DAttributes(stride: .square(2))))
-        #expect(BatchConvolution.prefersWinograd(weight: [64, 5, 5, 64], attributes: Conv2DAttributes(padding: .same(2))))
-        #expect(!BatchConvolution.prefersWinograd(weight: [64, 7, 7, 64], attributes: Conv2DAttributes(padding: .same(3))))
+        #expect(Self.trainsWinograd(weight: [32, 3, 3, 32], attributes: Conv2DAttributes(padding: .same(1))))
+        #expect(Self.trainsWinograd(weight: [16, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1))))
+        #expect(!Self.trainsWinograd(weight: [16, 3, 3, 8], attributes: Conv2DAttributes(padding: .same(1))))
+        #expect(!Self.trainsWinograd(weight: [3, 3, 3, 16], attributes: Conv2DAttributes(padding: .same(1))))
+        #expect(!Self.trainsWinograd(weight: [16, 5, 5, 16], attributes: Conv2DAttributes(padding: .same(2))))
+        #expect(ConvFormSelector.trainingWinogradTransform(kernel: 3, outputHeight: 8, outputWidth: 9) == .f43)
+        #expect(ConvFormSelector.trainingWinogradTransform(kernel: 3, outputHeight: 4, outputWidth: 32) == .f23)
+        #expect(ConvFormSelector.trainingWinogradTransform(kernel: 5, outputHeight: 32, outputWidth: 32) == .f25)
+        #expect(!Self.trainsWinograd(weight: [64, 3, 3, 64], attributes: Conv2DAttributes(stride: .square(2))))
+        #expect(Self.trainsWinograd(weight: [64, 5, 5, 64], attributes: Conv2DAttributes(padding: .same(2))))
+        #expect(!Self.trainsWinograd(weight: [64, 7, 7, 64], attributes: Conv2DAttributes(padding: .same(3))))
     }
 
     @Test(arguments: cases)

@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
 
 @Suite struct CompiledModelFileTests {
     typealias F = RefFixtures

@@ -1,5 +1,7 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 /// Graph-to-graph compiler passes, each checked against the reference executor on the graph before
 /// and after: a pass must change the form, never the function.

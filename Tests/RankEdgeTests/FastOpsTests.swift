@@ -1,5 +1,7 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 /// Every fast kernel against the reference ops, one node at a time: odd sizes, strides, padding,
 /// dilation, groups, depthwise, batch > 1, fused epilogues, one and two threads.
@@ -180,13 +182,13 @@ import Testing
         x = b.conv(x, out: 32, kernel: 7, name: "k7")                           // 7×7: not a candidate
         let g = b.build(outputs: [x])
         let groups = EpilogueFusion.groups(g)
-        let (never, none) = try ConvFormChoice.choose(g, groups: groups, policy: .never, batch: nil, threads: 1, isa: .native)
+        let (never, none) = try ConvFormSelector.chooseWinograd(g, groups: groups, policy: .never, batch: nil, threads: 1, isa: .native)
         #expect(never.isEmpty && none.isEmpty)
-        let (all, _) = try ConvFormChoice.choose(g, groups: groups, policy: .always, batch: nil, threads: 1, isa: .native)
+        let (all, _) = try ConvFormSelector.chooseWinograd(g, groups: groups, policy: .always, batch: nil, threads: 1, isa: .native)
         #expect(all == ["a": .f23, "b": .f23])
-        let (large, _) = try ConvFormChoice.choose(g, groups: groups, policy: .large, batch: nil, threads: 1, isa: .native)
+        let (large, _) = try ConvFormSelector.chooseWinograd(g, groups: groups, policy: .large, batch: nil, threads: 1, isa: .native)
         #expect(large == ["a": .f43, "b": .f43])
-        let (measured, choices) = try ConvFormChoice.choose(g, groups: groups, policy: .measure, batch: nil, threads: 1, isa: .native)
+        let (measured, choices) = try ConvFormSelector.chooseWinograd(g, groups: groups, policy: .measure, batch: nil, threads: 1, isa: .native)
         #expect(choices.map(\.node) == ["a", "b"])
         for c in choices {
             // The fastest of the three forms wins.

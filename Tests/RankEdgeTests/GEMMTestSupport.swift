@@ -1,4 +1,5 @@
 @testable import RankEdge
+@testable import RankEdgeReference
 
 /// A float buffer with guard zones before and after, filled with a sentinel, so tests can see
 /// writes outside the matrix as well as wrong values inside it.

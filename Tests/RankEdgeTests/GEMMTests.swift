@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
 
 @Suite struct GEMMTests {
     static let sizes = [1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 100, 255, 257]

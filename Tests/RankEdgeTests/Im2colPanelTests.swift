@@ -1,6 +1,7 @@
 import CRankEdgeKernels
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
 
 /// `Im2col.fillPanels` (patches written straight into packed A panels) against its slow twin: the
 /// row-major im2col followed by the plain packer, for every ISA this CPU runs.

@@ -1,5 +1,7 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 @Suite struct InferenceSessionTests {
     typealias F = RefFixtures

@@ -1,5 +1,7 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeZoo
+@testable import RankEdgeInput
 
 @Suite struct InputTests {
     @Test func ppmParsesHeaderWithComments() throws {

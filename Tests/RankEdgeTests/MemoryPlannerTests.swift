@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeZoo
 
 @Suite struct MemoryPlannerTests {
     static func request(_ name: String, _ floats: Int, _ first: Int, _ last: Int) -> BufferRequest {

@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
 
 /// Dense conv2d against hand-computed outputs. The asymmetric kernel [[1, 10], [100, 1000]] makes
 /// each output's digits show which input cell each tap read, so a flipped or shifted kernel shows.

@@ -1,5 +1,7 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 /// Whole graphs through the reference executor: batching, input checking, validation, mini-VGG.
 @Suite struct ReferenceExecutorTests {

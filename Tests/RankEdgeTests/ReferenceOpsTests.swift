@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
 
 /// Pooling, linear, batch norm, activations, softmax and layout ops against hand-computed outputs.
 @Suite struct ReferenceOpsTests {

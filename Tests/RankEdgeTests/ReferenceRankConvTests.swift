@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
 
 /// rankConv2d (METHODS.md §1, the corrected sum form) and the reconstruction of its dense kernel.
 @Suite struct ReferenceRankConvTests {

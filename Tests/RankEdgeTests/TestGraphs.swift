@@ -1,4 +1,5 @@
 @testable import RankEdge
+@testable import RankEdgeZoo
 
 /// Zoo graphs at reduced input resolution, so the reference executor stays fast in debug builds.
 enum TestGraphs {

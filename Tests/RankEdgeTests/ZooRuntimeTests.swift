@@ -1,5 +1,7 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 /// Every zoo model and variant, compiled (all graph passes, fusion, prepacking, memory planning)
 /// and run by the fast runtime, against the reference executor on the source graph: max |Δ| ≤
@@ -34,7 +36,7 @@ import Testing
                 let model = try GraphCompiler.compile(source, options: CompileOptions(threads: threads, rankConvForm: form, winograd: winograd))
                 // Each Winograd step has the tile the policy asks for: 4×4 for 3×3 kernels under `large`.
                 for op in model.ops {
-                    guard case .gemmConv(let w) = op.kind, let t = w.winogradTransform else { continue }
+                    guard let w = op.prepared as? GEMMConvWeights, let t = w.winogradTransform else { continue }
                     #expect(winograd != .never && t.m == (winograd == .large && w.kh == 3 ? 4 : 2), "\(name) \(variant) \(op.name)")
                 }
                 let session = try InferenceSession(model: model, options: .init(threads: threads))

@@ -1,5 +1,6 @@
 import Testing
 @testable import RankEdge
+@testable import RankEdgeZoo
 
 @Suite struct ZooTests {
     @Test func rankFormulasMatchMethodsExamples() {

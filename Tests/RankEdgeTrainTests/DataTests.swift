@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RankEdge
 @testable import RankEdgeTrain
+@testable import RankEdgeZoo
 
 @Suite struct DataTests {
     @Test func readsFixtureRecords() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RankEdge
 @testable import RankEdgeTrain
+@testable import RankEdgeZoo
 
 /// Pixels of tools/make_npz_fixtures.py as planar C×H×W images: (n·37 + c·101 + h·11 + w·3 + offset) mod 256.
 func scriptPixels(n: Int, c: Int, h: Int, w: Int, offset: Int) -> [UInt8] {

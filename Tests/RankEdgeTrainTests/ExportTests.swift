@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import RankEdge
 @testable import RankEdgeTrain
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 @Suite struct ExportTests {
     /// A graph with every layer kind the zoo uses and more (grouped, dilated, strided convs, padded

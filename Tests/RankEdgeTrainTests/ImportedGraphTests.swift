@@ -3,6 +3,8 @@ import RankEdge
 import RankEdgeONNX
 import RankEdgeCompress
 @testable import RankEdgeTrain
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 /// Graphs as `rankedge import` makes them (ONNX weight names, "imported from ONNX …" provenance,
 /// flatten/linear from Reshape/Gemm) train like the zoo's: tested on zoo graphs sent out through

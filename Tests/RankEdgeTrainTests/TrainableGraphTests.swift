@@ -3,6 +3,8 @@ import Testing
 import RankEdge
 import RankEdgeCompress
 @testable import RankEdgeTrain
+@testable import RankEdgeReference
+@testable import RankEdgeZoo
 
 @Suite struct TrainableGraphTests {
     /// Every CIFAR-sized zoo model and variant (ImageNet ones are too slow for the reference executor in debug builds).

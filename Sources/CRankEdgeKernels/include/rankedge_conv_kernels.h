@@ -161,6 +161,92 @@ extern const float re_winograd_f23_a[8];
 extern const float re_winograd_f25_a[12];
 extern const float re_winograd_f43_a[24];
 
+
+/* ---- The kernel table ---------------------------------------------------------------------- */
+/* Every kernel above exists once per ISA under a public name, re_<operation>_<isa> (re_depthwise_rows_avx2,
+ * re_winograd_f43_output_neon, ...). re_conv_kernels_get gives one ISA's set, resolved once per
+ * process; the re_* functions above that take an `isa` argument dispatch through it.
+ * re_conv_kernel_at enumerates every entry of this build by name, for tests and benchmarks. */
+
+typedef void (*re_depthwise_rows_fn)(const re_depthwise_params *p, const float *x, float *y, const float *residual,
+                                     size_t oy0, size_t oy1);
+typedef void (*re_narrowconv_rows_fn)(const re_narrowconv_params *p, const float *planar, float *y, const float *residual,
+                                      size_t oy0, size_t oy1);
+typedef void (*re_rankconv_tile_fn)(const re_rankconv_params *p, const float *planar, float *y, const float *residual,
+                                    size_t oy0, size_t oy1, size_t o0, size_t o1, size_t group, float *scratch);
+typedef void (*re_narrowchain_project_fn)(const re_narrowchain_params *p, const float *x, float *planar, size_t row0, size_t row1);
+typedef void (*re_narrowchain_rows_fn)(const re_narrowchain_params *p, const float *planar, float *y, const float *residual,
+                                       size_t oy0, size_t oy1, float *row_buffer);
+typedef void (*re_winograd_input_fn)(const float *const *d, size_t c, float *v, size_t stride);
+typedef void (*re_winograd_output_fn)(const float *mp, size_t stride, size_t s, const float *bias, float *const *y,
+                                      const float *const *residual, int activation);
+typedef void (*re_winograd_output_gradient_fn)(const float *const *dy, size_t s, float *u, size_t stride);
+
+/* The Winograd algorithms, indexing the tables' Winograd entries. F(4x4, 3x3) shares F(2x2, 5x5)'s
+ * input transform (the same points). */
+typedef enum { RE_WINOGRAD_F23 = 0, RE_WINOGRAD_F25 = 1, RE_WINOGRAD_F43 = 2 } re_winograd_algorithm;
+#define RE_WINOGRAD_ALGORITHMS 3
+
+typedef struct {
+    int isa;                        /* re_isa */
+    re_depthwise_rows_fn depthwise_rows;
+    re_narrowconv_rows_fn narrowconv_rows;
+    re_rankconv_tile_fn rankconv_tile;
+    re_narrowchain_project_fn narrowchain_project;
+    re_narrowchain_rows_fn narrowchain_rows;
+    re_winograd_input_fn winograd_input[RE_WINOGRAD_ALGORITHMS];
+    re_winograd_output_fn winograd_output[RE_WINOGRAD_ALGORITHMS];
+    re_winograd_output_gradient_fn winograd_output_gradient[RE_WINOGRAD_ALGORITHMS];
+} re_conv_kernels;
+
+/* One ISA's kernels (an re_isa value), or NULL when this build has none for it or the CPU cannot run them. */
+const re_conv_kernels *re_conv_kernels_get(int isa);
+
+typedef enum {
+    RE_CONV_DEPTHWISE_ROWS, RE_CONV_NARROWCONV_ROWS, RE_CONV_RANKCONV_TILE, RE_CONV_NARROWCHAIN_PROJECT,
+    RE_CONV_NARROWCHAIN_ROWS, RE_CONV_WINOGRAD_INPUT, RE_CONV_WINOGRAD_OUTPUT, RE_CONV_WINOGRAD_OUTPUT_GRADIENT
+} re_conv_operation;
+
+typedef struct {
+    const char *name;               /* the function's own name */
+    int isa;                        /* re_isa */
+    re_conv_operation operation;
+    int winograd;                   /* re_winograd_algorithm of a Winograd entry, -1 otherwise */
+} re_conv_kernel_entry;
+
+/* Entries of this build (every ISA it compiled, runnable on this CPU or not), by index or name. */
+size_t re_conv_kernel_count(void);
+const re_conv_kernel_entry *re_conv_kernel_at(size_t index);
+const re_conv_kernel_entry *re_conv_kernel_named(const char *name);
+
+#define RE_DECLARE_CONV_KERNELS(isa) \
+    void re_depthwise_rows_##isa(const re_depthwise_params *p, const float *x, float *y, const float *residual, size_t oy0, size_t oy1); \
+    void re_narrowconv_rows_##isa(const re_narrowconv_params *p, const float *planar, float *y, const float *residual, size_t oy0, size_t oy1); \
+    void re_rankconv_tile_##isa(const re_rankconv_params *p, const float *planar, float *y, const float *residual, size_t oy0, size_t oy1, \
+                                size_t o0, size_t o1, size_t group, float *scratch); \
+    void re_narrowchain_project_##isa(const re_narrowchain_params *p, const float *x, float *planar, size_t row0, size_t row1); \
+    void re_narrowchain_rows_##isa(const re_narrowchain_params *p, const float *planar, float *y, const float *residual, size_t oy0, \
+                                   size_t oy1, float *row_buffer); \
+    void re_winograd_f23_input_##isa(const float *const *d, size_t c, float *v, size_t stride); \
+    void re_winograd_f25_input_##isa(const float *const *d, size_t c, float *v, size_t stride); \
+    void re_winograd_f23_output_##isa(const float *mp, size_t stride, size_t s, const float *bias, float *const *y, \
+                                      const float *const *residual, int activation); \
+    void re_winograd_f25_output_##isa(const float *mp, size_t stride, size_t s, const float *bias, float *const *y, \
+                                      const float *const *residual, int activation); \
+    void re_winograd_f43_output_##isa(const float *mp, size_t stride, size_t s, const float *bias, float *const *y, \
+                                      const float *const *residual, int activation); \
+    void re_winograd_f23_output_gradient_##isa(const float *const *dy, size_t s, float *u, size_t stride); \
+    void re_winograd_f25_output_gradient_##isa(const float *const *dy, size_t s, float *u, size_t stride); \
+    void re_winograd_f43_output_gradient_##isa(const float *const *dy, size_t s, float *u, size_t stride);
+
+RE_DECLARE_CONV_KERNELS(scalar)
+#if defined(__x86_64__) || defined(_M_X64)
+RE_DECLARE_CONV_KERNELS(avx2)
+#endif
+#if defined(__aarch64__)
+RE_DECLARE_CONV_KERNELS(neon)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,7 +34,7 @@ public struct CompileOptions: Sendable {
     /// Run 1×1 → k×k → 1×1 chains band by band as one step (`TuckerChainStep`); chains with a
     /// narrow core run as one step (`NarrowChainStep`) either way.
     public var fuseChains: Bool
-    /// Which 3×3 and 5×5 stride-1 convs run in the Winograd form (`ConvFormChoice`).
+    /// Which 3×3 and 5×5 stride-1 convs run in the Winograd form (`ConvFormSelector.chooseWinograd`).
     public var winograd: WinogradPolicy
 
     public init(isa: GEMMISA? = nil, threads: Int = 1, batch: Int? = nil, rankConvForm: RankConvFormPolicy = .measure,

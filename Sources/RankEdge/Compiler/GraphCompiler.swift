@@ -43,7 +43,7 @@ public enum GraphCompiler {
         let isa = try GEMMISA.resolve(options.isa)
         let (optimized, choices) = try optimize(graph, options: options, isa: isa)
         let groups = EpilogueFusion.groups(optimized, fuseChains: options.fuseChains)
-        let (winograd, winogradChoices) = try ConvFormChoice.choose(optimized, groups: groups, policy: options.winograd, batch: options.batch,
+        let (winograd, winogradChoices) = try ConvFormSelector.chooseWinograd(optimized, groups: groups, policy: options.winograd, batch: options.batch,
                                                                     threads: options.threads, isa: isa)
         let ops = try Lowering.lower(optimized, groups: groups, isa: isa, winograd: winograd)
         return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
@@ -63,7 +63,7 @@ public enum GraphCompiler {
         try graph.validate()
         let (g, choices) = try RankConvPrecompute.apply(graph, options: CompileOptions(rankConvForm: rankConvForm == .measure ? .separable : rankConvForm), isa: isa)
         let groups = EpilogueFusion.groups(g)
-        let (winogradNodes, winogradChoices) = try ConvFormChoice.choose(g, groups: groups, policy: winograd == .measure ? .never : winograd,
+        let (winogradNodes, winogradChoices) = try ConvFormSelector.chooseWinograd(g, groups: groups, policy: winograd == .measure ? .never : winograd,
                                                                          batch: nil, threads: 1, isa: isa)
         let ops = try Lowering.lower(g, groups: groups, isa: isa, winograd: winogradNodes)
         return CompiledModel(graph: g, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)

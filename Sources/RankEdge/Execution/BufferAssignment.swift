@@ -36,10 +36,10 @@ struct BufferAssignment {
         for (i, op) in ops.enumerated() {
             let outFloats = shapes[op.output]!.elementCount
             var target: Int?
-            switch op.kind {
+            switch op.prepared.memory {
             case .alias:
                 target = tensorBuffer[op.inputs[0]]
-            case .add, .activation, .channelAffine:
+            case .inPlace:
                 // In place over an input whose value nobody reads after this step.
                 for t in op.inputs {
                     guard let b = tensorBuffer[t], !inputBuffers.contains(b), requests[b].floats == outFloats,
@@ -48,7 +48,7 @@ struct BufferAssignment {
                     target = b
                     break
                 }
-            default:
+            case .newBuffer:
                 break
             }
             map(op.output, to: target ?? newBuffer(op.output, floats: outFloats, first: i))

@@ -113,7 +113,7 @@ public enum Op: Hashable, Sendable {
     }
 
     /// Allowed number of weight inputs (after the activations).
-    var weightInputCounts: ClosedRange<Int> {
+    public var weightInputCounts: ClosedRange<Int> {
         switch self {
         case .conv2d, .linear: 1...2
         case .rankConv2d: 2...3

@@ -94,10 +94,10 @@ extension Graph {
     /// Validates the graph; throws a `GraphValidationError` listing every problem.
     public func validate() throws { _ = try inferShapes() }
 
-    struct ShapeProblem: Error { var message: String }
+    public struct ShapeProblem: Error { public var message: String }
 
     /// Output shape of one op; `inputs` are activation shapes, `weights` the weight shapes.
-    static func outputShape(op: Op, inputs x: [TensorShape], weights w: [TensorShape]) -> Result<TensorShape, ShapeProblem> {
+    public static func outputShape(op: Op, inputs x: [TensorShape], weights w: [TensorShape]) -> Result<TensorShape, ShapeProblem> {
         func bad(_ m: String) -> Result<TensorShape, ShapeProblem> { .failure(ShapeProblem(message: m)) }
         func spatial(_ size: Int, kernel: Int, stride: Int, padBefore: Int, padAfter: Int, dilation: Int) -> Int? {
             guard kernel >= 1, stride >= 1, dilation >= 1, padBefore >= 0, padAfter >= 0 else { return nil }

@@ -1,7 +1,7 @@
 import RankEdge
 
 /// The weight gradient of a stride-1, undilated, ungrouped 3×3 or 5×5 conv by the forward pass's
-/// Winograd algorithm (`BatchConvolution.winogradTransform`: F(4×4, 3×3), F(2×2, 3×3) on small
+/// Winograd algorithm (`ConvFormSelector.trainingWinogradTransform`: F(4×4, 3×3), F(2×2, 3×3) on small
 /// outputs, or F(2×2, 5×5)), read backwards.
 ///
 /// Forward, an m×m output tile is y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, bilinear in the kernel g and the
@@ -38,7 +38,7 @@ struct WinogradWeightGradient {
     init?(_ g: ConvGeometry) {
         let least = g.kh == 3 ? Self.minimumChannels : 2 * Self.minimumChannels
         guard g.groups == 1, g.sh == 1, g.sw == 1, g.dh == 1, g.dw == 1, g.kh == g.kw, g.c >= least, g.s >= least,
-              let t = BatchConvolution.winogradTransform(kernel: g.kh, outputHeight: g.oh, outputWidth: g.ow),
+              let t = ConvFormSelector.trainingWinogradTransform(kernel: g.kh, outputHeight: g.oh, outputWidth: g.ow),
               t.positions * g.s * g.c <= Self.maximumProducts,
               let isa = try? GEMMISA.fromEnvironment() else { return nil }
         geo = g

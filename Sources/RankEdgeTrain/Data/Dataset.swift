@@ -1,5 +1,6 @@
 import Foundation
 import RankEdge
+import RankEdgeZoo
 
 /// Everything that can be wrong with a dataset, each as one line naming the file.
 public enum DataError: Error, CustomStringConvertible, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import RankEdge
+import RankEdgeInput
 
 /// Per-channel input normalisation: x = (pixel/255 − mean[c]) / std[c], one constant per image
 /// channel. The constants travel with the model in graph metadata under `rankedge.input_mean` and

@@ -1,4 +1,5 @@
 import RankEdge
+import RankEdgeZoo
 
 /// A model the trainer can build by name; `options` is the record written into checkpoints and
 /// exported metadata, so a model can be rebuilt exactly.

@@ -1,0 +1,88 @@
+/// Writes one step's prepared weights into a compiled file's graph, as F32 tensors named
+/// `rankedge.compiled/<step>/<part>` (docs/FORMAT.md §7).
+final class KernelEncoder {
+    private(set) var graph: Graph
+    var step = 0
+
+    init(graph: Graph) { self.graph = graph }
+
+    /// Stores `values` and returns the JSON value that names them.
+    func store(_ part: String, _ values: UnsafeBufferPointer<Float>) -> JSONValue {
+        let name = graph.freshWeightName("\(CompiledModelFile.metadataKey)/\(step)/\(part)")
+        graph.weights[name] = Tensor(shape: [values.count], data: Array(values))
+        return .string(name)
+    }
+
+    func store(_ part: String, _ storage: FloatStorage) -> JSONValue { store(part, storage.buffer) }
+
+    func storeOptional(_ part: String, _ storage: FloatStorage?) -> JSONValue {
+        storage.map { store(part, $0.buffer) } ?? .null
+    }
+
+    static func padding(_ p: Padding) -> JSONValue { .ints([p.top, p.left, p.bottom, p.right]) }
+
+    static func convAttributes(_ a: Conv2DAttributes) -> [(String, JSONValue)] {
+        [("stride", .ints([a.stride.h, a.stride.w])), ("padding", padding(a.padding)),
+         ("dilation", .ints([a.dilation.h, a.dilation.w])), ("groups", .int(a.groups))]
+    }
+}
+
+/// Reads one step's fields from a compiled file, checking every size and every tensor it names;
+/// anything this version did not write is `CompiledModelError.malformed`, never a trap.
+struct KernelDecoder {
+    let graph: Graph
+    let isa: GEMMISA
+    /// The step being read, for messages.
+    let step: String
+    /// The step's fused activation (an activation step's kernel is named after it).
+    let activation: GEMMActivation
+
+    func fail(_ message: String) -> CompiledModelError { .malformed("step '\(step)': \(message)") }
+
+    func array(_ v: JSONValue?, _ what: String) throws -> [JSONValue] {
+        guard let a = v?.arrayValue else { throw fail("'\(what)' is not an array") }
+        return a
+    }
+    func int(_ o: JSONObject, _ key: String, min: Int = 0) throws -> Int {
+        guard let v = o[key]?.intValue, v >= min, v <= 1 << 30 else { throw fail("'\(key)' is missing or out of range") }
+        return v
+    }
+    func ints(_ o: JSONObject, _ key: String, count: Int, min: Int) throws -> [Int] {
+        guard let v = o[key]?.intArrayValue, v.count == count, v.allSatisfy({ $0 >= min && $0 <= 1 << 20 }) else {
+            throw fail("'\(key)' is not \(count) integers ≥ \(min)")
+        }
+        return v
+    }
+    /// A tensor's expected value count from sizes a file gives: refused, not trapped, when it overflows.
+    func count(_ factors: Int...) throws -> Int {
+        var total = 1
+        for f in factors {
+            let (product, overflow) = total.multipliedReportingOverflow(by: f)
+            guard !overflow else { throw fail("sizes \(factors) are too large") }
+            total = product
+        }
+        return total
+    }
+    func tensor(_ v: JSONValue?, count: Int) throws -> FloatStorage {
+        guard let name = v?.stringValue, let t = graph.weights[name] else { throw fail("a tensor it names is missing") }
+        guard t.count == count else { throw fail("tensor '\(name)' has \(t.count) values, expected \(count)") }
+        return FloatStorage(t.data)
+    }
+    func optionalTensor(_ v: JSONValue?, count: Int) throws -> FloatStorage? {
+        if v == nil || v == .null { return nil }
+        return try tensor(v, count: count)
+    }
+    func padding(_ o: JSONObject, _ key: String = "padding") throws -> Padding {
+        let p = try ints(o, key, count: 4, min: 0)
+        return Padding(top: p[0], left: p[1], bottom: p[2], right: p[3])
+    }
+    func convAttributes(_ o: JSONObject) throws -> Conv2DAttributes {
+        let s = try ints(o, "stride", count: 2, min: 1), d = try ints(o, "dilation", count: 2, min: 1)
+        return Conv2DAttributes(stride: Size2(s[0], s[1]), padding: try padding(o), dilation: Size2(d[0], d[1]),
+                                groups: try int(o, "groups", min: 1))
+    }
+    /// The graph's conv shape rule, nil where it refuses the shapes.
+    func convOutput(_ attributes: Conv2DAttributes, input: TensorShape, weight: [Int]) -> TensorShape? {
+        try? Graph.outputShape(op: .conv2d(attributes), inputs: [input], weights: [TensorShape(weight)]).get()
+    }
+}

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RankEdge
+
+/// Ops that act along the channel (last) axis one position at a time: linear, batch norm, softmax.
+extension ReferenceOps {
+    /// y[n, o] = bias[o] + Σ_c x[n, c] · w[o, c].
+    static func linearLoops(_ x: Tensor, weight: Tensor, bias: Tensor?, outShape: TensorShape) -> Tensor {
+        let (n, c, s) = (x.shape[0], x.shape[1], weight.shape[0])
+        var out = [Float](repeating: 0, count: n * s)
+        for b in 0..<n {
+            for o in 0..<s {
+                var sum = Double(bias?.data[o] ?? 0)
+                for ci in 0..<c { sum += Double(x.data[b * c + ci]) * Double(weight.data[o * c + ci]) }
+                out[b * s + o] = Float(sum)
+            }
+        }
+        return Tensor(shape: outShape, data: out)
+    }
+
+    /// Inference batch norm on the last axis: y = (x − mean) / √(variance + ε) · scale + bias.
+    static func batchNormLoops(_ x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor,
+                               epsilon: Float) -> Tensor {
+        let c = x.shape.dims.last!
+        var out = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count {
+            let ch = i % c
+            let normalized = (Double(x.data[i]) - Double(mean.data[ch]))
+                / (Double(variance.data[ch]) + Double(epsilon)).squareRoot()
+            out[i] = Float(normalized * Double(scale.data[ch]) + Double(bias.data[ch]))
+        }
+        return Tensor(shape: x.shape, data: out)
+    }
+
+    /// Softmax over the last axis, shifted by each row's maximum so large logits do not overflow.
+    static func softmaxLoops(_ x: Tensor) -> Tensor {
+        let length = x.shape.dims.last ?? 1
+        var out = [Float](repeating: 0, count: x.count)
+        guard length > 0 else { return Tensor(shape: x.shape, data: out) }
+        for row in 0..<(x.count / length) {
+            let base = row * length
+            var largest = -Double.infinity
+            for i in 0..<length { largest = max(largest, Double(x.data[base + i])) }
+            var total: Double = 0
+            for i in 0..<length { total += exp(Double(x.data[base + i]) - largest) }
+            for i in 0..<length { out[base + i] = Float(exp(Double(x.data[base + i]) - largest) / total) }
+        }
+        return Tensor(shape: x.shape, data: out)
+    }
+}
