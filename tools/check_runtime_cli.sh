@@ -63,6 +63,18 @@ expect_error "wrong input size" run "$work/r20.rkg" --raw-input "$work/short.f32
 expect_error "wrong image size" run "$work/r20.rkg" --cifar "$work/x.f32" --index 0
 expect_error "bad thread count" bench "$work/r20.rkg" --threads 0
 expect_error "bad Winograd policy" bench "$work/r20.rkg" --winograd sometimes
+# Files of another kind are named for what they are (FileKind), with what to do instead.
+printf '\x08\x08\x12\x07pytorch' > "$work/model.onnx"
+printf '\x89PNG\r\n\x1a\n0000000000' > "$work/picture.png"
+for spec in "info:model.onnx:rankedge import" "bench:model.onnx:rankedge import" "info:picture.png:an image, not a model"; do
+    IFS=: read -r cmd file words <<< "$spec"
+    if err=$("$bin" "$cmd" "$work/$file" 2>&1 >/dev/null); then bad "$cmd $file: exit status 0"
+    elif [[ $err == *"$words"* && $(printf '%s\n' "$err" | wc -l) -eq 1 ]]; then ok "$cmd $file: $err"
+    else bad "$cmd $file: $err"; fi
+done
+expect_error "a PNG given as --input is not read as float32" run "$work/r20.rkg" --input "$work/picture.png"
+version=$("$bin" --version)
+[[ $version == "rankedge "* ]] && ok "--version: $version" || bad "--version: $version"
 for isa in neon avx2; do
     if ! "$bin" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa" >/dev/null 2>&1; then
         expect_error "compile for $isa on a CPU without it" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa"

@@ -162,6 +162,29 @@ def grouped_depthwise():
     return n.model([logits, feature])
 
 
+def activations():
+    """The activations of mobile CNNs as PyTorch exports them (opset 17): Sigmoid, Tanh, HardSwish,
+    HardSigmoid with PyTorch's alpha 1/6 and with ONNX's default, and SiLU written as
+    Mul(x, Sigmoid(x)) in both operand orders."""
+    n = Net("activations", [1, 5, 11, 9], seed=9, opset=17)
+    x = n.conv("input", 5, 12, 3, 1, [1, 1, 1, 1], name="conv1")
+    x = n.node("HardSwish", [x], name="hardswish")
+    x = n.conv(x, 12, 12, 3, 1, [1, 1, 1, 1], name="conv2")
+    gate = n.node("Sigmoid", [x], name="silu_gate")
+    x = n.node("Mul", [x, gate], name="silu")
+    x = n.conv(x, 12, 12, 1, name="conv3")
+    gate = n.node("Sigmoid", [x], name="silu2_gate")
+    x = n.node("Mul", [gate, x], name="silu2")
+    x = n.node("HardSigmoid", [x], name="hardsigmoid_torch", alpha=1.0 / 6, beta=0.5)
+    x = n.conv(x, 12, 8, 3, 2, [1, 1, 1, 1], name="conv4")
+    x = n.node("Tanh", [x], name="tanh")
+    x = n.node("HardSigmoid", [x], name="hardsigmoid_onnx")
+    x = n.node("Sigmoid", [x], name="sigmoid")
+    x = n.node("GlobalAveragePool", [x], name="gap")
+    x = n.node("Flatten", [x], name="flatten")
+    return n.model([n.gemm(x, 8, 4, "fc")])
+
+
 def gemm_concat():
     """Opset 21: channel Concat, residual Add, Reshape [0,-1] of a 3x3 map, Gemm with transB=0 and
     alpha/beta, MatMul + Add, Concat of two flattened maps, Softmax, a Constant node shape."""
@@ -348,7 +371,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rankedge", required=True, help="path to the rankedge binary")
     ap.add_argument("--keep", help="keep the models and outputs in this directory")
-    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, rankconv, bad")
+    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, rankconv, bad")
     args = ap.parse_args()
     rankedge = os.path.abspath(args.rankedge)
     work = args.keep or tempfile.mkdtemp(prefix="onnx-crosscheck-")
@@ -357,7 +380,8 @@ def main():
     try:
         print(f"onnx crosscheck: onnx {onnx.__version__}, onnxruntime {ort.__version__}, work dir {work}")
         selected = set(args.only.split(",")) if args.only else None
-        builders = {"resnet18": resnet18, "minivgg": mini_vgg, "grouped": grouped_depthwise, "gemmconcat": gemm_concat}
+        builders = {"resnet18": resnet18, "minivgg": mini_vgg, "grouped": grouped_depthwise, "gemmconcat": gemm_concat,
+                    "activations": activations}
         for name, build in builders.items():
             if selected and name not in selected:
                 continue

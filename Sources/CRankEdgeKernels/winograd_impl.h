@@ -168,6 +168,10 @@ RE_INLINE void RE_FN(wino_output_gradient)(const size_t alpha, const size_t m, c
     if (o < s) RE_FN(wino_output_gradient_group)(alpha, m, a, dy, s - 8, 8, u, stride);
 }
 
+#ifndef RE_ENTRY
+#error "winograd_impl.h is included after conv_kernels_impl.h, which defines the naming macros"
+#endif
+
 RE_ATTR void RE_ENTRY(winograd_f23_input)(const float *const *d, size_t c, float *v, size_t stride) {
     RE_FN(wino_input)(4, re_winograd_f23_bt, d, c, v, stride);
 }

@@ -66,6 +66,20 @@ extension ExportContext {
             addNode("Relu", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
         case .relu6:
             addNode("Clip", name: node.name, inputs: [x, scalar(0), scalar(6)], output: output, layout: inputLayout, doc: doc)
+        case .unary(let f):
+            switch f {
+            case .sigmoid: addNode("Sigmoid", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
+            case .tanh: addNode("Tanh", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
+            case .hardSwish: addNode("HardSwish", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
+            case .hardSigmoid(let alpha, let beta):
+                addNode("HardSigmoid", name: node.name, inputs: [x], output: output, layout: inputLayout,
+                        attributes: [.float("alpha", alpha), .float("beta", beta)], doc: doc)
+            case .silu:
+                // ONNX has no SiLU op: x · Sigmoid(x), the form PyTorch's exporters write.
+                let gate = uniqueName("\(node.name).sigmoid")
+                addNode("Sigmoid", name: gate, inputs: [x], output: gate, layout: inputLayout)
+                addNode("Mul", name: node.name, inputs: [x, gate], output: output, layout: inputLayout, doc: doc)
+            }
 
         case .maxPool(let a), .avgPool(let a):
             var attributes: [Onnx_AttributeProto] = [

@@ -30,6 +30,8 @@ struct ImportContext {
     let opset: Int64
     /// ONNX node indices that read each tensor name.
     let consumers: [String: [Int]]
+    /// The ONNX node index that writes each tensor name.
+    let producer: [String: Int]
     let graphOutputs: Set<String>
 
     var values: [String: ImportedValue] = [:]
@@ -63,6 +65,11 @@ struct ImportContext {
             for input in n.input where !input.isEmpty { consumers[input, default: []].append(i) }
         }
         self.consumers = consumers
+        var producer: [String: Int] = [:]
+        for (i, n) in nodes.enumerated() {
+            for output in n.output where !output.isEmpty { producer[output] = i }
+        }
+        self.producer = producer
         // Initializer names too: a weight that keeps its ONNX name never meets a generated one.
         reservedTensorNames = Set(graphInputs).union(nodes.flatMap(\.output)).union(initializers)
     }

@@ -25,6 +25,11 @@ extension ImportContext {
             "Dropout": { c, i in try c.importDropout(i) },
             "Constant": { c, i in try c.importConstantNode(i) },
             "ReduceMean": { c, i in try c.importReduceMean(i) },
+            "Sigmoid": { c, i in try c.importSigmoid(i) },
+            "Tanh": { c, i in try c.importUnary(i, .unary(.tanh)) },
+            "HardSigmoid": { c, i in try c.importHardSigmoid(i) },
+            "HardSwish": { c, i in try c.importUnary(i, .unary(.hardSwish)) },
+            "Mul": { c, i in try c.importMul(i) },
         ]
         // Shape computations: evaluated at import (ImportConstantFolding); some only fold.
         for op in foldOnlyOps.union(["Shape", "Cast", "CastLike"]) {

@@ -3,8 +3,10 @@ public struct UnsupportedONNXOp: Sendable, Equatable, CustomStringConvertible {
     public var opType: String
     public var nodes: [String]
     public init(opType: String, nodes: [String]) { self.opType = opType; self.nodes = nodes }
+    /// The op once, with how many nodes use it and the first of them: a model with hundreds of
+    /// such nodes still gets a line a user can read.
     public var description: String {
-        "\(opType) (node\(nodes.count == 1 ? "" : "s") " + nodes.map { "'\($0)'" }.joined(separator: ", ") + ")"
+        nodes.count == 1 ? "\(opType) (node '\(nodes[0])')" : "\(opType) ×\(nodes.count) (first node '\(nodes.first ?? "")')"
     }
 }
 

@@ -29,6 +29,8 @@ public enum ReferenceOps {
             return map(x) { $0 < 0 ? 0 : $0 }
         case .relu6:
             return map(x) { $0 < 0 ? 0 : ($0 > 6 ? 6 : $0) }
+        case .unary(let f):
+            return map(x) { f($0) }
         case .maxPool(let attrs):
             return maxPoolLoops(x, attrs, outShape: outShape)
         case .avgPool(let attrs):
@@ -100,6 +102,7 @@ extension ReferenceOps {
 
     public static func relu(_ x: Tensor) throws -> Tensor { try apply(.relu, activations: [x]) }
     public static func relu6(_ x: Tensor) throws -> Tensor { try apply(.relu6, activations: [x]) }
+    public static func unary(_ x: Tensor, _ f: UnaryFunction) throws -> Tensor { try apply(.unary(f), activations: [x]) }
     public static func maxPool(_ x: Tensor, _ attributes: PoolAttributes) throws -> Tensor {
         try apply(.maxPool(attributes), activations: [x])
     }

@@ -10,6 +10,7 @@ struct RankEdgeCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rankedge",
         abstract: "RankEdge: a runtime for low-rank CNNs on CPUs, and the trainer that makes them.",
+        version: RankEdgeVersion.description,
         subcommands: [DemoCommand.self, InfoCommand.self, ZooCommand.self, CompileCommand.self, RunCommand.self,
                       BenchCommand.self, GemmBenchCommand.self, ImportCommand.self, ExportCommand.self,
                       CompressCommand.self, TrainCommand.self, FinetuneCommand.self, EvalCommand.self, TrainBenchCommand.self]

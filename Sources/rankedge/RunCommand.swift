@@ -130,6 +130,12 @@ struct RunCommand: ParsableCommand {
                 do { ppm = try PPMImage(bytes: bytes, source: input) } catch { throw CLIError("\(error)") }
                 return try image(ppm.pixels, height: ppm.height, width: ppm.width, source: input)
             }
+            // Never read an image or a model as float32 samples.
+            switch FileKind.of(bytes, path: input) {
+            case .png, .jpeg: throw CLIError("\(input): PNG and JPEG inputs are not read yet; convert it to a binary PPM (P6) of the model's size")
+            case .onnx, .rkg, .npz: throw CLIError("\(input): this is a model or an archive, not an input")
+            case .unknown: break
+            }
         }
         return try Self.readRawInput((input ?? rawInput)!, sampleShape: Array(shape.dims.dropFirst()))
     }

@@ -107,3 +107,27 @@ import Testing
         }
     }
 }
+
+/// Files of other kinds are told apart by their first bytes, so a wrong file gets a message naming it.
+@Suite struct FileKindTests {
+    @Test func kindsFromFirstBytes() throws {
+        let g = try RKGFile.encode(FormatFixtures.tinyGraph())
+        #expect(FileKind.of(g) == .rkg)
+        #expect(FileKind.of([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]) == .png)
+        #expect(FileKind.of([0xFF, 0xD8, 0xFF, 0xE0]) == .jpeg)
+        #expect(FileKind.of([0x50, 0x4B, 0x03, 0x04, 0]) == .npz)
+        #expect(FileKind.of([0x08, 0x08, 0x12, 0x07] + Array("pytorch".utf8)) == .onnx)
+        #expect(FileKind.of([1, 2, 3], path: "model.ONNX") == .onnx)
+        // Float32 samples whose ninth byte happens to be '{' are not a .rkg: the length does not fit.
+        var samples = [Float](repeating: 0.37, count: 64).withUnsafeBytes { Array($0) }
+        samples[8] = UInt8(ascii: "{")
+        #expect(FileKind.of(samples) == .unknown)
+    }
+
+    @Test func aModelOfAnotherKindIsNamedInTheError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rankedge-kind-\(UUID().uuidString).onnx").path
+        try FileIO.writeAtomically([0x08, 0x08, 0x12, 0x07] + Array("pytorch".utf8), to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect { try RKGFile.readContents(path: path) } throws: { "\($0)".contains("rankedge import") }
+    }
+}

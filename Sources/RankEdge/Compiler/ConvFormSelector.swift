@@ -111,7 +111,7 @@ public enum ConvFormSelector {
     /// 10). On mini-VGG's 5×5 layers F(2×2, 5×5) was about even at 32 channels (32×32 pixels) and
     /// 1.2–2× faster at 64 and 128; it was not measured at 16.
     static func training(weight: TensorShape, attributes: Conv2DAttributes, input: TensorShape, output: TensorShape) -> GEMMConvForm.Kind {
-        let least = weight[1] == 3 ? 16 : 32
+        let least = trainingWinogradChannels(kernel: weight[1])
         if WinogradConv.applies(weight: weight, attributes: attributes) && weight[0] >= least && weight[3] >= least,
            let t = trainingWinogradTransform(kernel: weight[1], outputHeight: output[1], outputWidth: output[2]) {
             return .winograd(t)
@@ -119,6 +119,10 @@ public enum ConvFormSelector {
         if GEMMConvWeights.prefersShifted(weight: weight, attributes: attributes, input: input, output: output) { return .shiftedRows }
         return GEMMConvForm.Kind.plain(kh: weight[1], kw: weight[2], attributes: attributes)
     }
+
+    /// The fewest input and output channels at which training runs a conv (forward, input and
+    /// weight gradients) in the Winograd form: 16 for 3×3 kernels, 32 for 5×5.
+    public static func trainingWinogradChannels(kernel: Int) -> Int { kernel == 3 ? 16 : 32 }
 
     /// The training transform: F(4×4, 3×3) for 3×3 kernels whose output is at least 8 pixels each
     /// way, F(2×2, 3×3) for smaller ones (a 4×4 tile on a 2×2 or 4×6 output computes mostly throwaway

@@ -83,7 +83,10 @@ extension GraphJSON {
         case "flatten": op = .flatten
         case "softmax": op = .softmax
         case "concat": op = .concat
-        default: throw .unknownOpKind(node: node, kind: kind)
+        case "hardSigmoid": op = .unary(.hardSigmoid(alpha: try a.float("alpha"), beta: try a.float("beta")))
+        default:
+            guard let f = UnaryFunction.named(kind) else { throw .unknownOpKind(node: node, kind: kind) }
+            op = .unary(f)
         }
         try a.rejectUnused()
         return op

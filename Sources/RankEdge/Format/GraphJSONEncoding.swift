@@ -55,6 +55,10 @@ enum GraphJSON {
             return JSONObject([("epsilon", try float("epsilon", epsilon))])
         case .dropout(let rate):
             return JSONObject([("rate", try float("rate", rate))])
+        case .unary(.hardSigmoid(let alpha, let beta)):
+            return JSONObject([("alpha", try float("alpha", alpha)), ("beta", try float("beta", beta))])
+        case .unary:
+            return nil
         case .linear, .relu, .relu6, .globalAvgPool, .add, .flatten, .softmax, .concat:
             return nil
         }

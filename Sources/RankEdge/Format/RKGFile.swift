@@ -78,7 +78,10 @@ public enum RKGFile {
 
     public static func readContents(path: String) throws(RKGFormatError) -> Contents {
         let bytes = try FileIO.readAll(path: path)
-        do { return try decodeContents(bytes) } catch { throw .inFile(path: path, error: error) }
+        do { return try decodeContents(bytes) } catch {
+            if let advice = FileKind.of(bytes, path: path).advice { throw .inFile(path: path, error: .notRKG(advice: advice)) }
+            throw .inFile(path: path, error: error)
+        }
     }
 
     public static func write(_ graph: Graph, to path: String) throws(RKGFormatError) {

@@ -10,6 +10,9 @@ public enum RKGFormatError: Error, CustomStringConvertible, Equatable, Sendable 
     case cannotWrite(path: String, reason: String)
     indirect case inFile(path: String, error: RKGFormatError)
 
+    /// The file is something else (`FileKind`): an ONNX model, an image, an archive.
+    case notRKG(advice: String)
+
     // The safetensors container.
     /// Fewer than the 8 bytes of the header length.
     case fileTooShort(size: Int)
@@ -72,6 +75,7 @@ public enum RKGFormatError: Error, CustomStringConvertible, Equatable, Sendable 
         case .cannotRead(let path, let reason): "cannot read '\(path)': \(reason)"
         case .cannotWrite(let path, let reason): "cannot write '\(path)': \(reason)"
         case .inFile(let path, let e): "'\(path)': \(e)"
+        case .notRKG(let advice): "not a .rkg model; \(advice)"
         case .fileTooShort(let size):
             "file is \(size) bytes, too short for the 8-byte header length"
         case .headerTooLarge(let length, let limit):

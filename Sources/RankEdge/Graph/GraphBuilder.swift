@@ -114,6 +114,10 @@ public struct GraphBuilder {
     @discardableResult
     public mutating func relu(_ x: String, name: String? = nil) -> String { add(.relu, name: uniqueName("relu", name), inputs: [x]) }
     @discardableResult
+    public mutating func unary(_ x: String, _ f: UnaryFunction, name: String? = nil) -> String {
+        add(.unary(f), name: uniqueName(f.name, name), inputs: [x])
+    }
+    @discardableResult
     public mutating func relu6(_ x: String, name: String? = nil) -> String { add(.relu6, name: uniqueName("relu6_", name), inputs: [x]) }
 
     @discardableResult

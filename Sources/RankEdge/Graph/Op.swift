@@ -69,6 +69,8 @@ public enum Op: Hashable, Sendable {
     case batchNorm(epsilon: Float)
     case relu
     case relu6
+    /// Sigmoid, Tanh, HardSigmoid, HardSwish, SiLU.
+    case unary(UnaryFunction)
     case maxPool(PoolAttributes)
     case avgPool(PoolAttributes)
     case globalAvgPool
@@ -91,6 +93,7 @@ public enum Op: Hashable, Sendable {
         case .batchNorm: "batchNorm"
         case .relu: "relu"
         case .relu6: "relu6"
+        case .unary(let f): f.name
         case .maxPool: "maxPool"
         case .avgPool: "avgPool"
         case .globalAvgPool: "globalAvgPool"

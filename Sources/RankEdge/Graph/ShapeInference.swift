@@ -155,7 +155,7 @@ extension Graph {
             }
             return .success(x[0])
 
-        case .relu, .relu6, .softmax:
+        case .relu, .relu6, .unary, .softmax:
             return .success(x[0])
         case .dropout(let rate):
             guard rate >= 0, rate < 1 else { return bad("dropout rate must be in [0, 1), got \(rate)") }

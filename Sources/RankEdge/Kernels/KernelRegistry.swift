@@ -11,6 +11,7 @@ enum KernelRegistry {
         ChannelAffineKernel.self,
         AddKernel.self,
         ActivationKernel.self,
+        UnaryKernel.self,
         SoftmaxKernel.self,
         PoolKernel.self,
         GlobalAvgPoolKernel.self,

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RankEdge
 
 /// min(max(x, lo), hi): ReLU6 and ONNX Clip. The gradient passes where lo < x < hi; NaN passes
 /// through the forward unchanged, as in the reference executor.
@@ -85,6 +86,24 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
                     let src = dy.p + row * total + o, dst = dx.p + row * w
                     if fresh { dst.update(from: src, count: w) } else { for i in 0..<w { dst[i] += src[i] } }
                 }
+            }
+        }
+    }
+}
+
+/// Sigmoid, Tanh, HardSigmoid, HardSwish or SiLU, elementwise; dx = f′(x) · dy, with f′ from
+/// `UnaryFunction.derivative` (the same definitions the runtime is tested against).
+public func unary(_ x: Variable, _ f: UnaryFunction) -> Variable {
+    let out = TensorStorage(uninitialized: x.count)
+    let xs = SendablePointer(x.value), os = SendablePointer(out)
+    elementwise(x.count) { r in for i in r { os.p[i] = f(xs.p[i]) } }
+    return Variable(shape: x.shape, value: out, parents: [x]) { y in
+        let (g, fresh) = x.gradForOverwrite()
+        let dy = SendablePointer(y.grad!), dx = SendablePointer(g)
+        elementwise(y.count) { r in
+            for i in r {
+                let d = f.derivative(xs.p[i]) * dy.p[i]
+                dx.p[i] = fresh ? d : dx.p[i] + d
             }
         }
     }

@@ -13,12 +13,11 @@ import RankEdge
 ///     M_ξ[S × C] += U_ξᵀ V_ξ,   U_ξ = (A dY Aᵀ)_ξ [tiles × S],   V_ξ = (Bᵀ d B)_ξ [tiles × C],
 /// 36 multiply-adds per channel pair and 16 outputs instead of 144 for F(4×4, 3×3), 36 per 4
 /// outputs instead of 100 for F(2×2, 5×5). The transforms cost per channel rather than per
-/// channel pair, so the form needs both sides reasonably wide (`minimumChannels`).
+/// channel pair, so the form needs both sides reasonably wide
+/// (`ConvFormSelector.trainingWinogradChannels`, the same rule as the forward pass: narrower, the
+/// transforms and the short GEMM rows cost more than the multiply-adds saved; with F(4×4, 3×3)
+/// ResNet-20's 16-channel layers gain too, 2 threads, Zen 1, docs/BENCHMARKS.md, trainer session 10).
 struct WinogradWeightGradient {
-    /// Narrower than this (3×3; 5×5: twice this), the transforms and the short GEMM rows cost more
-    /// than the multiply-adds saved. With F(4×4, 3×3) ResNet-20's 16-channel layers gain too
-    /// (2 threads, Zen 1; docs/BENCHMARKS.md, trainer session 10); 5×5 was measured from 32.
-    static let minimumChannels = 16
     /// The α² products M_ξ [S × C] are read and written by every chunk's GEMMs; above this many
     /// floats (8 MB) per thread they no longer stay in L2/L3 and im2col + GEMM is used instead.
     static let maximumProducts = 1 << 21
@@ -36,7 +35,7 @@ struct WinogradWeightGradient {
     }
 
     init?(_ g: ConvGeometry) {
-        let least = g.kh == 3 ? Self.minimumChannels : 2 * Self.minimumChannels
+        let least = ConvFormSelector.trainingWinogradChannels(kernel: g.kh)
         guard g.groups == 1, g.sh == 1, g.sw == 1, g.dh == 1, g.dw == 1, g.kh == g.kw, g.c >= least, g.s >= least,
               let t = ConvFormSelector.trainingWinogradTransform(kernel: g.kh, outputHeight: g.oh, outputWidth: g.ow),
               t.positions * g.s * g.c <= Self.maximumProducts,

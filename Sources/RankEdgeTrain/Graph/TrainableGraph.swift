@@ -153,6 +153,7 @@ public final class TrainableGraph {
             preconditionFailure("training plan: batchNorm \(node.name) runs as its own step")
         case .relu: return relu(input(0))
         case .relu6: return clamp(input(0), lower: 0, upper: 6)
+        case .unary(let f): return unary(input(0), f)
         case .maxPool(let attributes): return maxPool2d(input(0), attributes: attributes)
         case .avgPool(let attributes): return avgPool2d(input(0), attributes: attributes)
         case .globalAvgPool: return globalAvgPool(input(0))

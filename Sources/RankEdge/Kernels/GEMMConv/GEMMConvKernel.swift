@@ -105,8 +105,11 @@ extension GEMMConvWeights: StepKernel {
 
     func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
         let (input, out) = (shapes.input, shapes.output)
+        // A linear layer: [N, C] in, [N, S] out, read in place.
+        let linear = input.rank == 2 && out.rank == 2 && isPointwise && groups == 1
+        guard input.rank == 4 || linear else { throw d.fail("a GEMM step needs an NHWC input or a linear layer's [N, C], got \(input)") }
         let c = input.rank == 2 ? input[1] : input[3]
-        guard input.rank == 4 || input.rank == 2, c == cg * groups, out.dims.last == outChannels else {
+        guard c == cg * groups, out.dims.last == outChannels else {
             throw d.fail("weights do not match input \(input) / output \(out)")
         }
         if input.rank == 4 {

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Elementwise functions of one input beyond ReLU: the activations of today's mobile CNNs (ONNX
+/// Sigmoid, Tanh, HardSigmoid, HardSwish, and SiLU, which exporters write as x · Sigmoid(x)).
+/// `callAsFunction` is the definition every kernel is tested against; NaN stays NaN.
+public enum UnaryFunction: Hashable, Sendable {
+    case sigmoid
+    case tanh
+    /// max(0, min(1, alpha·x + beta)). PyTorch's hardsigmoid is alpha 1/6, beta 1/2; ONNX's default alpha is 0.2.
+    case hardSigmoid(alpha: Float, beta: Float)
+    /// x · max(0, min(1, x/6 + 1/2)) (MobileNetV3).
+    case hardSwish
+    /// x · sigmoid(x), also called swish (EfficientNet).
+    case silu
+
+    /// The op kind in files and tables.
+    public var name: String {
+        switch self {
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        case .hardSigmoid: "hardSigmoid"
+        case .hardSwish: "hardSwish"
+        case .silu: "silu"
+        }
+    }
+
+    /// The functions without attributes, by name (hardSigmoid has its own).
+    public static func named(_ name: String) -> UnaryFunction? {
+        [UnaryFunction.sigmoid, .tanh, .hardSwish, .silu].first { $0.name == name }
+    }
+
+    static func logistic(_ x: Float) -> Float {
+        // exp of a negative number only, so neither branch overflows.
+        if x >= 0 { return 1 / (1 + expf(-x)) }
+        let e = expf(x)
+        return e / (1 + e)
+    }
+
+    /// min(1, max(0, t)) with NaN kept.
+    static func unitClamp(_ t: Float) -> Float { t < 0 ? 0 : (t > 1 ? 1 : t) }
+
+    public func callAsFunction(_ x: Float) -> Float {
+        switch self {
+        case .sigmoid: Self.logistic(x)
+        case .tanh: tanhf(x)
+        case .hardSigmoid(let alpha, let beta): Self.unitClamp(alpha * x + beta)
+        case .hardSwish: x * Self.unitClamp(x / 6 + 0.5)
+        case .silu: x * Self.logistic(x)
+        }
+    }
+
+    /// d f / d x at x (at the kinks of the hard functions, the one-sided value of the interior).
+    public func derivative(_ x: Float) -> Float {
+        switch self {
+        case .sigmoid:
+            let s = Self.logistic(x)
+            return s * (1 - s)
+        case .tanh:
+            let t = tanhf(x)
+            return 1 - t * t
+        case .hardSigmoid(let alpha, let beta):
+            let t = alpha * x + beta
+            return t > 0 && t < 1 ? alpha : 0
+        case .hardSwish:
+            return x < -3 ? 0 : (x > 3 ? 1 : (2 * x + 3) / 6)
+        case .silu:
+            let s = Self.logistic(x)
+            return s + x * s * (1 - s)
+        }
+    }
+}

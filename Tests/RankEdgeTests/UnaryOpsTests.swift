@@ -1,0 +1,71 @@
+import Testing
+@testable import RankEdge
+@testable import RankEdgeReference
+
+/// Sigmoid, Tanh, HardSigmoid, HardSwish and SiLU: the definitions at known points, the runtime's
+/// kernel against the reference at odd sizes and thread counts, NaN kept, in place after a conv,
+/// through a compiled file, and through the graph file format.
+@Suite struct UnaryOpsTests {
+    static let functions: [UnaryFunction] = [.sigmoid, .tanh, .hardSigmoid(alpha: 1.0 / 6, beta: 0.5), .hardSwish, .silu]
+
+    @Test func knownValues() {
+        #expect(UnaryFunction.sigmoid(0) == 0.5)
+        #expect(abs(UnaryFunction.sigmoid(-100)) < 1e-30 && UnaryFunction.sigmoid(100) == 1)
+        #expect(abs(UnaryFunction.tanh(1) - 0.7615942) < 1e-6)
+        #expect(UnaryFunction.hardSigmoid(alpha: 0.2, beta: 0.5)(1) == 0.7)
+        #expect(UnaryFunction.hardSigmoid(alpha: 0.2, beta: 0.5)(-3) == 0 && UnaryFunction.hardSigmoid(alpha: 0.2, beta: 0.5)(3) == 1)
+        #expect(UnaryFunction.hardSwish(-3) == 0 && UnaryFunction.hardSwish(3) == 3 && UnaryFunction.hardSwish(1) == 1 * (1.0 / 6 + 0.5))
+        #expect(abs(UnaryFunction.silu(1) - 0.7310586) < 1e-6)
+        for f in Self.functions { #expect(f(.nan).isNaN, "\(f.name) keeps NaN") }
+    }
+
+    /// conv → f → f again: the second runs in place over the first's output.
+    static func graph(_ f: UnaryFunction, input: [Int]) -> Graph {
+        var b = GraphBuilder(name: "unary-\(f.name)", shape: input, seed: 5)
+        let c = b.conv("input", out: 13, kernel: 3, name: "conv")
+        let a = b.unary(c, f, name: "f1")
+        let y = b.unary(a, f, name: "f2")
+        return b.build(outputs: [y])
+    }
+
+    @Test(arguments: functions) func runtimeMatchesReference(_ f: UnaryFunction) throws {
+        // 1×7×9×13 outputs stay on one thread; 1×61×67×13 (53 K elements) share out at two.
+        for input in [[1, 7, 9, 5], [1, 61, 67, 3]] {
+            try FastOpsTests.check(Self.graph(f, input: input), batch: 2)
+        }
+        let model = try GraphCompiler.compile(Self.graph(f, input: [1, 7, 9, 5]))
+        #expect(model.ops.map(\.kernel).suffix(2) == [f.name, f.name])
+    }
+
+    @Test func nanPassesThroughTheRuntime() throws {
+        for f in Self.functions {
+            var b = GraphBuilder(name: "nan", shape: [1, 2, 2, 3], seed: 1)
+            let y = b.unary("input", f, name: "f")
+            let session = try InferenceSession(graph: b.build(outputs: [y]))
+            var x = Tensor(shape: [1, 2, 2, 3], data: [Float](repeating: 0.5, count: 12))
+            x.data[4] = .nan
+            let out = try session.run(x)
+            #expect(out.data[4].isNaN && out.data.enumerated().allSatisfy { $0.offset == 4 || !$0.element.isNaN }, "\(f.name)")
+        }
+    }
+
+    @Test func compiledFilesAndGraphFilesKeepTheFunction() throws {
+        for f in Self.functions {
+            let g = Self.graph(f, input: [1, 6, 5, 4])
+            let model = try GraphCompiler.compile(g)
+            let bytes = try RKGFile.encode(CompiledModelFile.contents(model, plan: nil, compileThreads: 1))
+            let loaded = try InferenceSession(model: CompiledModelFile.model(from: RKGFile.decodeContents(bytes)))
+            var rng = SeededRandom(seed: 3)
+            let x = RefFixtures.random([1, 6, 5, 4], &rng, bound: 4)
+            #expect(try loaded.run(x) == InferenceSession(model: model).run(x), "\(f.name)")
+            let reread = try RKGFile.decode(RKGFile.encode(g))
+            #expect(reread.nodes.map(\.op) == g.nodes.map(\.op), "\(f.name)")
+        }
+        // A hardSigmoid without its alpha is refused, not defaulted (the key renamed in place, same length).
+        var bytes = try RKGFile.encode(Self.graph(.hardSigmoid(alpha: 0.2, beta: 0.5), input: [1, 3, 3, 2]))
+        let key = Array("alpha".utf8), renamed = Array("alphx".utf8)
+        let at = try #require((0...(bytes.count - key.count)).first { Array(bytes[$0..<($0 + key.count)]) == key })
+        bytes.replaceSubrange(at..<(at + key.count), with: renamed)
+        #expect { try RKGFile.decode(bytes) } throws: { "\($0)".contains("alph") }
+    }
+}
