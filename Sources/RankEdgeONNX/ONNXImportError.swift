@@ -51,7 +51,7 @@ public enum ONNXImportError: Error, Sendable, Equatable, CustomStringConvertible
         case .undefinedInput(let node, let tensor):
             "node '\(node)': input '\(tensor)' is not produced by any earlier node or graph input"
         case .dynamicShape(let input, let axis, let dim):
-            "graph input '\(input)': dimension \(axis) is \(dim); only the batch dimension may be dynamic"
+            "graph input '\(input)': dimension \(axis) is \(dim); give it with `--input-shape \(input)=N,C,H,W` (only the batch dimension may be left dynamic)"
         case .unsupportedAttribute(let node, let op, let attribute, let value):
             "node '\(node)' (\(op)): unsupported \(attribute) \(value)"
         case .unsupportedUse(let node, let op, let reason):

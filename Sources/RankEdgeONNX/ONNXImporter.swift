@@ -17,7 +17,11 @@ public struct ONNXImporter: Sendable {
     /// Op types of the default domain the importer converts.
     public static let supportedOps: Set<String> = Set(ImportContext.importers.keys)
 
-    public init() {}
+    /// Shapes given for graph inputs (ONNX order, NCHW for images): they replace symbolic
+    /// dimensions (detection and OCR models export dynamic H and W); known dimensions must agree.
+    public var inputShapes: [String: [Int]]
+
+    public init(inputShapes: [String: [Int]] = [:]) { self.inputShapes = inputShapes }
 
     /// Imports a serialized ONNX ModelProto.
     public func importModel(_ bytes: [UInt8]) throws(ONNXImportError) -> Graph {
@@ -53,8 +57,11 @@ public struct ONNXImporter: Sendable {
             guard !t.name.isEmpty else { throw .invalidModel(reason: "an initializer has no name") }
             ctx.values[t.name] = .constant(try ONNXConstant(t, name: t.name))
         }
+        for name in inputShapes.keys.sorted() where !realInputs.contains(where: { $0.name == name }) {
+            throw .invalidModel(reason: "--input-shape names '\(name)', which is not a graph input (inputs: \(realInputs.map(\.name).joined(separator: ", ")))")
+        }
         for input in realInputs {
-            let (info, layout) = try Self.graphInput(input)
+            let (info, layout) = try Self.graphInput(input, given: inputShapes[input.name])
             ctx.inputs.append(info)
             ctx.values[input.name] = .activation(input.name, layout)
         }
@@ -114,7 +121,7 @@ public struct ONNXImporter: Sendable {
     }
 
     /// A graph input: float32, rank 4 (NCHW → NHWC) or rank 2; only the batch may be dynamic (→ 1).
-    static func graphInput(_ v: Onnx_ValueInfoProto) throws(ONNXImportError) -> (ValueInfo, ValueLayout) {
+    static func graphInput(_ v: Onnx_ValueInfoProto, given: [Int]? = nil) throws(ONNXImportError) -> (ValueInfo, ValueLayout) {
         guard case .tensorType(let t)? = v.type.value else {
             throw .invalidModel(reason: "graph input '\(v.name)' is not a tensor")
         }
@@ -122,10 +129,21 @@ public struct ONNXImporter: Sendable {
             throw .invalidModel(reason: "graph input '\(v.name)' has element type \(t.elemType); RankEdge reads FLOAT (1) inputs")
         }
         guard t.hasShape else { throw .invalidModel(reason: "graph input '\(v.name)' has no shape") }
+        if let given, given.count != t.shape.dim.count || given.contains(where: { $0 < 1 }) {
+            throw .invalidModel(reason: "--input-shape for '\(v.name)' gives \(given.count) positive dimensions; the input has \(t.shape.dim.count)")
+        }
         var dims: [Int] = []
         for (axis, d) in t.shape.dim.enumerated() {
             let known: Int64? = if case .dimValue(let x)? = d.value, x > 0 { x } else { nil }
-            if let x = known {
+            if let given {
+                if let known, Int64(given[axis]) != known {
+                    throw .invalidModel(reason: "--input-shape for '\(v.name)' gives dimension \(axis) as \(given[axis]); the model fixes it at \(known)")
+                }
+                guard given[axis] <= ONNXLimits.maxExtent else {
+                    throw .invalidModel(reason: "graph input '\(v.name)' dimension \(axis) is \(given[axis]), too large")
+                }
+                dims.append(given[axis])
+            } else if let x = known {
                 guard x <= Int64(ONNXLimits.maxExtent) else {
                     throw .invalidModel(reason: "graph input '\(v.name)' dimension \(axis) is \(x), too large")
                 }

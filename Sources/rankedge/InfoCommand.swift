@@ -1,5 +1,6 @@
 import ArgumentParser
 import RankEdge
+import RankEdgeInput
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,7 +45,13 @@ struct InfoCommand: ParsableCommand {
         if json { try printJSON(report); return }
 
         print("\(graph.name)  (\(model))")
-        for input in graph.inputs { print("input \(input.name) \(input.shape)") }
+        for input in graph.inputs { print("input  \(input.name) \(input.shape)") }
+        for output in graph.outputs { print("output \(output) \(shapes[output].map { "\($0)" } ?? "?")") }
+        if !graph.classNames.isEmpty {
+            let shown = graph.classNames.prefix(5).joined(separator: ", ")
+            print("classes \(graph.classNames.count): \(shown)\(graph.classNames.count > 5 ? ", …" : "")")
+        }
+        for key in [InputNormalization.meanKey, InputNormalization.stdKey] { if let v = graph.metadata[key] { print("\(key) \(v)") } }
         let table = TextTable(columns: ["node", "op", "form", "output", "params", "MACs"], rightAligned: [4, 5])
         var lines = rows.map { r in
             [r.name, r.op, r.detail, TensorShape(r.output_shape).description, formatCount(r.params), formatCount(r.macs)]
