@@ -87,5 +87,17 @@ with tempfile.TemporaryDirectory() as d:
     expect_clean_failure("bad ratio", ["zoo", "build", "resnet20", "--variant", "lrd", "--ratio", "0.5", "-o", "out.rkg"])
     expect_clean_failure("unwritable output", ["zoo", "build", "resnet20", "-o", os.path.join(d, "no", "dir", "out.rkg")])
 
+    # A negative count is named as such, not as a missing value.
+    def expect_message(label, args, words):
+        global passed, failed
+        p = subprocess.run([binary] + args, capture_output=True, text=True, cwd=d)
+        if p.returncode == 1 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1:
+            passed += 1
+        else:
+            failed += 1
+            print(f"FAIL {label}: exit {p.returncode}, stderr {p.stderr!r}")
+    expect_message("negative batch", ["bench", model, "--batch", "-5"], "--batch must be ≥ 1 (a count), got -5")
+    expect_message("negative threads", ["run", model, "--threads", "-2", "--raw-input", model], "--threads must be ≥ 1 (a count), got -2")
+
 print(f"cli errors: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

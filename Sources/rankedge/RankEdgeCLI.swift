@@ -33,8 +33,18 @@ enum Entry {
             let message = RankEdgeCLI.message(for: error)
             let firstLine = message.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
             let prefix = firstLine.hasPrefix("Error: ") ? String(firstLine.dropFirst(7)) : firstLine
-            printError("rankedge: error: \(prefix)")
+            printError("rankedge: error: \(negativeCountMessage(prefix, arguments: CommandLine.arguments) ?? prefix)")
             exit(1)
         }
     }
+}
+
+/// ArgumentParser reads `--batch -5` as a flag missing its value; say what is really wrong.
+func negativeCountMessage(_ message: String, arguments: [String]) -> String? {
+    guard message.hasPrefix("Missing value for '--") else { return nil }
+    let flag = String(message.dropFirst("Missing value for '".count).prefix { $0 != " " && $0 != "'" })
+    guard let i = arguments.firstIndex(of: flag), i + 1 < arguments.count else { return nil }
+    let value = arguments[i + 1]
+    guard value.count > 1, value.first == "-", Double(value) != nil else { return nil }
+    return "\(flag) must be ≥ 1 (a count), got \(value)"
 }
