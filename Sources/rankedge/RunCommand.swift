@@ -30,6 +30,8 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "A .rkg model (graph or compiled).") var model: String
     @Option(help: "PPM (P6) image, or raw float32 NHWC.") var input: String?
     @Option(name: .customLong("raw-input"), help: "Raw little-endian float32 input file.") var rawInput: String?
+    @Option(help: "Layout of raw float32 input for a 4-D image input: nhwc (the graph's own) or nchw (PyTorch's, as ONNX Runtime takes it).")
+    var layout: RawLayout = .nhwc
     @Option(help: "CIFAR-10 binary file.") var cifar: String?
     @Option(help: "Record of the CIFAR-10 file.") var index: Int?
     @Option(help: "How many classes to print (default 5).") var top: Int?
@@ -137,10 +139,10 @@ struct RunCommand: ParsableCommand {
             case .unknown: break
             }
         }
-        return try Self.readRawInput((input ?? rawInput)!, sampleShape: Array(shape.dims.dropFirst()))
+        return try Self.readRawInput((input ?? rawInput)!, sampleShape: Array(shape.dims.dropFirst()), layout: layout)
     }
 
-    static func readRawInput(_ path: String, sampleShape: [Int]) throws -> Tensor {
+    static func readRawInput(_ path: String, sampleShape: [Int], layout: RawLayout = .nhwc) throws -> Tensor {
         let bytes = try cliFileIO { try readFileBytes(path) }
         let perSample = sampleShape.reduce(1, *)
         let count = bytes.count / 4
@@ -150,6 +152,23 @@ struct RunCommand: ParsableCommand {
         let values = bytes.withUnsafeBytes { raw in
             (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
         }
-        return Tensor(shape: [count / perSample] + sampleShape, data: values)
+        let samples = count / perSample
+        guard layout == .nchw else { return Tensor(shape: [samples] + sampleShape, data: values) }
+        guard sampleShape.count == 3 else { throw CLIError("--layout nchw needs a 4-D image input; this model takes \(TensorShape(sampleShape))") }
+        // Each sample's C planes of H×W become H×W pixels of C channels.
+        let (h, w, c) = (sampleShape[0], sampleShape[1], sampleShape[2])
+        var nhwc = [Float](repeating: 0, count: count)
+        for n in 0..<samples {
+            let base = n * perSample
+            for ch in 0..<c {
+                for p in 0..<(h * w) { nhwc[base + p * c + ch] = values[base + ch * h * w + p] }
+            }
+        }
+        return Tensor(shape: [samples] + sampleShape, data: nhwc)
     }
+}
+
+/// How raw float32 samples are laid out.
+enum RawLayout: String, ExpressibleByArgument, CaseIterable {
+    case nhwc, nchw
 }
