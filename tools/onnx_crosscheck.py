@@ -185,6 +185,94 @@ def activations():
     return n.model([n.gemm(x, 8, 4, "fc")])
 
 
+def se_block():
+    """Squeeze-and-excitation as MobileNetV3 (HardSigmoid gate after GlobalAveragePool) and
+    EfficientNet (SiLU, ReduceMean, Sigmoid gate written first) export it; input normalisation as
+    Sub/Div by [1, 3, 1, 1] constants and GoogLeNet's transform_input (per-channel Slice, Mul, Add,
+    Concat); a scalar Mul and a [C, 1, 1] layer scale."""
+    n = Net("se_block", [1, 3, 13, 11], seed=23, opset=17)
+    x = n.node("Sub", ["input", n.init("mean", np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1))], name="sub_mean")
+    x = n.node("Div", [x, n.init("std", np.array([0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1))], name="div_std")
+    parts = []
+    for c in range(3):
+        starts, ends, axes = (n.init(f"s{c}", np.array([c], np.int64)), n.init(f"e{c}", np.array([c + 1], np.int64)),
+                              n.init(f"a{c}", np.array([1], np.int64)))
+        ch = n.node("Slice", [x, starts, ends, axes], name=f"slice{c}")
+        ch = n.node("Mul", [ch, n.init(f"k{c}", np.array(0.5 + 0.1 * c, np.float32))], name=f"scale{c}")
+        parts.append(n.node("Add", [n.init(f"b{c}", np.array(0.05 * c - 0.05, np.float32)), ch], name=f"shift{c}"))
+    x = n.node("Concat", parts, name="transform_input", axis=1)
+    x = n.node("HardSwish", [n.conv(x, 3, 16, 3, 1, [1, 1, 1, 1], name="stem")], name="stem_act")
+    x = n.conv(x, 16, 16, 3, 1, [1, 1, 1, 1], group=16, name="dw")
+    s = n.node("GlobalAveragePool", [x], name="se1_pool")
+    s = n.node("Relu", [n.conv(s, 16, 4, 1, name="se1_fc1")], name="se1_relu")
+    s = n.node("HardSigmoid", [n.conv(s, 4, 16, 1, name="se1_fc2")], name="se1_gate", alpha=1.0 / 6, beta=0.5)
+    x = n.node("Mul", [x, s], name="se1_scale")
+    x = n.conv(x, 16, 24, 1, name="project")
+    gate = n.node("Sigmoid", [x], name="silu_gate")
+    x = n.node("Mul", [x, gate], name="silu")
+    s = n.node("ReduceMean", [x], name="se2_pool", axes=[2, 3], keepdims=1)
+    s = n.conv(s, 24, 6, 1, name="se2_fc1")
+    s = n.node("Mul", [s, n.node("Sigmoid", [s], name="se2_silu_gate")], name="se2_silu")
+    s = n.node("Sigmoid", [n.conv(s, 6, 24, 1, name="se2_fc2")], name="se2_gate")
+    x = n.node("Mul", [s, x], name="se2_scale")
+    x = n.node("Mul", [x, n.init("gamma", n.rng.uniform(0.5, 1.5, (24, 1, 1)).astype(np.float32))], name="layer_scale")
+    x = n.node("Mul", [x, n.init("half", np.array(0.5, np.float32))], name="scalar_mul")
+    x = n.node("GlobalAveragePool", [x], name="gap")
+    return n.model([n.gemm(n.node("Flatten", [x], name="flatten"), 24, 5, "fc")])
+
+
+def shuffle_block():
+    """ShuffleNetV2 as the TorchScript exporter writes it (opset 13): Split of the channels, a branch,
+    Concat, the channel shuffle Reshape [N, 2, C/2, H, W] / Transpose / Reshape with a shape computed
+    from Shape, Gather, Div and Concat; max pooling with ceil_mode on an odd map (SqueezeNet,
+    GoogLeNet) and average pooling with ceil_mode (count_include_pad 0); Range folded."""
+    n = Net("shuffle_block", [1, 3, 16, 16], seed=31, opset=13)
+    x = n.node("Relu", [n.conv("input", 3, 16, 3, 1, [1, 1, 1, 1], name="stem")], name="stem_relu")
+    x = n.node("MaxPool", [x], name="pool_ceil", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)   # 16 -> 8 (7 without)
+    halves = n.init("halves", np.array([8, 8], np.int64))
+    a = n.node("Split", [x, halves], name="split", outputs=2, axis=1)
+    b = a.replace(":0", ":1")
+    b = n.node("Relu", [n.conv(b, 8, 8, 1, name="branch_pw1")], name="branch_relu")
+    b = n.conv(b, 8, 8, 3, 1, [1, 1, 1, 1], group=8, name="branch_dw")
+    x = n.node("Concat", [a, b], name="concat", axis=1)
+    shape = n.node("Shape", [x], name="shape")
+    c = n.node("Gather", [shape, n.init("one", np.array(1, np.int64))], name="channels", axis=0)
+    per = n.node("Div", [c, n.init("two", np.array(2, np.int64))], name="per_group")
+    hw = n.node("Slice", [shape, n.init("h0", np.array([2], np.int64)), n.init("h1", np.array([4], np.int64))], name="hw")
+    grid = n.node("Concat", [n.init("ng", np.array([-1, 2], np.int64)), n.node("Unsqueeze", [per, n.init("ax0", np.array([0], np.int64))],
+                                                                         name="per_1d"), hw], name="grid_shape", axis=0)
+    x = n.node("Reshape", [x, grid], name="shuffle_view")
+    x = n.node("Transpose", [x], name="shuffle_transpose", perm=[0, 2, 1, 3, 4])
+    back = n.node("Concat", [n.init("nc", np.array([-1, 16], np.int64)), hw], name="back_shape", axis=0)
+    x = n.node("Reshape", [x, back], name="shuffle_back")
+    x = n.node("AveragePool", [x], name="avg_ceil", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)   # 8 -> 4 (3 without)
+    r = n.node("Range", [n.init("r0", np.array(0, np.int64)), n.init("r1", np.array(2, np.int64)), n.init("r2", np.array(1, np.int64))], name="range")
+    flat = n.node("Concat", [n.node("Slice", [r, n.init("z0", np.array([0], np.int64)), n.init("z1", np.array([1], np.int64))], name="batch_dim"),
+                             n.init("minus1", np.array([-1], np.int64))], name="flat_shape", axis=0)
+    x = n.node("Reshape", [n.node("GlobalAveragePool", [x], name="gap"), flat], name="flatten")
+    return n.model([n.gemm(x, 16, 5, "fc")])
+
+
+def shuffle_dynamo():
+    """The same block as the dynamo exporter writes it (opset 18): Split with num_outputs, Slice of
+    channels, a [N, C, 1, 1]-shaped gate from ReduceMean with axes as an input."""
+    n = Net("shuffle_dynamo", [1, 4, 9, 9], seed=32, opset=18)
+    x = n.node("Relu", [n.conv("input", 4, 12, 3, 1, [1, 1, 1, 1], name="stem")], name="stem_relu")
+    parts = n.node("Split", [x], name="split", outputs=3, axis=1, num_outputs=3)
+    a, b, c = parts, parts.replace(":0", ":1"), parts.replace(":0", ":2")
+    b = n.conv(b, 4, 4, 3, 1, [1, 1, 1, 1], name="branch")
+    c = n.node("Slice", [c, n.init("cs", np.array([1], np.int64)), n.init("ce", np.array([3], np.int64)), n.init("ca", np.array([-3], np.int64))],
+               name="slice_c")
+    x = n.node("Concat", [a, b, c], name="concat", axis=1)
+    x = n.node("Reshape", [x, n.init("grid_shape", np.array([0, 5, 2, 9, 9], np.int64))], name="view")
+    x = n.node("Transpose", [x], name="transpose", perm=[0, 2, 1, 3, 4])
+    x = n.node("Reshape", [x, n.init("back_shape", np.array([0, -1, 9, 9], np.int64))], name="back")
+    g = n.node("ReduceMean", [x, n.init("axes", np.array([2, 3], np.int64))], name="mean", keepdims=1)
+    x = n.node("Mul", [x, n.node("Sigmoid", [g], name="gate")], name="gated")
+    x = n.node("ReduceMean", [x, n.init("axes2", np.array([2, 3], np.int64))], name="pool", keepdims=0)
+    return n.model([n.gemm(x, 10, 3, "fc")])
+
+
 def dynamic_hw():
     """A detection-style export: symbolic batch, height and width (imported with --input-shape)."""
     n = Net("dynamic_hw", [1, 3, 8, 8], seed=4, opset=17)
@@ -390,7 +478,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rankedge", required=True, help="path to the rankedge binary")
     ap.add_argument("--keep", help="keep the models and outputs in this directory")
-    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, dynamic, rankconv, bad")
+    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, se, shuffle, shuffledynamo, dynamic, rankconv, bad")
     args = ap.parse_args()
     rankedge = os.path.abspath(args.rankedge)
     work = args.keep or tempfile.mkdtemp(prefix="onnx-crosscheck-")
@@ -400,7 +488,7 @@ def main():
         print(f"onnx crosscheck: onnx {onnx.__version__}, onnxruntime {ort.__version__}, work dir {work}")
         selected = set(args.only.split(",")) if args.only else None
         builders = {"resnet18": resnet18, "minivgg": mini_vgg, "grouped": grouped_depthwise, "gemmconcat": gemm_concat,
-                    "activations": activations}
+                    "activations": activations, "se": se_block, "shuffle": shuffle_block, "shuffledynamo": shuffle_dynamo}
         for name, build in builders.items():
             if selected and name not in selected:
                 continue

@@ -45,6 +45,13 @@ struct ExportContext {
         return name
     }
 
+    /// A 1-D INT64 initializer (a shape, axes, indices).
+    mutating func int64s(_ base: String, _ values: [Int]) -> String {
+        let name = uniqueName(base)
+        initializers.append(.int64(name: name, dims: [values.count], values: values.map { Int64($0) }))
+        return name
+    }
+
     /// Appends an ONNX node; `output` gets the given layout.
     mutating func addNode(_ opType: String, name: String, inputs: [String], output: String,
                           layout: ValueLayout, attributes: [Onnx_AttributeProto] = [], doc: String? = nil) {

@@ -100,6 +100,53 @@ extension ExportContext {
             if layouts[a] != layouts[b] { a = plainColumns(a); b = plainColumns(b) }
             addNode("Add", name: node.name, inputs: [a, b], output: output, layout: layouts[a] ?? .plain, doc: doc)
 
+        case .multiply:
+            // [N, C, H, W] · [N, C, 1, 1] broadcasts in ONNX as it does here.
+            var (a, b) = (x, node.inputs[1])
+            if layouts[a] != layouts[b] { a = plainColumns(a); b = plainColumns(b) }
+            addNode("Mul", name: node.name, inputs: [a, b], output: output, layout: layouts[a] ?? .plain, doc: doc)
+
+        case .channelAffine:
+            // Mul and Add by per-channel constants, shaped [C, 1, 1] against NCHW.
+            var (scale, shift) = (weight(1).data, weight(2).data)
+            if case .reorderedColumns(let order) = inputLayout {
+                scale = LayoutConversion.scatterColumns(scale, rows: 1, order: order)
+                shift = LayoutConversion.scatterColumns(shift, rows: 1, order: order)
+            }
+            let dims = rank == 4 ? [scale.count, 1, 1] : [scale.count]
+            let scaled = uniqueName("\(node.name).scaled")
+            addNode("Mul", name: uniqueName("\(node.name).mul"), inputs: [x, addInitializer(weight: node.inputs[1], dims: dims, values: scale)],
+                    output: scaled, layout: inputLayout)
+            addNode("Add", name: node.name, inputs: [scaled, addInitializer(weight: node.inputs[2], dims: dims, values: shift)],
+                    output: output, layout: inputLayout, doc: doc)
+
+        case .channelShuffle(let groups):
+            // PyTorch's form: view [N, g, C/g, H, W], transpose(1, 2), view back.
+            guard let s = shapes[x], rank == 4 || (rank == 2 && inputLayout == .plain) else {
+                throw .unsupported(node: node.name, reason: "channel shuffle of a rank-\(rank) tensor with reordered columns")
+            }
+            let c = s.dims.last!
+            let spatial = rank == 4 ? [s[1], s[2]] : []
+            let grid = uniqueName("\(node.name).grid"), transposed = uniqueName("\(node.name).transposed")
+            addNode("Reshape", name: uniqueName("\(node.name).split_groups"),
+                    inputs: [x, int64s("\(node.name).grid_shape", [0, groups, c / groups] + spatial)], output: grid, layout: .plain)
+            addNode("Transpose", name: uniqueName("\(node.name).transpose"), inputs: [grid], output: transposed, layout: .plain,
+                    attributes: [.ints("perm", [0, 2, 1] + (rank == 4 ? [3, 4] : []))])
+            addNode("Reshape", name: node.name, inputs: [transposed, int64s("\(node.name).shape", [0, c] + spatial)], output: output,
+                    layout: inputLayout, doc: doc)
+
+        case .channelSlice(let start, let count):
+            if case .reorderedColumns(let order) = inputLayout {
+                // The ONNX columns of these channels need not be adjacent: gather them.
+                addNode("Gather", name: node.name, inputs: [x, int64s("\(node.name).indices", Array(order[start..<(start + count)]))],
+                        output: output, layout: .plain, attributes: [.int("axis", 1)], doc: doc)
+            } else {
+                addNode("Slice", name: node.name,
+                        inputs: [x, int64s("\(node.name).starts", [start]), int64s("\(node.name).ends", [start + count]),
+                                 int64s("\(node.name).axes", [rank == 4 ? 1 : rank - 1])],
+                        output: output, layout: inputLayout, doc: doc)
+            }
+
         case .flatten:
             var layout = inputLayout
             if rank == 4, let s = shapes[x] {

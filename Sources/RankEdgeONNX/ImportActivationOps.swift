@@ -1,7 +1,7 @@
 import RankEdge
 
 /// Sigmoid, Tanh, HardSigmoid, HardSwish, and SiLU, which both PyTorch exporters write as
-/// Mul(x, Sigmoid(x)).
+/// Mul(x, Sigmoid(x)) (the Mul imports it: ImportArithmeticOps).
 extension ImportContext {
     /// Sigmoid, unless it is the gate of a SiLU (its only reader a Mul of its own input), which the
     /// Mul imports as one node.
@@ -15,20 +15,6 @@ extension ImportContext {
         let alpha = try attrs.float("alpha") ?? 0.2, beta = try attrs.float("beta") ?? 0.5
         guard alpha.isFinite, beta.isFinite else { throw attrs.unsupported("alpha/beta", "\(alpha)/\(beta) (not finite)") }
         try importUnary(i, .unary(.hardSigmoid(alpha: alpha, beta: beta)))
-    }
-
-    /// Mul(x, Sigmoid(x)) (either order) as SiLU; any other Mul is not supported yet.
-    mutating func importMul(_ i: Int) throws(ONNXImportError) {
-        let inputs = onnxNodes[i].input
-        guard inputs.count == 2 else { throw unsupportedUse(i, "Mul takes two inputs, got \(inputs.count)") }
-        for (gateInput, other) in [(inputs[1], inputs[0]), (inputs[0], inputs[1])] {
-            guard let g = producer[gateInput], onnxNodes[g].opType == "Sigmoid", siluMul(gate: g) == i else { continue }
-            let x = try activation(other, node: i)
-            emit(.unary(.silu), node: i, inputs: [x.name], output: try singleOutput(i), layout: x.layout,
-                 provenance: "imported from ONNX Sigmoid '\(nodeNames[g])' + Mul '\(nodeNames[i])' (SiLU)")
-            return
-        }
-        throw unsupportedUse(i, "only Mul(x, Sigmoid(x)) (SiLU) is supported so far; general and broadcasting Mul is not")
     }
 
     /// The Mul that makes Sigmoid node `gate` a SiLU: the Sigmoid's output is read only by that Mul,

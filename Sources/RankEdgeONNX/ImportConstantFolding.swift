@@ -10,7 +10,7 @@ import RankEdge
 extension ImportContext {
     /// Ops RankEdge has no node for, imported only when their data inputs are constants (`Shape`
     /// takes any input; `Cast`/`CastLike` of an activation to float are no-ops and also accepted).
-    static let foldOnlyOps: Set<String> = ["Squeeze", "Unsqueeze", "Gather", "Expand", "ConstantOfShape"]
+    static let foldOnlyOps: Set<String> = ["Squeeze", "Unsqueeze", "Gather", "Expand", "ConstantOfShape", "Range"]
 
     /// ONNX tensors that are constants before any node is converted: initializers, Constant nodes'
     /// outputs and everything computed from them by ops the importer folds (Shape: from anything).
@@ -23,7 +23,7 @@ extension ImportContext {
             switch n.opType {
             case "Constant", "Shape": folds = true
             case "Reshape", "Identity", "Cast", "CastLike": folds = inputs.first.map(constant.contains) ?? false
-            case "Concat": folds = !inputs.isEmpty && inputs.allSatisfy(constant.contains)
+            case "Concat", "Add", "Sub", "Mul", "Div", "Slice": folds = !inputs.isEmpty && inputs.allSatisfy(constant.contains)
             default: folds = foldOnlyOps.contains(n.opType) && inputs.allSatisfy(constant.contains)
             }
             if folds { constant.formUnion(n.output.filter { !$0.isEmpty }) }
@@ -31,7 +31,7 @@ extension ImportContext {
         return constant
     }
 
-    /// Converts a Shape, Squeeze, Unsqueeze, Gather, Expand, Cast, CastLike or ConstantOfShape node.
+    /// Converts a Shape, Squeeze, Unsqueeze, Gather, Expand, Cast, CastLike, ConstantOfShape or Range node.
     mutating func importFoldable(_ i: Int) throws(ONNXImportError) {
         let output = try singleOutput(i)
         let attrs = attributes(i)
@@ -73,6 +73,7 @@ extension ImportContext {
             let integer = if case .constant(let c)? = values[target] { c.isInteger } else { false }
             result = Self.convert(try constant(x, node: i), toInteger: integer, bool: false)
         case "ConstantOfShape": result = try foldConstantOfShape(i, attrs, try constant(x, node: i))
+        case "Range": result = try foldRange(i, attrs, try constant(x, node: i))
         default:
             throw ONNXImportError.unsupportedOps([UnsupportedONNXOp(opType: op, nodes: [nodeNames[i]])])
         }
@@ -269,6 +270,25 @@ extension ImportContext {
         return ONNXConstant(dims: dims, values: Self.pick(x.values, positions))
     }
 
+    /// Range(start, limit, delta): ⌈(limit − start) / delta⌉ values, integer or floating.
+    private func foldRange(_ i: Int, _ attrs: NodeAttributes, _ start: ONNXConstant) throws(ONNXImportError) -> ONNXConstant {
+        let limit = try constant(try requiredInput(i, 1), node: i), delta = try constant(try requiredInput(i, 2), node: i)
+        guard start.count == 1, limit.count == 1, delta.count == 1 else { throw unsupportedUse(i, "start, limit and delta must be scalars") }
+        if let s = start.integers?.first, let l = limit.integers?.first, let d = delta.integers?.first {
+            guard d != 0 else { throw unsupportedUse(i, "delta is 0") }
+            let (span, overflow) = l.subtractingReportingOverflow(s)
+            guard !overflow else { throw unsupportedUse(i, "the range \(s)..<\(l) is too long") }
+            let n = max(0, span / d + (span % d != 0 && (span > 0) == (d > 0) ? 1 : 0))
+            _ = try Self.foldedCount([Int(clamping: n)], attrs)
+            return ONNXConstant(dims: [Int(n)], values: .integer((0..<n).map { s + $0 * d }))
+        }
+        let (s, l, d) = (start.floats[0], limit.floats[0], delta.floats[0])
+        guard d != 0, s.isFinite, l.isFinite, d.isFinite else { throw unsupportedUse(i, "start, limit or delta is not finite, or delta is 0") }
+        let n = max(0, Int(((l - s) / d).rounded(.up)))
+        _ = try Self.foldedCount([n], attrs)
+        return ONNXConstant(dims: [n], values: .floating((0..<n).map { s + Float($0) * d }))
+    }
+
     private func foldConstantOfShape(_ i: Int, _ attrs: NodeAttributes, _ s: ONNXConstant) throws(ONNXImportError) -> ONNXConstant {
         guard let target = s.integers else { throw unsupportedUse(i, "its shape input is not an integer tensor") }
         var dims: [Int] = []
@@ -320,7 +340,7 @@ extension ImportContext {
     /// Element count of a constant the importer builds by folding: shape arithmetic needs a handful
     /// of elements, so anything past `ONNXLimits.maxFoldedElements` (or overflowing) is refused
     /// before a position list is allocated.
-    private static func foldedCount(_ dims: [Int], _ attrs: NodeAttributes) throws(ONNXImportError) -> Int {
+    static func foldedCount(_ dims: [Int], _ attrs: NodeAttributes) throws(ONNXImportError) -> Int {
         var count = 1
         for d in dims {
             let (p, overflow) = count.multipliedReportingOverflow(by: d)

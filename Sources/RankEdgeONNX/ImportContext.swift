@@ -40,6 +40,8 @@ struct ImportContext {
     var weights: [String: Tensor] = [:]
     /// ONNX nodes already folded into an earlier one (an Add that became a MatMul's bias).
     var absorbed: Set<Int> = []
+    /// Feature maps inside a channel shuffle, seen as [N, g, C/g, H, W] (ImportChannelOps).
+    var channelGroups: [String: ChannelGrouping] = [:]
     /// Activation names from the ONNX graph, kept out of generated weight names.
     private let reservedTensorNames: Set<String>
     private var shapeCache: (nodeCount: Int, shapes: [String: TensorShape])?
@@ -83,6 +85,9 @@ struct ImportContext {
         case .constant?:
             throw unsupportedUse(node, "input '\(name)' is a constant where RankEdge expects an activation")
         case nil:
+            if channelGroups[name] != nil {
+                throw unsupportedUse(node, "input '\(name)' is a channel-grouped 5-D view; only a channel shuffle (Reshape, Transpose 0,2,1,3,4, Reshape back) may read it")
+            }
             throw ONNXImportError.undefinedInput(node: nodeNames[node], tensor: name)
         }
     }

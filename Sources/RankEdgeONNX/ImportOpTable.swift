@@ -16,7 +16,9 @@ extension ImportContext {
             "BatchNormalization": { c, i in try c.importBatchNorm(i) },
             "Relu": { c, i in try c.importUnary(i, .relu) },
             "Clip": { c, i in try c.importClip(i) },
-            "Add": { c, i in try c.importAdd(i) },
+            "Add": { c, i in try c.importArithmetic(i, .add) },
+            "Sub": { c, i in try c.importArithmetic(i, .sub) },
+            "Div": { c, i in try c.importArithmetic(i, .div) },
             "Flatten": { c, i in try c.importFlatten(i) },
             "Reshape": { c, i in try c.importReshape(i) },
             "Softmax": { c, i in try c.importSoftmax(i) },
@@ -29,7 +31,10 @@ extension ImportContext {
             "Tanh": { c, i in try c.importUnary(i, .unary(.tanh)) },
             "HardSigmoid": { c, i in try c.importHardSigmoid(i) },
             "HardSwish": { c, i in try c.importUnary(i, .unary(.hardSwish)) },
-            "Mul": { c, i in try c.importMul(i) },
+            "Mul": { c, i in try c.importArithmetic(i, .mul) },
+            "Split": { c, i in try c.importSplit(i) },
+            "Slice": { c, i in try c.importSlice(i) },
+            "Transpose": { c, i in try c.importTranspose(i) },
         ]
         // Shape computations: evaluated at import (ImportConstantFolding); some only fold.
         for op in foldOnlyOps.union(["Shape", "Cast", "CastLike"]) {

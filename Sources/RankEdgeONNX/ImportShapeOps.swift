@@ -28,20 +28,6 @@ extension ImportContext {
         try importUnary(i, op)
     }
 
-    /// Add of two activations of one shape (a residual connection).
-    mutating func importAdd(_ i: Int) throws(ONNXImportError) {
-        let names = [try requiredInput(i, 0), try requiredInput(i, 1)]
-        for name in names {
-            if case .constant? = values[name] {
-                throw unsupportedUse(i, "Add with a constant operand ('\(name)') is supported only as the bias of the MatMul just before it")
-            }
-        }
-        let a = try activation(names[0], node: i)
-        let b = try activation(names[1], node: i)
-        guard a.layout == b.layout else { throw unsupportedUse(i, "its inputs '\(names[0])' and '\(names[1])' have different layouts") }
-        emit(.add, node: i, inputs: [a.name, b.name], output: try singleOutput(i), layout: a.layout)
-    }
-
     /// Flatten with axis 1 (a feature map to [N, C·H·W]; a 2-D tensor is left as it is).
     mutating func importFlatten(_ i: Int) throws(ONNXImportError) {
         let attrs = attributes(i)
@@ -52,8 +38,9 @@ extension ImportContext {
         try emitFlatten(i, x)
     }
 
-    /// Reshape in the flatten form [N, -1] (also [0, -1], or [N, C·H·W] spelled out).
-    /// A Reshape of a constant is folded (a shape being computed).
+    /// Reshape in the flatten form [N, -1] (also [0, -1], or [N, C·H·W] spelled out), or the two
+    /// Reshapes of a channel shuffle (ImportChannelOps). A Reshape of a constant is folded (a shape
+    /// being computed).
     mutating func importReshape(_ i: Int) throws(ONNXImportError) {
         let attrs = attributes(i)
         let dataName = try requiredInput(i, 0)
@@ -65,7 +52,12 @@ extension ImportContext {
             try foldReshape(i, data: data, target: dims, allowZero: allowZero)
             return
         }
+        if try closeChannelShuffle(i, data: dataName, target: dims) { return }
         let x = try activation(dataName, node: i)
+        if let grouping = try channelGrouping(i, x: x, target: dims) {
+            channelGroups[try singleOutput(i)] = grouping
+            return
+        }
         let s = try shape(of: x.name)
         let batch = Int64(s[0])
         let features = Int64(s.elementCount / max(s[0], 1))

@@ -39,7 +39,7 @@ extension ImportContext {
         emit(op, node: i, inputs: inputs, output: try singleOutput(i), layout: .featureMap)
     }
 
-    /// MaxPool and AveragePool (2-D). ceil_mode is accepted where it does not change the output size.
+    /// MaxPool and AveragePool (2-D); ceil_mode as extra bottom/right padding.
     mutating func importPool(_ i: Int, average: Bool) throws(ONNXImportError) {
         let attrs = attributes(i)
         let x = try activation(try requiredInput(i, 0), node: i)
@@ -54,20 +54,36 @@ extension ImportContext {
             throw attrs.unsupported("storage_order", "1")
         }
         let inShape = try shape(of: x.name)
-        let padding = try resolvePadding(attrs, input: Size2(inShape[1], inShape[2]), kernel: kernel,
+        var padding = try resolvePadding(attrs, input: Size2(inShape[1], inShape[2]), kernel: kernel,
                                          stride: stride, dilation: dilation)
-        if try attrs.int("ceil_mode", default: 0) != 0 {
-            // Rounding up only matters when the last window does not end exactly on the padded edge.
-            let fitsH = (inShape[1] + padding.top + padding.bottom - kernel.h) % stride.h == 0
-            let fitsW = (inShape[2] + padding.left + padding.right - kernel.w) % stride.w == 0
-            guard fitsH, fitsW else {
-                throw attrs.unsupported("ceil_mode", "1 (it changes the output size for input \(inShape[1])x\(inShape[2]))")
-            }
-        }
         var countIncludePad = false
         if average { countIncludePad = try attrs.int("count_include_pad", default: 0) != 0 }
+        if try attrs.int("ceil_mode", default: 0) != 0 {
+            // Rounding the output size up adds windows that hang over the bottom/right edge: the same
+            // as that much more padding, which max pooling and an average that excludes padding ignore.
+            let extraH = Self.ceilModeExtra(size: inShape[1], kernel: kernel.h, stride: stride.h, before: padding.top, after: padding.bottom)
+            let extraW = Self.ceilModeExtra(size: inShape[2], kernel: kernel.w, stride: stride.w, before: padding.left, after: padding.right)
+            if extraH + extraW > 0 && countIncludePad {
+                throw attrs.unsupported("ceil_mode", "1 with count_include_pad 1 where it adds windows (their divisors differ from padding's)")
+            }
+            padding.bottom += extraH
+            padding.right += extraW
+            guard padding.bottom < kernel.h, padding.right < kernel.w else {
+                throw attrs.unsupported("ceil_mode", "1 with kernel \(kernel) and stride \(stride): a window would lie wholly in padding")
+            }
+        }
         let pool = PoolAttributes(kernel: kernel, stride: stride, padding: padding, countIncludePad: countIncludePad)
         emit(average ? .avgPool(pool) : .maxPool(pool), node: i, inputs: [x.name], output: try singleOutput(i), layout: .featureMap)
+    }
+
+    /// The padding ceil_mode adds after an axis: the output size rounded up, less a last window that
+    /// would start in the padding after the input (PyTorch's and ONNX Runtime's rule).
+    static func ceilModeExtra(size: Int, kernel: Int, stride: Int, before: Int, after: Int) -> Int {
+        let span = size + before + after - kernel
+        guard span >= 0, stride >= 1 else { return 0 }
+        var out = (span + stride - 1) / stride + 1
+        if (out - 1) * stride >= size + before { out -= 1 }
+        return max(0, (out - 1) * stride + kernel - (size + before + after))
     }
 
     mutating func importGlobalAveragePool(_ i: Int) throws(ONNXImportError) {

@@ -7,7 +7,8 @@ import Darwin
 #endif
 import RankEdge
 
-/// Ops that act along the channel (last) axis one position at a time: linear, batch norm, softmax.
+/// Ops that act along the channel (last) axis one position at a time: linear, batch norm, channel
+/// affine, multiply, softmax.
 extension ReferenceOps {
     /// y[n, o] = bias[o] + Σ_c x[n, c] · w[o, c].
     static func linearLoops(_ x: Tensor, weight: Tensor, bias: Tensor?, outShape: TensorShape) -> Tensor {
@@ -35,6 +36,25 @@ extension ReferenceOps {
             out[i] = Float(normalized * Double(scale.data[ch]) + Double(bias.data[ch]))
         }
         return Tensor(shape: x.shape, data: out)
+    }
+
+    /// y = x·scale + shift, channel by channel (the last axis).
+    static func channelAffineLoops(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
+        let c = x.shape.dims.last!
+        var out = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count { out[i] = Float(Double(x.data[i]) * Double(scale.data[i % c]) + Double(shift.data[i % c])) }
+        return Tensor(shape: x.shape, data: out)
+    }
+
+    /// a ⊙ b, where b is a's shape or [N, 1, 1, C]: then each sample's channel c of a is scaled by
+    /// b[n, 0, 0, c] at every position.
+    static func multiplyLoops(_ a: Tensor, _ b: Tensor) -> Tensor {
+        if a.shape == b.shape { return Tensor(shape: a.shape, data: zip(a.data, b.data).map { $0 * $1 }) }
+        let (n, c) = (a.shape[0], a.shape.dims.last!)
+        let perSample = n == 0 ? 0 : a.count / n
+        var out = [Float](repeating: 0, count: a.count)
+        for i in 0..<a.count { out[i] = a.data[i] * b.data[(i / perSample) * c + i % c] }
+        return Tensor(shape: a.shape, data: out)
     }
 
     /// Softmax over the last axis, shifted by each row's maximum so large logits do not overflow.

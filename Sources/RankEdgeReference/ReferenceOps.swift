@@ -39,6 +39,14 @@ public enum ReferenceOps {
             return globalAvgPoolLoops(x, outShape: outShape)
         case .add:
             return Tensor(shape: outShape, data: zip(x.data, activations[1].data).map { $0 + $1 })
+        case .multiply:
+            return multiplyLoops(x, activations[1])
+        case .channelAffine:
+            return channelAffineLoops(x, scale: weights[0], shift: weights[1])
+        case .channelShuffle(let groups):
+            return channelShuffleLoops(x, groups: groups)
+        case .channelSlice(let start, _):
+            return channelSliceLoops(x, start: start, outShape: outShape)
         case .flatten:
             return Tensor(shape: outShape, data: x.data)
         case .softmax:
@@ -111,6 +119,16 @@ extension ReferenceOps {
     }
     public static func globalAvgPool(_ x: Tensor) throws -> Tensor { try apply(.globalAvgPool, activations: [x]) }
     public static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try apply(.add, activations: [a, b]) }
+    public static func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor { try apply(.multiply, activations: [a, b]) }
+    public static func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) throws -> Tensor {
+        try apply(.channelAffine, activations: [x], weights: [scale, shift])
+    }
+    public static func channelShuffle(_ x: Tensor, groups: Int) throws -> Tensor {
+        try apply(.channelShuffle(groups: groups), activations: [x])
+    }
+    public static func channelSlice(_ x: Tensor, start: Int, count: Int) throws -> Tensor {
+        try apply(.channelSlice(start: start, count: count), activations: [x])
+    }
     public static func flatten(_ x: Tensor) throws -> Tensor { try apply(.flatten, activations: [x]) }
     public static func softmax(_ x: Tensor) throws -> Tensor { try apply(.softmax, activations: [x]) }
     public static func concat(_ xs: [Tensor]) throws -> Tensor { try apply(.concat, activations: xs) }

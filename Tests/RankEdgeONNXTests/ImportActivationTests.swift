@@ -40,7 +40,12 @@ import Testing
         m.node("Mul", ["input", "gate"], ["silu"], name: "mul")
         m.node("Add", ["silu", "gate"], ["out"], name: "add")
         m.output("out")
-        // The gate is also read by the Add: not a SiLU, and the general Mul is not supported yet.
-        #expect { try m.importGraph() } throws: { "\($0)".contains("only Mul(x, Sigmoid(x))") }
+        // The gate is also read by the Add: not a SiLU but a Sigmoid and a product of two tensors.
+        let g = try m.importGraph()
+        #expect(g.nodes.map(\.op) == [.unary(.sigmoid), .multiply, .add])
+        let x = randomMap(c: 2, h: 3, w: 3, seed: 5)
+        let y = try ReferenceExecutor(graph: g).run(nhwcTensor(x))
+        let expected = x.data.map { v in v * UnaryFunction.sigmoid(v) + UnaryFunction.sigmoid(v) }
+        #expect(maxAbsDifference(y.data, nhwcTensor(NCHW.Map(n: 1, c: 2, h: 3, w: 3, data: expected)).data) < 1e-6)
     }
 }

@@ -72,8 +72,9 @@ import RankEdge
         }
     }
 
-    /// ceil_mode=1 is accepted when the windows tile the padded input exactly, refused otherwise.
-    @Test func ceilModeOnlyWhenItChangesNothing() throws {
+    /// ceil_mode=1 adds bottom/right padding where the rounded-up windows need it, none where the
+    /// windows tile the input (values: ImportChannelTests.ceilModePooling).
+    @Test func ceilModeBecomesPadding() throws {
         func model(size: Int) -> ONNXSketch {
             var m = ONNXSketch()
             m.input("x", [1, 1, size, size])
@@ -81,10 +82,8 @@ import RankEdge
             m.output("y")
             return m
         }
-        _ = try model(size: 8).importGraph()
-        #expect(throws: ONNXImportError.unsupportedAttribute(node: "p", opType: "MaxPool", attribute: "ceil_mode",
-                                                             value: "1 (it changes the output size for input 7x7)")) {
-            try model(size: 7).importGraph()
-        }
+        #expect(try model(size: 8).importGraph().nodes[0].op == .maxPool(PoolAttributes(kernel: .square(2), stride: .square(2))))
+        #expect(try model(size: 7).importGraph().nodes[0].op
+                == .maxPool(PoolAttributes(kernel: .square(2), stride: .square(2), padding: Padding(top: 0, left: 0, bottom: 1, right: 1))))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RankEdge
 @testable import RankEdgeONNX
+@testable import RankEdgeReference
 
 /// Every way an import can fail gives its own typed error naming what is wrong; nothing traps.
 @Suite struct ImportErrorTests {
@@ -162,16 +163,16 @@ import RankEdge
         #expect(throws: ONNXImportError.self) { try fp16.importGraph() }
     }
 
-    @Test func constantAddThatIsNotABias() {
+    @Test func constantAddThatIsNotABias() throws {
         var m = ONNXSketch()
         m.input("x", [1, 3])
         m.initializer("b", [3], [1, 2, 3])
         m.node("Add", ["x", "b"], ["y"], name: "shift")
         m.output("y")
-        #expect(throws: ONNXImportError.unsupportedUse(node: "shift", opType: "Add",
-                                                       reason: "Add with a constant operand ('b') is supported only as the bias of the MatMul just before it")) {
-            try m.importGraph()
-        }
+        // A per-feature constant: a channel affine with unit scale.
+        let g = try m.importGraph()
+        #expect(g.nodes.map(\.op) == [.channelAffine])
+        #expect(try ReferenceExecutor(graph: g).run(Tensor(shape: [1, 3], data: [10, 20, 30])).data == [11, 22, 33])
     }
 
     @Test func flattenedFeatureMapAsGraphOutputIsRefused() {

@@ -1,6 +1,6 @@
 /// Groups graph nodes into the steps the runtime will run: a conv, rankConv or linear absorbs a
 /// following residual add (the add's other input becomes the GEMM epilogue's residual) and then a
-/// following ReLU / ReLU6; a standalone add or batch norm absorbs a following ReLU. Each group runs
+/// following ReLU / ReLU6; a standalone add, batch norm or channel affine absorbs a following ReLU. Each group runs
 /// where its last member was in the graph, so every tensor it reads is ready by then.
 ///
 /// A node is absorbed only when the tensor it reads is read by nothing else and is not a graph
@@ -92,7 +92,7 @@ public enum EpilogueFusion {
                     }
                 }
                 absorbActivation()
-            case .add, .batchNorm:
+            case .add, .batchNorm, .channelAffine:
                 absorbActivation()
             default:
                 break

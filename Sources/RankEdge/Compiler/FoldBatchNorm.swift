@@ -6,9 +6,10 @@ import Musl
 import Darwin
 #endif
 
-/// Folds an inference batch norm into the conv, rankConv or linear that feeds it:
-/// y = (W·x + b − μ)·γ/√(σ²+ε) + β  =  (W·γ')·x + (b − μ)·γ' + β,  γ' = γ/√(σ²+ε) per output channel.
-/// Exact; applies only when the BN is the producer's sole reader, so nothing else sees the change.
+/// Folds an inference batch norm, or a channel affine (an imported constant Mul / Add), into the
+/// conv, rankConv or linear that feeds it: both are y = x·s + t per channel (for a batch norm
+/// s = γ/√(σ²+ε), t = β − μ·s), so y = (W·s)·x + b·s + t. Exact; applies only when the affine is
+/// the producer's sole reader, so nothing else sees the change.
 public enum FoldBatchNorm {
     public static func apply(_ graph: Graph) -> Graph {
         var g = graph
@@ -18,7 +19,7 @@ public enum FoldBatchNorm {
         var removed = Set<Int>()
 
         for (bnIndex, bn) in graph.nodes.enumerated() {
-            guard case .batchNorm(let eps) = bn.op, bn.weightInputs.count == 4,
+            guard let (scale, shift) = perChannelAffine(bn, g),
                   let pi = producerIndex[bn.inputs[0]], uses.hasSingleReader(bn.inputs[0]) else { continue }
             var producer = g.nodes[pi]
             let weightSlot: Int, biasSlot: Int
@@ -27,10 +28,7 @@ public enum FoldBatchNorm {
             case .rankConv2d: (weightSlot, biasSlot) = (1, 3)  // scaling the row factor a scales the kernel
             default: continue
             }
-            let w = bn.weightInputs.map { g.weights[$0]! }
-            let (gamma, beta, mean, variance) = (w[0].data, w[1].data, w[2].data, w[3].data)
-            let channels = gamma.count
-            let scale = (0..<channels).map { gamma[$0] / sqrtf(variance[$0] + eps) }
+            let channels = scale.count
 
             var weight = g.weights[producer.inputs[weightSlot]]!
             let perChannel = weight.count / channels
@@ -39,7 +37,7 @@ public enum FoldBatchNorm {
             }
             let oldBias = producer.inputs.count > biasSlot ? g.weights[producer.inputs[biasSlot]]!.data
                                                            : [Float](repeating: 0, count: channels)
-            let bias = Tensor(shape: [channels], data: (0..<channels).map { (oldBias[$0] - mean[$0]) * scale[$0] + beta[$0] })
+            let bias = Tensor(shape: [channels], data: (0..<channels).map { oldBias[$0] * scale[$0] + shift[$0] })
 
             let weightName = g.freshWeightName("\(producer.name).folded_weight")
             g.weights[weightName] = weight
@@ -55,5 +53,21 @@ public enum FoldBatchNorm {
         g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
         g.pruneUnusedWeights()
         return g
+    }
+
+    /// The per-channel (s, t) of a batch norm or channel affine node; nil for any other node.
+    static func perChannelAffine(_ node: Node, _ g: Graph) -> (scale: [Float], shift: [Float])? {
+        switch node.op {
+        case .batchNorm(let eps):
+            guard node.weightInputs.count == 4 else { return nil }
+            let w = node.weightInputs.map { g.weights[$0]!.data }
+            let scale = (0..<w[0].count).map { w[0][$0] / sqrtf(w[3][$0] + eps) }
+            return (scale, (0..<scale.count).map { w[1][$0] - w[2][$0] * scale[$0] })
+        case .channelAffine:
+            let w = node.weightInputs.map { g.weights[$0]!.data }
+            return w.count == 2 ? (w[0], w[1]) : nil
+        default:
+            return nil
+        }
     }
 }

@@ -80,6 +80,10 @@ extension GraphJSON {
         case "relu6": op = .relu6
         case "globalAvgPool": op = .globalAvgPool
         case "add": op = .add
+        case "multiply": op = .multiply
+        case "channelAffine": op = .channelAffine
+        case "channelShuffle": op = .channelShuffle(groups: try a.int("groups"))
+        case "channelSlice": op = .channelSlice(start: try a.int("start"), count: try a.int("count"))
         case "flatten": op = .flatten
         case "softmax": op = .softmax
         case "concat": op = .concat
@@ -205,6 +209,12 @@ private struct AttributeReader {
 
     mutating func int(_ key: String, default d: Int) throws(RKGFormatError) -> Int {
         guard let v = try value(key, required: false) else { return d }
+        guard let i = v.intValue else { throw bad(key, "must be an integer, found \(v.typeName)") }
+        return i
+    }
+
+    mutating func int(_ key: String) throws(RKGFormatError) -> Int {
+        let v = try value(key, required: true)!
         guard let i = v.intValue else { throw bad(key, "must be an integer, found \(v.typeName)") }
         return i
     }

@@ -59,7 +59,11 @@ enum GraphJSON {
             return JSONObject([("alpha", try float("alpha", alpha)), ("beta", try float("beta", beta))])
         case .unary:
             return nil
-        case .linear, .relu, .relu6, .globalAvgPool, .add, .flatten, .softmax, .concat:
+        case .channelShuffle(let groups):
+            return JSONObject([("groups", .int(groups))])
+        case .channelSlice(let start, let count):
+            return JSONObject([("start", .int(start)), ("count", .int(count))])
+        case .linear, .relu, .relu6, .globalAvgPool, .add, .multiply, .channelAffine, .flatten, .softmax, .concat:
             return nil
         }
     }

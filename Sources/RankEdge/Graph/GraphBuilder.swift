@@ -142,6 +142,28 @@ public struct GraphBuilder {
     public mutating func addTensors(_ a: String, _ b: String, name: String? = nil) -> String {
         add(.add, name: uniqueName("add", name), inputs: [a, b])
     }
+    /// a ⊙ b; b is a's shape or [N, 1, 1, C].
+    @discardableResult
+    public mutating func multiply(_ a: String, _ b: String, name: String? = nil) -> String {
+        add(.multiply, name: uniqueName("mul", name), inputs: [a, b])
+    }
+    /// y = x·scale + shift per channel, with random scale and shift.
+    @discardableResult
+    public mutating func channelAffine(_ x: String, name: String? = nil) -> String {
+        let c = channels(of: x)
+        let n = uniqueName("affine", name)
+        addWeight("\(n).scale", Tensor(shape: [c], data: (0..<c).map { _ in rng.uniform(-1.5, 1.5) }))
+        addWeight("\(n).shift", smallUniform(c))
+        return add(.channelAffine, name: n, inputs: [x, "\(n).scale", "\(n).shift"])
+    }
+    @discardableResult
+    public mutating func channelShuffle(_ x: String, groups: Int, name: String? = nil) -> String {
+        add(.channelShuffle(groups: groups), name: uniqueName("shuffle", name), inputs: [x])
+    }
+    @discardableResult
+    public mutating func channelSlice(_ x: String, start: Int, count: Int, name: String? = nil) -> String {
+        add(.channelSlice(start: start, count: count), name: uniqueName("slice", name), inputs: [x])
+    }
     @discardableResult
     public mutating func flatten(_ x: String, name: String? = nil) -> String { add(.flatten, name: uniqueName("flatten", name), inputs: [x]) }
     @discardableResult

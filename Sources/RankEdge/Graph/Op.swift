@@ -60,6 +60,8 @@ public struct PoolAttributes: Hashable, Sendable {
 /// | linear | x, weight, bias? | x [N, C]; weight [S, C]; bias [S] |
 /// | batchNorm | x, scale, bias, mean, variance | each [C], C the last axis of x |
 /// | add | a, b | same shapes |
+/// | multiply | a, b | b the shape of a, or [N, 1, 1, C] for a [N, H, W, C] (an SE block's gate) |
+/// | channelAffine | x, scale, shift | each [C], C the last axis of x: y = x·scale + shift |
 /// | concat | x1 … xn | joined on the last (channel) axis |
 /// | others | x | — |
 public enum Op: Hashable, Sendable {
@@ -75,6 +77,14 @@ public enum Op: Hashable, Sendable {
     case avgPool(PoolAttributes)
     case globalAvgPool
     case add
+    /// Elementwise product; the second operand may be one value per sample and channel.
+    case multiply
+    /// y = x·scale + shift on the last axis: a constant per-channel Mul / Add / Sub / Div.
+    case channelAffine
+    /// ShuffleNet's channel shuffle: C channels seen as [groups, C/groups], transposed.
+    case channelShuffle(groups: Int)
+    /// Channels start..<start+count of the last axis (an ONNX Split output or channel Slice).
+    case channelSlice(start: Int, count: Int)
     /// NHWC [N, H, W, C] to [N, H·W·C], in NHWC element order.
     case flatten
     /// Over the last axis.
@@ -98,6 +108,10 @@ public enum Op: Hashable, Sendable {
         case .avgPool: "avgPool"
         case .globalAvgPool: "globalAvgPool"
         case .add: "add"
+        case .multiply: "multiply"
+        case .channelAffine: "channelAffine"
+        case .channelShuffle: "channelShuffle"
+        case .channelSlice: "channelSlice"
         case .flatten: "flatten"
         case .softmax: "softmax"
         case .concat: "concat"
@@ -109,7 +123,7 @@ public enum Op: Hashable, Sendable {
     public var activationInputCount: Int? {
         switch self {
         case .conv2d, .rankConv2d, .linear, .batchNorm: 1
-        case .add: 2
+        case .add, .multiply: 2
         case .concat: nil  // all inputs are activations
         default: 1
         }
@@ -121,6 +135,7 @@ public enum Op: Hashable, Sendable {
         case .conv2d, .linear: 1...2
         case .rankConv2d: 2...3
         case .batchNorm: 4...4
+        case .channelAffine: 2...2
         default: 0...0
         }
     }

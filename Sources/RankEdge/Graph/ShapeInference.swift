@@ -178,6 +178,37 @@ extension Graph {
             guard x[0] == x[1] else { return bad("add needs equal shapes, got \(x[0]) and \(x[1])") }
             return .success(x[0])
 
+        case .multiply:
+            let gate = TensorShape([x[0].dims.first ?? 0, 1, 1, x[0].dims.last ?? 0])
+            guard x[1] == x[0] || (nhwc(x[0]) && x[1] == gate) else {
+                return bad("multiply needs the second operand shaped \(x[0]) or [N, 1, 1, C] = \(gate), got \(x[1])")
+            }
+            return .success(x[0])
+
+        case .channelAffine:
+            guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
+            let c = x[0].dims.last!
+            for (i, s) in w.enumerated() where s != TensorShape([c]) {
+                return bad("\(["scale", "shift"][i]) must be [\(c)], got \(s)")
+            }
+            return .success(x[0])
+
+        case .channelShuffle(let groups):
+            guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
+            let c = x[0].dims.last!
+            guard groups >= 1, c % groups == 0 else { return bad("\(c) channels do not split into \(groups) groups") }
+            return .success(x[0])
+
+        case .channelSlice(let start, let count):
+            guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
+            let c = x[0].dims.last!
+            guard start >= 0, count >= 1, start <= c, count <= c - start else {
+                return bad("channels \(start)..<\(start &+ count) lie outside the input's \(c)")
+            }
+            var out = x[0]
+            out[out.rank - 1] = count
+            return .success(out)
+
         case .flatten:
             guard x[0].rank >= 2 else { return bad("input must have a batch axis, got \(x[0])") }
             guard let features = TensorShape(Array(x[0].dims.dropFirst())).checkedElementCount else {

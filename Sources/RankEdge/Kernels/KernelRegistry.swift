@@ -10,12 +10,14 @@ enum KernelRegistry {
         SeparableRankWeights.self,
         ChannelAffineKernel.self,
         AddKernel.self,
+        MultiplyKernel.self,
         ActivationKernel.self,
         UnaryKernel.self,
         SoftmaxKernel.self,
         PoolKernel.self,
         GlobalAvgPoolKernel.self,
         ConcatKernel.self,
+        ChannelGatherKernel.self,
         AliasKernel.self,
     ]
 

@@ -1,4 +1,4 @@
-/// An unfolded batch norm: y = x·scale + shift per channel (`ChannelAffineStep`).
+/// An unfolded batch norm or channel affine: y = x·scale + shift per channel (`ChannelAffineStep`).
 final class ChannelAffineKernel: StepKernel {
     let scale: FloatStorage, shift: FloatStorage
     init(scale: FloatStorage, shift: FloatStorage) { self.scale = scale; self.shift = shift }
@@ -18,9 +18,16 @@ final class ChannelAffineKernel: StepKernel {
     var memory: StepMemory { .inPlace }
 
     static func lower(_ r: LoweringRequest) throws(ExecutionError) -> ChannelAffineKernel? {
-        guard !r.group.chain, case .batchNorm(let eps) = r.node.op else { return nil }
-        return ChannelAffineKernel(gamma: r.weight(1)!.data, beta: r.weight(2)!.data, mean: r.weight(3)!.data, variance: r.weight(4)!.data,
-                                   epsilon: eps)
+        guard !r.group.chain else { return nil }
+        switch r.node.op {
+        case .batchNorm(let eps):
+            return ChannelAffineKernel(gamma: r.weight(1)!.data, beta: r.weight(2)!.data, mean: r.weight(3)!.data,
+                                       variance: r.weight(4)!.data, epsilon: eps)
+        case .channelAffine:
+            return ChannelAffineKernel(scale: FloatStorage(r.weight(1)!.data), shift: FloatStorage(r.weight(2)!.data))
+        default:
+            return nil
+        }
     }
 
     func encode(_ e: KernelEncoder) -> [(String, JSONValue)] { [("scale", e.store("scale", scale)), ("shift", e.store("shift", shift))] }
@@ -101,5 +108,29 @@ final class SoftmaxKernel: AttributeFreeKernel {
     func bind(_ t: Void, _ b: StepBinding) throws(ExecutionError) -> ExecutionStep? {
         let length = b.shapes.output.dims.last!
         return SoftmaxStep(rows: b.shapes.output.elementCount / max(length, 1), length: length, x: b.x, y: b.y)
+    }
+}
+
+/// a ⊙ b, b of a's shape or one value per sample and channel (an SE block's gate over [N, 1, 1, C]).
+final class MultiplyKernel: AttributeFreeKernel {
+    static var fileKinds: [String] { ["multiply"] }
+    var name: String { "multiply" }
+    var memory: StepMemory { .inPlace }
+
+    static func lower(_ r: LoweringRequest) throws(ExecutionError) -> MultiplyKernel? { r.isOp("multiply") ? MultiplyKernel() : nil }
+
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+        guard shapes.inputs.count == 2, shapes.input == shapes.output,
+              case .success = Graph.outputShape(op: .multiply, inputs: shapes.inputs, weights: []) else {
+            throw d.fail("multiply shapes do not broadcast")
+        }
+    }
+
+    func bind(_ t: Void, _ b: StepBinding) throws(ExecutionError) -> ExecutionStep? {
+        let a = b.shapes.input, g = b.shapes.inputs[1]
+        // Same shape: one "sample" of every element against a gate of the same length.
+        let channels = g == a ? a.elementCount : a.dims.last!
+        return MultiplyStep(a: b.x, gate: b.inputs[1], y: b.y, samples: g == a ? 1 : a[0],
+                            rowsPerSample: g == a ? 1 : a.elementCount / max(a[0] * channels, 1), channels: channels)
     }
 }

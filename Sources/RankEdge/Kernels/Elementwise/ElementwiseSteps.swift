@@ -90,3 +90,37 @@ final class ChannelAffineStep: ExecutionStep, ParallelWork {
         }
     }
 }
+
+/// y[n, p, c] = a[n, p, c] · gate[n, c]: each sample's rows (positions) scaled channel by channel.
+/// Equal shapes are the case of one sample with one row as long as the tensor.
+final class MultiplyStep: ExecutionStep, ParallelWork {
+    let a: UnsafePointer<Float>, gate: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let samples: Int, rowsPerSample: Int, channels: Int
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+
+    init(a: UnsafePointer<Float>, gate: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, samples: Int, rowsPerSample: Int, channels: Int) {
+        self.a = a; self.gate = gate; self.y = y
+        self.samples = samples; self.rowsPerSample = rowsPerSample; self.channels = channels
+    }
+
+    func execute(_ context: StepContext) {
+        let rows = samples * rowsPerSample
+        // Equal shapes are one long row: share it in element chunks instead.
+        split = rows == 1 ? ChunkSplit(count: channels, work: channels, threads: context.threads)
+                          : ChunkSplit(count: rows, work: rows * channels, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (a, gate, y, c) = (a, gate, y, channels)
+        if samples * rowsPerSample == 1 {
+            for i in split.range(task) { y[i] = a[i] * gate[i] }
+            return
+        }
+        for row in split.range(task) {
+            let g = gate + (row / rowsPerSample) * c, src = a + row * c, dst = y + row * c
+            for k in 0..<c { dst[k] = src[k] * g[k] }
+        }
+    }
+}

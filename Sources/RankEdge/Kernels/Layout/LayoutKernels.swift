@@ -36,3 +36,70 @@ final class AliasKernel: AttributeFreeKernel {
 
     func bind(_ t: Void, _ b: StepBinding) throws(ExecutionError) -> ExecutionStep? { nil }
 }
+
+/// ShuffleNet's channel shuffle, or a channel slice (a Split output): each output row gathers
+/// input channels by a fixed index list (`ChannelGatherStep`).
+final class ChannelGatherKernel: StepKernel {
+    enum Form: Equatable { case shuffle(groups: Int), slice(start: Int, count: Int) }
+    let form: Form
+    init(_ form: Form) { self.form = form }
+
+    static var fileKinds: [String] { ["channel-shuffle", "channel-slice"] }
+    var fileKind: String { name }
+    var name: String {
+        switch form {
+        case .shuffle: "channel-shuffle"
+        case .slice: "channel-slice"
+        }
+    }
+
+    static func lower(_ r: LoweringRequest) throws(ExecutionError) -> ChannelGatherKernel? {
+        switch r.node.op {
+        case .channelShuffle(let groups): ChannelGatherKernel(.shuffle(groups: groups))
+        case .channelSlice(let start, let count): ChannelGatherKernel(.slice(start: start, count: count))
+        default: nil
+        }
+    }
+
+    func encode(_ e: KernelEncoder) -> [(String, JSONValue)] {
+        switch form {
+        case .shuffle(let groups): [("groups", .int(groups))]
+        case .slice(let start, let count): [("start", .int(start)), ("count", .int(count))]
+        }
+    }
+
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> ChannelGatherKernel {
+        if kind == "channel-shuffle" {
+            guard let g = o["groups"]?.intValue else { throw d.fail("'groups' is missing") }
+            return ChannelGatherKernel(.shuffle(groups: g))
+        }
+        guard let start = o["start"]?.intValue, let count = o["count"]?.intValue else { throw d.fail("'start' or 'count' is missing") }
+        return ChannelGatherKernel(.slice(start: start, count: count))
+    }
+
+    var op: Op {
+        switch form {
+        case .shuffle(let groups): .channelShuffle(groups: groups)
+        case .slice(let start, let count): .channelSlice(start: start, count: count)
+        }
+    }
+
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+        guard case .success(let out) = Graph.outputShape(op: op, inputs: [shapes.input], weights: []), out == shapes.output else {
+            throw d.fail("\(name) does not fit \(shapes.input) → \(shapes.output)")
+        }
+    }
+
+    func bind(_ t: Void, _ b: StepBinding) throws(ExecutionError) -> ExecutionStep? {
+        let inWidth = b.shapes.input.dims.last!
+        let indices: [Int]
+        switch form {
+        case .shuffle(let g):
+            let perGroup = inWidth / g
+            indices = (0..<inWidth).map { o in (o % g) * perGroup + o / g }
+        case .slice(let start, let count):
+            indices = Array(start..<(start + count))
+        }
+        return ChannelGatherStep(rows: b.shapes.input.elementCount / max(inWidth, 1), inWidth: inWidth, indices: indices, x: b.x, y: b.y)
+    }
+}

@@ -55,3 +55,38 @@ final class ConcatStep: ExecutionStep, ParallelWork {
         }
     }
 }
+
+/// y[row, j] = x[row, indices[j]]: a channel shuffle or slice. A slice is one contiguous copy per
+/// row; a shuffle reads each row (a few hundred channels) from cache.
+final class ChannelGatherStep: ExecutionStep, ParallelWork {
+    let rows: Int, inWidth: Int
+    let indices: [Int]
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    /// The first index when the indices are consecutive (a slice).
+    private let contiguousStart: Int?
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+
+    init(rows: Int, inWidth: Int, indices: [Int], x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        self.rows = rows; self.inWidth = inWidth; self.indices = indices; self.x = x; self.y = y
+        contiguousStart = indices.indices.allSatisfy({ indices[$0] == indices[0] + $0 }) ? indices.first : nil
+    }
+
+    func execute(_ context: StepContext) {
+        split = ChunkSplit(count: rows, work: rows * indices.count, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (x, y, inWidth, width) = (x, y, inWidth, indices.count)
+        if let start = contiguousStart {
+            for r in split.range(task) { (y + r * width).update(from: x + r * inWidth + start, count: width) }
+            return
+        }
+        indices.withUnsafeBufferPointer { idx in
+            for r in split.range(task) {
+                let src = x + r * inWidth, dst = y + r * width
+                for j in 0..<width { dst[j] = src[idx[j]] }
+            }
+        }
+    }
+}
