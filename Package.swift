@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "RankEdgeReference", targets: ["RankEdgeReference"]),
         .library(name: "RankEdgeZoo", targets: ["RankEdgeZoo"]),
         .library(name: "RankEdgeInput", targets: ["RankEdgeInput"]),
+        .library(name: "RankEdgeImageCodecs", targets: ["RankEdgeImageCodecs"]),
         .library(name: "RankEdgeTrain", targets: ["RankEdgeTrain"]),
         .library(name: "RankEdgeCompress", targets: ["RankEdgeCompress"]),
         .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
@@ -29,6 +30,10 @@ let package = Package(
         .target(name: "RankEdgeZoo", dependencies: ["RankEdge"]),
         // Inputs the way users have them: images and the graph's normalisation.
         .target(name: "RankEdgeInput", dependencies: ["RankEdge"]),
+        // libpng and TurboJPEG (libjpeg-turbo): PNG and JPEG inputs, for the command-line tool only.
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+        .target(name: "RankEdgeImageCodecs", dependencies: ["RankEdge", "RankEdgeInput", "CPNG", "CTurboJPEG"]),
         // OpenBLAS: the trainer's GEMMs and gemm-bench's baseline (never linked into the runtime).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         // zlib: inflating compressed NumPy .npz datasets (trainer only).
@@ -51,6 +56,7 @@ let package = Package(
                 "RankEdgeReference",
                 "RankEdgeZoo",
                 "RankEdgeInput",
+                "RankEdgeImageCodecs",
                 "COpenBLAS",
                 "RankEdgeTrain",
                 "RankEdgeCompress",
@@ -59,6 +65,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeInput", "CRankEdgeKernels"]),
+        .testTarget(name: "RankEdgeImageCodecsTests", dependencies: ["RankEdgeImageCodecs", "RankEdgeInput", "RankEdge", "CPNG", "CTurboJPEG"]),
         .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdgeCompress", "RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeONNX"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RankEdgeCompressTests", dependencies: ["RankEdgeCompress", "RankEdge", "RankEdgeReference"]),

@@ -6,7 +6,7 @@ mode=${1:-build}
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libopenblas-dev libarmadillo-dev zlib1g-dev; do have_pkg "$p" || need_apt+=("$p"); done
+for p in libopenblas-dev libarmadillo-dev zlib1g-dev libpng-dev libturbojpeg0-dev; do have_pkg "$p" || need_apt+=("$p"); done
 if [ "$mode" = test ]; then
     for p in gcc-aarch64-linux-gnu qemu-user; do have_pkg "$p" || need_apt+=("$p"); done
 fi

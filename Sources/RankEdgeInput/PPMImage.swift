@@ -43,6 +43,8 @@ public struct PPMImage: Sendable {
         pixels = maxval == 255 ? Array(bytes[i..<(i + need)]) : bytes[i..<(i + need)].map { UInt8(Int($0) * 255 / maxval) }
     }
 
+    public var image: RGBImage { RGBImage(width: width, height: height, pixels: pixels) }
+
     public init(path: String) throws {
         let bytes: [UInt8]
         do { bytes = try readFileBytes(path) } catch { throw InputError("\(error)") }

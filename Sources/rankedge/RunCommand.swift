@@ -4,6 +4,7 @@ import RankEdge
 import RankEdgeTrain
 import RankEdgeReference
 import RankEdgeInput
+import RankEdgeImageCodecs
 
 /// Runs a model on one input with the fast runtime. The ONNX cross-checks (tools/check_onnx.sh)
 /// use `--raw-input IN.f32 --output OUT.f32` to compare RankEdge with ONNX Runtime value by value.
@@ -12,12 +13,17 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a model on one input: top classes, or every output value.",
         discussion: """
-        Inputs (exactly one): --input FILE, a binary PPM (P6) image of the model's size, or raw float32 \
-        NHWC when the file does not start with the P6 magic; --raw-input FILE, little-endian float32 in the \
-        graph input's layout (NHWC for images), one or more samples back to back (the batch is the value \
-        count divided by one sample's size); --cifar FILE --index N, record N of a CIFAR-10 binary file. \
-        PPM and CIFAR pixels are scaled to 0…1 and normalised with the graph's rankedge.input_mean / \
-        rankedge.input_std metadata when present; raw input is used as given.
+        Inputs (exactly one): --input FILE, a PNG, JPEG or binary PPM (P6) image (told apart by their \
+        first bytes), or raw float32 NHWC when it is none of these; --raw-input FILE, little-endian float32 \
+        in the graph input's layout (NHWC for images; --layout nchw for PyTorch's), one or more samples \
+        back to back (the batch is the value count divided by one sample's size); --cifar FILE --index N, \
+        record N of a CIFAR-10 binary file.
+
+        Images: --resize N scales the shorter side to N (antialiased bilinear, as torchvision's Resize \
+        on a PIL image), then --center-crop N cuts the centre N×N; the result must be the model's input \
+        size. Pixels are scaled to 0…1 and normalised with the graph's mean/std (`import --mean/--std`, \
+        `info` shows them) when present; raw input is used as given. ImageNet models exported from \
+        torchvision: --resize 256 --center-crop 224.
 
         Output: the top --top classes per sample with probabilities (class names from the graph when it \
         has them; softmax is applied unless the graph ends in one). -o/--output FILE writes every graph \
@@ -28,7 +34,9 @@ struct RunCommand: ParsableCommand {
     )
 
     @Argument(help: "A .rkg model (graph or compiled).") var model: String
-    @Option(help: "PPM (P6) image, or raw float32 NHWC.") var input: String?
+    @Option(help: "PNG, JPEG or PPM (P6) image, or raw float32 NHWC.") var input: String?
+    @Option(help: "Images: scale the shorter side to this many pixels first.") var resize: Int?
+    @Option(name: .customLong("center-crop"), help: "Images: then keep the centre N×N pixels.") var centerCrop: Int?
     @Option(name: .customLong("raw-input"), help: "Raw little-endian float32 input file.") var rawInput: String?
     @Option(help: "Layout of raw float32 input for a 4-D image input: nhwc (the graph's own) or nchw (PyTorch's, as ONNX Runtime takes it).")
     var layout: RawLayout = .nhwc
@@ -46,6 +54,9 @@ struct RunCommand: ParsableCommand {
         guard sources.count == 1 else { throw CLIError("give exactly one of --input, --raw-input or --cifar") }
         if cifar != nil, index == nil { throw CLIError("--cifar needs --index N") }
         if cifar == nil, index != nil { throw CLIError("--index goes with --cifar") }
+        if let resize, resize < 1 { throw CLIError("--resize must be ≥ 1 (pixels), got \(resize)") }
+        if let centerCrop, centerCrop < 1 { throw CLIError("--center-crop must be ≥ 1 (pixels), got \(centerCrop)") }
+        if (resize != nil || centerCrop != nil) && input == nil { throw CLIError("--resize and --center-crop apply to --input images") }
 
         let (graph, execute) = try engine()
         guard graph.inputs.count == 1 else {
@@ -127,17 +138,32 @@ struct RunCommand: ParsableCommand {
         }
         if let input {
             let bytes = try cliFileIO { try readFileBytes(input) }
-            if bytes.count >= 2, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "6") {
-                let ppm: PPMImage
-                do { ppm = try PPMImage(bytes: bytes, source: input) } catch { throw CLIError("\(error)") }
-                return try image(ppm.pixels, height: ppm.height, width: ppm.width, source: input)
-            }
+            let isPPM = bytes.count >= 2 && bytes[0] == UInt8(ascii: "P") && bytes[1] == UInt8(ascii: "6")
             // Never read an image or a model as float32 samples.
             switch FileKind.of(bytes, path: input) {
-            case .png, .jpeg: throw CLIError("\(input): PNG and JPEG inputs are not read yet; convert it to a binary PPM (P6) of the model's size")
+            case .png, .jpeg: break
             case .onnx, .rkg, .npz: throw CLIError("\(input): this is a model or an archive, not an input")
-            case .unknown: break
+            case .unknown:
+                guard isPPM else {
+                    if resize != nil || centerCrop != nil { throw CLIError("\(input): not a PNG, JPEG or PPM image, so --resize/--center-crop do not apply") }
+                    return try Self.readRawInput(input, sampleShape: Array(shape.dims.dropFirst()), layout: layout)
+                }
             }
+            var picture: RGBImage
+            do { picture = try ImageFile.decode(bytes, source: input) } catch { throw CLIError("\(error)") }
+            if let resize { picture = picture.resized(shorterSide: resize) }
+            if let centerCrop {
+                guard let cropped = picture.centerCropped(height: centerCrop, width: centerCrop) else {
+                    throw CLIError("\(input): --center-crop \(centerCrop) is larger than the \(picture.width)x\(picture.height) image\(resize == nil ? "" : " after --resize")")
+                }
+                picture = cropped
+            }
+            if shape.rank == 4, (picture.height, picture.width) != (shape[1], shape[2]), resize == nil, centerCrop == nil {
+                let side = shape[1] == shape[2] ? "\(shape[1])" : "\(min(shape[1], shape[2]))"
+                throw CLIError("\(input) is \(picture.width)x\(picture.height) but model '\(graph.name)' takes \(shape[2])x\(shape[1]): "
+                               + "add --resize \(side) (and --center-crop \(side) for a square crop; torchvision's ImageNet models use --resize 256 --center-crop 224)")
+            }
+            return try image(picture.pixels, height: picture.height, width: picture.width, source: input)
         }
         return try Self.readRawInput((input ?? rawInput)!, sampleShape: Array(shape.dims.dropFirst()), layout: layout)
     }
