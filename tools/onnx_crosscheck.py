@@ -273,6 +273,45 @@ def shuffle_dynamo():
     return n.model([n.gemm(x, 10, 3, "fc")])
 
 
+def convnext_block():
+    """ConvNeXt as the TorchScript exporter writes it (opset 17): a 4x4 stem, LayerNorm2d as Transpose
+    / LayerNormalization / Transpose, and a block: 7x7 depthwise conv, Transpose to NHWC,
+    LayerNormalization, MatMul + Add (Linear on the channels), GELU as Div / Erf / Add / Mul / Mul,
+    MatMul + Add, Transpose back, layer scale Mul by [C, 1, 1], residual Add; a lone Erf."""
+    n = Net("convnext_block", [1, 3, 16, 16], seed=41, opset=17)
+    c = 8
+
+    def layer_norm(x, name, channels_first):
+        if channels_first:
+            x = n.node("Transpose", [x], name=name + ".to_nhwc", perm=[0, 2, 3, 1])
+        w = n.init(name + ".weight", n.rng.uniform(0.5, 1.5, c).astype(np.float32))
+        b = n.init(name + ".bias", n.rng.uniform(-0.1, 0.1, c).astype(np.float32))
+        x = n.node("LayerNormalization", [x, w, b], name=name, axis=-1, epsilon=1e-6)
+        return n.node("Transpose", [x], name=name + ".to_nchw", perm=[0, 3, 1, 2]) if channels_first else x
+
+    def linear(x, cin, cout, name):
+        w = n.init(name + ".weight_t", (n.rng.uniform(-1, 1, (cin, cout)) * np.sqrt(2 / cin)).astype(np.float32))
+        b = n.init(name + ".bias", n.rng.uniform(-0.1, 0.1, cout).astype(np.float32))
+        return n.node("Add", [n.node("MatMul", [x, w], name=name + ".matmul"), b], name=name)
+
+    x = layer_norm(n.conv("input", 3, c, 4, 4, name="stem"), "stem_norm", True)
+    y = n.conv(x, c, c, 7, 1, [3, 3, 3, 3], group=c, name="dwconv")
+    y = layer_norm(n.node("Transpose", [y], name="permute", perm=[0, 2, 3, 1]), "norm", False)
+    y = linear(y, c, 4 * c, "pwconv1")
+    d = n.node("Div", [y, n.init("sqrt2", np.array(1.4142135623730951, np.float32))], name="gelu.div")
+    e = n.node("Erf", [d], name="gelu.erf")
+    a = n.node("Add", [e, n.init("one", np.array(1.0, np.float32))], name="gelu.add")
+    m = n.node("Mul", [y, a], name="gelu.mul")
+    y = n.node("Mul", [m, n.init("half", np.array(0.5, np.float32))], name="gelu")
+    y = linear(y, 4 * c, c, "pwconv2")
+    y = n.node("Transpose", [y], name="permute_back", perm=[0, 3, 1, 2])
+    y = n.node("Mul", [n.init("layer_scale_w", n.rng.uniform(0.1, 1.0, (c, 1, 1)).astype(np.float32)), y], name="layer_scale")
+    x = n.node("Add", [y, x], name="residual")
+    x = n.node("Erf", [x], name="erf")
+    x = n.node("GlobalAveragePool", [x], name="gap")
+    return n.model([n.gemm(n.node("Flatten", [x], name="flatten"), c, 5, "fc")])
+
+
 def dynamic_hw():
     """A detection-style export: symbolic batch, height and width (imported with --input-shape)."""
     n = Net("dynamic_hw", [1, 3, 8, 8], seed=4, opset=17)
@@ -478,7 +517,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rankedge", required=True, help="path to the rankedge binary")
     ap.add_argument("--keep", help="keep the models and outputs in this directory")
-    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, se, shuffle, shuffledynamo, dynamic, rankconv, bad")
+    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, se, shuffle, shuffledynamo, convnext, dynamic, rankconv, bad")
     args = ap.parse_args()
     rankedge = os.path.abspath(args.rankedge)
     work = args.keep or tempfile.mkdtemp(prefix="onnx-crosscheck-")
@@ -488,7 +527,8 @@ def main():
         print(f"onnx crosscheck: onnx {onnx.__version__}, onnxruntime {ort.__version__}, work dir {work}")
         selected = set(args.only.split(",")) if args.only else None
         builders = {"resnet18": resnet18, "minivgg": mini_vgg, "grouped": grouped_depthwise, "gemmconcat": gemm_concat,
-                    "activations": activations, "se": se_block, "shuffle": shuffle_block, "shuffledynamo": shuffle_dynamo}
+                    "activations": activations, "se": se_block, "shuffle": shuffle_block, "shuffledynamo": shuffle_dynamo,
+                    "convnext": convnext_block}
         for name, build in builders.items():
             if selected and name not in selected:
                 continue

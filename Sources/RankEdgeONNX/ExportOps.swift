@@ -62,6 +62,26 @@ extension ExportContext {
             addNode("BatchNormalization", name: node.name, inputs: inputs, output: output, layout: inputLayout,
                     attributes: [.float("epsilon", epsilon)], doc: doc)
 
+        case .layerNorm(let epsilon):
+            // ONNX normalises the trailing axes from `axis`: over the channels of a feature map that
+            // is NHWC, between two Transposes.
+            var input = x
+            if inputLayout == .featureMap {
+                input = uniqueName("\(node.name).nhwc")
+                addNode("Transpose", name: input, inputs: [x], output: input, layout: .plain, attributes: [.ints("perm", [0, 2, 3, 1])])
+            } else if case .reorderedColumns = inputLayout {
+                input = plainColumns(x)
+            }
+            let normalized = inputLayout == .featureMap ? uniqueName("\(node.name).normalized") : output
+            addNode("LayerNormalization", name: inputLayout == .featureMap ? uniqueName("\(node.name).norm") : node.name,
+                    inputs: [input, addInitializer(weight: node.inputs[1], dims: [weight(1).count], values: weight(1).data),
+                             addInitializer(weight: node.inputs[2], dims: [weight(2).count], values: weight(2).data)],
+                    output: normalized, layout: .plain, attributes: [.int("axis", -1), .float("epsilon", epsilon)], doc: doc)
+            if inputLayout == .featureMap {
+                addNode("Transpose", name: node.name, inputs: [normalized], output: output, layout: .featureMap,
+                        attributes: [.ints("perm", [0, 3, 1, 2])], doc: doc)
+            }
+
         case .relu:
             addNode("Relu", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
         case .relu6:
@@ -74,6 +94,16 @@ extension ExportContext {
             case .hardSigmoid(let alpha, let beta):
                 addNode("HardSigmoid", name: node.name, inputs: [x], output: output, layout: inputLayout,
                         attributes: [.float("alpha", alpha), .float("beta", beta)], doc: doc)
+            case .erf: addNode("Erf", name: node.name, inputs: [x], output: output, layout: inputLayout, doc: doc)
+            case .gelu:
+                // Opset 17 has no Gelu: x · (1 + Erf(x / √2)) · 0.5, the form the TorchScript exporter writes.
+                let scaled = uniqueName("\(node.name).div"), e = uniqueName("\(node.name).erf")
+                let shifted = uniqueName("\(node.name).add"), product = uniqueName("\(node.name).mul")
+                addNode("Div", name: scaled, inputs: [x, scalar(Float(2).squareRoot())], output: scaled, layout: inputLayout)
+                addNode("Erf", name: e, inputs: [scaled], output: e, layout: inputLayout)
+                addNode("Add", name: shifted, inputs: [e, scalar(1)], output: shifted, layout: inputLayout)
+                addNode("Mul", name: product, inputs: [x, shifted], output: product, layout: inputLayout)
+                addNode("Mul", name: node.name, inputs: [product, scalar(0.5)], output: output, layout: inputLayout, doc: doc)
             case .silu:
                 // ONNX has no SiLU op: x · Sigmoid(x), the form PyTorch's exporters write.
                 let gate = uniqueName("\(node.name).sigmoid")

@@ -28,4 +28,12 @@ extension ImportContext {
               Set(mul.input) == Set([out, sigmoid.input[0]]) else { return nil }
         return users[0]
     }
+
+    /// Gelu (opset 20): the exact form; the tanh approximation is not supported.
+    mutating func importGeluOp(_ i: Int) throws(ONNXImportError) {
+        let attrs = attributes(i)
+        let approximate = try attrs.string("approximate", default: "none")
+        guard approximate == "none" else { throw attrs.unsupported("approximate", "\(approximate) (only the exact GELU)") }
+        try importUnary(i, .unary(.gelu))
+    }
 }

@@ -14,6 +14,7 @@ extension ImportContext {
         }
         // A SiLU's Sigmoid was left for this Mul to import (its output has no value of its own).
         if kind == .mul, try importSiLU(i) { return }
+        if kind == .div, try importGELU(i) { return }
         switch (values[inputs[0]], values[inputs[1]]) {
         case (.constant(let a)?, .constant(let b)?):
             values[try singleOutput(i)] = .constant(try foldArithmetic(i, kind, a, b))
@@ -57,6 +58,35 @@ extension ImportContext {
             return true
         }
         return false
+    }
+
+    /// GELU as the TorchScript exporter writes it, Div(x, √2) → Erf → Add 1 → Mul x → Mul 0.5, each
+    /// read only by the next: one node, the four after the Div absorbed. False when Div `i` does not
+    /// open that chain.
+    private mutating func importGELU(_ i: Int) throws(ONNXImportError) -> Bool {
+        let x = onnxNodes[i].input[0]
+        func isScalar(_ name: String, _ value: Float) -> Bool {
+            guard case .constant(let c)? = values[name], c.count == 1, !c.isInteger else { return false }
+            return abs(c.floats[0] - value) <= 1e-5 * max(1, abs(value))
+        }
+        /// The one node reading `node`'s output, when it is `op` and its other input passes `other`.
+        func next(_ node: Int, _ op: String, _ other: (String) -> Bool) -> Int? {
+            guard let out = onnxNodes[node].output.first, !graphOutputs.contains(out), let users = consumers[out], users.count == 1 else { return nil }
+            let n = onnxNodes[users[0]]
+            guard n.opType == op, n.domain.isEmpty || n.domain == "ai.onnx" else { return nil }
+            let rest = n.input.filter { $0 != out }
+            guard op == "Erf" ? n.input.count == 1 : (n.input.count == 2 && rest.count == 1 && other(rest[0])) else { return nil }
+            return users[0]
+        }
+        guard case .activation? = values[x], onnxNodes[i].input.count == 2, isScalar(onnxNodes[i].input[1], Float(2).squareRoot()),
+              let e = next(i, "Erf", { _ in true }), let a = next(e, "Add", { isScalar($0, 1) }),
+              let m = next(a, "Mul", { $0 == x }), let half = next(m, "Mul", { isScalar($0, 0.5) })
+        else { return false }
+        let input = try activation(x, node: i)
+        emit(.unary(.gelu), node: i, inputs: [input.name], output: try singleOutput(half), layout: input.layout,
+             provenance: "imported from ONNX Div '\(nodeNames[i])' + Erf + Add + Mul + Mul '\(nodeNames[half])' (GELU)")
+        absorbed.formUnion([e, a, m, half])
+        return true
     }
 
     /// Mul of two activations of equal shapes, or of a feature map by a [N, C, 1, 1] gate in either order.

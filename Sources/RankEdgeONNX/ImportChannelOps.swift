@@ -12,6 +12,45 @@ extension ImportContext {
         var transposed: Bool
     }
 
+    /// GoogLeNet's `x[:, c]` then `unsqueeze(1)`: a Gather of one channel of a feature map (axis 1,
+    /// a scalar index) leaves an [N, H, W] value only an Unsqueeze at axis 1 may read, which becomes
+    /// the one-channel slice; a Gather with a one-element index list is that slice at once. False
+    /// when node `i` is neither (a Gather or Unsqueeze of constants, folded by the caller).
+    mutating func importChannelPick(_ i: Int, op: String, x: String, output: String) throws(ONNXImportError) -> Bool {
+        let attrs = attributes(i)
+        if op == "Unsqueeze", let (source, channel) = pickedChannels[x] {
+            let axes: [Int]
+            if let name = optionalInput(i, 1) {
+                guard let v = try constant(name, node: i).integers else { throw attrs.unsupported("axes", "'\(name)' (not integers)") }
+                axes = v.map { Int(clamping: $0) }
+            } else {
+                axes = try attrs.ints("axes") ?? []
+            }
+            guard axes == [1] || axes == [-3] else {
+                throw unsupportedUse(i, "it unsqueezes a picked channel at axes \(axes); only axis 1 (back to [N, 1, H, W]) is supported")
+            }
+            emit(.channelSlice(start: channel, count: 1), node: i, inputs: [source], output: output, layout: .featureMap,
+                 provenance: "imported from ONNX Gather + Unsqueeze (channel \(channel))")
+            return true
+        }
+        guard op == "Gather", case .activation(let source, let layout)? = values[x] else { return false }
+        let axis = try attrs.int("axis", default: 0)
+        let indicesName = try requiredInput(i, 1)
+        let indices = try constant(indicesName, node: i)
+        guard layout == .featureMap, axis == 1 || axis == -3, let v = indices.integers, v.count == 1, indices.dims.count <= 1 else {
+            throw unsupportedUse(i, "Gather of a computed tensor is supported only as one channel of a feature map (axis 1, one index)")
+        }
+        let channels = try shape(of: source).dims.last!
+        let channel = v[0] < 0 ? Int(v[0]) + channels : Int(clamping: v[0])
+        guard channel >= 0, channel < channels else { throw unsupportedUse(i, "index \(v[0]) is out of range for \(channels) channels") }
+        if indices.dims.count == 1 {
+            emit(.channelSlice(start: channel, count: 1), node: i, inputs: [source], output: output, layout: .featureMap)
+        } else {
+            pickedChannels[output] = (source, channel)
+        }
+        return true
+    }
+
     /// Split on the channel axis: one channel slice per used output.
     mutating func importSplit(_ i: Int) throws(ONNXImportError) {
         let attrs = attributes(i)
@@ -145,12 +184,29 @@ extension ImportContext {
         return ChannelGrouping(source: x.name, groups: dims[1], transposed: false)
     }
 
-    /// Transpose: only the (0, 2, 1, 3, 4) of a channel shuffle.
+    /// Transpose: NCHW ↔ NHWC of a feature map (ConvNeXt's permutes around LayerNorm and Linear),
+    /// which only relabels the tensor RankEdge already holds as NHWC (a 4-D `.plain` value is
+    /// channels-last); or the (0, 2, 1, 3, 4) of a channel shuffle.
     mutating func importTranspose(_ i: Int) throws(ONNXImportError) {
         let attrs = attributes(i)
         let input = try requiredInput(i, 0)
-        guard var grouping = channelGroups[input], !grouping.transposed, try attrs.ints("perm") == [0, 2, 1, 3, 4] else {
-            throw unsupportedUse(i, "Transpose is supported only inside a channel shuffle (Reshape to [N, g, C/g, H, W], Transpose 0,2,1,3,4, Reshape back)")
+        let perm = try attrs.ints("perm")
+        if case .activation(let name, let layout)? = values[input], try shape(of: name).rank == 4 {
+            let output = try singleOutput(i)
+            switch (layout, perm) {
+            case (.featureMap, [0, 2, 3, 1]?), (.plain, [0, 3, 1, 2]?):
+                let relabelled: ValueLayout = layout == .featureMap ? .plain : .featureMap
+                if graphOutputs.contains(output) {
+                    emit(.dropout(rate: 0), node: i, inputs: [name], output: output, layout: relabelled)
+                } else {
+                    values[output] = .activation(name, relabelled)
+                }
+                return
+            default: break
+            }
+        }
+        guard var grouping = channelGroups[input], !grouping.transposed, perm == [0, 2, 1, 3, 4] else {
+            throw unsupportedUse(i, "Transpose \(perm.map { "\($0)" } ?? "(reversing)") is not supported: only NCHW ↔ NHWC of a feature map and a channel shuffle's (0, 2, 1, 3, 4)")
         }
         grouping.transposed = true
         channelGroups[try singleOutput(i)] = grouping

@@ -9,8 +9,9 @@ import RankEdge
 /// at every batch, since the ONNX graph computed `[N, F]`.
 extension ImportContext {
     /// Ops RankEdge has no node for, imported only when their data inputs are constants (`Shape`
-    /// takes any input; `Cast`/`CastLike` of an activation to float are no-ops and also accepted).
-    static let foldOnlyOps: Set<String> = ["Squeeze", "Unsqueeze", "Gather", "Expand", "ConstantOfShape", "Range"]
+    /// takes any input; `Cast`/`CastLike` of an activation to float are no-ops and also accepted;
+    /// Gather and Unsqueeze also pick one channel of a feature map: ImportChannelOps).
+    static let foldOnlyOps: Set<String> = ["Squeeze", "Expand", "ConstantOfShape", "Range"]
 
     /// ONNX tensors that are constants before any node is converted: initializers, Constant nodes'
     /// outputs and everything computed from them by ops the importer folds (Shape: from anything).
@@ -23,7 +24,7 @@ extension ImportContext {
             switch n.opType {
             case "Constant", "Shape": folds = true
             case "Reshape", "Identity", "Cast", "CastLike": folds = inputs.first.map(constant.contains) ?? false
-            case "Concat", "Add", "Sub", "Mul", "Div", "Slice": folds = !inputs.isEmpty && inputs.allSatisfy(constant.contains)
+            case "Concat", "Add", "Sub", "Mul", "Div", "Slice", "Gather", "Unsqueeze": folds = !inputs.isEmpty && inputs.allSatisfy(constant.contains)
             default: folds = foldOnlyOps.contains(n.opType) && inputs.allSatisfy(constant.contains)
             }
             if folds { constant.formUnion(n.output.filter { !$0.isEmpty }) }
@@ -55,6 +56,7 @@ extension ImportContext {
             }
             return
         }
+        if try importChannelPick(i, op: op, x: x, output: output) { return }
         let result: ONNXConstant
         switch op {
         case "Shape": result = try foldShape(i, attrs, x)

@@ -42,6 +42,8 @@ struct ImportContext {
     var absorbed: Set<Int> = []
     /// Feature maps inside a channel shuffle, seen as [N, g, C/g, H, W] (ImportChannelOps).
     var channelGroups: [String: ChannelGrouping] = [:]
+    /// One channel of a feature map picked by a Gather, [N, H, W], until its Unsqueeze (ImportChannelOps).
+    var pickedChannels: [String: (source: String, channel: Int)] = [:]
     /// Activation names from the ONNX graph, kept out of generated weight names.
     private let reservedTensorNames: Set<String>
     private var shapeCache: (nodeCount: Int, shapes: [String: TensorShape])?
@@ -85,6 +87,9 @@ struct ImportContext {
         case .constant?:
             throw unsupportedUse(node, "input '\(name)' is a constant where RankEdge expects an activation")
         case nil:
+            if pickedChannels[name] != nil {
+                throw unsupportedUse(node, "input '\(name)' is one channel picked by a Gather; only an Unsqueeze at axis 1 may read it")
+            }
             if channelGroups[name] != nil {
                 throw unsupportedUse(node, "input '\(name)' is a channel-grouped 5-D view; only a channel shuffle (Reshape, Transpose 0,2,1,3,4, Reshape back) may read it")
             }

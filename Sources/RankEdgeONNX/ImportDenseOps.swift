@@ -49,6 +49,16 @@ extension ImportContext {
             output = try singleOutput(addIndex)
             provenance = "imported from ONNX MatMul + Add '\(nodeNames[addIndex])'"
         }
+        if a.layout == .plain, try shape(of: a.name).rank == 4 {
+            // A channels-last feature map ([N, H, W, C] after a Transpose, as in ConvNeXt): a linear
+            // layer over C at every position is a 1×1 conv of the NHWC map RankEdge holds.
+            guard try shape(of: a.name)[3] == c else { throw unsupportedUse(i, "B '\(bName)' is \(b.dims) for \(try shape(of: a.name)) input") }
+            var inputs = [a.name, addWeight(node: i, "weight", Tensor(shape: [s, 1, 1, c], data: w))]
+            if let bias { inputs.append(addWeight(node: i, "bias", Tensor(shape: [s], data: bias.floats), source: bias)) }
+            emit(.conv2d(Conv2DAttributes()), node: i, inputs: inputs, output: output, layout: .plain,
+                 provenance: (provenance ?? "imported from ONNX MatMul") + " (over the channels of a channels-last map)")
+            return
+        }
         try emitLinear(i, input: a, weight: w, outputs: s, columns: c, bias: bias?.floats, output: output,
                        provenance: provenance, weightSource: b, biasSource: bias)
     }
@@ -116,5 +126,33 @@ extension ImportContext {
             inputs.append(addWeight(node: i, suffix, Tensor(shape: [values.count], data: values), source: p))
         }
         emit(.batchNorm(epsilon: epsilon), node: i, inputs: inputs, output: try singleOutput(i), layout: x.layout)
+    }
+}
+
+extension ImportContext {
+    /// LayerNormalization over the last axis (opset 17): of a 2-D tensor, or of a channels-last map
+    /// (a feature map Transposed to [N, H, W, C], as ConvNeXt does), i.e. over the channels.
+    mutating func importLayerNorm(_ i: Int) throws(ONNXImportError) {
+        let attrs = attributes(i)
+        let x = try activation(try requiredInput(i, 0), node: i)
+        let s = try shape(of: x.name)
+        let axis = try attrs.int("axis", default: -1)
+        guard x.layout == .plain, axis == -1 || axis == s.rank - 1 else {
+            throw unsupportedUse(i, "LayerNormalization is supported over the last axis of a 2-D or channels-last tensor (axis \(axis) on a \(x.layout == .featureMap ? "NCHW feature map" : "tensor"))")
+        }
+        let c = s.dims.last!
+        let epsilon = try attrs.float("epsilon") ?? 1e-5
+        guard epsilon.isFinite, epsilon >= 0 else { throw attrs.unsupported("epsilon", "\(epsilon)") }
+        let scaleName = try requiredInput(i, 1)
+        let scale = try constant(scaleName, node: i)
+        guard scale.count == c else { throw unsupportedUse(i, "scale '\(scaleName)' has \(scale.count) values for \(c) channels") }
+        var bias = ONNXConstant(dims: [c], values: .floating([Float](repeating: 0, count: c)))
+        if let b = optionalInput(i, 2) {
+            bias = try constant(b, node: i)
+            guard bias.count == c else { throw unsupportedUse(i, "bias '\(b)' has \(bias.count) values for \(c) channels") }
+        }
+        let inputs = [x.name, addWeight(node: i, "weight", Tensor(shape: [c], data: scale.floats), source: scale),
+                      addWeight(node: i, "bias", Tensor(shape: [c], data: bias.floats), source: optionalInput(i, 2) == nil ? nil : bias)]
+        emit(.layerNorm(epsilon: epsilon), node: i, inputs: inputs, output: try singleOutput(i), layout: .plain)
     }
 }

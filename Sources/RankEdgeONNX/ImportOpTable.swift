@@ -31,13 +31,16 @@ extension ImportContext {
             "Tanh": { c, i in try c.importUnary(i, .unary(.tanh)) },
             "HardSigmoid": { c, i in try c.importHardSigmoid(i) },
             "HardSwish": { c, i in try c.importUnary(i, .unary(.hardSwish)) },
+            "Erf": { c, i in try c.importUnary(i, .unary(.erf)) },
+            "Gelu": { c, i in try c.importGeluOp(i) },
+            "LayerNormalization": { c, i in try c.importLayerNorm(i) },
             "Mul": { c, i in try c.importArithmetic(i, .mul) },
             "Split": { c, i in try c.importSplit(i) },
             "Slice": { c, i in try c.importSlice(i) },
             "Transpose": { c, i in try c.importTranspose(i) },
         ]
         // Shape computations: evaluated at import (ImportConstantFolding); some only fold.
-        for op in foldOnlyOps.union(["Shape", "Cast", "CastLike"]) {
+        for op in foldOnlyOps.union(["Shape", "Cast", "CastLike", "Gather", "Unsqueeze"]) {
             table[op] = { c, i in try c.importFoldable(i) }
         }
         return table

@@ -38,6 +38,21 @@ extension ReferenceOps {
         return Tensor(shape: x.shape, data: out)
     }
 
+    /// Each position's channels normalised by their own mean and (biased) variance, then scaled and
+    /// shifted per channel.
+    static func layerNormLoops(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: Float) -> Tensor {
+        let c = x.shape.dims.last!
+        var out = [Float](repeating: 0, count: x.count)
+        for row in 0..<(x.count / max(c, 1)) {
+            let values = (0..<c).map { Double(x.data[row * c + $0]) }
+            let mean = values.reduce(0, +) / Double(c)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)
+            let inverse = 1 / (variance + Double(epsilon)).squareRoot()
+            for k in 0..<c { out[row * c + k] = Float((values[k] - mean) * inverse * Double(scale.data[k]) + Double(bias.data[k])) }
+        }
+        return Tensor(shape: x.shape, data: out)
+    }
+
     /// y = x·scale + shift, channel by channel (the last axis).
     static func channelAffineLoops(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
         let c = x.shape.dims.last!

@@ -39,6 +39,8 @@ public enum ReferenceOps {
             return globalAvgPoolLoops(x, outShape: outShape)
         case .add:
             return Tensor(shape: outShape, data: zip(x.data, activations[1].data).map { $0 + $1 })
+        case .layerNorm(let epsilon):
+            return layerNormLoops(x, scale: weights[0], bias: weights[1], epsilon: epsilon)
         case .multiply:
             return multiplyLoops(x, activations[1])
         case .channelAffine:
@@ -119,6 +121,9 @@ extension ReferenceOps {
     }
     public static func globalAvgPool(_ x: Tensor) throws -> Tensor { try apply(.globalAvgPool, activations: [x]) }
     public static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try apply(.add, activations: [a, b]) }
+    public static func layerNorm(_ x: Tensor, scale: Tensor, bias: Tensor, epsilon: Float) throws -> Tensor {
+        try apply(.layerNorm(epsilon: epsilon), activations: [x], weights: [scale, bias])
+    }
     public static func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor { try apply(.multiply, activations: [a, b]) }
     public static func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) throws -> Tensor {
         try apply(.channelAffine, activations: [x], weights: [scale, shift])

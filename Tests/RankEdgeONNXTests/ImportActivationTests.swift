@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import RankEdge
 @testable import RankEdgeONNX
@@ -47,5 +50,58 @@ import Testing
         let y = try ReferenceExecutor(graph: g).run(nhwcTensor(x))
         let expected = x.data.map { v in v * UnaryFunction.sigmoid(v) + UnaryFunction.sigmoid(v) }
         #expect(maxAbsDifference(y.data, nhwcTensor(NCHW.Map(n: 1, c: 2, h: 3, w: 3, data: expected)).data) < 1e-6)
+    }
+}
+
+/// GELU as TorchScript writes it (Div √2, Erf, Add 1, Mul x, Mul 0.5) is one node; ONNX's Gelu op
+/// (opset 20) and a lone Erf import too; LayerNormalization over a channels-last map.
+@Suite struct ImportGELUTests {
+    @Test func theErfChainIsOneGELU() throws {
+        var m = ONNXSketch(opset: 17)
+        m.input("input", [1, 2, 3, 4])
+        m.initializer("sqrt2", [], [Float(2).squareRoot()])
+        m.initializer("one", [], [1])
+        m.initializer("half", [], [0.5])
+        m.node("Div", ["input", "sqrt2"], ["d"], name: "div")
+        m.node("Erf", ["d"], ["e"], name: "erf")
+        m.node("Add", ["e", "one"], ["a"], name: "add")
+        m.node("Mul", ["input", "a"], ["m"], name: "mul")
+        m.node("Mul", ["m", "half"], ["g"], name: "gelu")
+        m.node("Erf", ["g"], ["out"], name: "erf2")
+        m.output("out")
+        let g = try m.importGraph()
+        #expect(g.nodes.map(\.op) == [.unary(.gelu), .unary(.erf)])
+        let x = randomMap(c: 2, h: 3, w: 4, seed: 6)
+        let y = try ReferenceExecutor(graph: g).run(nhwcTensor(x))
+        let expected = x.data.map { v in erff(0.5 * v * (1 + erff(v / Float(2).squareRoot()))) }
+        #expect(maxAbsDifference(y.data, nhwcTensor(NCHW.Map(n: 1, c: 2, h: 3, w: 4, data: expected)).data) < 1e-6)
+        // Exported (GELU written out as the same chain) and imported again: the same two nodes.
+        #expect(try ONNXImporter().importModel(try ONNXExporter().exportModel(g)).nodes.map(\.op) == g.nodes.map(\.op))
+    }
+
+    @Test func layerNormOverChannelsLast() throws {
+        var m = ONNXSketch(opset: 17)
+        m.input("input", [1, 3, 2, 2])
+        m.node("Transpose", ["input"], ["nhwc"], name: "to_nhwc", [.ints("perm", [0, 2, 3, 1])])
+        m.initializer("w", [3], [1, 2, 3])
+        m.initializer("b", [3], [0, 0, 1])
+        m.node("LayerNormalization", ["nhwc", "w", "b"], ["ln"], name: "ln", [.int("axis", -1), .float("epsilon", 0)])
+        m.node("Transpose", ["ln"], ["out"], name: "to_nchw", [.ints("perm", [0, 3, 1, 2])])
+        m.output("out")
+        let g = try m.importGraph()
+        // The closing Transpose names the graph output, so it stays as an identity (dropout 0).
+        #expect(g.nodes.map(\.op) == [.layerNorm(epsilon: 0), .dropout(rate: 0)])
+        // One pixel's channels (0, 1, 2) → ((−1, 0, 1)·√1.5)·(1, 2, 3) + (0, 0, 1).
+        let x = NCHW.Map(n: 1, c: 3, h: 2, w: 2, data: [0, 5, 5, 5, 1, 5, 5, 5, 2, 5, 5, 6])
+        let y = try ReferenceExecutor(graph: g).run(nhwcTensor(x))
+        let r = Float(1.5).squareRoot()
+        #expect(zip(y.data.prefix(3), [-r, 0, 3 * r + 1]).allSatisfy { abs($0 - $1) < 1e-5 }, "\(y.data.prefix(3))")
+        // A LayerNormalization over an NCHW map's W axis is not channels: refused by name.
+        var bad = ONNXSketch(opset: 17)
+        bad.input("input", [1, 3, 2, 2])
+        bad.initializer("w", [2], [1, 1])
+        bad.node("LayerNormalization", ["input", "w"], ["out"], name: "ln_w", [.int("axis", -1)])
+        bad.output("out")
+        #expect { try bad.importGraph() } throws: { "\($0)".contains("ln_w") && "\($0)".contains("last axis") }
     }
 }

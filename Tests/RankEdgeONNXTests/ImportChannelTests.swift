@@ -154,3 +154,39 @@ import Testing
         #expect(g.nodes.map(\.op) == [.flatten, .linear])
     }
 }
+
+/// GoogLeNet's transform_input: `x[:, c]` (Gather of one channel, a scalar index) then
+/// `unsqueeze(1)`, scaled and shifted, the three joined again.
+@Suite struct ImportChannelPickTests {
+    @Test func gatherAndUnsqueezeOfAChannel() throws {
+        var m = ONNXSketch(opset: 13)
+        m.input("input", [1, 3, 2, 2])
+        var parts: [String] = []
+        for c in 0..<3 {
+            m.int64Initializer("i\(c)", [], [Int64(c == 2 ? -1 : c)])
+            m.int64Initializer("ax\(c)", [1], [1])
+            m.node("Gather", ["input", "i\(c)"], ["g\(c)"], name: "pick\(c)", [.int("axis", 1)])
+            m.node("Unsqueeze", ["g\(c)", "ax\(c)"], ["u\(c)"], name: "unsqueeze\(c)")
+            m.initializer("k\(c)", [], [Float(c + 1)])
+            m.node("Mul", ["u\(c)", "k\(c)"], ["s\(c)"], name: "scale\(c)")
+            parts.append("s\(c)")
+        }
+        m.node("Concat", parts, ["out"], name: "cat", [.int("axis", 1)])
+        m.output("out")
+        let g = try m.importGraph()
+        #expect(g.nodes.filter { $0.op == .channelSlice(start: 2, count: 1) }.count == 1)
+        let x = randomMap(c: 3, h: 2, w: 2, seed: 2)
+        let expected = (0..<12).map { x.data[$0] * Float($0 / 4 + 1) }
+        let y = try ReferenceExecutor(graph: g).run(nhwcTensor(x))
+        #expect(maxAbsDifference(y.data, nhwcTensor(NCHW.Map(n: 1, c: 3, h: 2, w: 2, data: expected)).data) < 1e-6)
+
+        // The picked [N, H, W] value read by anything but the Unsqueeze is named.
+        var bad = ONNXSketch(opset: 13)
+        bad.input("input", [1, 3, 2, 2])
+        bad.int64Initializer("i", [], [0])
+        bad.node("Gather", ["input", "i"], ["g"], name: "pick", [.int("axis", 1)])
+        bad.node("Relu", ["g"], ["out"], name: "relu")
+        bad.output("out")
+        #expect { try bad.importGraph() } throws: { "\($0)".contains("picked by a Gather") }
+    }
+}

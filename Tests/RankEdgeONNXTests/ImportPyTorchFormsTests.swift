@@ -231,8 +231,8 @@ import RankEdge
         m.node("Squeeze", ["x", "axes"], ["s"], name: "squeeze")
         m.node("Unsqueeze", ["s", "axes"], ["y"], name: "unsqueeze")
         m.output("y")
-        #expect(throws: ONNXImportError.unsupportedOps([UnsupportedONNXOp(opType: "Squeeze", nodes: ["squeeze"]),
-                                                        UnsupportedONNXOp(opType: "Unsqueeze", nodes: ["unsqueeze"])])) {
+        // (Unsqueeze of an activation is accepted at first, for a picked channel, then refused at import.)
+        #expect(throws: ONNXImportError.unsupportedOps([UnsupportedONNXOp(opType: "Squeeze", nodes: ["squeeze"])])) {
             try m.importGraph()
         }
 

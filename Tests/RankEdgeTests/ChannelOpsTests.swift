@@ -16,6 +16,11 @@ import Testing
         let affine = try ReferenceOps.channelAffine(Tensor(shape: [2, 2], data: [1, 2, 3, 4]),
                                                     scale: Tensor(shape: [2], data: [10, -1]), shift: Tensor(shape: [2], data: [0.5, 1]))
         #expect(affine.data == [10.5, -1, 30.5, -3])
+        // Rows (1, 2, 3) and (4, 4, 4): mean 2 and variance 2/3; a constant row normalises to 0.
+        let ln = try ReferenceOps.layerNorm(Tensor(shape: [2, 3], data: [1, 2, 3, 4, 4, 4]), scale: Tensor(shape: [3], data: [1, 1, 2]),
+                                            bias: Tensor(shape: [3], data: [0, 0.5, 0]), epsilon: 1e-12)
+        let r = Float(1.5).squareRoot()
+        #expect(zip(ln.data, [-r, 0.5, 2 * r, 0, 0.5, 0]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(ln.data)")
         // Two samples of a 1×2 map with 2 channels, gated per sample and channel.
         let a = Tensor(shape: [2, 1, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8])
         let gate = Tensor(shape: [2, 1, 1, 2], data: [1, 10, -1, 0])
@@ -40,6 +45,7 @@ import Testing
         s = b.unary(b.conv(s, out: c, kernel: 1, name: "se_fc2"), .hardSigmoid(alpha: 1.0 / 6, beta: 0.5))
         x = b.multiply(x, s, name: "se_scale")
         x = b.channelAffine(b.relu(x), name: "standalone_affine")
+        x = b.unary(b.layerNorm(x, name: "ln"), .gelu)
         let half = c / 2
         let left = b.channelSlice(x, start: 0, count: half, name: "left")
         var right = b.channelSlice(x, start: half, count: c - half, name: "right")
@@ -66,7 +72,8 @@ import Testing
             let kinds = session.model.ops.map(\.kernel)
             // The affine after the conv folds into it; the one after a ReLU runs as its own step.
             #expect(kinds.filter { $0 == "channel-affine" }.count == 1, "\(kinds)")
-            #expect(kinds.contains("multiply") && kinds.contains("channel-shuffle") && kinds.contains("channel-slice"), "\(kinds)")
+            #expect(kinds.contains("multiply") && kinds.contains("channel-shuffle") && kinds.contains("channel-slice")
+                    && kinds.contains("layer-norm"), "\(kinds)")
             let y = try session.run(x)
             #expect(y.maxAbsDifference(expected) <= 1e-4 * max(expected.maxAbs, 1e-3))
         }

@@ -6,7 +6,7 @@ import Testing
 /// kernel against the reference at odd sizes and thread counts, NaN kept, in place after a conv,
 /// through a compiled file, and through the graph file format.
 @Suite struct UnaryOpsTests {
-    static let functions: [UnaryFunction] = [.sigmoid, .tanh, .hardSigmoid(alpha: 1.0 / 6, beta: 0.5), .hardSwish, .silu]
+    static let functions: [UnaryFunction] = [.sigmoid, .tanh, .hardSigmoid(alpha: 1.0 / 6, beta: 0.5), .hardSwish, .silu, .erf, .gelu]
 
     @Test func knownValues() {
         #expect(UnaryFunction.sigmoid(0) == 0.5)
@@ -16,6 +16,8 @@ import Testing
         #expect(UnaryFunction.hardSigmoid(alpha: 0.2, beta: 0.5)(-3) == 0 && UnaryFunction.hardSigmoid(alpha: 0.2, beta: 0.5)(3) == 1)
         #expect(UnaryFunction.hardSwish(-3) == 0 && UnaryFunction.hardSwish(3) == 3 && UnaryFunction.hardSwish(1) == 1 * (1.0 / 6 + 0.5))
         #expect(abs(UnaryFunction.silu(1) - 0.7310586) < 1e-6)
+        #expect(abs(UnaryFunction.erf(0.5) - 0.5204999) < 1e-6 && UnaryFunction.erf(-10) == -1)
+        #expect(abs(UnaryFunction.gelu(1) - 0.8413447) < 1e-6 && abs(UnaryFunction.gelu(-1) + 0.1586553) < 1e-6)
         for f in Self.functions { #expect(f(.nan).isNaN, "\(f.name) keeps NaN") }
     }
 

@@ -26,6 +26,14 @@ import RankEdgeReference
         #expect(errs.count == 3 && errs.allSatisfy { $0 < 1e-3 }, "\(errs)")
     }
 
+    @Test func layerNormForwardAndGradient() throws {
+        let x = randomVariable([3, 2, 5, 6], seed: 14), scale = randomVariable([6], seed: 15), bias = randomVariable([6], seed: 16)
+        let reference = try ReferenceOps.layerNorm(Self.tensor(x), scale: Self.tensor(scale), bias: Self.tensor(bias), epsilon: 1e-5)
+        #expect(Self.tensor(layerNorm(x, scale: scale, bias: bias, epsilon: 1e-5)).maxAbsDifference(reference) < 1e-5)
+        let errs = gradientCheck([x, scale, bias], eps: 1e-3) { v in layerNorm(v[0], scale: v[1], bias: v[2], epsilon: 1e-5) }
+        #expect(errs.count == 3 && errs.allSatisfy { $0 < 5e-3 }, "\(errs)")
+    }
+
     @Test func sliceAndShuffle() throws {
         let x = randomVariable([2, 3, 4, 12], seed: 7)
         #expect(channelShuffle(x, groups: 3).data == (try ReferenceOps.channelShuffle(Self.tensor(x), groups: 3)).data)
@@ -42,7 +50,7 @@ import RankEdgeReference
     @Test func aGraphWithTheseOpsTrains() throws {
         var b = GraphBuilder(name: "se", shape: [1, 5, 6, 3], seed: 12)
         var x = b.conv("input", out: 8, kernel: 3, padding: 1, name: "conv")
-        x = b.channelAffine(b.relu(x), name: "affine")
+        x = b.unary(b.layerNorm(b.channelAffine(b.relu(x), name: "affine"), name: "ln"), .gelu)
         var s = b.relu(b.conv(b.globalAvgPool(x), out: 2, kernel: 1, name: "fc1"))
         s = b.unary(b.conv(s, out: 8, kernel: 1, name: "fc2"), .sigmoid)
         x = b.multiply(x, s, name: "scale")

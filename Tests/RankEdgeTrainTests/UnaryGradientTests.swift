@@ -5,7 +5,7 @@ import RankEdge
 /// The trainer's unary activations: forward equal to `UnaryFunction`'s definition, gradients equal to
 /// finite differences (inputs spread over the hard functions' kinks at ±3 and 0…1).
 @Suite struct UnaryGradientTests {
-    static let functions: [UnaryFunction] = [.sigmoid, .tanh, .hardSigmoid(alpha: 0.2, beta: 0.5), .hardSwish, .silu]
+    static let functions: [UnaryFunction] = [.sigmoid, .tanh, .hardSigmoid(alpha: 0.2, beta: 0.5), .hardSwish, .silu, .erf, .gelu]
 
     @Test(arguments: functions) func forwardAndGradient(_ f: UnaryFunction) {
         let x = randomVariable([3, 5, 7], seed: 21)

@@ -74,6 +74,7 @@ extension GraphJSON {
                                    countIncludePad: try a.bool("count_include_pad", default: false))
             op = kind == "maxPool" ? .maxPool(p) : .avgPool(p)
         case "batchNorm": op = .batchNorm(epsilon: try a.float("epsilon"))
+        case "layerNorm": op = .layerNorm(epsilon: try a.float("epsilon"))
         case "dropout": op = .dropout(rate: try a.float("rate"))
         case "linear": op = .linear
         case "relu": op = .relu

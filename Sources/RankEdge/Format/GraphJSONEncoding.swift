@@ -51,7 +51,7 @@ enum GraphJSON {
         case .maxPool(let a), .avgPool(let a):
             return JSONObject([("kernel", size(a.kernel)), ("stride", size(a.stride)), ("padding", padding(a.padding)),
                                ("count_include_pad", .bool(a.countIncludePad))])
-        case .batchNorm(let epsilon):
+        case .batchNorm(let epsilon), .layerNorm(let epsilon):
             return JSONObject([("epsilon", try float("epsilon", epsilon))])
         case .dropout(let rate):
             return JSONObject([("rate", try float("rate", rate))])

@@ -142,6 +142,15 @@ public struct GraphBuilder {
     public mutating func addTensors(_ a: String, _ b: String, name: String? = nil) -> String {
         add(.add, name: uniqueName("add", name), inputs: [a, b])
     }
+    /// Layer norm over the channels with random scale and bias.
+    @discardableResult
+    public mutating func layerNorm(_ x: String, epsilon: Float = 1e-6, name: String? = nil) -> String {
+        let c = channels(of: x)
+        let n = uniqueName("ln", name)
+        addWeight("\(n).weight", Tensor(shape: [c], data: (0..<c).map { _ in rng.uniform(0.5, 1.5) }))
+        addWeight("\(n).bias", smallUniform(c))
+        return add(.layerNorm(epsilon: epsilon), name: n, inputs: [x, "\(n).weight", "\(n).bias"])
+    }
     /// a ⊙ b; b is a's shape or [N, 1, 1, C].
     @discardableResult
     public mutating func multiply(_ a: String, _ b: String, name: String? = nil) -> String {

@@ -59,6 +59,7 @@ public struct PoolAttributes: Hashable, Sendable {
 /// | rankConv2d | x, a, b, bias? | a, b [S, C, L, k]; a is the vertical (row) factor, b the horizontal |
 /// | linear | x, weight, bias? | x [N, C]; weight [S, C]; bias [S] |
 /// | batchNorm | x, scale, bias, mean, variance | each [C], C the last axis of x |
+/// | layerNorm | x, scale, bias | each [C], C the last axis of x |
 /// | add | a, b | same shapes |
 /// | multiply | a, b | b the shape of a, or [N, 1, 1, C] for a [N, H, W, C] (an SE block's gate) |
 /// | channelAffine | x, scale, shift | each [C], C the last axis of x: y = x·scale + shift |
@@ -69,6 +70,9 @@ public enum Op: Hashable, Sendable {
     case rankConv2d(RankConv2DAttributes)
     case linear
     case batchNorm(epsilon: Float)
+    /// Normalisation over the last axis of each position: (x − mean) / √(variance + ε) · scale + bias
+    /// (ConvNeXt's LayerNorm over channels).
+    case layerNorm(epsilon: Float)
     case relu
     case relu6
     /// Sigmoid, Tanh, HardSigmoid, HardSwish, SiLU.
@@ -101,6 +105,7 @@ public enum Op: Hashable, Sendable {
         case .rankConv2d: "rankConv2d"
         case .linear: "linear"
         case .batchNorm: "batchNorm"
+        case .layerNorm: "layerNorm"
         case .relu: "relu"
         case .relu6: "relu6"
         case .unary(let f): f.name
@@ -135,7 +140,7 @@ public enum Op: Hashable, Sendable {
         case .conv2d, .linear: 1...2
         case .rankConv2d: 2...3
         case .batchNorm: 4...4
-        case .channelAffine: 2...2
+        case .channelAffine, .layerNorm: 2...2
         default: 0...0
         }
     }

@@ -185,6 +185,15 @@ extension Graph {
             }
             return .success(x[0])
 
+        case .layerNorm(let eps):
+            guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
+            guard eps >= 0, eps.isFinite else { return bad("epsilon must be finite and non-negative, got \(eps)") }
+            let c = x[0].dims.last!
+            for (i, s) in w.enumerated() where s != TensorShape([c]) {
+                return bad("\(["scale", "bias"][i]) must be [\(c)], got \(s)")
+            }
+            return .success(x[0])
+
         case .channelAffine:
             guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
             let c = x[0].dims.last!

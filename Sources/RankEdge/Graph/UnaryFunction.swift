@@ -7,7 +7,8 @@ import Darwin
 #endif
 
 /// Elementwise functions of one input beyond ReLU: the activations of today's mobile CNNs (ONNX
-/// Sigmoid, Tanh, HardSigmoid, HardSwish, and SiLU, which exporters write as x · Sigmoid(x)).
+/// Sigmoid, Tanh, HardSigmoid, HardSwish, and SiLU, which exporters write as x · Sigmoid(x)), and
+/// ConvNeXt's GELU with the Erf it is written with.
 /// `callAsFunction` is the definition every kernel is tested against; NaN stays NaN.
 public enum UnaryFunction: Hashable, Sendable {
     case sigmoid
@@ -18,6 +19,10 @@ public enum UnaryFunction: Hashable, Sendable {
     case hardSwish
     /// x · sigmoid(x), also called swish (EfficientNet).
     case silu
+    /// The Gauss error function (ONNX Erf).
+    case erf
+    /// x · Φ(x) = x · (1 + erf(x/√2)) / 2, the exact (not tanh-approximated) GELU (ConvNeXt).
+    case gelu
 
     /// The op kind in files and tables.
     public var name: String {
@@ -27,12 +32,14 @@ public enum UnaryFunction: Hashable, Sendable {
         case .hardSigmoid: "hardSigmoid"
         case .hardSwish: "hardSwish"
         case .silu: "silu"
+        case .erf: "erf"
+        case .gelu: "gelu"
         }
     }
 
     /// The functions without attributes, by name (hardSigmoid has its own).
     public static func named(_ name: String) -> UnaryFunction? {
-        [UnaryFunction.sigmoid, .tanh, .hardSwish, .silu].first { $0.name == name }
+        [UnaryFunction.sigmoid, .tanh, .hardSwish, .silu, .erf, .gelu].first { $0.name == name }
     }
 
     static func logistic(_ x: Float) -> Float {
@@ -52,8 +59,12 @@ public enum UnaryFunction: Hashable, Sendable {
         case .hardSigmoid(let alpha, let beta): Self.unitClamp(alpha * x + beta)
         case .hardSwish: x * Self.unitClamp(x / 6 + 0.5)
         case .silu: x * Self.logistic(x)
+        case .erf: erff(x)
+        case .gelu: Self.exactGELU(x)
         }
     }
+
+    static func exactGELU(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
 
     /// d f / d x at x (at the kinks of the hard functions, the one-sided value of the interior).
     public func derivative(_ x: Float) -> Float {
@@ -72,6 +83,11 @@ public enum UnaryFunction: Hashable, Sendable {
         case .silu:
             let s = Self.logistic(x)
             return s + x * s * (1 - s)
+        case .erf:
+            return 1.1283791670955126 * expf(-x * x)  // 2/√π · e^(−x²)
+        case .gelu:
+            // Φ(x) + x · φ(x), φ the standard normal density.
+            return 0.5 * (1 + erff(x * 0.70710678118654752)) + x * 0.3989422804014327 * expf(-0.5 * x * x)
         }
     }
 }

@@ -11,6 +11,7 @@ enum KernelRegistry {
         ChannelAffineKernel.self,
         AddKernel.self,
         MultiplyKernel.self,
+        LayerNormKernel.self,
         ActivationKernel.self,
         UnaryKernel.self,
         SoftmaxKernel.self,

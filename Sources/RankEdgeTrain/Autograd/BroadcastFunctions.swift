@@ -105,3 +105,69 @@ public func channelShuffle(_ x: Variable, groups g: Int) -> Variable {
     precondition(g >= 1 && c % g == 0, "channelShuffle: \(c) channels in \(g) groups")
     return permuteChannels(x, (0..<c).map { o in (o % g) * (c / g) + o / g })
 }
+
+/// Layer norm over the last axis with learnable scale and bias [C]. With x̂ the normalised row and
+/// g = dy·scale: dx = (g − mean(g) − x̂·mean(g·x̂)) / σ; dscale = Σ dy·x̂; dbias = Σ dy.
+public func layerNorm(_ x: Variable, scale: Variable, bias: Variable, epsilon: Float) -> Variable {
+    let c = x.shape.last!
+    precondition(scale.shape == [c] && bias.shape == [c], "layerNorm: scale \(scale.shape), bias \(bias.shape) for \(c) channels")
+    let rows = x.count / max(c, 1)
+    let out = TensorStorage(uninitialized: x.count), normalized = TensorStorage(uninitialized: x.count)
+    var inverseStd = [Float](repeating: 0, count: rows)
+    let xs = SendablePointer(x.value), os = SendablePointer(out), ns = SendablePointer(normalized)
+    let g = SendablePointer(scale.value), b = SendablePointer(bias.value)
+    inverseStd.withUnsafeMutableBufferPointer { inv in
+        let invs = SendablePointer(inv.baseAddress!)
+        Parallel.forRanges(total: rows) { _, range in
+            for r in range {
+                let src = xs.p + r * c
+                var sum: Double = 0
+                for k in 0..<c { sum += Double(src[k]) }
+                let mean = sum / Double(c)
+                var squares: Double = 0
+                for k in 0..<c { let d = Double(src[k]) - mean; squares += d * d }
+                let inverse = Float(1 / (squares / Double(c) + Double(epsilon)).squareRoot())
+                invs.p[r] = inverse
+                for k in 0..<c {
+                    let n = (src[k] - Float(mean)) * inverse
+                    ns.p[r * c + k] = n
+                    os.p[r * c + k] = n * g.p[k] + b.p[k]
+                }
+            }
+        }
+    }
+    let savedInverse = inverseStd
+    return Variable(shape: x.shape, value: out, parents: [x, scale, bias]) { y in
+        let dy = SendablePointer(y.grad!.pointer)
+        if x.requiresGrad {
+            let (gx, fresh) = x.gradForOverwrite()
+            let dx = SendablePointer(gx)
+            savedInverse.withUnsafeBufferPointer { inv in
+                let invs = SendablePointer(UnsafeMutablePointer(mutating: inv.baseAddress!))
+                Parallel.forRanges(total: rows) { _, range in
+                    for r in range {
+                        var meanG: Double = 0, meanGN: Double = 0
+                        for k in 0..<c {
+                            let gk = Double(dy.p[r * c + k] * g.p[k])
+                            meanG += gk; meanGN += gk * Double(ns.p[r * c + k])
+                        }
+                        meanG /= Double(c); meanGN /= Double(c)
+                        for k in 0..<c {
+                            let gk = Double(dy.p[r * c + k] * g.p[k])
+                            let d = Float((gk - meanG - Double(ns.p[r * c + k]) * meanGN)) * invs.p[r]
+                            dx.p[r * c + k] = fresh ? d : dx.p[r * c + k] + d
+                        }
+                    }
+                }
+            }
+        }
+        if scale.requiresGrad || bias.requiresGrad {
+            var ds = [Double](repeating: 0, count: c), db = ds
+            for r in 0..<rows {
+                for k in 0..<c { let d = Double(dy.p[r * c + k]); ds[k] += d * Double(ns.p[r * c + k]); db[k] += d }
+            }
+            if scale.requiresGrad { let p = scale.gradPointer(); for k in 0..<c { p[k] += Float(ds[k]) } }
+            if bias.requiresGrad { let p = bias.gradPointer(); for k in 0..<c { p[k] += Float(db[k]) } }
+        }
+    }
+}

@@ -158,6 +158,7 @@ public final class TrainableGraph {
         case .avgPool(let attributes): return avgPool2d(input(0), attributes: attributes)
         case .globalAvgPool: return globalAvgPool(input(0))
         case .add: return add(input(0), input(1))
+        case .layerNorm(let epsilon): return layerNorm(input(0), scale: weight(0)!, bias: weight(1)!, epsilon: epsilon)
         case .multiply: return multiply(input(0), input(1))
         case .channelAffine: return channelAffine(input(0), scale: weight(0)!, shift: weight(1)!)
         case .channelShuffle(let groups): return channelShuffle(input(0), groups: groups)

@@ -134,3 +134,39 @@ final class MultiplyKernel: AttributeFreeKernel {
                             rowsPerSample: g == a ? 1 : a.elementCount / max(a[0] * channels, 1), channels: channels)
     }
 }
+
+/// Layer norm over the channels of each position (`LayerNormStep`), in place where it can be.
+final class LayerNormKernel: StepKernel {
+    let epsilon: Float
+    let scale: FloatStorage, bias: FloatStorage
+    init(epsilon: Float, scale: FloatStorage, bias: FloatStorage) { self.epsilon = epsilon; self.scale = scale; self.bias = bias }
+
+    static var fileKinds: [String] { ["layer-norm"] }
+    var name: String { "layer-norm" }
+    var memory: StepMemory { .inPlace }
+
+    static func lower(_ r: LoweringRequest) throws(ExecutionError) -> LayerNormKernel? {
+        guard !r.group.chain, case .layerNorm(let eps) = r.node.op else { return nil }
+        return LayerNormKernel(epsilon: eps, scale: FloatStorage(r.weight(1)!.data), bias: FloatStorage(r.weight(2)!.data))
+    }
+
+    func encode(_ e: KernelEncoder) -> [(String, JSONValue)] {
+        [("epsilon", .float(epsilon)), ("scale", e.store("scale", scale)), ("bias", e.store("bias", bias))]
+    }
+
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> LayerNormKernel {
+        guard let eps = o["epsilon"]?.floatValue, eps.isFinite, eps >= 0 else { throw d.fail("'epsilon' is missing or invalid") }
+        guard let scaleName = o["scale"]?.stringValue, let t = d.graph.weights[scaleName] else { throw d.fail("scale missing") }
+        return LayerNormKernel(epsilon: eps, scale: try d.tensor(o["scale"], count: t.count), bias: try d.tensor(o["bias"], count: t.count))
+    }
+
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+        guard shapes.input == shapes.output, shapes.input.dims.last == scale.count else { throw d.fail("scale does not match \(shapes.input)") }
+    }
+
+    func bind(_ t: Void, _ b: StepBinding) throws(ExecutionError) -> ExecutionStep? {
+        let c = b.shapes.input.dims.last!
+        return LayerNormStep(x: b.x, y: b.y, rows: b.shapes.input.elementCount / max(c, 1), channels: c, epsilon: epsilon,
+                             scale: scale, bias: bias)
+    }
+}

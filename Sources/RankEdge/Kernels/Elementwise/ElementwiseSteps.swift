@@ -124,3 +124,41 @@ final class MultiplyStep: ExecutionStep, ParallelWork {
         }
     }
 }
+
+/// Layer norm of each row (a position's channels): the mean and variance in two passes over the
+/// row, then the normalised, scaled and shifted values; rows are shared between threads. In place
+/// is safe: a row is read whole before it is written.
+final class LayerNormStep: ExecutionStep, ParallelWork {
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let rows: Int, channels: Int
+    let epsilon: Float
+    let scale: FloatStorage, bias: FloatStorage
+    private var split = ChunkSplit(count: 0, work: 0, threads: 1)
+
+    init(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, channels: Int, epsilon: Float,
+         scale: FloatStorage, bias: FloatStorage) {
+        self.x = x; self.y = y; self.rows = rows; self.channels = channels; self.epsilon = epsilon
+        self.scale = scale; self.bias = bias
+    }
+
+    func execute(_ context: StepContext) {
+        split = ChunkSplit(count: rows, work: 4 * rows * channels, threads: context.threads)
+        context.run(self, tasks: split.chunks)
+    }
+
+    func run(task: Int) {
+        let (x, y, c) = (x, y, channels)
+        let g = scale.pointer, b = bias.pointer
+        for row in split.range(task) {
+            let src = x + row * c, dst = y + row * c
+            var sum: Float = 0
+            for k in 0..<c { sum += src[k] }
+            let mean = sum / Float(c)
+            var squares: Float = 0
+            for k in 0..<c { let d = src[k] - mean; squares += d * d }
+            let inverse = 1 / (squares / Float(c) + epsilon).squareRoot()
+            for k in 0..<c { dst[k] = (src[k] - mean) * inverse * g[k] + b[k] }
+        }
+    }
+}

@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-/// Sigmoid, Tanh, HardSigmoid, HardSwish or SiLU over a tensor, in place or not: the elements are
+/// Sigmoid, Tanh, HardSigmoid, HardSwish, SiLU, Erf or GELU over a tensor, in place or not: the elements are
 /// shared between threads in contiguous ranges. Each function has its own loop so the compiler
 /// vectorises the hard ones and keeps the exp / tanh calls of the others out of a switch.
 final class UnaryStep: ExecutionStep, ParallelWork {
@@ -36,6 +36,8 @@ final class UnaryStep: ExecutionStep, ParallelWork {
         case .hardSwish:
             for i in range { let v = x[i], t = v * (1 / 6) + 0.5; y[i] = v * (t < 0 ? 0 : (t > 1 ? 1 : t)) }
         case .silu: for i in range { let v = x[i]; y[i] = v * UnaryFunction.logistic(v) }
+        case .erf: for i in range { y[i] = erff(x[i]) }
+        case .gelu: for i in range { y[i] = UnaryFunction.exactGELU(x[i]) }
         }
     }
 }
