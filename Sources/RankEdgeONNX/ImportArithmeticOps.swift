@@ -146,25 +146,11 @@ extension ImportContext {
         let rank = max(a.dims.count, b.dims.count)
         let ad = Array(repeating: 1, count: rank - a.dims.count) + a.dims
         let bd = Array(repeating: 1, count: rank - b.dims.count) + b.dims
-        var dims: [Int] = []
-        for k in 0..<rank {
-            guard ad[k] == bd[k] || ad[k] == 1 || bd[k] == 1 else {
-                throw unsupportedUse(i, "its constant inputs \(a.dims) and \(b.dims) do not broadcast")
-            }
-            dims.append(ad[k] == 1 ? bd[k] : ad[k])
+        guard let dims = Self.broadcastShape(ad, bd) else {
+            throw unsupportedUse(i, "its constant inputs \(a.dims) and \(b.dims) do not broadcast")
         }
         let count = try Self.foldedCount(dims, attributes(i))
-        func source(_ d: [Int], _ flat: Int) -> Int {
-            var rem = flat, src = 0, step = 1
-            for k in (0..<rank).reversed() {
-                let coordinate = rem % dims[k]
-                rem /= dims[k]
-                if d[k] != 1 { src += coordinate * step }
-                step *= d[k]
-            }
-            return src
-        }
-        let pairs = (0..<count).map { (source(ad, $0), source(bd, $0)) }
+        let pairs = Array(zip(Self.broadcastSources(ad, to: dims), Self.broadcastSources(bd, to: dims)))
         if let x = a.integers, let y = b.integers {
             var out: [Int64] = []
             out.reserveCapacity(count)

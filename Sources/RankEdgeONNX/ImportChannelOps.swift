@@ -18,6 +18,19 @@ extension ImportContext {
     /// when node `i` is neither (a Gather or Unsqueeze of constants, folded by the caller).
     mutating func importChannelPick(_ i: Int, op: String, x: String, output: String) throws(ONNXImportError) -> Bool {
         let attrs = attributes(i)
+        if op == "Gather", let source = flatViews[x] {
+            // The dynamo exporter's as_strided after adaptive pooling: Reshape [-1], then a Gather whose
+            // indices are 0, 1, 2, … in the source's own NCHW shape, which is the source unchanged.
+            let indices = try constant(try requiredInput(i, 1), node: i)
+            let dims = LayoutConversion.nchw(fromNHWC: try shape(of: source).dims)
+            guard try attrs.int("axis", default: 0) == 0, indices.dims == dims,
+                  indices.integers?.enumerated().allSatisfy({ Int64($0.offset) == $0.element }) == true else {
+                throw unsupportedUse(i, "it gathers from a flattened feature map other than back into its own shape \(dims)")
+            }
+            values[output] = .activation(source, .featureMap)
+            if graphOutputs.contains(output) { emit(.dropout(rate: 0), node: i, inputs: [source], output: output, layout: .featureMap) }
+            return true
+        }
         if op == "Unsqueeze", let (source, channel) = pickedChannels[x] {
             let axes: [Int]
             if let name = optionalInput(i, 1) {
@@ -48,6 +61,15 @@ extension ImportContext {
         } else {
             pickedChannels[output] = (source, channel)
         }
+        return true
+    }
+
+    /// Reshape of a batch-1 feature map to 1-D: held back for the Gather that restores it (dynamo's
+    /// `as_strided`, a batch-1 form in the ONNX graph itself).
+    mutating func startFlatView(_ i: Int, x: (name: String, layout: ValueLayout), target: [Int64]) throws(ONNXImportError) -> Bool {
+        let s = try shape(of: x.name)
+        guard x.layout == .featureMap, s[0] == 1, target.count == 1, target[0] == -1 || target[0] == Int64(s.elementCount) else { return false }
+        flatViews[try singleOutput(i)] = x.name
         return true
     }
 

@@ -250,26 +250,11 @@ extension ImportContext {
             guard v >= 0, v <= Int64(ONNXLimits.maxExtent) else { throw attrs.unsupported("shape", "\(target)") }
             td.append(Int(v))
         }
-        var dims: [Int] = []
-        for k in 0..<rank {
-            guard xd[k] == td[k] || xd[k] == 1 || td[k] == 1 else {
-                throw attrs.unsupported("shape", "\(target) (does not broadcast with \(x.dims))")
-            }
-            dims.append(xd[k] == 1 ? td[k] : xd[k])
+        guard let dims = Self.broadcastShape(xd, td) else {
+            throw attrs.unsupported("shape", "\(target) (does not broadcast with \(x.dims))")
         }
-        let count = try Self.foldedCount(dims, attrs)
-        var positions = [Int](repeating: 0, count: count)
-        for flat in 0..<count {
-            var rem = flat, src = 0, step = 1
-            for k in (0..<rank).reversed() {
-                let c = rem % dims[k]
-                rem /= dims[k]
-                if xd[k] != 1 { src += c * step }
-                step *= xd[k]
-            }
-            positions[flat] = src
-        }
-        return ONNXConstant(dims: dims, values: Self.pick(x.values, positions))
+        _ = try Self.foldedCount(dims, attrs)
+        return ONNXConstant(dims: dims, values: Self.pick(x.values, Self.broadcastSources(xd, to: dims)))
     }
 
     /// Range(start, limit, delta): ⌈(limit − start) / delta⌉ values, integer or floating.
@@ -306,6 +291,33 @@ extension ImportContext {
     }
 
     // MARK: helpers
+
+    /// numpy's broadcast of two shapes of one rank (pad the shorter with leading 1s first); nil
+    /// when a pair of dimensions differs and neither is 1.
+    static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+        var dims: [Int] = []
+        for (p, q) in zip(a, b) {
+            guard p == q || p == 1 || q == 1 else { return nil }
+            dims.append(p == 1 ? q : p)
+        }
+        return dims
+    }
+
+    /// For each element of a tensor of `dims` (row-major), the element of an operand of `operand`
+    /// dimensions (same rank, each equal or 1) that broadcasts to it.
+    static func broadcastSources(_ operand: [Int], to dims: [Int]) -> [Int] {
+        let count = dims.reduce(1, *)
+        return (0..<count).map { flat in
+            var rem = flat, src = 0, step = 1
+            for k in dims.indices.reversed() {
+                let coordinate = rem % dims[k]
+                rem /= dims[k]
+                if operand[k] != 1 { src += coordinate * step }
+                step *= operand[k]
+            }
+            return src
+        }
+    }
 
     private static func pick(_ values: ONNXConstant.Values, _ positions: [Int]) -> ONNXConstant.Values {
         switch values {

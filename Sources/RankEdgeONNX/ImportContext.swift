@@ -42,6 +42,8 @@ struct ImportContext {
     var absorbed: Set<Int> = []
     /// Feature maps inside a channel shuffle, seen as [N, g, C/g, H, W] (ImportChannelOps).
     var channelGroups: [String: ChannelGrouping] = [:]
+    /// A batch-1 feature map reshaped to 1-D, until a Gather puts it back (dynamo's `as_strided`).
+    var flatViews: [String: String] = [:]
     /// One channel of a feature map picked by a Gather, [N, H, W], until its Unsqueeze (ImportChannelOps).
     var pickedChannels: [String: (source: String, channel: Int)] = [:]
     /// Activation names from the ONNX graph, kept out of generated weight names.
@@ -87,6 +89,9 @@ struct ImportContext {
         case .constant?:
             throw unsupportedUse(node, "input '\(name)' is a constant where RankEdge expects an activation")
         case nil:
+            if flatViews[name] != nil {
+                throw unsupportedUse(node, "input '\(name)' is a feature map reshaped to 1-D; only a Gather that restores its shape may read it")
+            }
             if pickedChannels[name] != nil {
                 throw unsupportedUse(node, "input '\(name)' is one channel picked by a Gather; only an Unsqueeze at axis 1 may read it")
             }

@@ -58,6 +58,7 @@ extension ImportContext {
             channelGroups[try singleOutput(i)] = grouping
             return
         }
+        if try startFlatView(i, x: x, target: dims) { return }
         let s = try shape(of: x.name)
         let batch = Int64(s[0])
         let features = Int64(s.elementCount / max(s[0], 1))
