@@ -29,7 +29,7 @@ command -v swift >/dev/null || { echo "setup: swift is not on PATH (install the 
 
 # Optional: PyTorch (CPU) in .venv-torch for the trainer's side-by-side benchmark (docs/BENCHMARKS.md)
 # and tools/pytorch_end_to_end.py (docs/TRAINING.md): torch, plus onnx, onnxruntime, onnxscript (the
-# dynamo ONNX exporter needs it) and numpy. A CPU torch wheel in PIP_FIND_LINKS is used when present.
+# dynamo ONNX exporter needs it), numpy and torchvision (tools/torchvision_import.py). A CPU torch wheel in PIP_FIND_LINKS is used when present.
 if [ "$mode" = torch ]; then
     [ -x .venv-torch/bin/python ] || python3 -m venv .venv-torch
     need_torch=()
@@ -50,5 +50,12 @@ if [ "$mode" = torch ]; then
         done
         echo "setup: pip installing ${pkgs[*]} into .venv-torch"
         .venv-torch/bin/pip install -q "${pkgs[@]}"
+    fi
+    # torchvision for tools/torchvision_import.py: the release made for this torch (minor + 15), without
+    # its dependencies so a CPU torch is not replaced by PyPI's CUDA one.
+    if ! .venv-torch/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('torchvision') is None)" 2>/dev/null; then
+        tv=$(.venv-torch/bin/python -c 'import torch; v = torch.__version__.split("+")[0].split("."); print(f"0.{int(v[1]) + 15}.*")')
+        echo "setup: pip installing torchvision==$tv pillow into .venv-torch"
+        .venv-torch/bin/pip install -q --no-deps "torchvision==$tv" && .venv-torch/bin/pip install -q pillow
     fi
 fi
