@@ -471,16 +471,16 @@ def bad_models():
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     nodes = [
         helper.make_node("LSTM", ["x", "W", "R"], ["h"], name="encoder_lstm", hidden_size=4),
-        helper.make_node("Gather", ["h", "idx"], ["g"], name="pick_last", axis=0),
+        helper.make_node("NonZero", ["h"], ["g"], name="pick_last"),
         helper.make_node("Relu", ["g"], ["r"], name="relu"),
-        helper.make_node("Gather", ["r", "idx"], ["y"], name="pick_again", axis=0),
+        helper.make_node("NonZero", ["r"], ["y"], name="pick_again"),
     ]
     inits = [numpy_helper.from_array(np.zeros((1, 16, 8), np.float32), "W"),
              numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "R"),
              numpy_helper.from_array(np.array(0, np.int64), "idx")]
     m = helper.make_model(helper.make_graph(nodes, "unsupported", [x], [y], inits),
                           opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
-    yield "unsupported-ops", m.SerializeToString(), ["LSTM", "Gather ×2", "encoder_lstm", "pick_last"]
+    yield "unsupported-ops", m.SerializeToString(), ["LSTM", "NonZero ×2", "encoder_lstm", "pick_last"]
 
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "height", 8])
     m = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "dyn", [x], [y]),

@@ -201,8 +201,8 @@ import Testing
     }
 
     @Test func unknownOpKind() {
-        expectError(F.editingNode(good, "r") { $0 = F.replacing($0, "op", with: .string("gelu")) },
-                    .unknownOpKind(node: "r", kind: "gelu"), mentions: ["node 'r'", "gelu"])
+        expectError(F.editingNode(good, "r") { $0 = F.replacing($0, "op", with: .string("lstm")) },
+                    .unknownOpKind(node: "r", kind: "lstm"), mentions: ["node 'r'", "lstm"])
     }
 
     @Test func missingAttribute() {
