@@ -72,10 +72,11 @@ for spec in "info:model.onnx:rankedge import" "bench:model.onnx:rankedge import"
     elif [[ $err == *"$words"* && $(printf '%s\n' "$err" | wc -l) -eq 1 ]]; then ok "$cmd $file: $err"
     else bad "$cmd $file: $err"; fi
 done
-# --layout nchw: the same samples written channel-major give the same outputs.
+# --layout nchw: the same samples written channel-major give the same outputs. The plan is pinned
+# (no timed Winograd or rank-form choice) so that both runs compile the same kernels.
 python3 -c "import numpy as np; np.fromfile('$work/x.f32', '<f4').reshape(2,32,32,3).transpose(0,3,1,2).astype('<f4').tofile('$work/x.nchw.f32')"
-"$bin" run "$work/r20.rkg" --raw-input "$work/x.f32" --output "$work/layout.nhwc.out" >/dev/null
-"$bin" run "$work/r20.rkg" --raw-input "$work/x.nchw.f32" --layout nchw --output "$work/layout.nchw.out" >/dev/null
+"$bin" run "$work/r20.rkg" --winograd never --rank-form dense --raw-input "$work/x.f32" --output "$work/layout.nhwc.out" >/dev/null
+"$bin" run "$work/r20.rkg" --winograd never --rank-form dense --raw-input "$work/x.nchw.f32" --layout nchw --output "$work/layout.nchw.out" >/dev/null
 if cmp -s "$work/layout.nhwc.out" "$work/layout.nchw.out"; then ok "--layout nchw gives the NHWC input's outputs"; else bad "--layout nchw outputs differ"; fi
 expect_error "bad layout" run "$work/r20.rkg" --raw-input "$work/x.f32" --layout chwn
 expect_error "a broken PNG given as --input is one error, not float32" run "$work/r20.rkg" --input "$work/picture.png"

@@ -27,7 +27,7 @@ public enum FileKind: Equatable, Sendable {
         switch self {
         case .rkg, .unknown: nil
         case .onnx: "this is an ONNX model: run `rankedge import` on it first to get a .rkg"
-        case .png, .jpeg: "this is an image, not a model (`rankedge run MODEL --input IMAGE` takes images; PPM for now)"
+        case .png, .jpeg: "this is an image, not a model (`rankedge run MODEL --input IMAGE` takes PNG, JPEG and PPM images)"
         case .npz: "this is a NumPy .npz archive (a dataset?), not a model"
         }
     }
