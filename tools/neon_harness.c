@@ -1,6 +1,6 @@
 /*
  * Cross-checks one ISA's GEMM micro-kernels against the portable scalar kernel, and both against a
- * double-precision reference; then every conv-kernel entry of that ISA (re_conv_kernel_at) against its formula. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
+ * double-precision reference; then every conv-kernel entry of that ISA (re_conv_kernel_at) against its formula, and the activation kernel (re_unary) against libm. Built by tools/check_neon_qemu.sh for AArch64 and run under qemu.
  * A small C driver (same loop structure as the Swift one: K blocks, packed or unpacked A, zero-padded
  * panels by each ISA's own packers, epilogue on the last K block only) runs each kernel over odd sizes that leave edge tiles in
  * every direction. Exit status 1 on any mismatch.
@@ -475,6 +475,44 @@ static void check_conv_entry(re_isa isa, const re_conv_kernel_entry *entry, long
     }
 }
 
+/* re_unary of this ISA against libm in double: every function over [-12, 12] and the points where
+ * the polynomials switch, at a length with a vector tail, out of place and in place; NaN stays NaN. */
+static double unary_exact(int f, double x) {
+    switch (f) {
+    case RE_UNARY_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case RE_UNARY_TANH: return tanh(x);
+    case RE_UNARY_HARD_SIGMOID: { const double t = 0.2 * x + 0.5; return t < 0 ? 0 : (t > 1 ? 1 : t); }
+    case RE_UNARY_HARD_SWISH: { const double t = x / 6 + 0.5; return x * (t < 0 ? 0 : (t > 1 ? 1 : t)); }
+    case RE_UNARY_SILU: return x / (1.0 + exp(-x));
+    case RE_UNARY_ERF: return erf(x);
+    default: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    }
+}
+
+static int check_unary(re_isa isa, int f, size_t n) {
+    static const float edges[] = {0.0f, -0.0f, 0.625f, -0.625f, 1.0f, -1.0f, 4.0f, -4.0f, 87.5f, -87.5f, 200.0f, -200.0f};
+    const size_t ne = sizeof edges / sizeof edges[0];
+    float *x = malloc((n + ne + 1) * sizeof(float)), *y = malloc((n + ne + 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = -12.0f + 24.0f * (float)i / (float)(n - 1);
+    for (size_t i = 0; i < ne; i++) x[n + i] = edges[i];
+    x[n + ne] = NAN;
+    const size_t total = n + ne + 1;
+    re_unary((int)isa, f, x, y, total, 0.2f, 0.5f);
+    int ok = 1;
+    for (size_t i = 0; i + 1 < total && ok; i++) {
+        const double want = unary_exact(f, x[i]);
+        if (fabs(y[i] - want) > 3e-7 * (fabs(want) > 1 ? fabs(want) : 1)) {
+            ok = 0;
+            fprintf(stderr, "unary %d at x=%.9g: %.9g exact %.9g\n", f, x[i], y[i], want);
+        }
+    }
+    if (!isnan(y[total - 1])) { ok = 0; fprintf(stderr, "unary %d: NaN became %g\n", f, y[total - 1]); }
+    re_unary((int)isa, f, x, x, total, 0.2f, 0.5f);
+    if (memcmp(x, y, (total - 1) * sizeof(float)) != 0) { ok = 0; fprintf(stderr, "unary %d: in place differs\n", f); }
+    free(x); free(y);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const re_isa isa = argc > 1 && strcmp(argv[1], "avx2") == 0 ? RE_ISA_AVX2 : RE_ISA_NEON;
     const char *isa_name = isa == RE_ISA_AVX2 ? "avx2" : "neon";
@@ -571,6 +609,12 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         for (unsigned mask = 0; mask < 4; mask++) {
             if (check_pack_rows(fast, counts[i], mask * 0x25u)) passed++; else failed++;
+        }
+    }
+    for (int f = RE_UNARY_SIGMOID; f <= RE_UNARY_GELU; f++) {
+        static const size_t lengths[] = {1, 7, 8, 4099};
+        for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+            if (check_unary(isa, f, lengths[i] < 2 ? 2 : lengths[i])) passed++; else failed++;
         }
     }
     printf("%s: %ld passed, %ld failed\n", isa_name, passed, failed);

@@ -39,6 +39,25 @@ import Testing
         #expect(model.ops.map(\.kernel).suffix(2) == [f.name, f.name])
     }
 
+    /// The vector kernel of every ISA this machine runs against the definition: a length with a
+    /// 5-element tail, the points where its polynomials switch, values past exp's range, in place too.
+    @Test(arguments: functions) func vectorKernelMatchesTheDefinition(_ f: UnaryFunction) {
+        let n = 4093
+        let x = (0..<n).map { Float(-12 + 24 * Double($0) / Double(n - 1)) }
+            + [0, -0, 0.625, -0.625, 1, -1, 4, -4, 87.5, -87.5, 200, -200, 1e-7, -1e-7]
+        for isa in GEMMISA.available() {
+            var y = [Float](repeating: .nan, count: x.count)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { f.apply(xp.baseAddress!, $0.baseAddress!, count: x.count, isa: isa) }
+            }
+            let worst = x.indices.map { i in abs(y[i] - f(x[i])) / max(1, abs(f(x[i]))) }.max() ?? .infinity
+            #expect(worst <= 3e-7, "\(f.name) on \(isa): worst error \(worst) × max(1, |y|)")
+            var inPlace = x
+            inPlace.withUnsafeMutableBufferPointer { f.apply($0.baseAddress!, $0.baseAddress!, count: x.count, isa: isa) }
+            #expect(inPlace == y, "\(f.name) on \(isa) in place")
+        }
+    }
+
     @Test func nanPassesThroughTheRuntime() throws {
         for f in Self.functions {
             var b = GraphBuilder(name: "nan", shape: [1, 2, 2, 3], seed: 1)

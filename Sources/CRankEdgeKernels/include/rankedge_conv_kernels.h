@@ -162,6 +162,30 @@ extern const float re_winograd_f25_a[12];
 extern const float re_winograd_f43_a[24];
 
 
+/* ---- Elementwise activations ---------------------------------------------------------------- */
+
+/* The functions re_unary computes; the values are part of the Swift mapping (UnaryFunction). */
+typedef enum {
+    RE_UNARY_SIGMOID = 0,
+    RE_UNARY_TANH = 1,
+    RE_UNARY_HARD_SIGMOID = 2, /* max(0, min(1, alpha·x + beta)) */
+    RE_UNARY_HARD_SWISH = 3,   /* x · max(0, min(1, x/6 + 1/2)) */
+    RE_UNARY_SILU = 4,         /* x · sigmoid(x) */
+    RE_UNARY_ERF = 5,
+    RE_UNARY_GELU = 6,         /* x · (1 + erf(x/√2)) / 2 */
+} re_unary_function;
+
+/* y[i] = function(x[i]) for i < n (y may be x); alpha and beta are hard sigmoid's, unused otherwise.
+ * NaN stays NaN. re_unary_<isa> are the per-ISA instances re_unary dispatches to. */
+void re_unary(int isa, int function, const float *x, float *y, size_t n, float alpha, float beta);
+void re_unary_scalar(int function, const float *x, float *y, size_t n, float alpha, float beta);
+#if defined(__x86_64__) || defined(_M_X64)
+void re_unary_avx2(int function, const float *x, float *y, size_t n, float alpha, float beta);
+#endif
+#if defined(__aarch64__)
+void re_unary_neon(int function, const float *x, float *y, size_t n, float alpha, float beta);
+#endif
+
 /* ---- The kernel table ---------------------------------------------------------------------- */
 /* Every kernel above exists once per ISA under a public name, re_<operation>_<isa> (re_depthwise_rows_avx2,
  * re_winograd_f43_output_neon, ...). re_conv_kernels_get gives one ISA's set, resolved once per

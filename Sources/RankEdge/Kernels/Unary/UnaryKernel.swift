@@ -1,4 +1,4 @@
-/// Sigmoid, Tanh, HardSigmoid, HardSwish and SiLU as a step kernel (`UnaryStep`), in place where
+/// Sigmoid, Tanh, HardSigmoid, HardSwish, SiLU, Erf and GELU as a step kernel (`UnaryStep`), in place where
 /// the input is read by nothing later.
 final class UnaryKernel: StepKernel {
     let function: UnaryFunction
@@ -37,6 +37,6 @@ final class UnaryKernel: StepKernel {
 
 
     func bind(_ t: Void, _ b: StepBinding) throws(ExecutionError) -> ExecutionStep? {
-        UnaryStep(function, x: b.x, y: b.y, count: b.shapes.output.elementCount)
+        UnaryStep(function, x: b.x, y: b.y, count: b.shapes.output.elementCount, isa: b.isa)
     }
 }
