@@ -35,8 +35,39 @@ import Testing
         for input in [[1, 7, 9, 5], [1, 61, 67, 3]] {
             try FastOpsTests.check(Self.graph(f, input: input), batch: 2)
         }
+        // The first function is fused into the conv; the second runs on its own, in place.
         let model = try GraphCompiler.compile(Self.graph(f, input: [1, 7, 9, 5]))
-        #expect(model.ops.map(\.kernel).suffix(2) == [f.name, f.name])
+        #expect(model.ops.count == 2 && model.ops[0].activation == .function(f) && model.ops[1].kernel == f.name)
+    }
+
+    /// A function after a conv is fused into every conv kernel's step: applied per finished GEMM
+    /// block (1×1, im2col, grouped), per band (shifted rows), per few rows (depthwise), or after
+    /// the step (Winograd, narrow direct conv). Each against the reference, odd sizes, 1 and 2 threads.
+    @Test func functionsFusedIntoEveryConvKernel() throws {
+        struct Case { let kernel: Int, stride: Int, groups: Int, out: Int, input: [Int], winograd: WinogradPolicy }
+        let cases = [
+            Case(kernel: 1, stride: 1, groups: 1, out: 37, input: [1, 13, 11, 19], winograd: .never),
+            Case(kernel: 3, stride: 2, groups: 1, out: 70, input: [1, 15, 13, 9], winograd: .never),
+            Case(kernel: 3, stride: 1, groups: 1, out: 40, input: [1, 9, 40, 6], winograd: .never),
+            Case(kernel: 3, stride: 1, groups: 1, out: 64, input: [1, 10, 12, 16], winograd: .always),
+            Case(kernel: 3, stride: 1, groups: 24, out: 24, input: [1, 11, 9, 24], winograd: .never),
+            Case(kernel: 3, stride: 1, groups: 4, out: 36, input: [1, 9, 7, 20], winograd: .never),
+            Case(kernel: 5, stride: 1, groups: 1, out: 3, input: [1, 12, 11, 8], winograd: .never),
+        ]
+        var kernels = Set<String>()
+        for (i, c) in cases.enumerated() {
+            let f = Self.functions[i % Self.functions.count]
+            var b = GraphBuilder(name: "fused-\(i)-\(f.name)", shape: c.input, seed: UInt64(10 + i))
+            let y = b.unary(b.conv("input", out: c.out, kernel: c.kernel, stride: c.stride, groups: c.groups, name: "conv"), f, name: "f")
+            let g = b.build(outputs: [y])
+            try FastOpsTests.check(g, batch: 2, winograd: c.winograd)
+            let session = try InferenceSession(graph: g, options: .init(threads: 1, optimize: false, winograd: c.winograd))
+            #expect(session.model.ops.count == 1 && session.model.ops[0].activation == .function(f), "\(g.name): not fused")
+            kernels.insert(session.model.ops[0].kernel)
+        }
+        for k in ["gemm-1x1", "im2col-gemm", "shifted-gemm", "winograd-gemm", "depthwise", "gemm-grouped"] {
+            #expect(kernels.contains(k), "no case ran \(k) (ran: \(kernels.sorted()))")
+        }
     }
 
     /// The vector kernel of every ISA this machine runs against the definition: a length with a

@@ -69,8 +69,31 @@ public enum CompiledModelFile {
         return RKGFile.Contents(graph: graph, extraMetadata: [metadataKey: JSONValue.object(JSONObject(top)).serialized])
     }
 
+    /// "none", "relu", "relu6", a function's name, or "hardSigmoid:ALPHA:BETA" (floats printed so
+    /// they read back exactly).
     static func activationName(_ a: GEMMActivation) -> String {
-        switch a { case .none: "none"; case .relu: "relu"; case .relu6: "relu6" }
+        switch a {
+        case .none: "none"
+        case .relu: "relu"
+        case .relu6: "relu6"
+        case .function(.hardSigmoid(let alpha, let beta)): "hardSigmoid:\(alpha):\(beta)"
+        case .function(let f): f.name
+        }
+    }
+
+    /// The activation `activationName` wrote, nil for anything else.
+    static func activation(named name: String) -> GEMMActivation? {
+        switch name {
+        case "none": return GEMMActivation.none
+        case "relu": return .relu
+        case "relu6": return .relu6
+        default:
+            if let f = UnaryFunction.named(name) { return .function(f) }
+            let parts = name.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "hardSigmoid", let alpha = Float(parts[1]), let beta = Float(parts[2]),
+                  alpha.isFinite, beta.isFinite else { return nil }
+            return .function(.hardSigmoid(alpha: alpha, beta: beta))
+        }
     }
 
     // MARK: Reading
@@ -134,13 +157,7 @@ public enum CompiledModelFile {
                   let inputs = o["inputs"]?.stringArrayValue, !inputs.isEmpty, let output = o["output"]?.stringValue,
                   let kindName = o["kind"]?.stringValue, let act = o["activation"]?.stringValue
             else { throw fail("step \(index) lacks a name, nodes, inputs, output, kind or activation") }
-            let activation: GEMMActivation
-            switch act {
-            case "none": activation = .none
-            case "relu": activation = .relu
-            case "relu6": activation = .relu6
-            default: throw fail("step '\(name)': unknown activation '\(act)'")
-            }
+            guard let activation = activation(named: act) else { throw fail("step '\(name)': unknown activation '\(act)'") }
             let residual: String?
             switch o["residual"] {
             case nil, .some(.null): residual = nil

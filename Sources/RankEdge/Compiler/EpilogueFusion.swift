@@ -1,6 +1,7 @@
 /// Groups graph nodes into the steps the runtime will run: a conv, rankConv or linear absorbs a
 /// following residual add (the add's other input becomes the GEMM epilogue's residual) and then a
-/// following ReLU / ReLU6; a standalone add, batch norm or channel affine absorbs a following ReLU. Each group runs
+/// following ReLU / ReLU6, or, for a conv that is not a chain, a sigmoid-family function (SiLU,
+/// hard swish, …: `GEMMActivation.function`); a standalone add, batch norm or channel affine absorbs a following ReLU. Each group runs
 /// where its last member was in the graph, so every tensor it reads is ready by then.
 ///
 /// A node is absorbed only when the tensor it reads is read by nothing else and is not a graph
@@ -62,11 +63,12 @@ public enum EpilogueFusion {
         }
         for (i, node) in graph.nodes.enumerated() where !claimed.contains(i) {
             var group = FusionGroup(leader: i, members: [i], residual: nil, activation: .none, output: node.outputs[0])
-            func absorbActivation() {
+            func absorbActivation(functions: Bool = false) {
                 guard let r = soleReader(group.output), !claimed.contains(r) else { return }
                 switch graph.nodes[r].op {
                 case .relu: group.activation = .relu
                 case .relu6: group.activation = .relu6
+                case .unary(let f) where functions: group.activation = .function(f)
                 default: return
                 }
                 claimed.insert(r)
@@ -91,7 +93,9 @@ public enum EpilogueFusion {
                         group.output = graph.nodes[r].outputs[0]
                     }
                 }
-                absorbActivation()
+                var isConv = false
+                if case .conv2d = node.op { isConv = true }
+                absorbActivation(functions: isConv && !group.chain)
             case .add, .batchNorm, .channelAffine:
                 absorbActivation()
             default:

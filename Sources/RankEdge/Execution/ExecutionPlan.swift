@@ -49,11 +49,18 @@ final class ExecutionPlan {
             if let r = op.residual, planShapes[r] != output {
                 throw .unsupported(node: op.name, message: "residual \(r) has shape \(planShapes[r]!), output \(output)")
             }
+            // A function the kernel does not apply itself runs over the output right after the step.
+            let trailing = op.prepared.appliesActivationFunctions ? nil : op.activation.function
             let binding = StepBinding(name: op.name, shapes: stepShapes(op), inputs: op.inputs.map { UnsafePointer(pointer($0)) },
                                       y: pointer(op.output), residual: op.residual.map { UnsafePointer(pointer($0)) },
-                                      activation: op.activation, scratch: scratchFloats[i] > 0 ? scratchRegion.pointer : nil,
-                                      threads: threads, isa: model.isa)
-            steps.append(try reshaped[i].bind(binding) ?? NoStep())
+                                      activation: trailing == nil ? op.activation : .none,
+                                      scratch: scratchFloats[i] > 0 ? scratchRegion.pointer : nil, threads: threads, isa: model.isa)
+            var step = try reshaped[i].bind(binding) ?? NoStep()
+            if let trailing {
+                let y = pointer(op.output)
+                step = StepSequence([step, UnaryStep(trailing, x: y, y: y, count: output.elementCount, isa: model.isa)])
+            }
+            steps.append(step)
         }
         self.steps = steps
         let shapes = self.shapes
@@ -76,6 +83,16 @@ final class ExecutionPlan {
         } else {
             for step in steps { try step.execute(context) }
         }
+    }
+}
+
+/// Steps run one after the other as one (a kernel's step and the activation function after it),
+/// so the profile keeps one entry per compiled op.
+final class StepSequence: ExecutionStep {
+    let steps: [ExecutionStep]
+    init(_ steps: [ExecutionStep]) { self.steps = steps }
+    func execute(_ context: StepContext) throws(ExecutionError) {
+        for step in steps { try step.execute(context) }
     }
 }
 

@@ -296,5 +296,10 @@ struct GEMMDriver {
                               residualRow.map { $0 + j }, residualStride)
             }
         }
+        // The block of C is finished and still in L1/L2: the activation function goes over it now.
+        if block.last, let f = epilogue.activation.function {
+            let j0 = panels.lowerBound * nr, j1 = min(panels.upperBound * nr, n)
+            for row in 0..<block.mc { f.apply(cRow + row * ldc + j0, cRow + row * ldc + j0, count: j1 - j0, isa: kernels.isa) }
+        }
     }
 }

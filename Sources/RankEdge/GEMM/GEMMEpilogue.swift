@@ -7,13 +7,24 @@ public enum GEMMActivation: Sendable, Equatable {
     case relu
     /// min(max(x, 0), 6)
     case relu6
+    /// Sigmoid, SiLU, hard swish, … (a conv's SE gate or mobile activation): the micro-kernels store
+    /// without it, and the step applies the vector kernel (`re_unary`) to each block of C it has
+    /// just finished, while the block is still in cache.
+    case function(UnaryFunction)
 
+    /// The activation the micro-kernels apply (none for `.function`, which runs after the store).
     var cValue: UInt32 {
         switch self {
-        case .none: return UInt32(RE_ACT_NONE.rawValue)
+        case .none, .function: return UInt32(RE_ACT_NONE.rawValue)
         case .relu: return UInt32(RE_ACT_RELU.rawValue)
         case .relu6: return UInt32(RE_ACT_RELU6.rawValue)
         }
+    }
+
+    /// The function applied after the store, for `.function`.
+    public var function: UnaryFunction? {
+        if case .function(let f) = self { return f }
+        return nil
     }
 
     /// The activation on one value; the naive GEMM uses it, so it is the definition.
@@ -23,6 +34,7 @@ public enum GEMMActivation: Sendable, Equatable {
         case .none: return x
         case .relu: return max(x, 0)
         case .relu6: return min(max(x, 0), 6)
+        case .function(let f): return f(x)
         }
     }
 }

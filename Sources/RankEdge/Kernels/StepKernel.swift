@@ -21,6 +21,9 @@ protocol StepKernel: AnyObject, Sendable {
     var name: String { get }
     /// Where the step's output lives (default: a buffer of its own).
     var memory: StepMemory { get }
+    /// Whether the step applies a `GEMMActivation.function` itself, block by block as it writes
+    /// (default no: the plan then binds it with no activation and runs the function after it).
+    var appliesActivationFunctions: Bool { get }
 
     /// The kernel for a fusion group, its weights prepared, when the group is this family's to run
     /// (nil otherwise). `Lowering` offers every group to every family of `KernelRegistry`; exactly
@@ -42,6 +45,7 @@ protocol StepKernel: AnyObject, Sendable {
 extension StepKernel {
     var fileKind: String { Self.fileKinds[0] }
     var memory: StepMemory { .newBuffer }
+    var appliesActivationFunctions: Bool { false }
 }
 
 extension StepKernel where Tiling == Void {

@@ -2,6 +2,7 @@
 extension DepthwiseWeights: StepKernel {
     static var fileKinds: [String] { ["depthwise"] }
     var name: String { "depthwise" }
+    var appliesActivationFunctions: Bool { true }
 
     static func lower(_ r: LoweringRequest) throws(ExecutionError) -> DepthwiseWeights? {
         guard r.convChoice == .depthwise, case .conv2d(let attrs) = r.node.op else { return nil }

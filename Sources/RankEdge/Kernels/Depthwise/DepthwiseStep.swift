@@ -1,7 +1,8 @@
 import CRankEdgeKernels
 
 /// Depthwise conv (one filter per channel) with its own vectorised loop: a GEMM per channel would
-/// have N = 1. Output rows are shared between threads.
+/// have N = 1. Output rows are shared between threads. A fused activation function (SiLU, hard
+/// swish, …) goes over each few rows right after they are computed, while they are in L1.
 final class DepthwiseStep: ExecutionStep, ParallelWork {
     let weights: DepthwiseWeights
     let g: ConvGeometry
@@ -10,11 +11,16 @@ final class DepthwiseStep: ExecutionStep, ParallelWork {
     let residual: UnsafePointer<Float>?
     let params: re_depthwise_params
     let isa: GEMMISA
+    let function: UnaryFunction?
+    /// Output rows per kernel call when a function follows: about 16 KB of output.
+    let rowsPerBlock: Int
     private var split = ChunkSplit(count: 0, work: 0, threads: 1)
 
     init(weights: DepthwiseWeights, geometry g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
          residual: UnsafePointer<Float>?, activation: GEMMActivation, isa: GEMMISA) {
         self.weights = weights; self.g = g; self.x = x; self.y = y; self.residual = residual; self.isa = isa
+        function = activation.function
+        rowsPerBlock = activation.function == nil ? g.oh : max(1, 4096 / max(1, g.ow * g.c))
         let a = weights.attributes
         params = re_depthwise_params(
             h: g.h, w: g.w, c: g.c, oh: g.oh, ow: g.ow, kh: g.kh, kw: g.kw,
@@ -39,8 +45,12 @@ final class DepthwiseStep: ExecutionStep, ParallelWork {
             while row < rows.upperBound {
                 // A chunk may span images; one kernel call per image's run of rows.
                 let b = row / g.oh, oy0 = row % g.oh
-                let oy1 = min(g.oh, oy0 + (rows.upperBound - row))
+                let oy1 = min(g.oh, oy0 + (rows.upperBound - row), oy0 + rowsPerBlock)
                 re_depthwise_rows(isa, p, x + b * inImage, y + b * outImage, residual.map { $0 + b * outImage }, oy0, oy1)
+                if let function {
+                    let first = y + b * outImage + oy0 * g.ow * g.c
+                    function.apply(first, first, count: (oy1 - oy0) * g.ow * g.c, isa: self.isa)
+                }
                 row += oy1 - oy0
             }
         }

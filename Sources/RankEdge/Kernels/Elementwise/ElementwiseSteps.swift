@@ -25,6 +25,8 @@ final class AddStep: ExecutionStep, ParallelWork {
         case .none: for i in range { y[i] = a[i] + b[i] }
         case .relu: for i in range { let v = a[i] + b[i]; y[i] = v < 0 ? 0 : v }
         case .relu6: for i in range { let v = a[i] + b[i]; y[i] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+        // Not fused here (the plan runs functions after this step); the definition, for completeness.
+        case .function(let f): for i in range { y[i] = f(a[i] + b[i]) }
         }
     }
 }
@@ -53,6 +55,7 @@ final class ActivationStep: ExecutionStep, ParallelWork {
         case .none: for i in range { y[i] = x[i] }
         case .relu: for i in range { let v = x[i]; y[i] = v < 0 ? 0 : v }
         case .relu6: for i in range { let v = x[i]; y[i] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+        case .function(let f): for i in range { y[i] = f(x[i]) }
         }
     }
 }

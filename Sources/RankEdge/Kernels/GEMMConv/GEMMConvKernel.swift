@@ -12,6 +12,13 @@ extension GEMMConvWeights: StepKernel {
         }
     }
 
+    /// The GEMM forms apply a function per finished block of C, the shifted form per band; the
+    /// Winograd form's output tiles are scattered over rows, so the plan runs it after the step.
+    var appliesActivationFunctions: Bool {
+        if case .winograd = form { return false }
+        return true
+    }
+
     /// A conv2d the selector put on the GEMM, or a linear layer.
     static func lower(_ r: LoweringRequest) throws(ExecutionError) -> GEMMConvWeights? {
         switch r.node.op {

@@ -47,15 +47,22 @@ enum ShiftedRowsConv {
                     case .none: for j in 0..<s { dst[j] = src[j] + res[j] }
                     case .relu: for j in 0..<s { let v = src[j] + res[j]; dst[j] = v < 0 ? 0 : v }
                     case .relu6: for j in 0..<s { let v = src[j] + res[j]; dst[j] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+                    case .function: for j in 0..<s { dst[j] = src[j] + res[j] }  // applied to the band below
                     }
                 } else {
                     switch activation {
                     case .none: dst.update(from: src, count: s)
                     case .relu: for j in 0..<s { let v = src[j]; dst[j] = v < 0 ? 0 : v }
                     case .relu6: for j in 0..<s { let v = src[j]; dst[j] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+                    case .function: dst.update(from: src, count: s)
                     }
                 }
             }
+        }
+        // The band's output rows are contiguous and were just written: the function goes over them now.
+        if let f = activation.function, let isa = weights.matrices.first?.isa {
+            let first = y + (b * g.oh + oy0) * g.ow * s
+            f.apply(first, first, count: rows * g.ow * s, isa: isa)
         }
     }
 }
