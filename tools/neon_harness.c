@@ -513,6 +513,42 @@ static int check_unary(re_isa isa, int f, size_t n) {
     return ok;
 }
 
+/* NaN through the fused ReLU / ReLU6 of the micro-kernels (full and edge tiles) and of the depthwise
+ * kernel: a NaN in row 2 of A makes row 2 of C NaN, and a NaN input pixel makes the depthwise
+ * outputs that read it NaN; every other output stays a number. */
+static int check_nan(re_isa isa, const re_gemm_kernels *ks, int act) {
+    int ok = 1;
+    const size_t m = 9, n = 21, k = 13;
+    float *a = malloc(m * k * sizeof(float)), *b = malloc(k * n * sizeof(float)), *c = malloc(m * n * sizeof(float));
+    for (size_t i = 0; i < m * k; i++) a[i] = next_uniform();
+    for (size_t i = 0; i < k * n; i++) b[i] = next_uniform();
+    a[2 * k + 5] = NAN;
+    variant v = {0};
+    v.kc_block = k;
+    v.activation = act;
+    v.use_panel_loop = 1;
+    run_gemm(ks, &v, m, n, k, a, k, b, n, c, n, NULL, NULL, n);
+    for (size_t i = 0; i < m && ok; i++)
+        for (size_t j = 0; j < n && ok; j++)
+            if (isnan(c[i * n + j]) != (i == 2)) { ok = 0; fprintf(stderr, "gemm NaN act %d: C(%zu,%zu) = %g\n", act, i, j, c[i * n + j]); }
+    free(a); free(b); free(c);
+    const size_t h = 7, w = 9, ch = 19;
+    float *x = malloc(h * w * ch * sizeof(float)), *wt = malloc(9 * ch * sizeof(float)), *y = malloc(h * w * ch * sizeof(float));
+    for (size_t i = 0; i < h * w * ch; i++) x[i] = next_uniform();
+    for (size_t i = 0; i < 9 * ch; i++) wt[i] = next_uniform();
+    x[(3 * w + 4) * ch + 11] = NAN;  /* pixel (3, 4), channel 11 */
+    re_depthwise_params p = {h, w, ch, h, w, 3, 3, 1, 1, 1, 1, 1, 1, wt, NULL, act};
+    re_depthwise_rows((int)isa, &p, x, y, NULL, 0, h);
+    for (size_t oy = 0; oy < h && ok; oy++)
+        for (size_t ox = 0; ox < w && ok; ox++)
+            for (size_t o = 0; o < ch && ok; o++) {
+                const int reads = o == 11 && oy + 1 >= 3 && oy <= 4 && ox + 1 >= 4 && ox <= 5;
+                if (isnan(y[(oy * w + ox) * ch + o]) != reads) { ok = 0; fprintf(stderr, "depthwise NaN act %d at (%zu,%zu,%zu)\n", act, oy, ox, o); }
+            }
+    free(x); free(wt); free(y);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const re_isa isa = argc > 1 && strcmp(argv[1], "avx2") == 0 ? RE_ISA_AVX2 : RE_ISA_NEON;
     const char *isa_name = isa == RE_ISA_AVX2 ? "avx2" : "neon";
@@ -610,6 +646,9 @@ int main(int argc, char **argv) {
         for (unsigned mask = 0; mask < 4; mask++) {
             if (check_pack_rows(fast, counts[i], mask * 0x25u)) passed++; else failed++;
         }
+    }
+    for (int act = RE_ACT_RELU; act <= RE_ACT_RELU6; act++) {
+        if (check_nan(isa, fast, act)) passed++; else failed++;
     }
     for (int f = RE_UNARY_SIGMOID; f <= RE_UNARY_GELU; f++) {
         static const size_t lengths[] = {1, 7, 8, 4099};

@@ -18,16 +18,22 @@ RE_INLINE re_v8 RE_FN(load)(const float *p) { re_v8 v; memcpy(&v, p, sizeof v); 
 RE_INLINE void RE_FN(store)(float *p, re_v8 v) { memcpy(p, &v, sizeof v); }
 RE_INLINE re_v8 RE_FN(splat)(float x) { re_v8 v = {x, x, x, x, x, x, x, x}; return v; }
 
+/* Comparisons select, not max/min (maxnum drops a NaN): lanes below 0 become 0, above 6 become 6,
+ * and a NaN, which compares false either way, stays NaN as in the reference. */
 RE_INLINE re_v8 RE_FN(activate)(re_v8 v, int act) {
-    const re_v8 zero = {0};
-    if (act == RE_ACT_RELU) return __builtin_elementwise_max(v, zero);
-    if (act == RE_ACT_RELU6) return __builtin_elementwise_min(__builtin_elementwise_max(v, zero), RE_FN(splat)(6.0f));
+    typedef __typeof__(v < v) mask;
+    if (act != RE_ACT_RELU && act != RE_ACT_RELU6) return v;
+    v = (re_v8)((mask)v & ~(v < 0.0f));
+    if (act == RE_ACT_RELU6) {
+        const mask high = v > 6.0f;
+        v = (re_v8)(((mask)v & ~high) | ((mask)RE_FN(splat)(6.0f) & high));
+    }
     return v;
 }
 
 RE_INLINE float RE_FN(activate1)(float v, int act) {
-    if (act == RE_ACT_RELU) return v > 0.0f ? v : 0.0f;
-    if (act == RE_ACT_RELU6) { v = v > 0.0f ? v : 0.0f; return v < 6.0f ? v : 6.0f; }
+    if (act == RE_ACT_RELU) return v < 0.0f ? 0.0f : v;
+    if (act == RE_ACT_RELU6) return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
     return v;
 }
 

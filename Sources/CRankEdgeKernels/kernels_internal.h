@@ -26,11 +26,11 @@ static inline void re_store_tile_scalar(const float *tile, size_t tile_ld, float
             if (epilogue) {
                 if (bias) v += bias[j];
                 if (residual) v += residual[(ptrdiff_t)i * residual_ld + (ptrdiff_t)j];
+                /* Written with < and > so a NaN stays NaN, as in the reference. */
                 if (act == RE_ACT_RELU) {
-                    v = v > 0.0f ? v : 0.0f;
+                    v = v < 0.0f ? 0.0f : v;
                 } else if (act == RE_ACT_RELU6) {
-                    v = v > 0.0f ? v : 0.0f;
-                    v = v < 6.0f ? v : 6.0f;
+                    v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
                 }
             }
             crow[j] = v;

@@ -23,9 +23,11 @@ AVX2_INLINE void avx2_column_masks(size_t n, __m256i *lo, __m256i *hi) {
     *hi = _mm256_cmpgt_epi32(count, _mm256_add_epi32(lanes, _mm256_set1_epi32(8)));
 }
 
+/* MAXPS / MINPS return their second operand when either is NaN: v goes second, so a NaN stays NaN
+ * as in the reference (a ReLU that turned NaN into 0 would hide bad input). */
 AVX2_INLINE __m256 avx2_activate(__m256 v, int act) {
-    if (act == RE_ACT_RELU) return _mm256_max_ps(v, _mm256_setzero_ps());
-    if (act == RE_ACT_RELU6) return _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));
+    if (act == RE_ACT_RELU) return _mm256_max_ps(_mm256_setzero_ps(), v);
+    if (act == RE_ACT_RELU6) return _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(_mm256_setzero_ps(), v));
     return v;
 }
 

@@ -13,6 +13,7 @@
 #define NEON_NR 12
 
 static inline float32x4_t neon_activate(float32x4_t v, int act) {
+    /* FMAX / FMIN return NaN when either operand is NaN, as the reference does. */
     if (act == RE_ACT_RELU) return vmaxq_f32(v, vdupq_n_f32(0.0f));
     if (act == RE_ACT_RELU6) return vminq_f32(vmaxq_f32(v, vdupq_n_f32(0.0f)), vdupq_n_f32(6.0f));
     return v;
