@@ -49,6 +49,12 @@ public enum ReferenceOps {
             return channelShuffleLoops(x, groups: groups)
         case .channelSlice(let start, _):
             return channelSliceLoops(x, start: start, outShape: outShape)
+        case .channelMean:
+            return channelMeanLoops(x, outShape: outShape)
+        case .pad(let a):
+            return padLoops(x, a, outShape: outShape)
+        case .resize(let a):
+            return resizeLoops(x, a, outShape: outShape)
         case .flatten:
             return Tensor(shape: outShape, data: x.data)
         case .softmax:
@@ -133,6 +139,11 @@ extension ReferenceOps {
     }
     public static func channelSlice(_ x: Tensor, start: Int, count: Int) throws -> Tensor {
         try apply(.channelSlice(start: start, count: count), activations: [x])
+    }
+    public static func channelMean(_ x: Tensor) throws -> Tensor { try apply(.channelMean, activations: [x]) }
+    public static func pad(_ x: Tensor, _ attributes: PadAttributes) throws -> Tensor { try apply(.pad(attributes), activations: [x]) }
+    public static func resize(_ x: Tensor, _ attributes: ResizeAttributes) throws -> Tensor {
+        try apply(.resize(attributes), activations: [x])
     }
     public static func flatten(_ x: Tensor) throws -> Tensor { try apply(.flatten, activations: [x]) }
     public static func softmax(_ x: Tensor) throws -> Tensor { try apply(.softmax, activations: [x]) }

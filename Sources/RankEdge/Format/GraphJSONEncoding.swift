@@ -63,7 +63,20 @@ enum GraphJSON {
             return JSONObject([("groups", .int(groups))])
         case .channelSlice(let start, let count):
             return JSONObject([("start", .int(start)), ("count", .int(count))])
-        case .linear, .relu, .relu6, .globalAvgPool, .add, .multiply, .channelAffine, .flatten, .softmax, .concat:
+        case .pad(let a):
+            var fields: [(String, JSONValue)] = [("padding", padding(a.padding)), ("mode", .string(a.mode.name))]
+            if case .constant(let v) = a.mode { fields.append(("value", try float("value", v))) }
+            return JSONObject(fields)
+        case .resize(let a):
+            var fields: [(String, JSONValue)] = []
+            switch a.mode {
+            case .nearest(let r): fields += [("mode", .string("nearest")), ("nearest_mode", .string(r.rawValue))]
+            case .linear: fields.append(("mode", .string("linear")))
+            }
+            fields += [("coordinates", .string(a.coordinates.rawValue)), ("size", size(a.size)),
+                       ("scale", .array([try float("scale", a.scaleH), try float("scale", a.scaleW)]))]
+            return JSONObject(fields)
+        case .linear, .relu, .relu6, .globalAvgPool, .add, .multiply, .channelAffine, .channelMean, .flatten, .softmax, .concat:
             return nil
         }
     }

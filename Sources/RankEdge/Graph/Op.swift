@@ -89,6 +89,12 @@ public enum Op: Hashable, Sendable {
     case channelShuffle(groups: Int)
     /// Channels start..<start+count of the last axis (an ONNX Split output or channel Slice).
     case channelSlice(start: Int, count: Int)
+    /// The mean over the last axis, kept as an axis of size 1 (ONNX ReduceMean over channels).
+    case channelMean
+    /// Spatial padding of an NHWC map with a constant, its reflection or its edge (ONNX Pad).
+    case pad(PadAttributes)
+    /// Nearest or bilinear resizing of H and W (ONNX Resize, Upsample).
+    case resize(ResizeAttributes)
     /// NHWC [N, H, W, C] to [N, H·W·C], in NHWC element order.
     case flatten
     /// Over the last axis.
@@ -117,6 +123,9 @@ public enum Op: Hashable, Sendable {
         case .channelAffine: "channelAffine"
         case .channelShuffle: "channelShuffle"
         case .channelSlice: "channelSlice"
+        case .channelMean: "channelMean"
+        case .pad: "pad"
+        case .resize: "resize"
         case .flatten: "flatten"
         case .softmax: "softmax"
         case .concat: "concat"

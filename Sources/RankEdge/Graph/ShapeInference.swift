@@ -218,6 +218,39 @@ extension Graph {
             out[out.rank - 1] = count
             return .success(out)
 
+        case .channelMean:
+            guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
+            var out = x[0]
+            out[out.rank - 1] = 1
+            return .success(out)
+
+        case .pad(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            let p = a.padding
+            guard [p.top, p.left, p.bottom, p.right].allSatisfy({ $0 >= 0 && $0 <= 1 << 20 }) else {
+                return bad("padding \(p) must be between 0 and 2^20")
+            }
+            switch a.mode {
+            case .constant(let v):
+                guard v.isFinite else { return bad("pad value must be finite, got \(v)") }
+            case .reflect:
+                guard p.top < x[0][1], p.bottom < x[0][1], p.left < x[0][2], p.right < x[0][2] else {
+                    return bad("reflect padding \(p) must be smaller than the input's \(x[0][1])x\(x[0][2])")
+                }
+            case .edge: break
+            }
+            return .success(TensorShape([x[0][0], x[0][1] + p.top + p.bottom, x[0][2] + p.left + p.right, x[0][3]]))
+
+        case .resize(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            guard a.size.h >= 1, a.size.w >= 1, a.size.h <= 1 << 20, a.size.w <= 1 << 20 else {
+                return bad("output size \(a.size) must be between 1 and 2^20")
+            }
+            guard a.scaleH > 0, a.scaleW > 0, a.scaleH.isFinite, a.scaleW.isFinite else {
+                return bad("scales \(a.scaleH), \(a.scaleW) must be positive and finite")
+            }
+            return .success(TensorShape([x[0][0], a.size.h, a.size.w, x[0][3]]))
+
         case .flatten:
             guard x[0].rank >= 2 else { return bad("input must have a batch axis, got \(x[0])") }
             guard let features = TensorShape(Array(x[0].dims.dropFirst())).checkedElementCount else {

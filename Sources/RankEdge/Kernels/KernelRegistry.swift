@@ -19,6 +19,9 @@ enum KernelRegistry {
         GlobalAvgPoolKernel.self,
         ConcatKernel.self,
         ChannelGatherKernel.self,
+        ChannelMeanKernel.self,
+        PadKernel.self,
+        ResizeKernel.self,
         AliasKernel.self,
     ]
 
