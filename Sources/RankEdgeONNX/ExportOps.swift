@@ -177,6 +177,46 @@ extension ExportContext {
                         output: output, layout: inputLayout, doc: doc)
             }
 
+        case .channelMean:
+            // The last axis: the channels, axis 1 of a feature map in NCHW.
+            guard rank == 4 || inputLayout == .plain else {
+                throw .unsupported(node: node.name, reason: "channel mean of a rank-\(rank) tensor with reordered columns")
+            }
+            addNode("ReduceMean", name: node.name, inputs: [x], output: output, layout: inputLayout,
+                    attributes: [.ints("axes", [rank == 4 ? 1 : rank - 1]), .int("keepdims", 1)], doc: doc)
+
+        case .pad(let a):
+            // Opset 11+ Pad: pads as an input, [begin of each axis, end of each axis] in NCHW order.
+            let p = a.padding
+            var inputs = [x, int64s("\(node.name).pads", [0, 0, p.top, p.left, 0, 0, p.bottom, p.right])]
+            if case .constant(let v) = a.mode { inputs.append(scalar(v)) }
+            addNode("Pad", name: node.name, inputs: inputs, output: output, layout: .featureMap,
+                    attributes: [.string("mode", a.mode.name)], doc: doc)
+
+        case .resize(let a):
+            // Scales where ONNX sizes the output from them as RankEdge did (it then maps coordinates
+            // with them too); else sizes, whose scales are the size ratios, with N and C read from
+            // the input so the batch stays free.
+            guard let s = shapes[x] else { throw .unsupported(node: node.name, reason: "resize input without a shape") }
+            var attributes: [Onnx_AttributeProto] = [.string("coordinate_transformation_mode", a.coordinates.rawValue)]
+            switch a.mode {
+            case .nearest(let r): attributes += [.string("mode", "nearest"), .string("nearest_mode", r.rawValue)]
+            case .linear: attributes.append(.string("mode", "linear"))
+            }
+            let inputs: [String]
+            if Int(Float(s[1]) * a.scaleH) == a.size.h && Int(Float(s[2]) * a.scaleW) == a.size.w {
+                inputs = [x, "", addInitializer(weight: uniqueName("\(node.name).scales"), dims: [4], values: [1, 1, a.scaleH, a.scaleW])]
+            } else if a.scaleH == Float(a.size.h) / Float(s[1]) && a.scaleW == Float(a.size.w) / Float(s[2]) {
+                let nc = uniqueName("\(node.name).nc"), sizes = uniqueName("\(node.name).sizes")
+                addNode("Shape", name: nc, inputs: [x], output: nc, layout: .plain, attributes: [.int("start", 0), .int("end", 2)])
+                addNode("Concat", name: sizes, inputs: [nc, int64s("\(node.name).hw", [a.size.h, a.size.w])], output: sizes,
+                        layout: .plain, attributes: [.int("axis", 0)])
+                inputs = [x, "", "", sizes]
+            } else {
+                throw .unsupported(node: node.name, reason: "resize to \(a.size) with scales \(a.scaleH), \(a.scaleW) that ONNX would size differently")
+            }
+            addNode("Resize", name: node.name, inputs: inputs, output: output, layout: .featureMap, attributes: attributes, doc: doc)
+
         case .flatten:
             var layout = inputLayout
             if rank == 4, let s = shapes[x] {
