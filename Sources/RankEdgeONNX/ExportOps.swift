@@ -204,7 +204,9 @@ extension ExportContext {
             case .linear: attributes.append(.string("mode", "linear"))
             }
             let inputs: [String]
-            if Int(Float(s[1]) * a.scaleH) == a.size.h && Int(Float(s[2]) * a.scaleW) == a.size.w {
+            // ONNX Runtime multiplies in float, ONNX's shape inference in double: both must agree.
+            func sizes(_ input: Int, _ scale: Float) -> [Int] { [Int(Float(input) * scale), Int(Double(input) * Double(scale))] }
+            if sizes(s[1], a.scaleH) == [a.size.h, a.size.h] && sizes(s[2], a.scaleW) == [a.size.w, a.size.w] {
                 inputs = [x, "", addInitializer(weight: uniqueName("\(node.name).scales"), dims: [4], values: [1, 1, a.scaleH, a.scaleW])]
             } else if a.scaleH == Float(a.size.h) / Float(s[1]) && a.scaleW == Float(a.size.w) / Float(s[2]) {
                 let nc = uniqueName("\(node.name).nc"), sizes = uniqueName("\(node.name).sizes")
