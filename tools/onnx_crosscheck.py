@@ -404,6 +404,25 @@ def reducemean_opset18():
     return n.model([n.node("Unsqueeze", [m, n.init("one", np.array([1], np.int64))], name="unsqueeze")])
 
 
+def convtranspose_block():
+    """ConvTranspose (opset 13, group 1) on a 7x5 map: stride 2 with pads 1 and output_padding 1 (a
+    U-Net / decoder upsampling), then stride 3 with asymmetric pads and no bias."""
+    n = Net("convtranspose_block", [1, 3, 7, 5], seed=57, opset=13)
+    x = n.node("Relu", [n.conv("input", 3, 4, 3, pads=[1, 1, 1, 1], name="conv")], name="relu")
+
+    def deconv(x, cin, cout, k, stride, pads, output_padding, bias, name):
+        w = (n.rng.uniform(-1, 1, (cin, cout, k, k)) * np.sqrt(2 / (cin * k * k))).astype(np.float32)
+        inputs = [x, n.init(name + ".w", w)]
+        if bias:
+            inputs.append(n.init(name + ".b", n.rng.uniform(-0.1, 0.1, cout).astype(np.float32)))
+        return n.node("ConvTranspose", inputs, name=name, kernel_shape=[k, k], strides=[stride, stride], pads=pads,
+                      output_padding=[output_padding, output_padding])
+
+    a = deconv(x, 4, 5, 3, 2, [1, 1, 1, 1], 1, True, "up2")
+    b = deconv(n.node("Relu", [a], name="relu2"), 5, 3, 4, 3, [2, 0, 1, 3], 2, False, "up3")
+    return n.model([a, b])
+
+
 def dynamic_hw():
     """A detection-style export: symbolic batch, height and width (imported with --input-shape)."""
     n = Net("dynamic_hw", [1, 3, 8, 8], seed=4, opset=17)
@@ -619,7 +638,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rankedge", required=True, help="path to the rankedge binary")
     ap.add_argument("--keep", help="keep the models and outputs in this directory")
-    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, se, shuffle, shuffledynamo, convnext, pad, padlegacy, upsample, resize, reducemean, reducemean18, dynamic, rankconv, bad")
+    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, se, shuffle, shuffledynamo, convnext, pad, padlegacy, upsample, resize, reducemean, reducemean18, convtranspose, dynamic, rankconv, bad")
     args = ap.parse_args()
     rankedge = os.path.abspath(args.rankedge)
     work = args.keep or tempfile.mkdtemp(prefix="onnx-crosscheck-")
@@ -631,7 +650,8 @@ def main():
         builders = {"resnet18": resnet18, "minivgg": mini_vgg, "grouped": grouped_depthwise, "gemmconcat": gemm_concat,
                     "activations": activations, "se": se_block, "shuffle": shuffle_block, "shuffledynamo": shuffle_dynamo,
                     "convnext": convnext_block, "pad": pad_block, "padlegacy": pad_legacy, "upsample": upsample_block,
-                    "resize": resize_block, "reducemean": reducemean_block, "reducemean18": reducemean_opset18}
+                    "resize": resize_block, "reducemean": reducemean_block, "reducemean18": reducemean_opset18,
+                    "convtranspose": convtranspose_block}
         for name, build in builders.items():
             if selected and name not in selected:
                 continue

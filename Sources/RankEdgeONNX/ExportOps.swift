@@ -35,6 +35,21 @@ extension ExportContext {
                                                dilation: .square(1), groups: 1),
                     doc: doc ?? "rankConv2d with rank \(weight(1).shape[2]), exported with its reconstructed dense kernel")
 
+        case .convTranspose2d(let a):
+            // RankEdge's [C, kh, kw, S] is ONNX's [C, S, kh, kw] with the output channels moved forward.
+            let w = weight(1)
+            let (c, kh, kw, s) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+            var values = [Float](repeating: 0, count: w.count)
+            for i in 0..<c { for y in 0..<kh { for x in 0..<kw { for o in 0..<s {
+                values[((i * s + o) * kh + y) * kw + x] = w.data[((i * kh + y) * kw + x) * s + o]
+            } } } }
+            var inputs = [x, addInitializer(weight: node.inputs[1], dims: [c, s, kh, kw], values: values)]
+            if node.inputs.count > 2 { inputs.append(addInitializer(weight: node.inputs[2], dims: [s], values: weight(2).data)) }
+            addNode("ConvTranspose", name: node.name, inputs: inputs, output: output, layout: .featureMap,
+                    attributes: [.ints("kernel_shape", [kh, kw]), .ints("strides", [a.stride.h, a.stride.w]),
+                                 .ints("pads", [a.padding.top, a.padding.left, a.padding.bottom, a.padding.right]),
+                                 .ints("output_padding", [a.outputPadding.h, a.outputPadding.w])], doc: doc)
+
         case .linear:
             let w = weight(1)
             let (s, c) = (w.shape[0], w.shape[1])

@@ -45,6 +45,48 @@ extension ImportContext {
         emit(op, node: i, inputs: inputs, output: try singleOutput(i), layout: .featureMap)
     }
 
+    /// ConvTranspose (2-D, group 1, no dilation): weight [C, S, kh, kw] → [C, kh, kw, S]; pads,
+    /// strides, output_padding; output_shape and auto_pad other than NOTSET are refused.
+    mutating func importConvTranspose(_ i: Int) throws(ONNXImportError) {
+        let attrs = attributes(i)
+        let x = try activation(try requiredInput(i, 0), node: i)
+        guard x.layout == .featureMap else { throw unsupportedUse(i, "ConvTranspose needs a 4-D NCHW input") }
+        let w = try constant(try requiredInput(i, 1), node: i)
+        guard w.dims.count == 4 else { throw attrs.unsupported("weight rank", "\(w.dims.count) (only 2-D, [C, S, kh, kw] weights)") }
+        let (c, s, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3])
+        if let ks = try attrs.ints("kernel_shape"), ks != [kh, kw] { throw attrs.unsupported("kernel_shape", "\(ks) (the weight is \(kh)x\(kw))") }
+        let groups = try attrs.int("group", default: 1)
+        guard groups == 1 else { throw attrs.unsupported("group", "\(groups) (only 1)") }
+        guard try pair(attrs, "dilations") == .square(1) else { throw attrs.unsupported("dilations", "(only 1)") }
+        if try attrs.ints("output_shape") != nil { throw attrs.unsupported("output_shape", "(give pads and output_padding instead)") }
+        let autoPad = try attrs.string("auto_pad", default: "NOTSET")
+        guard autoPad == "NOTSET" || autoPad == "" || autoPad == "VALID" else { throw attrs.unsupported("auto_pad", "'\(autoPad)'") }
+        var padding = Padding.zero
+        if autoPad != "VALID", let p = try attrs.ints("pads") {
+            guard p.count == 4, p.allSatisfy({ $0 >= 0 }) else { throw attrs.unsupported("pads", "\(p) (four values ≥ 0 for 2-D)") }
+            padding = Padding(top: p[0], left: p[1], bottom: p[2], right: p[3])
+        }
+        var extra = Size2(0, 0)
+        if let e = try attrs.ints("output_padding") {
+            guard e.count == 2, e.allSatisfy({ $0 >= 0 }) else { throw attrs.unsupported("output_padding", "\(e) (two values ≥ 0)") }
+            extra = Size2(e[0], e[1])
+        }
+        let stride = try pair(attrs, "strides")
+        var values = [Float](repeating: 0, count: w.count)
+        let source = w.floats
+        for ci in 0..<c { for o in 0..<s { for y in 0..<kh { for xx in 0..<kw {
+            values[((ci * kh + y) * kw + xx) * s + o] = source[((ci * s + o) * kh + y) * kw + xx]
+        } } } }
+        var inputs = [x.name, addWeight(node: i, "weight", Tensor(shape: [c, kh, kw, s], data: values), source: w)]
+        if let b = optionalInput(i, 2) {
+            let bias = try constant(b, node: i)
+            guard bias.count == s else { throw unsupportedUse(i, "bias '\(b)' has \(bias.count) values for \(s) output channels") }
+            inputs.append(addWeight(node: i, "bias", Tensor(shape: [s], data: bias.floats), source: bias))
+        }
+        let op = Op.convTranspose2d(ConvTranspose2DAttributes(stride: stride, padding: padding, outputPadding: extra))
+        emit(op, node: i, inputs: inputs, output: try singleOutput(i), layout: .featureMap)
+    }
+
     /// MaxPool and AveragePool (2-D); ceil_mode as extra bottom/right padding.
     mutating func importPool(_ i: Int, average: Bool) throws(ONNXImportError) {
         let attrs = attributes(i)

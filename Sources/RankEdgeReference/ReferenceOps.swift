@@ -19,6 +19,8 @@ public enum ReferenceOps {
         case .rankConv2d(let attrs):
             return rankConv2dLoops(x, a: weights[0], b: weights[1], bias: weights.count > 2 ? weights[2] : nil,
                                    attrs, outShape: outShape)
+        case .convTranspose2d(let attrs):
+            return convTranspose2dLoops(x, weight: weights[0], bias: weights.count > 1 ? weights[1] : nil, attrs, outShape: outShape)
         case .linear:
             return linearLoops(x, weight: weights[0], bias: weights.count > 1 ? weights[1] : nil, outShape: outShape)
         case .batchNorm(let epsilon):
@@ -104,6 +106,12 @@ extension ReferenceOps {
     public static func rankConv2d(_ x: Tensor, a: Tensor, b: Tensor, bias: Tensor? = nil,
                                   _ attributes: RankConv2DAttributes = RankConv2DAttributes()) throws -> Tensor {
         try apply(.rankConv2d(attributes), activations: [x], weights: [a, b] + (bias.map { [$0] } ?? []))
+    }
+
+    /// x NHWC, weight [C, kh, kw, S], bias [S].
+    public static func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+                                       _ attributes: ConvTranspose2DAttributes) throws -> Tensor {
+        try apply(.convTranspose2d(attributes), activations: [x], weights: [weight] + (bias.map { [$0] } ?? []))
     }
 
     /// x [N, C], weight [S, C], bias [S].

@@ -188,13 +188,37 @@ import Testing
         #expect(t.shape == TensorShape([10, 1]) && t.data == (0..<10).map { Float(3 * $0 + 1) })
     }
 
-    /// Pad, Resize and the channel mean exported (opset 17) and imported again compute the same.
+    /// ConvTranspose 1×2 → 1×5 (one channel in, two out, stride 2): hand-worked values; group 2
+    /// and output_shape are refused by name.
+    @Test func convTranspose() throws {
+        var m = ONNXSketch(opset: 13)
+        m.input("x", [1, 1, 1, 2])
+        m.initializer("w", [1, 2, 1, 3], [1, 10, 100, -1, -2, -3])
+        m.initializer("b", [2], [0.5, 0])
+        m.node("ConvTranspose", ["x", "w", "b"], ["y"], name: "up", [.ints("strides", [1, 2]), .ints("pads", [0, 1, 0, 0]),
+                                                                     .ints("output_padding", [0, 1])])
+        m.output("y")
+        let y = try ReferenceExecutor(graph: m.importGraph()).run(Tensor(shape: [1, 1, 2, 1], data: [1, 2]))
+        #expect(nchwData(y) == [10.5, 102.5, 20.5, 200.5, 0.5, -2, -5, -4, -6, 0])
+        for (attr, words) in [(Onnx_AttributeProto.int("group", 2), "group"), (.ints("output_shape", [1, 5]), "output_shape")] {
+            var bad = ONNXSketch(opset: 13)
+            bad.input("x", [1, 2, 1, 2])
+            bad.initializer("w", [2, 1, 1, 3], [Float](repeating: 1, count: 6))
+            bad.node("ConvTranspose", ["x", "w"], ["y"], name: "the_deconv", [attr])
+            bad.output("y")
+            #expect { try bad.importGraph() } throws: { "\($0)".contains("the_deconv") && "\($0)".contains(words) }
+        }
+    }
+
+    /// Pad, Resize, ConvTranspose and the channel mean exported (opset 17) and imported again
+    /// compute the same.
     @Test func exportAndImportAgain() throws {
         var b = GraphBuilder(name: "resample", shape: [1, 7, 5, 3], seed: 2)
         var y = b.conv("input", out: 4, kernel: 3, name: "conv")
         y = b.pad(y, Padding(top: 1, left: 2, bottom: 0, right: 1), mode: .reflect)
         y = b.pad(y, .same(1), mode: .constant(0.5))
         y = b.resize(y, to: Size2(16, 11), mode: .linear, coordinates: .alignCorners)
+        y = b.convTranspose(y, out: 3, kernel: 3, stride: 2, padding: Padding(top: 1, left: 0, bottom: 2, right: 1), outputPadding: 1)
         let mean = b.channelMean(b.resize(y, to: Size2(5, 5), mode: .nearest(.roundPreferCeil), coordinates: .halfPixel))
         var g = b.build(outputs: [mean])
         g.nodes.append(Node(name: "scaled", op: .resize(ResizeAttributes(mode: .nearest(.floor), coordinates: .asymmetric, size: Size2(14, 7),

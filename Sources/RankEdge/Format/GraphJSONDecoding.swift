@@ -67,6 +67,10 @@ extension GraphJSON {
         case "rankConv2d":
             op = .rankConv2d(RankConv2DAttributes(stride: try a.size2("stride", default: .square(1)),
                                                   padding: try a.padding("padding", default: .zero)))
+        case "convTranspose2d":
+            op = .convTranspose2d(ConvTranspose2DAttributes(stride: try a.size2("stride", default: .square(1)),
+                                                            padding: try a.padding("padding", default: .zero),
+                                                            outputPadding: try a.size2("output_padding", default: .square(0))))
         case "maxPool", "avgPool":
             let p = PoolAttributes(kernel: try a.size2("kernel", default: nil),
                                    stride: try a.size2("stride", default: nil),

@@ -48,6 +48,8 @@ enum GraphJSON {
                                ("dilation", size(a.dilation)), ("groups", .int(a.groups))])
         case .rankConv2d(let a):
             return JSONObject([("stride", size(a.stride)), ("padding", padding(a.padding))])
+        case .convTranspose2d(let a):
+            return JSONObject([("stride", size(a.stride)), ("padding", padding(a.padding)), ("output_padding", size(a.outputPadding))])
         case .maxPool(let a), .avgPool(let a):
             return JSONObject([("kernel", size(a.kernel)), ("stride", size(a.stride)), ("padding", padding(a.padding)),
                                ("count_include_pad", .bool(a.countIncludePad))])

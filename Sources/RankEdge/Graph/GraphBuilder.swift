@@ -173,6 +173,18 @@ public struct GraphBuilder {
     public mutating func channelSlice(_ x: String, start: Int, count: Int, name: String? = nil) -> String {
         add(.channelSlice(start: start, count: count), name: uniqueName("slice", name), inputs: [x])
     }
+    /// Transposed conv with He-initialised weight [C, k, k, S] and a small bias.
+    @discardableResult
+    public mutating func convTranspose(_ x: String, out: Int, kernel k: Int, stride: Int = 1, padding: Padding = .zero,
+                                       outputPadding: Int = 0, name: String? = nil) -> String {
+        let c = channels(of: x)
+        let n = uniqueName("deconv", name)
+        let bound = (6 / Float(c * k * k)).squareRoot()
+        addWeight("\(n).weight", Tensor(shape: [c, k, k, out], data: rng.uniformArray(count: c * k * k * out, bound: bound)))
+        addWeight("\(n).bias", smallUniform(out))
+        return add(.convTranspose2d(ConvTranspose2DAttributes(stride: .square(stride), padding: padding, outputPadding: .square(outputPadding))),
+                   name: n, inputs: [x, "\(n).weight", "\(n).bias"])
+    }
     /// The mean over the channels, kept as one channel.
     @discardableResult
     public mutating func channelMean(_ x: String, name: String? = nil) -> String {

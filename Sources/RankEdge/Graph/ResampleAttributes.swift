@@ -118,3 +118,20 @@ public struct ResizeAttributes: Hashable, Sendable {
         }
     }
 }
+
+/// A transposed (fractionally strided) 2-D convolution, groups 1, no dilation: each input cell
+/// adds its C-vector times the weight into a kh×kw window of the output, windows `stride` apart;
+/// `padding` crops the full result and `outputPadding` extends it at the bottom and right.
+public struct ConvTranspose2DAttributes: Hashable, Sendable {
+    public var stride: Size2
+    public var padding: Padding
+    public var outputPadding: Size2
+    public init(stride: Size2 = .square(1), padding: Padding = .zero, outputPadding: Size2 = .square(0)) {
+        self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
+    }
+
+    /// (in − 1)·stride − padBefore − padAfter + kernel + outputPadding.
+    public func outputSize(_ input: Int, kernel: Int, stride s: Int, before: Int, after: Int, extra: Int) -> Int {
+        (input - 1) * s - before - after + kernel + extra
+    }
+}

@@ -8,6 +8,7 @@ enum KernelRegistry {
         NarrowConvWeights.self,
         NarrowChainWeights.self,
         SeparableRankWeights.self,
+        ConvTransposeKernel.self,
         ChannelAffineKernel.self,
         AddKernel.self,
         MultiplyKernel.self,

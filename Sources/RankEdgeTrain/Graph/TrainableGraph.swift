@@ -147,6 +147,8 @@ public final class TrainableGraph {
             }
             return forms.forward(input(0), form: rankForms[node.name] == .separable ? .separable : .reconstruct,
                                  a: a, b: b, bias: weight(2))
+        case .convTranspose2d(let attributes):
+            return convTranspose2d(input(0), weight: weight(0)!, bias: weight(1), attributes: attributes)
         case .linear:
             return linear(input(0), weight: weight(0)!, bias: weight(1))
         case .batchNorm:
