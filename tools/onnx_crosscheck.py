@@ -383,6 +383,18 @@ def resize_block():
         n.node("Resize", [x, "", scales(0.5, 1.5)], name="linear_asym", mode="linear",
                coordinate_transformation_mode="asymmetric"),
     ]
+    # TorchScript's interpolate(scale_factor=1.5, recompute_scale_factor=True): sizes as
+    # floor(float(H, W) * 1.5), cast back to int64, after N and C.
+    hw = n.node("Slice", [n.node("Shape", [x], name="shape_hw"), n.init("hw_st", np.array([2], np.int64)),
+                          n.init("hw_en", np.array([4], np.int64))], name="hw")
+    scaled = n.node("Mul", [n.node("Cast", [hw], name="hw_float", to=TensorProto.FLOAT),
+                            n.init("factor", np.array([1.5, 1.5], np.float32))], name="hw_scaled")
+    target = n.node("Cast", [n.node("Floor", [scaled], name="hw_floor")], name="hw_int", to=TensorProto.INT64)
+    nc = n.node("Slice", [n.node("Shape", [x], name="shape_nc"), n.init("nc_st", np.array([0], np.int64)),
+                          n.init("nc_en", np.array([2], np.int64))], name="nc_dims")
+    computed = n.node("Concat", [nc, target], name="computed_sizes", axis=0)
+    outs.append(n.node("Resize", [x, n.init("roi", np.array([], np.float32)), n.init("no_scales", np.array([], np.float32)), computed],
+                       name="torchscript_bilinear", mode="linear", coordinate_transformation_mode="pytorch_half_pixel"))
     return n.model(outs)
 
 

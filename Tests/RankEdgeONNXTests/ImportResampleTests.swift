@@ -130,6 +130,27 @@ import Testing
         #expect(g.nodes.map(\.op) == [.resize(ResizeAttributes(mode: .linear, coordinates: .halfPixel, size: Size2(1, 4), scaleH: 1, scaleW: 2))])
         #expect(try ReferenceExecutor(graph: g).run(x).data == [0, 1, 3, 4])
 
+        // TorchScript's recomputed scale: sizes = Concat([1, 1], Cast(Floor(Cast(Shape(x)[2:4]) · 1.5))) = 1×3.
+        var floored = ONNXSketch(opset: 13)
+        floored.input("x", [1, 1, 1, 2])
+        floored.int64Initializer("starts", [1], [2])
+        floored.int64Initializer("ends", [1], [4])
+        floored.int64Initializer("nc", [2], [1, 1])
+        floored.initializer("factor", [2], [1.5, 1.5])
+        floored.node("Shape", ["x"], ["shape"], name: "shape")
+        floored.node("Slice", ["shape", "starts", "ends"], ["hw"], name: "hw")
+        floored.node("Cast", ["hw"], ["hwf"], name: "hwf", [.int("to", 1)])
+        floored.node("Mul", ["hwf", "factor"], ["scaled"], name: "scaled")
+        floored.node("Floor", ["scaled"], ["down"], name: "down")
+        floored.node("Cast", ["down"], ["target"], name: "target", [.int("to", 7)])
+        floored.node("Concat", ["nc", "target"], ["sizes"], name: "sizes", [.int("axis", 0)])
+        floored.node("Resize", ["x", "", "", "sizes"], ["y"], name: "up", [stringAttribute("mode", "nearest"),
+                                                                            stringAttribute("coordinate_transformation_mode", "asymmetric"),
+                                                                            stringAttribute("nearest_mode", "floor")])
+        floored.output("y")
+        // Scale 3/2: sources 0, 2/3, 4/3 → cells 0, 0, 1.
+        #expect(try ReferenceExecutor(graph: floored.importGraph()).run(x).data == [0, 0, 4])
+
         // Upsample (opset 9): scales as an input, asymmetric floor.
         var upsample = ONNXSketch(opset: 9)
         upsample.input("x", [1, 1, 1, 2])
