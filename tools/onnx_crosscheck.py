@@ -29,7 +29,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOLERANCE = 1e-4
-IR_FOR_OPSET = {11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
+IR_FOR_OPSET = {9: 4, 10: 5, 11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
 
 
 class Net:
@@ -312,6 +312,129 @@ def convnext_block():
     return n.model([n.gemm(n.node("Flatten", [x], name="flatten"), c, 5, "fc")])
 
 
+def pad_block():
+    """Pad (opset 13, pads and value as inputs): constant with a non-zero value, reflect and edge on
+    odd 7x5 maps; zero Pads that fold into the Conv and the counting AveragePool after them; an
+    AveragePool with ceil_mode and count_include_pad that needs an explicit pad."""
+    n = Net("pad_block", [1, 3, 7, 5], seed=51, opset=13)
+
+    def pad(x, pads, mode, value=None, name=None):
+        inputs = [x, n.init(n.fresh("pads"), np.array(pads, np.int64))]
+        if value is not None:
+            inputs.append(n.init(n.fresh("value"), np.array(value, np.float32)))
+        return n.node("Pad", inputs, name=name, mode=mode)
+
+    x = pad("input", [0, 0, 1, 2, 0, 0, 2, 1], "constant", 0.3, name="pad_const")
+    x = n.node("Relu", [n.conv(x, 3, 4, 3, name="conv1")], name="relu1")
+    x = pad(x, [0, 0, 2, 1, 0, 0, 1, 2], "reflect", name="pad_reflect")
+    x = n.conv(pad(x, [0, 0, 1, 1, 0, 0, 1, 1], "constant", name="pad_zero"), 4, 6, 3, stride=2, name="conv_folded")
+    x = pad(x, [0, 0, 0, 2, 0, 0, 3, 0], "edge", name="pad_edge")
+    a = n.node("AveragePool", [pad(x, [0, 0, 1, 0, 0, 0, 1, 1], "constant", 0.0, name="pad_avg")], name="avg_folded",
+               kernel_shape=[3, 3], strides=[1, 1], pads=[0, 1, 0, 0], count_include_pad=1)
+    b = n.node("AveragePool", [x], name="avg_ceil", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+               ceil_mode=1, count_include_pad=1)
+    return n.model([a, b])
+
+
+def pad_legacy():
+    """Opset 10: Pad with pads, mode and value as attributes; Resize (opset 10) nearest."""
+    n = Net("pad_legacy", [1, 2, 5, 7], seed=52, opset=10)
+    x = n.node("Pad", ["input"], name="pad_attr", mode="reflect", pads=[0, 0, 2, 1, 0, 0, 1, 3])
+    y = n.node("Pad", [x], name="pad_value", pads=[0, 0, 1, 0, 0, 0, 0, 2], value=-0.5)
+    z = n.node("Resize", [y, n.init("scales", np.array([1, 1, 2, 3], np.float32))], name="resize10", mode="nearest")
+    return n.model([y, z])
+
+
+def upsample_block():
+    """Opset 9 Upsample (scales as an input), nearest and linear, as old TorchScript exports write it."""
+    n = Net("upsample_block", [1, 3, 5, 4], seed=53, opset=9)
+    x = n.conv("input", 3, 4, 3, pads=[1, 1, 1, 1], name="conv")
+    a = n.node("Upsample", [x, n.init("scales2", np.array([1, 1, 2, 2], np.float32))], name="up_nearest", mode="nearest")
+    b = n.node("Upsample", [x, n.init("scales3", np.array([1, 1, 3, 2], np.float32))], name="up_linear", mode="linear")
+    return n.model([a, b])
+
+
+def resize_block():
+    """Resize (opset 13) on a 7x5 map: nearest as PyTorch's exporters write it (asymmetric / floor by
+    scales; half_pixel / round_prefer_floor), bilinear with half_pixel, pytorch_half_pixel,
+    align_corners and asymmetric, by scales (1.5 is not integral) and by sizes computed from Shape."""
+    n = Net("resize_block", [1, 3, 7, 5], seed=54, opset=13)
+    x = n.conv("input", 3, 4, 3, pads=[1, 1, 1, 1], name="conv")
+
+    def scales(h, w):
+        return n.init(n.fresh("scales"), np.array([1, 1, h, w], np.float32))
+
+    def sizes(h, w):
+        nc = n.node("Slice", [n.node("Shape", [x], name=n.fresh("shape")), n.init(n.fresh("st"), np.array([0], np.int64)),
+                              n.init(n.fresh("en"), np.array([2], np.int64))], name=n.fresh("nc"))
+        return n.node("Concat", [nc, n.init(n.fresh("hw"), np.array([h, w], np.int64))], name=n.fresh("sizes"), axis=0)
+
+    outs = [
+        n.node("Resize", [x, "", scales(2, 2)], name="nearest_floor", mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        n.node("Resize", [x, "", "", sizes(11, 8)], name="nearest_half", mode="nearest",
+               coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor"),
+        n.node("Resize", [x, "", scales(2, 2)], name="linear_half", mode="linear",
+               coordinate_transformation_mode="half_pixel"),
+        n.node("Resize", [x, "", scales(1.5, 2.5)], name="linear_pytorch", mode="linear",
+               coordinate_transformation_mode="pytorch_half_pixel"),
+        n.node("Resize", [x, "", "", sizes(13, 4)], name="linear_corners", mode="linear",
+               coordinate_transformation_mode="align_corners"),
+        n.node("Resize", [x, "", scales(0.5, 1.5)], name="linear_asym", mode="linear",
+               coordinate_transformation_mode="asymmetric"),
+    ]
+    # TorchScript's interpolate(scale_factor=1.5, recompute_scale_factor=True): sizes as
+    # floor(float(H, W) * 1.5), cast back to int64, after N and C.
+    hw = n.node("Slice", [n.node("Shape", [x], name="shape_hw"), n.init("hw_st", np.array([2], np.int64)),
+                          n.init("hw_en", np.array([4], np.int64))], name="hw")
+    scaled = n.node("Mul", [n.node("Cast", [hw], name="hw_float", to=TensorProto.FLOAT),
+                            n.init("factor", np.array([1.5, 1.5], np.float32))], name="hw_scaled")
+    target = n.node("Cast", [n.node("Floor", [scaled], name="hw_floor")], name="hw_int", to=TensorProto.INT64)
+    nc = n.node("Slice", [n.node("Shape", [x], name="shape_nc"), n.init("nc_st", np.array([0], np.int64)),
+                          n.init("nc_en", np.array([2], np.int64))], name="nc_dims")
+    computed = n.node("Concat", [nc, target], name="computed_sizes", axis=0)
+    outs.append(n.node("Resize", [x, n.init("roi", np.array([], np.float32)), n.init("no_scales", np.array([], np.float32)), computed],
+                       name="torchscript_bilinear", mode="linear", coordinate_transformation_mode="pytorch_half_pixel"))
+    return n.model(outs)
+
+
+def reducemean_block():
+    """ReduceMean over the channels: of a map with keepdims 1 (axes attribute, opset 13) and of a
+    2-D tensor's last axis."""
+    n = Net("reducemean_block", [1, 5, 7, 5], seed=55, opset=13)
+    x = n.node("Relu", [n.conv("input", 5, 6, 3, pads=[1, 1, 1, 1], name="conv")], name="relu")
+    m = n.node("ReduceMean", [x], name="mean_c", axes=[1], keepdims=1)
+    f = n.gemm(n.node("Flatten", [n.node("GlobalAveragePool", [x], name="gap")], name="flatten"), 6, 4, "fc")
+    return n.model([m, n.node("ReduceMean", [f], name="mean_f", axes=[-1], keepdims=1)])
+
+
+def reducemean_opset18():
+    """Opset 18: ReduceMean over C with the axes as an input and keepdims 0, Unsqueeze back."""
+    n = Net("reducemean_opset18", [1, 4, 6, 7], seed=56, opset=18)
+    x = n.conv("input", 4, 5, 3, pads=[1, 1, 1, 1], name="conv")
+    m = n.node("ReduceMean", [x, n.init("axes", np.array([1], np.int64))], name="mean_c", keepdims=0)
+    return n.model([n.node("Unsqueeze", [m, n.init("one", np.array([1], np.int64))], name="unsqueeze")])
+
+
+def convtranspose_block():
+    """ConvTranspose (opset 13, group 1) on a 7x5 map: stride 2 with pads 1 and output_padding 1 (a
+    U-Net / decoder upsampling), then stride 3 with asymmetric pads and no bias."""
+    n = Net("convtranspose_block", [1, 3, 7, 5], seed=57, opset=13)
+    x = n.node("Relu", [n.conv("input", 3, 4, 3, pads=[1, 1, 1, 1], name="conv")], name="relu")
+
+    def deconv(x, cin, cout, k, stride, pads, output_padding, bias, name):
+        w = (n.rng.uniform(-1, 1, (cin, cout, k, k)) * np.sqrt(2 / (cin * k * k))).astype(np.float32)
+        inputs = [x, n.init(name + ".w", w)]
+        if bias:
+            inputs.append(n.init(name + ".b", n.rng.uniform(-0.1, 0.1, cout).astype(np.float32)))
+        return n.node("ConvTranspose", inputs, name=name, kernel_shape=[k, k], strides=[stride, stride], pads=pads,
+                      output_padding=[output_padding, output_padding])
+
+    a = deconv(x, 4, 5, 3, 2, [1, 1, 1, 1], 1, True, "up2")
+    b = deconv(n.node("Relu", [a], name="relu2"), 5, 3, 4, 3, [2, 0, 1, 3], 2, False, "up3")
+    return n.model([a, b])
+
+
 def dynamic_hw():
     """A detection-style export: symbolic batch, height and width (imported with --input-shape)."""
     n = Net("dynamic_hw", [1, 3, 8, 8], seed=4, opset=17)
@@ -498,6 +621,16 @@ def bad_models():
                           opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
     yield "unsupported-attribute", m.SerializeToString(), ["conv_ap", "auto_pad", "SOMETIMES"]
 
+    m = helper.make_model(helper.make_graph([helper.make_node("Resize", ["x", "", "s"], ["y"], name="up_cubic", mode="cubic")],
+                                            "cubic", [x], [y], [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "s")]),
+                          opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+    yield "resize-cubic", m.SerializeToString(), ["up_cubic", "cubic"]
+
+    m = helper.make_model(helper.make_graph([helper.make_node("Pad", ["x", "p"], ["y"], name="pad_channels")],
+                                            "padc", [x], [y], [numpy_helper.from_array(np.array([0, 1, 0, 0, 0, 1, 0, 0], np.int64), "p")]),
+                          opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+    yield "pad-channels", m.SerializeToString(), ["pad_channels", "not N or C"]
+
 
 def rank_conv_model(checker):
     """A .rkg with rankConv2d made by rankedge itself: `zoo build` when the binary has it, else a
@@ -517,7 +650,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rankedge", required=True, help="path to the rankedge binary")
     ap.add_argument("--keep", help="keep the models and outputs in this directory")
-    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, se, shuffle, shuffledynamo, convnext, dynamic, rankconv, bad")
+    ap.add_argument("--only", help="comma-separated subset of: resnet18, minivgg, grouped, gemmconcat, activations, se, shuffle, shuffledynamo, convnext, pad, padlegacy, upsample, resize, reducemean, reducemean18, convtranspose, dynamic, rankconv, bad")
     args = ap.parse_args()
     rankedge = os.path.abspath(args.rankedge)
     work = args.keep or tempfile.mkdtemp(prefix="onnx-crosscheck-")
@@ -528,7 +661,9 @@ def main():
         selected = set(args.only.split(",")) if args.only else None
         builders = {"resnet18": resnet18, "minivgg": mini_vgg, "grouped": grouped_depthwise, "gemmconcat": gemm_concat,
                     "activations": activations, "se": se_block, "shuffle": shuffle_block, "shuffledynamo": shuffle_dynamo,
-                    "convnext": convnext_block}
+                    "convnext": convnext_block, "pad": pad_block, "padlegacy": pad_legacy, "upsample": upsample_block,
+                    "resize": resize_block, "reducemean": reducemean_block, "reducemean18": reducemean_opset18,
+                    "convtranspose": convtranspose_block}
         for name, build in builders.items():
             if selected and name not in selected:
                 continue

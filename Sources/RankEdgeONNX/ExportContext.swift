@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import RankEdge
 
 /// The exporter's state: the ONNX nodes and initializers written so far and, for each RankEdge
@@ -107,6 +112,14 @@ extension Onnx_AttributeProto {
         a.name = name
         a.type = .ints
         a.ints = values.map { Int64($0) }
+        return a
+    }
+
+    static func string(_ name: String, _ value: String) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .string
+        a.s = Data(value.utf8)
         return a
     }
 

@@ -35,6 +35,21 @@ extension ExportContext {
                                                dilation: .square(1), groups: 1),
                     doc: doc ?? "rankConv2d with rank \(weight(1).shape[2]), exported with its reconstructed dense kernel")
 
+        case .convTranspose2d(let a):
+            // RankEdge's [C, kh, kw, S] is ONNX's [C, S, kh, kw] with the output channels moved forward.
+            let w = weight(1)
+            let (c, kh, kw, s) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+            var values = [Float](repeating: 0, count: w.count)
+            for i in 0..<c { for y in 0..<kh { for x in 0..<kw { for o in 0..<s {
+                values[((i * s + o) * kh + y) * kw + x] = w.data[((i * kh + y) * kw + x) * s + o]
+            } } } }
+            var inputs = [x, addInitializer(weight: node.inputs[1], dims: [c, s, kh, kw], values: values)]
+            if node.inputs.count > 2 { inputs.append(addInitializer(weight: node.inputs[2], dims: [s], values: weight(2).data)) }
+            addNode("ConvTranspose", name: node.name, inputs: inputs, output: output, layout: .featureMap,
+                    attributes: [.ints("kernel_shape", [kh, kw]), .ints("strides", [a.stride.h, a.stride.w]),
+                                 .ints("pads", [a.padding.top, a.padding.left, a.padding.bottom, a.padding.right]),
+                                 .ints("output_padding", [a.outputPadding.h, a.outputPadding.w])], doc: doc)
+
         case .linear:
             let w = weight(1)
             let (s, c) = (w.shape[0], w.shape[1])
@@ -176,6 +191,48 @@ extension ExportContext {
                                  int64s("\(node.name).axes", [rank == 4 ? 1 : rank - 1])],
                         output: output, layout: inputLayout, doc: doc)
             }
+
+        case .channelMean:
+            // The last axis: the channels, axis 1 of a feature map in NCHW.
+            guard rank == 4 || inputLayout == .plain else {
+                throw .unsupported(node: node.name, reason: "channel mean of a rank-\(rank) tensor with reordered columns")
+            }
+            addNode("ReduceMean", name: node.name, inputs: [x], output: output, layout: inputLayout,
+                    attributes: [.ints("axes", [rank == 4 ? 1 : rank - 1]), .int("keepdims", 1)], doc: doc)
+
+        case .pad(let a):
+            // Opset 11+ Pad: pads as an input, [begin of each axis, end of each axis] in NCHW order.
+            let p = a.padding
+            var inputs = [x, int64s("\(node.name).pads", [0, 0, p.top, p.left, 0, 0, p.bottom, p.right])]
+            if case .constant(let v) = a.mode { inputs.append(scalar(v)) }
+            addNode("Pad", name: node.name, inputs: inputs, output: output, layout: .featureMap,
+                    attributes: [.string("mode", a.mode.name)], doc: doc)
+
+        case .resize(let a):
+            // Scales where ONNX sizes the output from them as RankEdge did (it then maps coordinates
+            // with them too); else sizes, whose scales are the size ratios, with N and C read from
+            // the input so the batch stays free.
+            guard let s = shapes[x] else { throw .unsupported(node: node.name, reason: "resize input without a shape") }
+            var attributes: [Onnx_AttributeProto] = [.string("coordinate_transformation_mode", a.coordinates.rawValue)]
+            switch a.mode {
+            case .nearest(let r): attributes += [.string("mode", "nearest"), .string("nearest_mode", r.rawValue)]
+            case .linear: attributes.append(.string("mode", "linear"))
+            }
+            let inputs: [String]
+            // ONNX Runtime multiplies in float, ONNX's shape inference in double: both must agree.
+            func sizes(_ input: Int, _ scale: Float) -> [Int] { [Int(Float(input) * scale), Int(Double(input) * Double(scale))] }
+            if sizes(s[1], a.scaleH) == [a.size.h, a.size.h] && sizes(s[2], a.scaleW) == [a.size.w, a.size.w] {
+                inputs = [x, "", addInitializer(weight: uniqueName("\(node.name).scales"), dims: [4], values: [1, 1, a.scaleH, a.scaleW])]
+            } else if a.scaleH == Float(a.size.h) / Float(s[1]) && a.scaleW == Float(a.size.w) / Float(s[2]) {
+                let nc = uniqueName("\(node.name).nc"), sizes = uniqueName("\(node.name).sizes")
+                addNode("Shape", name: nc, inputs: [x], output: nc, layout: .plain, attributes: [.int("start", 0), .int("end", 2)])
+                addNode("Concat", name: sizes, inputs: [nc, int64s("\(node.name).hw", [a.size.h, a.size.w])], output: sizes,
+                        layout: .plain, attributes: [.int("axis", 0)])
+                inputs = [x, "", "", sizes]
+            } else {
+                throw .unsupported(node: node.name, reason: "resize to \(a.size) with scales \(a.scaleH), \(a.scaleW) that ONNX would size differently")
+            }
+            addNode("Resize", name: node.name, inputs: inputs, output: output, layout: .featureMap, attributes: attributes, doc: doc)
 
         case .flatten:
             var layout = inputLayout

@@ -11,7 +11,7 @@ extension ImportContext {
     /// Ops RankEdge has no node for, imported only when their data inputs are constants (`Shape`
     /// takes any input; `Cast`/`CastLike` of an activation to float are no-ops and also accepted;
     /// Gather and Unsqueeze also pick one channel of a feature map: ImportChannelOps).
-    static let foldOnlyOps: Set<String> = ["Squeeze", "Expand", "ConstantOfShape", "Range"]
+    static let foldOnlyOps: Set<String> = ["Squeeze", "Expand", "ConstantOfShape", "Range", "Floor"]
 
     /// ONNX tensors that are constants before any node is converted: initializers, Constant nodes'
     /// outputs and everything computed from them by ops the importer folds (Shape: from anything).
@@ -76,6 +76,10 @@ extension ImportContext {
             result = Self.convert(try constant(x, node: i), toInteger: integer, bool: false)
         case "ConstantOfShape": result = try foldConstantOfShape(i, attrs, try constant(x, node: i))
         case "Range": result = try foldRange(i, attrs, try constant(x, node: i))
+        case "Floor":
+            // The TorchScript exporter's output size of an interpolation: floor(size · scale).
+            let c = try constant(x, node: i)
+            result = c.integers != nil ? c : ONNXConstant(dims: c.dims, values: .floating(c.floats.map { $0.rounded(.down) }))
         default:
             throw ONNXImportError.unsupportedOps([UnsupportedONNXOp(opType: op, nodes: [nodeNames[i]])])
         }

@@ -38,6 +38,10 @@ extension ImportContext {
             "Split": { c, i in try c.importSplit(i) },
             "Slice": { c, i in try c.importSlice(i) },
             "Transpose": { c, i in try c.importTranspose(i) },
+            "ConvTranspose": { c, i in try c.importConvTranspose(i) },
+            "Pad": { c, i in try c.importPad(i) },
+            "Resize": { c, i in try c.importResize(i) },
+            "Upsample": { c, i in try c.importResize(i) },
         ]
         // Shape computations: evaluated at import (ImportConstantFolding); some only fold.
         for op in foldOnlyOps.union(["Shape", "Cast", "CastLike", "Gather", "Unsqueeze"]) {

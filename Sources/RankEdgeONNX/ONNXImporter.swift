@@ -6,14 +6,14 @@ import Foundation
 import RankEdge
 import SwiftProtobuf
 
-/// Converts an ONNX model (default domain, opsets 11–21) into a RankEdge graph.
+/// Converts an ONNX model (default domain, opsets 9–21) into a RankEdge graph.
 ///
 /// Layouts: a 4-D graph input [N, C, H, W] becomes [N, H, W, C]; conv weights become OHWI; a 4-D
 /// graph output is NHWC. A flatten of a feature map keeps RankEdge's H·W·C order and the weights of
 /// the Gemm/MatMul (or batch norm) that reads it are reordered to match, so results equal ONNX's.
 /// A dynamic batch dimension becomes 1 (RankEdge graphs run at any batch size).
 public struct ONNXImporter: Sendable {
-    public static let supportedOpsets: ClosedRange<Int64> = 11...21
+    public static let supportedOpsets: ClosedRange<Int64> = 9...21
     /// Op types of the default domain the importer converts.
     public static let supportedOps: Set<String> = Set(ImportContext.importers.keys)
 

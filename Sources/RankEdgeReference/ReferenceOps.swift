@@ -19,6 +19,8 @@ public enum ReferenceOps {
         case .rankConv2d(let attrs):
             return rankConv2dLoops(x, a: weights[0], b: weights[1], bias: weights.count > 2 ? weights[2] : nil,
                                    attrs, outShape: outShape)
+        case .convTranspose2d(let attrs):
+            return convTranspose2dLoops(x, weight: weights[0], bias: weights.count > 1 ? weights[1] : nil, attrs, outShape: outShape)
         case .linear:
             return linearLoops(x, weight: weights[0], bias: weights.count > 1 ? weights[1] : nil, outShape: outShape)
         case .batchNorm(let epsilon):
@@ -49,6 +51,12 @@ public enum ReferenceOps {
             return channelShuffleLoops(x, groups: groups)
         case .channelSlice(let start, _):
             return channelSliceLoops(x, start: start, outShape: outShape)
+        case .channelMean:
+            return channelMeanLoops(x, outShape: outShape)
+        case .pad(let a):
+            return padLoops(x, a, outShape: outShape)
+        case .resize(let a):
+            return resizeLoops(x, a, outShape: outShape)
         case .flatten:
             return Tensor(shape: outShape, data: x.data)
         case .softmax:
@@ -100,6 +108,12 @@ extension ReferenceOps {
         try apply(.rankConv2d(attributes), activations: [x], weights: [a, b] + (bias.map { [$0] } ?? []))
     }
 
+    /// x NHWC, weight [C, kh, kw, S], bias [S].
+    public static func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+                                       _ attributes: ConvTranspose2DAttributes) throws -> Tensor {
+        try apply(.convTranspose2d(attributes), activations: [x], weights: [weight] + (bias.map { [$0] } ?? []))
+    }
+
     /// x [N, C], weight [S, C], bias [S].
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
         try apply(.linear, activations: [x], weights: [weight] + (bias.map { [$0] } ?? []))
@@ -133,6 +147,11 @@ extension ReferenceOps {
     }
     public static func channelSlice(_ x: Tensor, start: Int, count: Int) throws -> Tensor {
         try apply(.channelSlice(start: start, count: count), activations: [x])
+    }
+    public static func channelMean(_ x: Tensor) throws -> Tensor { try apply(.channelMean, activations: [x]) }
+    public static func pad(_ x: Tensor, _ attributes: PadAttributes) throws -> Tensor { try apply(.pad(attributes), activations: [x]) }
+    public static func resize(_ x: Tensor, _ attributes: ResizeAttributes) throws -> Tensor {
+        try apply(.resize(attributes), activations: [x])
     }
     public static func flatten(_ x: Tensor) throws -> Tensor { try apply(.flatten, activations: [x]) }
     public static func softmax(_ x: Tensor) throws -> Tensor { try apply(.softmax, activations: [x]) }

@@ -9,7 +9,7 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Convert an ONNX model to a RankEdge graph (.rkg).",
         discussion: """
-        Reads ONNX opsets 11–21 as both PyTorch exporters write them (the ops are listed in \
+        Reads ONNX opsets 9–21 as both PyTorch exporters write them (the ops are listed in \
         docs/CLI.md). NCHW becomes NHWC (a 4-D input [N,C,H,W] is stored as [N,H,W,C]); a dynamic \
         batch becomes 1, and other dynamic dimensions are given with --input-shape. Node names are \
         kept. Unsupported ops are listed, all at once, each with a count and its first node.

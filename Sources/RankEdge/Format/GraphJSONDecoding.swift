@@ -67,6 +67,10 @@ extension GraphJSON {
         case "rankConv2d":
             op = .rankConv2d(RankConv2DAttributes(stride: try a.size2("stride", default: .square(1)),
                                                   padding: try a.padding("padding", default: .zero)))
+        case "convTranspose2d":
+            op = .convTranspose2d(ConvTranspose2DAttributes(stride: try a.size2("stride", default: .square(1)),
+                                                            padding: try a.padding("padding", default: .zero),
+                                                            outputPadding: try a.size2("output_padding", default: .square(0))))
         case "maxPool", "avgPool":
             let p = PoolAttributes(kernel: try a.size2("kernel", default: nil),
                                    stride: try a.size2("stride", default: nil),
@@ -85,6 +89,9 @@ extension GraphJSON {
         case "channelAffine": op = .channelAffine
         case "channelShuffle": op = .channelShuffle(groups: try a.int("groups"))
         case "channelSlice": op = .channelSlice(start: try a.int("start"), count: try a.int("count"))
+        case "channelMean": op = .channelMean
+        case "pad": op = .pad(try a.pad())
+        case "resize": op = .resize(try a.resize())
         case "flatten": op = .flatten
         case "softmax": op = .softmax
         case "concat": op = .concat
@@ -230,6 +237,41 @@ private struct AttributeReader {
         let v = try value(key, required: true)!
         guard let f = v.floatValue else { throw bad(key, "must be a number, found \(v.typeName)") }
         return f
+    }
+
+    mutating func string(_ key: String) throws(RKGFormatError) -> String {
+        let v = try value(key, required: true)!
+        guard let s = v.stringValue else { throw bad(key, "must be a string, found \(v.typeName)") }
+        return s
+    }
+
+    mutating func pad() throws(RKGFormatError) -> PadAttributes {
+        let p = try padding("padding", default: .zero)
+        switch try string("mode") {
+        case "constant": return PadAttributes(padding: p, mode: .constant(try float("value")))
+        case "reflect": return PadAttributes(padding: p, mode: .reflect)
+        case "edge": return PadAttributes(padding: p, mode: .edge)
+        case let other: throw bad("mode", "must be constant, reflect or edge, got '\(other)'")
+        }
+    }
+
+    mutating func resize() throws(RKGFormatError) -> ResizeAttributes {
+        let mode: ResizeMode
+        switch try string("mode") {
+        case "nearest":
+            let r = try string("nearest_mode")
+            guard let rounding = NearestRounding(rawValue: r) else { throw bad("nearest_mode", "unknown '\(r)'") }
+            mode = .nearest(rounding)
+        case "linear": mode = .linear
+        case let other: throw bad("mode", "must be nearest or linear, got '\(other)'")
+        }
+        let c = try string("coordinates")
+        guard let coordinates = ResizeCoordinates(rawValue: c) else { throw bad("coordinates", "unknown '\(c)'") }
+        let size = try size2("size", default: nil)
+        guard let scale = try value("scale", required: true)!.arrayValue?.compactMap(\.floatValue), scale.count == 2 else {
+            throw bad("scale", "must be two numbers [h, w]")
+        }
+        return ResizeAttributes(mode: mode, coordinates: coordinates, size: size, scaleH: scale[0], scaleW: scale[1])
     }
 
     func rejectUnused() throws(RKGFormatError) {

@@ -48,6 +48,8 @@ enum GraphJSON {
                                ("dilation", size(a.dilation)), ("groups", .int(a.groups))])
         case .rankConv2d(let a):
             return JSONObject([("stride", size(a.stride)), ("padding", padding(a.padding))])
+        case .convTranspose2d(let a):
+            return JSONObject([("stride", size(a.stride)), ("padding", padding(a.padding)), ("output_padding", size(a.outputPadding))])
         case .maxPool(let a), .avgPool(let a):
             return JSONObject([("kernel", size(a.kernel)), ("stride", size(a.stride)), ("padding", padding(a.padding)),
                                ("count_include_pad", .bool(a.countIncludePad))])
@@ -63,7 +65,20 @@ enum GraphJSON {
             return JSONObject([("groups", .int(groups))])
         case .channelSlice(let start, let count):
             return JSONObject([("start", .int(start)), ("count", .int(count))])
-        case .linear, .relu, .relu6, .globalAvgPool, .add, .multiply, .channelAffine, .flatten, .softmax, .concat:
+        case .pad(let a):
+            var fields: [(String, JSONValue)] = [("padding", padding(a.padding)), ("mode", .string(a.mode.name))]
+            if case .constant(let v) = a.mode { fields.append(("value", try float("value", v))) }
+            return JSONObject(fields)
+        case .resize(let a):
+            var fields: [(String, JSONValue)] = []
+            switch a.mode {
+            case .nearest(let r): fields += [("mode", .string("nearest")), ("nearest_mode", .string(r.rawValue))]
+            case .linear: fields.append(("mode", .string("linear")))
+            }
+            fields += [("coordinates", .string(a.coordinates.rawValue)), ("size", size(a.size)),
+                       ("scale", .array([try float("scale", a.scaleH), try float("scale", a.scaleW)]))]
+            return JSONObject(fields)
+        case .linear, .relu, .relu6, .globalAvgPool, .add, .multiply, .channelAffine, .channelMean, .flatten, .softmax, .concat:
             return nil
         }
     }

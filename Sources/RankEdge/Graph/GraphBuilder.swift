@@ -173,6 +173,35 @@ public struct GraphBuilder {
     public mutating func channelSlice(_ x: String, start: Int, count: Int, name: String? = nil) -> String {
         add(.channelSlice(start: start, count: count), name: uniqueName("slice", name), inputs: [x])
     }
+    /// Transposed conv with He-initialised weight [C, k, k, S] and a small bias.
+    @discardableResult
+    public mutating func convTranspose(_ x: String, out: Int, kernel k: Int, stride: Int = 1, padding: Padding = .zero,
+                                       outputPadding: Int = 0, name: String? = nil) -> String {
+        let c = channels(of: x)
+        let n = uniqueName("deconv", name)
+        let bound = (6 / Float(c * k * k)).squareRoot()
+        addWeight("\(n).weight", Tensor(shape: [c, k, k, out], data: rng.uniformArray(count: c * k * k * out, bound: bound)))
+        addWeight("\(n).bias", smallUniform(out))
+        return add(.convTranspose2d(ConvTranspose2DAttributes(stride: .square(stride), padding: padding, outputPadding: .square(outputPadding))),
+                   name: n, inputs: [x, "\(n).weight", "\(n).bias"])
+    }
+    /// The mean over the channels, kept as one channel.
+    @discardableResult
+    public mutating func channelMean(_ x: String, name: String? = nil) -> String {
+        add(.channelMean, name: uniqueName("cmean", name), inputs: [x])
+    }
+    @discardableResult
+    public mutating func pad(_ x: String, _ padding: Padding, mode: PadMode = .constant(0), name: String? = nil) -> String {
+        add(.pad(PadAttributes(padding: padding, mode: mode)), name: uniqueName("pad", name), inputs: [x])
+    }
+    /// Resizes H and W to `size`, the scales those of the sizes.
+    @discardableResult
+    public mutating func resize(_ x: String, to size: Size2, mode: ResizeMode, coordinates: ResizeCoordinates,
+                                name: String? = nil) -> String {
+        guard let s = shapes[x] else { preconditionFailure("GraphBuilder: tensor '\(x)' is not defined") }
+        return add(.resize(ResizeAttributes(mode: mode, coordinates: coordinates, input: Size2(s[1], s[2]), size: size)),
+                   name: uniqueName("resize", name), inputs: [x])
+    }
     @discardableResult
     public mutating func flatten(_ x: String, name: String? = nil) -> String { add(.flatten, name: uniqueName("flatten", name), inputs: [x]) }
     @discardableResult

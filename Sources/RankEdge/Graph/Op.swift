@@ -57,6 +57,7 @@ public struct PoolAttributes: Hashable, Sendable {
 /// |---|---|---|
 /// | conv2d | x, weight, bias? | weight [S, kh, kw, C/groups] (OHWI), bias [S] |
 /// | rankConv2d | x, a, b, bias? | a, b [S, C, L, k]; a is the vertical (row) factor, b the horizontal |
+/// | convTranspose2d | x, weight, bias? | weight [C, kh, kw, S] (IHWO, the GEMM's [C × kh·kw·S]), bias [S] |
 /// | linear | x, weight, bias? | x [N, C]; weight [S, C]; bias [S] |
 /// | batchNorm | x, scale, bias, mean, variance | each [C], C the last axis of x |
 /// | layerNorm | x, scale, bias | each [C], C the last axis of x |
@@ -68,6 +69,8 @@ public struct PoolAttributes: Hashable, Sendable {
 public enum Op: Hashable, Sendable {
     case conv2d(Conv2DAttributes)
     case rankConv2d(RankConv2DAttributes)
+    /// Transposed convolution (ONNX ConvTranspose, groups 1): upsampling in decoders and U-Nets.
+    case convTranspose2d(ConvTranspose2DAttributes)
     case linear
     case batchNorm(epsilon: Float)
     /// Normalisation over the last axis of each position: (x − mean) / √(variance + ε) · scale + bias
@@ -89,6 +92,12 @@ public enum Op: Hashable, Sendable {
     case channelShuffle(groups: Int)
     /// Channels start..<start+count of the last axis (an ONNX Split output or channel Slice).
     case channelSlice(start: Int, count: Int)
+    /// The mean over the last axis, kept as an axis of size 1 (ONNX ReduceMean over channels).
+    case channelMean
+    /// Spatial padding of an NHWC map with a constant, its reflection or its edge (ONNX Pad).
+    case pad(PadAttributes)
+    /// Nearest or bilinear resizing of H and W (ONNX Resize, Upsample).
+    case resize(ResizeAttributes)
     /// NHWC [N, H, W, C] to [N, H·W·C], in NHWC element order.
     case flatten
     /// Over the last axis.
@@ -103,6 +112,7 @@ public enum Op: Hashable, Sendable {
         switch self {
         case .conv2d: "conv2d"
         case .rankConv2d: "rankConv2d"
+        case .convTranspose2d: "convTranspose2d"
         case .linear: "linear"
         case .batchNorm: "batchNorm"
         case .layerNorm: "layerNorm"
@@ -117,6 +127,9 @@ public enum Op: Hashable, Sendable {
         case .channelAffine: "channelAffine"
         case .channelShuffle: "channelShuffle"
         case .channelSlice: "channelSlice"
+        case .channelMean: "channelMean"
+        case .pad: "pad"
+        case .resize: "resize"
         case .flatten: "flatten"
         case .softmax: "softmax"
         case .concat: "concat"
@@ -127,7 +140,7 @@ public enum Op: Hashable, Sendable {
     /// How many leading inputs are activations; the rest name weight tensors.
     public var activationInputCount: Int? {
         switch self {
-        case .conv2d, .rankConv2d, .linear, .batchNorm: 1
+        case .conv2d, .rankConv2d, .convTranspose2d, .linear, .batchNorm: 1
         case .add, .multiply: 2
         case .concat: nil  // all inputs are activations
         default: 1
@@ -137,7 +150,7 @@ public enum Op: Hashable, Sendable {
     /// Allowed number of weight inputs (after the activations).
     public var weightInputCounts: ClosedRange<Int> {
         switch self {
-        case .conv2d, .linear: 1...2
+        case .conv2d, .convTranspose2d, .linear: 1...2
         case .rankConv2d: 2...3
         case .batchNorm: 4...4
         case .channelAffine, .layerNorm: 2...2

@@ -140,6 +140,22 @@ extension Graph {
             else { return bad("kernel \(k) with stride \(a.stride), padding \(a.padding) does not fit input \(x[0])") }
             return .success(TensorShape([x[0][0], oh, ow, s]))
 
+        case .convTranspose2d(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            guard w[0].rank == 4, w[0][0] == x[0][3] else { return bad("weight must be [\(x[0][3]), kh, kw, S], got \(w[0])") }
+            let (kh, kw, s) = (w[0][1], w[0][2], w[0][3])
+            if w.count == 2, w[1] != TensorShape([s]) { return bad("bias must be [\(s)], got \(w[1])") }
+            let p = a.padding
+            guard kh >= 1, kw >= 1, s >= 1, a.stride.h >= 1, a.stride.w >= 1, a.stride.h <= 1 << 10, a.stride.w <= 1 << 10,
+                  [p.top, p.left, p.bottom, p.right].allSatisfy({ $0 >= 0 && $0 <= 1 << 20 }),
+                  a.outputPadding.h >= 0, a.outputPadding.w >= 0, a.outputPadding.h < a.stride.h, a.outputPadding.w < a.stride.w,
+                  kh <= 1 << 10, kw <= 1 << 10, x[0][1] <= 1 << 20, x[0][2] <= 1 << 20
+            else { return bad("kernel \(kh)x\(kw), stride \(a.stride), padding \(p), output padding \(a.outputPadding) are out of range (output padding must be below the stride)") }
+            let oh = a.outputSize(x[0][1], kernel: kh, stride: a.stride.h, before: p.top, after: p.bottom, extra: a.outputPadding.h)
+            let ow = a.outputSize(x[0][2], kernel: kw, stride: a.stride.w, before: p.left, after: p.right, extra: a.outputPadding.w)
+            guard oh >= 1, ow >= 1 else { return bad("padding \(p) crops the whole \(x[0][1])x\(x[0][2]) output") }
+            return .success(TensorShape([x[0][0], oh, ow, s]))
+
         case .linear:
             guard x[0].rank == 2 else { return bad("input must be [N, C], got \(x[0]) (flatten first)") }
             guard w[0].rank == 2, w[0][1] == x[0][1] else { return bad("weight must be [S, \(x[0][1])], got \(w[0])") }
@@ -217,6 +233,39 @@ extension Graph {
             var out = x[0]
             out[out.rank - 1] = count
             return .success(out)
+
+        case .channelMean:
+            guard x[0].rank >= 2 else { return bad("input must have a channel axis, got \(x[0])") }
+            var out = x[0]
+            out[out.rank - 1] = 1
+            return .success(out)
+
+        case .pad(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            let p = a.padding
+            guard [p.top, p.left, p.bottom, p.right].allSatisfy({ $0 >= 0 && $0 <= 1 << 20 }) else {
+                return bad("padding \(p) must be between 0 and 2^20")
+            }
+            switch a.mode {
+            case .constant(let v):
+                guard v.isFinite else { return bad("pad value must be finite, got \(v)") }
+            case .reflect:
+                guard p.top < x[0][1], p.bottom < x[0][1], p.left < x[0][2], p.right < x[0][2] else {
+                    return bad("reflect padding \(p) must be smaller than the input's \(x[0][1])x\(x[0][2])")
+                }
+            case .edge: break
+            }
+            return .success(TensorShape([x[0][0], x[0][1] + p.top + p.bottom, x[0][2] + p.left + p.right, x[0][3]]))
+
+        case .resize(let a):
+            guard nhwc(x[0]) else { return bad("input must be NHWC (rank 4), got \(x[0])") }
+            guard a.size.h >= 1, a.size.w >= 1, a.size.h <= 1 << 20, a.size.w <= 1 << 20 else {
+                return bad("output size \(a.size) must be between 1 and 2^20")
+            }
+            guard a.scaleH > 0, a.scaleW > 0, a.scaleH.isFinite, a.scaleW.isFinite else {
+                return bad("scales \(a.scaleH), \(a.scaleW) must be positive and finite")
+            }
+            return .success(TensorShape([x[0][0], a.size.h, a.size.w, x[0][3]]))
 
         case .flatten:
             guard x[0].rank >= 2 else { return bad("input must have a batch axis, got \(x[0])") }

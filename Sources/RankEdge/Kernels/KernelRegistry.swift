@@ -8,6 +8,7 @@ enum KernelRegistry {
         NarrowConvWeights.self,
         NarrowChainWeights.self,
         SeparableRankWeights.self,
+        ConvTransposeKernel.self,
         ChannelAffineKernel.self,
         AddKernel.self,
         MultiplyKernel.self,
@@ -19,6 +20,9 @@ enum KernelRegistry {
         GlobalAvgPoolKernel.self,
         ConcatKernel.self,
         ChannelGatherKernel.self,
+        ChannelMeanKernel.self,
+        PadKernel.self,
+        ResizeKernel.self,
         AliasKernel.self,
     ]
 

@@ -147,6 +147,8 @@ public final class TrainableGraph {
             }
             return forms.forward(input(0), form: rankForms[node.name] == .separable ? .separable : .reconstruct,
                                  a: a, b: b, bias: weight(2))
+        case .convTranspose2d(let attributes):
+            return convTranspose2d(input(0), weight: weight(0)!, bias: weight(1), attributes: attributes)
         case .linear:
             return linear(input(0), weight: weight(0)!, bias: weight(1))
         case .batchNorm:
@@ -163,6 +165,9 @@ public final class TrainableGraph {
         case .channelAffine: return channelAffine(input(0), scale: weight(0)!, shift: weight(1)!)
         case .channelShuffle(let groups): return channelShuffle(input(0), groups: groups)
         case .channelSlice(let start, let count): return channelSlice(input(0), start: start, count: count)
+        case .channelMean: return channelMean(input(0))
+        case .pad(let attributes): return pad2d(input(0), attributes: attributes)
+        case .resize(let attributes): return resize2d(input(0), attributes: attributes)
         case .flatten: return flatten(input(0))
         case .softmax: return softmax(input(0))
         case .concat: return concatChannels(node.inputs.map { values[$0]! })
