@@ -183,10 +183,11 @@ def evaluate_torch(torch, model, x_test, y_test, batch=500):
     return 100.0 * float((logits.argmax(1) == y_test).mean()), logits
 
 
-def train_or_load(torch, args, train, mean, std, x_test, y_test):
-    """The trained model: loaded from WORK when finished, else trained (resuming a checkpoint)."""
-    model = build_resnet20(torch)
-    final = os.path.join(args.work, "resnet20.pt")
+def train_or_load(torch, args, train, mean, std, x_test, y_test, build=build_resnet20, stem="resnet20"):
+    """The model `build` makes, trained: loaded from WORK/STEM.pt when finished, else trained
+    (resuming a checkpoint)."""
+    model = build(torch)
+    final = os.path.join(args.work, f"{stem}.pt")
     ckpt_path = os.path.join(args.work, "checkpoint.pt")
     if os.path.isfile(final):
         saved = torch.load(final, map_location="cpu")
