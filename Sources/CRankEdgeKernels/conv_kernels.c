@@ -138,35 +138,9 @@ void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *
     re_pad_planes(x, p->h, p->w, p->c, p->pad_top, p->pad_left, p->oh + p->kh - 1, re_narrowconv_wp(p), planar, c0, c1);
 }
 
-/* The portable instance: every helper is always_inline, so 8-wide vectors never cross a call and
- * the ABI note clang gives for them without AVX does not apply. */
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wpsabi"
-#define RE_SUFFIX scalar
-#define RE_ATTR
-#include "conv_kernels_impl.h"
-#include "winograd_impl.h"
-#undef RE_SUFFIX
-#undef RE_ATTR
-#pragma clang diagnostic pop
-
-#if defined(__x86_64__) || defined(_M_X64)
-#define RE_SUFFIX avx2
-#define RE_ATTR __attribute__((target("avx2,fma")))
-#include "conv_kernels_impl.h"
-#include "winograd_impl.h"
-#undef RE_SUFFIX
-#undef RE_ATTR
-#endif
-
-#if defined(__aarch64__)
-#define RE_SUFFIX neon
-#define RE_ATTR
-#include "conv_kernels_impl.h"
-#include "winograd_impl.h"
-#undef RE_SUFFIX
-#undef RE_ATTR
-#endif
+#define RE_INSTANCE_BODY "conv_kernels_impl.h"
+#define RE_INSTANCE_BODY_2 "winograd_impl.h"
+#include "isa_instances.h"
 
 #define RE_CONV_TABLE(isa_value, isa) {                                                                    \
     isa_value, re_depthwise_rows_##isa, re_narrowconv_rows_##isa, re_rankconv_tile_##isa,                    \

@@ -1,22 +1,13 @@
 /*
  * Bodies of the depthwise and separable rank-L kernels, written once with 8-wide vector
- * extensions and instantiated per ISA by conv_kernels.c, which defines before each inclusion:
+ * extensions and instantiated per ISA by conv_kernels.c (through isa_instances.h), which defines before each inclusion:
  *   RE_SUFFIX  the name suffix (scalar, avx2, neon)
  *   RE_ATTR    the function attributes that pick the instruction set (target("avx2,fma") or none)
  * On AVX2 a vector is one ymm register; on NEON two q registers; the portable build lets the
  * compiler lower it to whatever the baseline has. Not a public header.
  */
 
-#define RE_CAT2(a, b) a##_##b
-#define RE_CAT(a, b) RE_CAT2(a, b)
-#define RE_FN(name) RE_CAT(name, RE_SUFFIX)
-/* A kernel's public name: re_<name>_<isa> (declared in rankedge_conv_kernels.h). */
-#define RE_ENTRY(name) RE_CAT(re_##name, RE_SUFFIX)
-#define RE_INLINE static inline __attribute__((always_inline)) RE_ATTR
-
-RE_INLINE re_v8 RE_FN(load)(const float *p) { re_v8 v; memcpy(&v, p, sizeof v); return v; }
-RE_INLINE void RE_FN(store)(float *p, re_v8 v) { memcpy(p, &v, sizeof v); }
-RE_INLINE re_v8 RE_FN(splat)(float x) { re_v8 v = {x, x, x, x, x, x, x, x}; return v; }
+#include "vec8_impl.h"
 
 /* Comparisons select, not max/min (maxnum drops a NaN): lanes below 0 become 0, above 6 become 6,
  * and a NaN, which compares false either way, stays NaN as in the reference. */

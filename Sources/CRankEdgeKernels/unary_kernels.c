@@ -6,33 +6,11 @@
 #include <string.h>
 #include "kernels_internal.h"
 
-typedef float re_u8 __attribute__((vector_size(32)));
-typedef int re_u8i __attribute__((vector_size(32)));
+typedef float re_v8 __attribute__((vector_size(32)));
+typedef int re_v8i __attribute__((vector_size(32)));
 
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wpsabi"
-#define RE_SUFFIX scalar
-#define RE_ATTR
-#include "unary_kernels_impl.h"
-#undef RE_SUFFIX
-#undef RE_ATTR
-#pragma clang diagnostic pop
-
-#if defined(__x86_64__) || defined(_M_X64)
-#define RE_SUFFIX avx2
-#define RE_ATTR __attribute__((target("avx2,fma")))
-#include "unary_kernels_impl.h"
-#undef RE_SUFFIX
-#undef RE_ATTR
-#endif
-
-#if defined(__aarch64__)
-#define RE_SUFFIX neon
-#define RE_ATTR
-#include "unary_kernels_impl.h"
-#undef RE_SUFFIX
-#undef RE_ATTR
-#endif
+#define RE_INSTANCE_BODY "unary_kernels_impl.h"
+#include "isa_instances.h"
 
 void re_unary(int isa, int function, const float *x, float *y, size_t n, float alpha, float beta) {
 #if defined(__x86_64__) || defined(_M_X64)

@@ -1,7 +1,7 @@
 /*
  * Body of the elementwise activation kernel (re_unary), written once with 8-wide vector extensions
- * and instantiated per ISA by unary_kernels.c, which defines RE_SUFFIX and RE_ATTR before each
- * inclusion as conv_kernels.c does. Not a public header.
+ * and instantiated per ISA by unary_kernels.c through isa_instances.h, as the conv kernels are.
+ * Not a public header.
  *
  * exp, tanh and erf are evaluated with polynomials fitted for this file (least squares at Chebyshev
  * nodes, relative weights; tools/fit_unary_polynomials.py reproduces them), so a vector of 8 costs
@@ -10,25 +10,18 @@
  * NaN inputs give NaN outputs, as the reference functions do (UnaryFunction in Swift).
  */
 
-#define RE_CAT2(a, b) a##_##b
-#define RE_CAT(a, b) RE_CAT2(a, b)
-#define RE_FN(name) RE_CAT(name, RE_SUFFIX)
-#define RE_ENTRY(name) RE_CAT(re_##name, RE_SUFFIX)
-#define RE_INLINE static inline __attribute__((always_inline)) RE_ATTR
+#include "vec8_impl.h"
 
-RE_INLINE re_u8 RE_FN(load)(const float *p) { re_u8 v; memcpy(&v, p, sizeof v); return v; }
-RE_INLINE void RE_FN(store)(float *p, re_u8 v) { memcpy(p, &v, sizeof v); }
-RE_INLINE re_u8 RE_FN(splat)(float x) { re_u8 v = {x, x, x, x, x, x, x, x}; return v; }
-RE_INLINE re_u8 RE_FN(abs)(re_u8 x) { return (re_u8)((re_u8i)x & 0x7fffffff); }
+RE_INLINE re_v8 RE_FN(abs)(re_v8 x) { return (re_v8)((re_v8i)x & 0x7fffffff); }
 /* |magnitude| with the sign of `sign`. */
-RE_INLINE re_u8 RE_FN(with_sign_of)(re_u8 magnitude, re_u8 sign) {
-    return (re_u8)(((re_u8i)magnitude & 0x7fffffff) | ((re_u8i)sign & (int)0x80000000));
+RE_INLINE re_v8 RE_FN(with_sign_of)(re_v8 magnitude, re_v8 sign) {
+    return (re_v8)(((re_v8i)magnitude & 0x7fffffff) | ((re_v8i)sign & (int)0x80000000));
 }
 /* mask ? a : b, lane by lane (mask lanes all ones or all zeros, as comparisons give). */
-RE_INLINE re_u8 RE_FN(select)(re_u8i mask, re_u8 a, re_u8 b) { return (re_u8)(((re_u8i)a & mask) | ((re_u8i)b & ~mask)); }
+RE_INLINE re_v8 RE_FN(select)(re_v8i mask, re_v8 a, re_v8 b) { return (re_v8)(((re_v8i)a & mask) | ((re_v8i)b & ~mask)); }
 /* The result where x is a number, x itself (a NaN) where it is not. */
-RE_INLINE re_u8 RE_FN(keep_nan)(re_u8 x, re_u8 result) { return RE_FN(select)(x != x, x, result); }
-RE_INLINE re_u8 RE_FN(clamp01)(re_u8 t) {
+RE_INLINE re_v8 RE_FN(keep_nan)(re_v8 x, re_v8 result) { return RE_FN(select)(x != x, x, result); }
+RE_INLINE re_v8 RE_FN(clamp01)(re_v8 t) {
     return __builtin_elementwise_min(__builtin_elementwise_max(t, RE_FN(splat)(0.0f)), RE_FN(splat)(1.0f));
 }
 
@@ -37,60 +30,60 @@ RE_INLINE re_u8 RE_FN(clamp01)(re_u8 t) {
  * polynomial, 2^n put into the exponent bits. Below -87.33 the result stays at about 2^-126 (the
  * smallest normal float) rather than going subnormal: callers add it to 1 or multiply it by x.
  */
-RE_INLINE re_u8 RE_FN(exp_nonpositive)(re_u8 x) {
+RE_INLINE re_v8 RE_FN(exp_nonpositive)(re_v8 x) {
     x = __builtin_elementwise_max(x, RE_FN(splat)(-87.33654f));
     /* x·log2(e) - 1/2 is negative, so truncation rounds it up: n = round(x·log2(e)), ties down. */
-    const re_u8i n = __builtin_convertvector(x * 1.44269504f - 0.5f, re_u8i);
-    const re_u8 nf = __builtin_convertvector(n, re_u8);
+    const re_v8i n = __builtin_convertvector(x * 1.44269504f - 0.5f, re_v8i);
+    const re_v8 nf = __builtin_convertvector(n, re_v8);
     /* ln 2 in two parts, the first exact in 9 bits, so n·ln2_hi is exact. */
-    re_u8 r = x - nf * 0.693359375f;
+    re_v8 r = x - nf * 0.693359375f;
     r = r - nf * -2.12194440e-4f;
-    re_u8 p = RE_FN(splat)(0.0013751408f);
+    re_v8 p = RE_FN(splat)(0.0013751408f);
     p = p * r + 0.0083689163f;
     p = p * r + 0.041669533f;
     p = p * r + 0.16666518f;
     p = p * r + 0.49999989f;
-    const re_u8 er = 1.0f + r + r * r * p;
-    return er * (re_u8)((n + 127) << 23);
+    const re_v8 er = 1.0f + r + r * r * p;
+    return er * (re_v8)((n + 127) << 23);
 }
 
 /* 1/(1 + e^-x) from e^-|x| only, so nothing overflows and small results keep their precision. */
-RE_INLINE re_u8 RE_FN(sigmoid)(re_u8 x) {
-    const re_u8 e = RE_FN(exp_nonpositive)(-RE_FN(abs)(x));
-    const re_u8 s = 1.0f / (1.0f + e);
+RE_INLINE re_v8 RE_FN(sigmoid)(re_v8 x) {
+    const re_v8 e = RE_FN(exp_nonpositive)(-RE_FN(abs)(x));
+    const re_v8 s = 1.0f / (1.0f + e);
     return RE_FN(select)(x < 0.0f, e * s, s);
 }
 
-RE_INLINE re_u8 RE_FN(tanh)(re_u8 x) {
-    const re_u8 a = RE_FN(abs)(x);
+RE_INLINE re_v8 RE_FN(tanh)(re_v8 x) {
+    const re_v8 a = RE_FN(abs)(x);
     /* Near 0, (1 - e^-2a)/(1 + e^-2a) would lose the low bits: an odd polynomial there. */
-    const re_u8 z = a * a;
-    re_u8 p = RE_FN(splat)(-0.0057189789f);
+    const re_v8 z = a * a;
+    re_v8 p = RE_FN(splat)(-0.0057189789f);
     p = p * z + 0.020653141f;
     p = p * z - 0.053744664f;
     p = p * z + 0.13331513f;
     p = p * z - 0.33333285f;
-    const re_u8 small = a + a * z * p;
-    const re_u8 t = RE_FN(exp_nonpositive)(-2.0f * a);
-    const re_u8 large = (1.0f - t) / (1.0f + t);
+    const re_v8 small = a + a * z * p;
+    const re_v8 t = RE_FN(exp_nonpositive)(-2.0f * a);
+    const re_v8 large = (1.0f - t) / (1.0f + t);
     return RE_FN(with_sign_of)(RE_FN(select)(a < 0.625f, small, large), x);
 }
 
-RE_INLINE re_u8 RE_FN(erf)(re_u8 x) {
-    const re_u8 a = __builtin_elementwise_min(RE_FN(abs)(x), RE_FN(splat)(4.0f));
+RE_INLINE re_v8 RE_FN(erf)(re_v8 x) {
+    const re_v8 a = __builtin_elementwise_min(RE_FN(abs)(x), RE_FN(splat)(4.0f));
     /* [0, 1): erf(a)/a as a polynomial in a². */
-    const re_u8 z = a * a;
-    re_u8 p = RE_FN(splat)(7.9334860e-05f);
+    const re_v8 z = a * a;
+    re_v8 p = RE_FN(splat)(7.9334860e-05f);
     p = p * z - 0.00080348440f;
     p = p * z + 0.0051912180f;
     p = p * z - 0.026855399f;
     p = p * z + 0.11283626f;
     p = p * z - 0.37612630f;
     p = p * z + 1.1283792f;
-    const re_u8 small = a * p;
+    const re_v8 small = a * p;
     /* [1, 4]: erfc(a)·e^(a²) as a polynomial in 1/a (erf(4) is 1 to float precision). */
-    const re_u8 u = 1.0f / __builtin_elementwise_max(a, RE_FN(splat)(1.0f));
-    re_u8 q = RE_FN(splat)(-0.016946796f);
+    const re_v8 u = 1.0f / __builtin_elementwise_max(a, RE_FN(splat)(1.0f));
+    re_v8 q = RE_FN(splat)(-0.016946796f);
     q = q * u + 0.11689749f;
     q = q * u - 0.34758890f;
     q = q * u + 0.56949303f;
@@ -98,13 +91,13 @@ RE_INLINE re_u8 RE_FN(erf)(re_u8 x) {
     q = q * u + 0.049870148f;
     q = q * u + 0.55793833f;
     q = q * u + 0.00033560430f;
-    const re_u8 large = 1.0f - q * RE_FN(exp_nonpositive)(-z);
+    const re_v8 large = 1.0f - q * RE_FN(exp_nonpositive)(-z);
     return RE_FN(with_sign_of)(RE_FN(select)(a < 1.0f, small, large), x);
 }
 
 /* One vector of `function` (re_unary_function). */
-RE_INLINE re_u8 RE_FN(apply)(int function, re_u8 x, float alpha, float beta) {
-    re_u8 y;
+RE_INLINE re_v8 RE_FN(apply)(int function, re_v8 x, float alpha, float beta) {
+    re_v8 y;
     switch (function) {
     case RE_UNARY_SIGMOID: y = RE_FN(sigmoid)(x); break;
     case RE_UNARY_TANH: y = RE_FN(tanh)(x); break;

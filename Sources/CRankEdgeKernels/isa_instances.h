@@ -1,0 +1,43 @@
+/*
+ * Compiles a kernel body once per ISA this build targets, under the names its RE_ENTRY gives:
+ * the portable instance, AVX2 on x86-64 (through a target attribute only, so one binary carries
+ * it and calls it only after re_cpu_supports), NEON on AArch64. The including file defines
+ * RE_INSTANCE_BODY (and optionally RE_INSTANCE_BODY_2), header names of bodies written with the
+ * RE_SUFFIX / RE_ATTR macros this file sets. Not a public header.
+ */
+
+/* The portable instance: every helper is always_inline, so 8-wide vectors never cross a call and
+ * the ABI note clang gives for them without AVX does not apply. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpsabi"
+#define RE_SUFFIX scalar
+#define RE_ATTR
+#include RE_INSTANCE_BODY
+#ifdef RE_INSTANCE_BODY_2
+#include RE_INSTANCE_BODY_2
+#endif
+#undef RE_SUFFIX
+#undef RE_ATTR
+#pragma clang diagnostic pop
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define RE_SUFFIX avx2
+#define RE_ATTR __attribute__((target("avx2,fma")))
+#include RE_INSTANCE_BODY
+#ifdef RE_INSTANCE_BODY_2
+#include RE_INSTANCE_BODY_2
+#endif
+#undef RE_SUFFIX
+#undef RE_ATTR
+#endif
+
+#if defined(__aarch64__)
+#define RE_SUFFIX neon
+#define RE_ATTR
+#include RE_INSTANCE_BODY
+#ifdef RE_INSTANCE_BODY_2
+#include RE_INSTANCE_BODY_2
+#endif
+#undef RE_SUFFIX
+#undef RE_ATTR
+#endif
