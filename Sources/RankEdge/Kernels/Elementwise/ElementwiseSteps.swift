@@ -82,13 +82,17 @@ final class ChannelAffineStep: ExecutionStep, ParallelWork {
     }
 
     func run(task: Int) {
-        let (x, y, c, act) = (x, y, channels, activation)
+        let (x, y, c) = (x, y, channels)
         let (scale, shift) = (UnsafePointer(scale.pointer), UnsafePointer(shift.pointer))
+        // One loop per activation: the switch stays out of the element loop (comparing the enum,
+        // which has a payload case, per element costs more than the affine itself).
         for r in split.range(task) {
             let src = x + r * c, dst = y + r * c
-            for ch in 0..<c {
-                let v = src[ch] * scale[ch] + shift[ch]
-                dst[ch] = act == .none ? v : (v < 0 ? 0 : (act == .relu6 && v > 6 ? 6 : v))
+            switch activation {
+            case .none: for ch in 0..<c { dst[ch] = src[ch] * scale[ch] + shift[ch] }
+            case .relu: for ch in 0..<c { let v = src[ch] * scale[ch] + shift[ch]; dst[ch] = v < 0 ? 0 : v }
+            case .relu6: for ch in 0..<c { let v = src[ch] * scale[ch] + shift[ch]; dst[ch] = v < 0 ? 0 : (v > 6 ? 6 : v) }
+            case .function(let f): for ch in 0..<c { dst[ch] = f(src[ch] * scale[ch] + shift[ch]) }
             }
         }
     }
