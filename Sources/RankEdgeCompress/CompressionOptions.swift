@@ -17,6 +17,9 @@ public struct CompressionOptions: Sendable {
     public var exclude: [String] = []
     /// Threads of every latency measurement (the deployment's thread count).
     public var threads: Int = 1
+    /// Alternating rounds of each per-layer latency measurement (snapping, `auto`, budgets): more
+    /// rounds make the choices that rest on small differences repeat from run to run.
+    public var latencyRounds: Int = 7
     /// Where budget policies cache per-layer sensitivity curves (nil: no cache).
     public var sensitivityCache: String?
 

@@ -14,7 +14,7 @@ public struct Compressor: Sendable {
         self.options = options; self.data = data; self.progress = progress
     }
 
-    var meter: LatencyMeter { LatencyMeter(threads: options.threads) }
+    var meter: LatencyMeter { LatencyMeter(threads: options.threads, rounds: options.latencyRounds) }
 
     public func run(_ graph: Graph) throws(CompressError) -> (graph: Graph, report: CompressionReport) {
         try checkOptions()
