@@ -38,7 +38,7 @@ struct BenchCommand: ParsableCommand {
     struct Report: Encodable {
         var model: String, name: String, isa: String, precompiled: Bool
         var threads: Int, batch: Int, warmup: Int, iterations: Int
-        var p50_ms: Double, p90_ms: Double, p99_ms: Double, mean_ms: Double, min_ms: Double, max_ms: Double
+        var p10_ms: Double, p50_ms: Double, p90_ms: Double, p99_ms: Double, mean_ms: Double, min_ms: Double, max_ms: Double
         var macs: Int, gflops: Double
         var load_ms: Double, compile_ms: Double
         var peak_arena_bytes: Int, arena_lower_bound_bytes: Int, scratch_bytes: Int
@@ -47,13 +47,20 @@ struct BenchCommand: ParsableCommand {
         var rank_conv_choices: [Choice]
         var winograd_choices: [WinogradReport]
         var layers: [Layer]?
+        var core_speeds: [CoreSpeedReport]?
     }
+    struct CoreSpeedReport: Encodable { var core: Int, gemm96_us: Double, relative: Double }
 
     func run() throws {
         guard warmup >= 0, iterations >= 1, batch >= 1 else { throw CLIError("--warmup must be ≥ 0, --iterations and --batch ≥ 1") }
         let loaded = try loadModel(model, choices: runtime.choices(isa: try isa?.resolved()), batch: batch)
         let session = loaded.session
         let compiled = session.model
+        // Measured before the timed runs, on the pinned cores, so a slow or busy core shows.
+        var coreSpeeds: [CoreSpeed.Reading]?
+        if let cores = runtime.cores {
+            do { coreSpeeds = try CoreSpeed.measure(cores: cores.cores, isa: compiled.isa) } catch { throw CLIError("--cores: \(error)") }
+        }
         guard compiled.graph.inputs.count == 1, compiled.graph.outputs.count == 1 else {
             throw CLIError("\(model): bench needs a model with one input and one output")
         }
@@ -112,7 +119,7 @@ struct BenchCommand: ParsableCommand {
         let report = Report(
             model: model, name: compiled.graph.name, isa: compiled.isa.rawValue, precompiled: loaded.precompiled,
             threads: runtime.threads, batch: batch, warmup: warmup, iterations: iterations,
-            p50_ms: p50, p90_ms: percentile(90), p99_ms: percentile(99), mean_ms: times.reduce(0, +) / Double(times.count),
+            p10_ms: percentile(10), p50_ms: p50, p90_ms: percentile(90), p99_ms: percentile(99), mean_ms: times.reduce(0, +) / Double(times.count),
             min_ms: sorted.first!, max_ms: sorted.last!,
             macs: macs, gflops: 2 * Double(macs) / (p50 * 1e6),
             load_ms: loaded.loadMilliseconds, compile_ms: loaded.compileMilliseconds,
@@ -123,12 +130,18 @@ struct BenchCommand: ParsableCommand {
                 WinogradReport(node: $0.node, winograd: $0.winograd, tile: $0.transform?.m, gemm_ms: $0.gemmMs, winograd_ms: $0.winogradMs,
                                winograd4_ms: $0.winograd4Ms)
             },
-            layers: layers)
+            layers: layers,
+            core_speeds: coreSpeeds?.map { CoreSpeedReport(core: $0.core, gemm96_us: $0.microseconds, relative: $0.relative) })
         if json { try printJSON(report); return }
 
         print("model    \(model): \(report.name) (\(report.precompiled ? "compiled" : "graph, compiled now") for \(report.isa)), \(report.steps) steps")
         print("threads  \(runtime.threads), batch \(batch), \(iterations) iterations after \(warmup) warm-up")
+        if let coreSpeeds {
+            print("cores    " + coreSpeeds.map { String(format: "%d (%.2f)", $0.core, $0.relative) }.joined(separator: ", ")
+                  + " relative speed on a 96³ GEMM")
+        }
         print(String(format: "latency  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms", report.p50_ms, report.p90_ms, report.p99_ms, report.mean_ms, report.min_ms))
+        print(String(format: "spread   p10–p90 %.3f–%.3f ms (p90/p50 %.2f)", report.p10_ms, report.p90_ms, report.p90_ms / report.p50_ms))
         print("work     \(formatCount(macs)) MACs, " + String(format: "%.2f GFLOP/s at p50", report.gflops))
         print(String(format: "setup    load %.1f ms, compile %.1f ms", report.load_ms, report.compile_ms))
         print("memory   arena \(formatCount(memory.arenaBytes)) bytes, lower bound \(formatCount(memory.lowerBoundBytes)) bytes ("

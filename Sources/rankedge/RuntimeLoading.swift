@@ -25,6 +25,9 @@ func nowMilliseconds() -> Double { Double(monotonicNanoseconds()) / 1e6 }
 /// Loads `path` for the runtime; every failure is one line naming the file or the node.
 func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throws -> LoadedModel {
     let (isa, form, winograd) = (choices.isa, choices.rankForm, choices.winograd)
+    if !choices.cores.isEmpty {
+        do { try ThreadPool.shared.pin(cores: choices.cores) } catch { throw CLIError("--cores: \(error)") }
+    }
     let start = nowMilliseconds()
     let contents: RKGFile.Contents
     do { contents = try RKGFile.readContents(path: path) } catch { throw CLIError("\(error)") }

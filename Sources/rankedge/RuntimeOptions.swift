@@ -25,13 +25,18 @@ struct RuntimeOptions: ParsableArguments {
     var winograd: WinogradPolicy = .measure
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only; chains with a narrow core are one step anyway).")
     var fuseChains = false
+    @Option(help: ArgumentHelp("Run the threads on these cores, the calling thread on the first (Linux; e.g. the big cores of a big.LITTLE board: docs/CLI.md).", valueName: "list"))
+    var cores: CoreList?
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        if let cores, cores.cores.count < threads {
+            throw ValidationError("--cores lists \(cores.cores.count) core(s) for --threads \(threads): give each thread its own core")
+        }
     }
 
     func choices(isa: GEMMISA?) -> RuntimeChoices {
-        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd)
+        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd, cores: cores?.cores ?? [])
     }
 }
 
@@ -43,4 +48,23 @@ struct RuntimeChoices {
     var rankForm = RankConvFormPolicy.measure
     var fuseChains = false
     var winograd = WinogradPolicy.measure
+    /// Cores to pin the pool's threads to (empty: the OS places them).
+    var cores: [Int] = []
+}
+
+/// `--cores 0,2-3`: core numbers and ranges, each listed once.
+struct CoreList: ExpressibleByArgument {
+    let cores: [Int]
+
+    init?(argument: String) {
+        var out: [Int] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            guard bounds.count == 1 || bounds.count == 2, let low = bounds.first!, let high = bounds.last!,
+                  low >= 0, low <= high, high < 4096 else { return nil }
+            out += Array(low...high)
+        }
+        guard !out.isEmpty, Set(out).count == out.count else { return nil }
+        cores = out
+    }
 }

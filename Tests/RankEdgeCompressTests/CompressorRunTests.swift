@@ -176,6 +176,32 @@ import RankEdge
         }
     }
 
+    /// The cliff rule on given drops: noise alone is no cliff, a drop must stand out of its own
+    /// noise and the 3 % floor, and the largest drop that does is the cliff.
+    @Test func latencySnapCliffStandsOutOfTheNoise() {
+        let zero = [Double](repeating: 0, count: 9)
+        let noise = [-0.010, 0.010, -0.008, 0.008, 0, -0.006, 0.006, -0.012, 0.012]
+        // Per-round differences of 2 µs ± 10 µs: median 2 µs, MAD 8 µs, standard error about 5 µs.
+        let small = PairedDrop(from: noise.map { 0.002 + $0 }, to: zero)
+        #expect(abs(small.ms - 0.002) < 1e-12 && abs(small.standardError - 1.2533 * 1.4826 * 0.008 / 3) < 1e-12)
+        #expect(LatencySnap.cliff([.none, small, small], floor: 0, noiseMultiple: 3) == nil)
+
+        // A clear 50 µs drop from index 1 to 2 beside the noisy 2 µs ones: the step down to index 2.
+        let clear = PairedDrop(from: noise.map { 0.050 + 0.1 * $0 }, to: zero)
+        #expect(LatencySnap.cliff([.none, small, clear, small], floor: 0.006, noiseMultiple: 3) == 2)
+        // Two real drops: the larger one is the cliff.
+        let d40 = PairedDrop(ms: 0.040, standardError: 0.002), d41 = PairedDrop(ms: 0.041, standardError: 0.002)
+        #expect(LatencySnap.cliff([.none, d40, small, d41], floor: 0.006, noiseMultiple: 3) == 3)
+        // A large drop measured too noisily does not count; the smaller, clear one does.
+        let loud = PairedDrop(ms: 0.060, standardError: 0.025)
+        #expect(LatencySnap.cliff([.none, loud, d40], floor: 0.006, noiseMultiple: 3) == 2)
+        // Below the 3 % floor a drop is never a cliff, however quiet the machine.
+        #expect(LatencySnap.cliff([.none, PairedDrop(ms: 0.005, standardError: 0)], floor: 0.006, noiseMultiple: 3) == nil)
+        #expect(roundMedians([3, 1, 2, 10, 30, 20, 7], runsPerRound: 3) == [2, 20, 7])
+        // The running median drops a lone spike and keeps a step where it is.
+        #expect(runningMedian3([10, 10, 14, 10, 10, 6, 6, 6]) == [10, 10, 10, 10, 10, 6, 6, 6])
+    }
+
     /// Algorithm 1 on its own with a quick meter: what it sweeps and what it may return.
     @Test func latencySnapSweepsDivisibleRanksAndKeepsOrSnaps() throws {
         let snapper = LatencySnap(meter: LatencyMeter(threads: 1, rounds: 2, runsPerRound: 1), minRankFraction: 0.5)

@@ -124,6 +124,20 @@ int re_cpu_supports(re_isa isa);
 /* A short pause for spin-wait loops (x86 PAUSE, ARM YIELD). */
 void re_cpu_relax(void);
 
+/* A set of cores by number (bit c of bits[c / 64]), for pinning threads (Linux only). */
+#define RE_MAX_CORES 1024
+typedef struct { unsigned long long bits[RE_MAX_CORES / 64]; } re_core_set;
+
+/* Cores online now (1 where the OS cannot tell). */
+int re_online_cores(void);
+/* Pins the thread (a pointer to its pthread_t) or the calling thread to one core. These return 0
+ * or an errno value: EINVAL for a core the machine lacks, ENOSYS where pinning is unsupported. */
+int re_pin_thread(const void *pthread_handle, int core);
+int re_pin_current_thread(int core);
+/* The calling thread's allowed cores, read and restored around a pinned measurement. */
+int re_current_thread_cores(re_core_set *out);
+int re_set_current_thread_cores(const re_core_set *cores);
+
 /*
  * Packs rows [0, mc) x columns [0, kc) of row-major A (leading dimension lda) into ceil(mc/mr)
  * panels of kc x mr floats each (element (i,p) of panel q at dst[q*kc*mr + p*mr + i]); rows past mc

@@ -59,6 +59,9 @@ public final class ThreadPool: @unchecked Sendable {
     private var callerWaiting = false
     private var stopping = false
     private var workers: [pthread_t] = []
+    /// Cores set by `pin(cores:)`: worker i runs on `pinnedCores[(i + 1) % count]` (the caller on
+    /// the first); empty: the OS places every thread.
+    private var pinnedCores: [Int] = []
 
     private static let maxWorkers = 1000  // must fit the 11-bit "allowed" field of `job`
 
@@ -209,6 +212,30 @@ public final class ThreadPool: @unchecked Sendable {
                 return
             }
             workers.append(thread)
+            if !pinnedCores.isEmpty {
+                _ = re_pin_thread(&thread, Int32(pinnedCores[workers.count % pinnedCores.count]))
+            }
+        }
+    }
+
+    /// Runs the calling thread on `cores[0]` and the workers on the others in turn (worker i on
+    /// `cores[(i + 1) % cores.count]`), now and for workers made later. For boards whose cores are
+    /// not alike: the jobs' tasks are claimed as threads finish, so a slower core takes fewer of
+    /// them, and `CoreSpeed.measure(cores:)` tells which cores are worth using. An empty list
+    /// leaves placement to the OS for workers made from then on.
+    public func pin(cores: [Int]) throws(CoreAffinityError) {
+        let online = Int(re_online_cores())
+        for core in cores where !(0..<online).contains(core) { throw .noSuchCore(core, online: online) }
+        pthread_mutex_lock(jobLock)
+        defer { pthread_mutex_unlock(jobLock) }
+        pinnedCores = cores
+        guard let first = cores.first else { return }
+        let status = re_pin_current_thread(Int32(first))
+        if status != 0 { throw .cannotPin(core: first, reason: String(cString: strerror(status))) }
+        for i in workers.indices {
+            let core = cores[(i + 1) % cores.count]
+            let status = re_pin_thread(&workers[i], Int32(core))
+            if status != 0 { throw .cannotPin(core: core, reason: String(cString: strerror(status))) }
         }
     }
 

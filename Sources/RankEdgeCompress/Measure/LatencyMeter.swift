@@ -2,7 +2,7 @@ import RankEdge
 
 /// Batch-1 latency on this CPU through the runtime that will run the model. Graphs compared with
 /// each other are timed in alternating rounds and reported as medians, so a busy moment of the
-/// machine falls on all of them alike.
+/// machine falls on all of them alike, in an order that changes from round to round.
 public struct LatencyMeter: Sendable {
     public var threads: Int
     /// Alternating rounds; each round runs every graph `runsPerRound` times.
@@ -34,8 +34,13 @@ public struct LatencyMeter: Sendable {
         var times = [[Double]](repeating: [], count: graphs.count)
         do {
             for i in sessions.indices { try runOnce(&sessions[i]) }
+            var order = Array(sessions.indices)
+            var shuffler = SeededRandom(seed: 29)
             for _ in 0..<rounds {
-                for i in sessions.indices {
+                // A fresh order every round (seeded, so runs repeat it): no graph always follows
+                // the same one, whose cache footprint would bias it the same way in every round.
+                order.shuffle(using: &shuffler)
+                for i in order {
                     for _ in 0..<runsPerRound {
                         let start = monotonicNanoseconds()
                         try runOnce(&sessions[i])

@@ -48,6 +48,7 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Validation images held out of the training set for accuracy.") var val: Int = 1000
     @Option(help: "Seed of the validation split.") var seed: UInt64 = 0
     @Option(help: "Threads of the latency measurements (the thread count the model will run with).") var threads: Int = 1
+    @Option(help: "Alternating timing rounds per layer for --snap latency and latency policies (more: steadier ranks, slower).") var latencyRounds: Int = 7
     @Option(help: ArgumentHelp("Write the report as JSON here (fields in docs/CLI.md).", valueName: "json")) var report: String?
     @Option(help: ArgumentHelp("Write SVG plots into this folder.", valueName: "dir")) var plots: String?
     @Option(help: ArgumentHelp("Budget policies: per-layer sensitivity cache (default MODEL.sensitivity.json); perturbation: output scores (default MODEL.perturbation.json). 'none' disables.", valueName: "json"))
@@ -76,6 +77,8 @@ struct CompressCommand: ParsableCommand {
         options.exclude = exclude
         guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
         options.threads = threads
+        guard latencyRounds >= 1 else { throw CLIError("--latency-rounds must be ≥ 1") }
+        options.latencyRounds = latencyRounds
         if let calibration, calibration < 1 { throw CLIError("--calibration must be at least 1") }
         guard val >= 1 else { throw CLIError("--val must be at least 1") }
         if options.policy.needsData && data == nil { throw CLIError("--rank \(rank) needs labelled images: give --data") }
