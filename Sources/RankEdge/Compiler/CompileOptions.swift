@@ -7,13 +7,13 @@ public enum RankConvFormPolicy: String, Sendable, CaseIterable {
 }
 
 /// The form chosen for one rankConv2d layer.
-public enum RankConvForm: String, Sendable, Codable {
+public enum RankConvForm: String, Sendable {
     case dense
     case separable
 }
 
 /// The choice made for one rankConv2d layer and, when measured, the times behind it.
-public struct RankConvChoice: Sendable, Equatable, Codable {
+public struct RankConvChoice: Sendable, Equatable {
     public var node: String
     public var form: RankConvForm
     /// Median milliseconds of each form on this CPU at the compile batch and threads (nil when not measured).

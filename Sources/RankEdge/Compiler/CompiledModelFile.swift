@@ -100,7 +100,7 @@ public enum CompiledModelFile {
 
     /// The compiled model in a file's contents. Fails with `targetUnavailable` on a CPU without the
     /// target's instructions, and with `malformed` on anything this version did not write.
-    public static func model(from contents: RKGFile.Contents) throws -> CompiledModel {
+    public static func model(from contents: RKGFile.Contents) throws(CompiledModelError) -> CompiledModel {
         guard let text = contents.extraMetadata[metadataKey] else { throw CompiledModelError.malformed("no '\(metadataKey)' entry") }
         let json: JSONValue
         do { json = try JSONParser.parse(text) } catch { throw CompiledModelError.malformed("\(error)") }
@@ -113,7 +113,7 @@ public enum CompiledModelFile {
             throw CompiledModelError.malformed("missing or unknown target")
         }
         guard isa.isAvailable else {
-            throw CompiledModelError.targetUnavailable(target: targetName, available: GEMMISA.available().map(\.rawValue))
+            throw CompiledModelError.targetUnavailable(target: targetName, available: GEMMISA.available().map { $0.rawValue })
         }
         let steps = try reader.array(top["steps"], "steps")
         var ops: [LoweredOp] = []
@@ -147,12 +147,12 @@ public enum CompiledModelFile {
 
         func fail(_ message: String) -> CompiledModelError { .malformed(message) }
 
-        func array(_ v: JSONValue?, _ what: String) throws -> [JSONValue] {
+        func array(_ v: JSONValue?, _ what: String) throws(CompiledModelError) -> [JSONValue] {
             guard let a = v?.arrayValue else { throw fail("'\(what)' is not an array") }
             return a
         }
 
-        func op(_ v: JSONValue, index: Int, isa: GEMMISA) throws -> LoweredOp {
+        func op(_ v: JSONValue, index: Int, isa: GEMMISA) throws(CompiledModelError) -> LoweredOp {
             guard let o = v.objectValue, let name = o["name"]?.stringValue, let nodes = o["nodes"]?.stringArrayValue,
                   let inputs = o["inputs"]?.stringArrayValue, !inputs.isEmpty, let output = o["output"]?.stringValue,
                   let kindName = o["kind"]?.stringValue, let act = o["activation"]?.stringValue
@@ -170,10 +170,10 @@ public enum CompiledModelFile {
         }
 
         /// Steps must read only tensors that exist when they run and agree with the graph's shapes.
-        func checkSteps(_ ops: [LoweredOp], isa: GEMMISA) throws {
+        func checkSteps(_ ops: [LoweredOp], isa: GEMMISA) throws(CompiledModelError) {
             let shapes: [String: TensorShape]
             do { shapes = try graph.inferShapes() } catch { throw fail("\(error)") }
-            var available = Set(graph.inputs.map(\.name))
+            var available = Set(graph.inputs.map { $0.name })
             for op in ops {
                 for t in op.inputs + (op.residual.map { [$0] } ?? []) where !available.contains(t) {
                     throw fail("step '\(op.name)' reads '\(t)' before any step writes it")

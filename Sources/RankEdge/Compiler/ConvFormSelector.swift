@@ -148,9 +148,9 @@ public enum ConvFormSelector {
 
     /// The Winograd transform per chosen node, and what was decided for every candidate.
     static func chooseWinograd(_ graph: Graph, groups: [FusionGroup], policy: WinogradPolicy, batch: Int?, threads: Int,
-                       isa: GEMMISA) throws -> ([String: WinogradTransform], [WinogradChoice]) {
+                       isa: GEMMISA) throws(RuntimeError) -> ([String: WinogradTransform], [WinogradChoice]) {
         if policy == .never { return ([:], []) }
-        let shapes = try graph.inferShapes(batch: batch ?? graph.inputs.first?.shape[0] ?? 1)
+        let shapes = try lift { () throws(GraphValidationError) in try graph.inferShapes(batch: batch ?? graph.inputs.first?.shape[0] ?? 1) }
         let nodes = winogradCandidates(graph, groups: groups, shapes: shapes)
         guard policy == .measure else {
             let choices = nodes.map { WinogradChoice(node: $0.name, transform: policy.fixedTransform(kernel: graph.weights[$0.inputs[1]]!.shape[1])) }

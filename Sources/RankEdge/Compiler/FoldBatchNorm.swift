@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CRankEdgeSystem  // no Glibc overlay in Embedded Swift: libc from its headers (embedded/)
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -50,7 +52,7 @@ public enum FoldBatchNorm {
             g.nodes[pi] = producer
             removed.insert(bnIndex)
         }
-        g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+        g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map { $0.element }
         g.pruneUnusedWeights()
         return g
     }

@@ -20,7 +20,7 @@ public final class CompiledModel: @unchecked Sendable {
 
     /// Multiply-accumulates per inference at `batch`, by the optimised graph's own forms (a
     /// separable rank conv counts 2·L·k per pair, a reconstructed one k²).
-    public func macs(batch: Int) throws -> [String: Int] {
+    public func macs(batch: Int) throws(GraphValidationError) -> [String: Int] {
         let shapes = try graph.inferShapes(batch: batch)
         var out: [String: Int] = [:]
         for node in graph.nodes {
@@ -38,34 +38,35 @@ public final class CompiledModel: @unchecked Sendable {
 /// precompute rank convs), then epilogue fusion and weight prepacking. Memory planning happens
 /// when a session binds the model to a batch size.
 public enum GraphCompiler {
-    public static func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) throws -> CompiledModel {
-        try graph.validate()
-        let isa = try GEMMISA.resolve(options.isa)
+    public static func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) throws(RuntimeError) -> CompiledModel {
+        try lift { () throws(GraphValidationError) in try graph.validate() }
+        let isa = try lift { () throws(GEMMError) in try GEMMISA.resolve(options.isa) }
         let (optimized, choices) = try optimize(graph, options: options, isa: isa)
         let groups = EpilogueFusion.groups(optimized, fuseChains: options.fuseChains)
         let (winograd, winogradChoices) = try ConvFormSelector.chooseWinograd(optimized, groups: groups, policy: options.winograd, batch: options.batch,
                                                                     threads: options.threads, isa: isa)
-        let ops = try Lowering.lower(optimized, groups: groups, isa: isa, winograd: winograd)
+        let ops = try lift { () throws(ExecutionError) in try Lowering.lower(optimized, groups: groups, isa: isa, winograd: winograd) }
         return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
     }
 
     /// The graph passes alone: each one keeps the graph's function (tested against the reference executor).
-    public static func optimize(_ graph: Graph, options: CompileOptions = CompileOptions(), isa: GEMMISA? = nil) throws -> (Graph, [RankConvChoice]) {
+    public static func optimize(_ graph: Graph, options: CompileOptions = CompileOptions(), isa: GEMMISA? = nil) throws(RuntimeError) -> (Graph, [RankConvChoice]) {
         var g = RemoveIdentities.apply(graph)
         if options.foldBatchNorm { g = FoldBatchNorm.apply(g) }
-        if options.mergeLinearChains { g = try MergeLinearChains.apply(g) }
-        return try RankConvPrecompute.apply(g, options: options, isa: try GEMMISA.resolve(isa ?? options.isa))
+        if options.mergeLinearChains { g = try lift { () throws(GraphValidationError) in try MergeLinearChains.apply(g) } }
+        let resolved = try lift { () throws(GEMMError) in try GEMMISA.resolve(isa ?? options.isa) }
+        return try RankConvPrecompute.apply(g, options: options, isa: resolved)
     }
 
     /// Lowers a graph without any graph pass (tests of single kernels use it).
     /// `.measure` counts as `winograd: .never`: nothing here is timed.
-    static func lowerOnly(_ graph: Graph, isa: GEMMISA, rankConvForm: RankConvFormPolicy, winograd: WinogradPolicy = .never) throws -> CompiledModel {
-        try graph.validate()
+    static func lowerOnly(_ graph: Graph, isa: GEMMISA, rankConvForm: RankConvFormPolicy, winograd: WinogradPolicy = .never) throws(RuntimeError) -> CompiledModel {
+        try lift { () throws(GraphValidationError) in try graph.validate() }
         let (g, choices) = try RankConvPrecompute.apply(graph, options: CompileOptions(rankConvForm: rankConvForm == .measure ? .separable : rankConvForm), isa: isa)
         let groups = EpilogueFusion.groups(g)
         let (winogradNodes, winogradChoices) = try ConvFormSelector.chooseWinograd(g, groups: groups, policy: winograd == .measure ? .never : winograd,
                                                                          batch: nil, threads: 1, isa: isa)
-        let ops = try Lowering.lower(g, groups: groups, isa: isa, winograd: winogradNodes)
+        let ops = try lift { () throws(ExecutionError) in try Lowering.lower(g, groups: groups, isa: isa, winograd: winogradNodes) }
         return CompiledModel(graph: g, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
     }
 }

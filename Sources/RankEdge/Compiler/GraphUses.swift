@@ -17,7 +17,7 @@ struct GraphUses {
 extension Graph {
     /// Drops weights no node references (left behind when a pass replaces them).
     mutating func pruneUnusedWeights() {
-        let used = Set(nodes.flatMap(\.weightInputs))
+        let used = Set(nodes.flatMap { $0.weightInputs })
         weights = weights.filter { used.contains($0.key) }
     }
 

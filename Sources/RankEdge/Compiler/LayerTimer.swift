@@ -7,10 +7,10 @@ enum LayerTimer {
     /// `winograd`: each candidate's policy for its 3×3 convs (default: never, so a reconstructed
     /// kernel is timed in the GEMM form).
     static func timeInterleaved(_ candidates: [(node: Node, weights: [String: Tensor])], input: TensorShape, isa: GEMMISA,
-                                threads: Int, winograd: [WinogradPolicy]? = nil) throws -> [Double] {
+                                threads: Int, winograd: [WinogradPolicy]? = nil) throws(RuntimeError) -> [Double] {
         var rng = SeededRandom(seed: 1)
         let x = Tensor(shape: input, data: rng.uniformArray(count: input.elementCount, bound: 1))
-        let sessions = try candidates.enumerated().map { index, candidate in
+        let sessions = try candidates.enumerated().map { index, candidate throws(RuntimeError) in
             let (node, weights) = candidate
             var used: [String: Tensor] = [:]
             for name in node.weightInputs { used[name] = weights[name] }
@@ -25,7 +25,7 @@ enum LayerTimer {
         var best = [Double](repeating: .infinity, count: sessions.count)
         for _ in 0..<3 {
             for (i, session) in sessions.enumerated() {
-                best[i] = min(best[i], try session.medianMilliseconds(x, minimumRuns: 5, minimumSeconds: 0.015))
+                best[i] = min(best[i], try lift { () throws(ExecutionError) in try session.medianMilliseconds(x, minimumRuns: 5, minimumSeconds: 0.015) })
             }
         }
         return best

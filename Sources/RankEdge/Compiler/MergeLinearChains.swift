@@ -3,7 +3,7 @@
 /// linear∘linear; 1×1 conv → k×k conv; k×k conv → 1×1 conv. Run after FoldBatchNorm, so a BN
 /// between the two has already become part of A.
 public enum MergeLinearChains {
-    public static func apply(_ graph: Graph) throws -> Graph {
+    public static func apply(_ graph: Graph) throws(GraphValidationError) -> Graph {
         var g = graph
         // Merging never changes the shape of a tensor that survives, so one inference serves all rounds.
         let shapes = try g.inferShapes()

@@ -5,11 +5,11 @@ import CRankEdgeKernels
 /// `.measure`, both forms of each layer are built and timed on this CPU at the layer's real shapes,
 /// and the faster one is kept; the times are recorded with the choice.
 enum RankConvPrecompute {
-    static func apply(_ graph: Graph, options: CompileOptions, isa: GEMMISA) throws -> (Graph, [RankConvChoice]) {
+    static func apply(_ graph: Graph, options: CompileOptions, isa: GEMMISA) throws(RuntimeError) -> (Graph, [RankConvChoice]) {
         var g = graph
         var choices: [RankConvChoice] = []
         let batch = options.batch ?? graph.inputs.first?.shape[0] ?? 1
-        let shapes = try graph.inferShapes(batch: batch)
+        let shapes = try lift { () throws(GraphValidationError) in try graph.inferShapes(batch: batch) }
         for (i, node) in graph.nodes.enumerated() {
             guard case .rankConv2d(let attrs) = node.op else { continue }
             var choice = RankConvChoice(node: node.name, form: .separable, denseMs: nil, separableMs: nil)

@@ -26,8 +26,8 @@ final class ExecutionPlan {
         let planShapes = shapes
         func stepShapes(_ op: LoweredOp) -> StepShapes { StepShapes(inputs: op.inputs.map { planShapes[$0]! }, output: planShapes[op.output]!) }
         let reshaped = ops.map { ReshapedKernel($0.prepared, stepShapes($0), threads: threads) }
-        let scratchFloats = reshaped.map(\.scratchFloats)
-        let assignment = BufferAssignment(ops: ops, inputs: graph.inputs.map(\.name), outputs: graph.outputs, shapes: shapes)
+        let scratchFloats = reshaped.map { $0.scratchFloats }
+        let assignment = BufferAssignment(ops: ops, inputs: graph.inputs.map { $0.name }, outputs: graph.outputs, shapes: shapes)
         let scratchRegion = FloatStorage(count: scratchFloats.max() ?? 0)
         self.scratch = scratchRegion
         requests = assignment.requests

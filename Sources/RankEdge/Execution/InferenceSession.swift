@@ -40,9 +40,9 @@ public final class InferenceSession {
     private var profileSeconds: UnsafeMutableBufferPointer<Double>
     private var profileRuns = 0
 
-    public init(graph: Graph, options: Options = Options()) throws {
-        guard options.threads >= 1 else { throw ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)") }
-        let isa = try GEMMISA.resolve(options.isa)
+    public init(graph: Graph, options: Options = Options()) throws(RuntimeError) {
+        guard options.threads >= 1 else { throw runtimeError(ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)")) }
+        let isa = try lift { () throws(GEMMError) in try GEMMISA.resolve(options.isa) }
         if options.optimize {
             model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
                                                                             rankConvForm: options.rankConvForm,
@@ -59,9 +59,9 @@ public final class InferenceSession {
         pool.prepare(threads: threads)
     }
 
-    public init(model: CompiledModel, options: Options = Options()) throws {
-        guard options.threads >= 1 else { throw ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)") }
-        guard model.isa.isAvailable else { throw GEMMError.isaUnavailable(model.isa) }
+    public init(model: CompiledModel, options: Options = Options()) throws(RuntimeError) {
+        guard options.threads >= 1 else { throw runtimeError(ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)")) }
+        guard model.isa.isAvailable else { throw runtimeError(GEMMError.isaUnavailable(model.isa)) }
         self.model = model
         threads = options.threads
         profiling = options.profiling
@@ -75,7 +75,7 @@ public final class InferenceSession {
 
     /// Binds the model to `batch` now (planning memory and allocating the arena), so the first
     /// run does not pay for it.
-    public func prepare(batch: Int) throws {
+    public func prepare(batch: Int) throws(ExecutionError) {
         if let plan, plan.batch == batch { return }
         guard batch >= 1 else { throw ExecutionError.invalidOperands(op: "session", node: nil, message: "batch must be at least 1, got \(batch)") }
         var stored: ArenaLayout?
@@ -86,7 +86,7 @@ public final class InferenceSession {
     // MARK: Running
 
     /// The single output of a single-input graph.
-    public func run(_ input: Tensor) throws -> Tensor {
+    public func run(_ input: Tensor) throws(ExecutionError) -> Tensor {
         let graph = model.graph
         guard graph.inputs.count == 1, graph.outputs.count == 1 else {
             throw ExecutionError.notSingleInputOutput(inputs: graph.inputs.count, outputs: graph.outputs.count)
@@ -95,7 +95,7 @@ public final class InferenceSession {
     }
 
     /// Every graph output, by name.
-    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+    public func run(_ inputs: [String: Tensor]) throws(ExecutionError) -> [String: Tensor] {
         let batch = try checkInputs(inputs)
         try prepare(batch: batch)
         let plan = plan!
@@ -113,7 +113,7 @@ public final class InferenceSession {
     /// The allocation-free path for a single-input, single-output graph: `input` holds N whole
     /// samples (NHWC float32), `output` receives the N outputs. The batch is input.count divided
     /// by one sample's size.
-    public func run(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws {
+    public func run(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws(ExecutionError) {
         let graph = model.graph
         guard graph.inputs.count == 1, graph.outputs.count == 1 else {
             throw ExecutionError.notSingleInputOutput(inputs: graph.inputs.count, outputs: graph.outputs.count)
@@ -143,7 +143,7 @@ public final class InferenceSession {
     }
 
     /// Inputs present, known, shaped as declared apart from a shared batch; returns the batch.
-    func checkInputs(_ inputs: [String: Tensor]) throws -> Int {
+    func checkInputs(_ inputs: [String: Tensor]) throws(ExecutionError) -> Int {
         var batch: (name: String, value: Int)?
         for info in model.graph.inputs {
             guard let t = inputs[info.name] else { throw ExecutionError.missingInput(name: info.name, expected: info.shape) }
@@ -158,9 +158,9 @@ public final class InferenceSession {
             }
             batch = batch ?? (info.name, t.shape[0])
         }
-        let known = Set(model.graph.inputs.map(\.name))
+        let known = Set(model.graph.inputs.map { $0.name })
         if let extra = inputs.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ExecutionError.unexpectedInput(name: extra, graphInputs: model.graph.inputs.map(\.name))
+            throw ExecutionError.unexpectedInput(name: extra, graphInputs: model.graph.inputs.map { $0.name })
         }
         return batch?.value ?? 1
     }
@@ -194,15 +194,15 @@ public final class InferenceSession {
 
     /// The median wall time of `run` on `input` over at least `minimumRuns` runs and
     /// `minimumSeconds`, after one warm-up run.
-    public func medianMilliseconds(_ input: Tensor, minimumRuns: Int, minimumSeconds: Double) throws -> Double {
+    public func medianMilliseconds(_ input: Tensor, minimumRuns: Int, minimumSeconds: Double) throws(ExecutionError) -> Double {
         var output = [Float](repeating: 0, count: 0)
         _ = try run(input)
         let outCount = plan!.outputs[0].shape.elementCount
         output = [Float](repeating: 0, count: outCount)
         var times: [Double] = []
         let start = monotonicNanoseconds()
-        try input.data.withUnsafeBufferPointer { inBuf in
-            try output.withUnsafeMutableBufferPointer { outBuf in
+        try input.data.withUnsafeBufferPointer { inBuf throws(ExecutionError) in
+            try output.withUnsafeMutableBufferPointer { outBuf throws(ExecutionError) in
                 while times.count < minimumRuns || Double(monotonicNanoseconds() - start) * 1e-9 < minimumSeconds {
                     let t0 = monotonicNanoseconds()
                     try run(input: inBuf, output: outBuf)

@@ -75,7 +75,7 @@ public enum MemoryPlanner {
         var tries = 0
         while best!.arenaFloats > lower + lower / 50 && tries < 16 {
             let noisy = requests.indices.map { i in (i, Double(requests[i].floats) * Double(rng.uniform(0.5, 1.5))) }
-            consider(noisy.sorted { $0.1 > $1.1 }.map(\.0))
+            consider(noisy.sorted { $0.1 > $1.1 }.map { $0.0 })
             tries += 1
         }
         return best!

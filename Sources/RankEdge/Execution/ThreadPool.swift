@@ -1,6 +1,8 @@
 import CRankEdgeKernels
 import Synchronization
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CRankEdgeSystem  // no Glibc overlay in Embedded Swift: libc from its headers (embedded/)
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

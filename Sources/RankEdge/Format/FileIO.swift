@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CRankEdgeSystem  // no Glibc overlay in Embedded Swift: libc from its headers (embedded/)
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -94,8 +96,8 @@ enum FileIO {
 }
 
 /// The whole file at `path`; errors name the file (RKGFormatError.fileNotFound / cannotRead).
-public func readFileBytes(_ path: String) throws -> [UInt8] { try FileIO.readAll(path: path) }
+public func readFileBytes(_ path: String) throws(RKGFormatError) -> [UInt8] { try FileIO.readAll(path: path) }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync, rename), so a
 /// failure never leaves a partial file: for raw outputs, checkpoints and other artefacts.
-public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws { try FileIO.writeAtomically(bytes, to: path) }
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(RKGFormatError) { try FileIO.writeAtomically(bytes, to: path) }

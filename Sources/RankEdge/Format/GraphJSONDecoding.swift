@@ -268,7 +268,7 @@ private struct AttributeReader {
         let c = try string("coordinates")
         guard let coordinates = ResizeCoordinates(rawValue: c) else { throw bad("coordinates", "unknown '\(c)'") }
         let size = try size2("size", default: nil)
-        guard let scale = try value("scale", required: true)!.arrayValue?.compactMap(\.floatValue), scale.count == 2 else {
+        guard let scale = try value("scale", required: true)!.arrayValue?.compactMap({ $0.floatValue }), scale.count == 2 else {
             throw bad("scale", "must be two numbers [h, w]")
         }
         return ResizeAttributes(mode: mode, coordinates: coordinates, size: size, scaleH: scale[0], scaleW: scale[1])

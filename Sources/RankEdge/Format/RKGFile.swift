@@ -63,10 +63,8 @@ public enum RKGFile {
     private static func check(_ graph: Graph) throws(RKGFormatError) {
         do {
             try graph.validate()
-        } catch let e as GraphValidationError {
-            throw .invalidGraph(problems: e.problems)
         } catch {
-            throw .invalidGraph(problems: [GraphProblem(node: nil, "\(error)")])
+            throw .invalidGraph(problems: error.problems)
         }
     }
 

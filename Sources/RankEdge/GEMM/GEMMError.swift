@@ -12,9 +12,9 @@ public enum GEMMError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownISA(let name):
-            return "unknown GEMM ISA '\(name)' (expected one of: \(GEMMISA.allCases.map(\.rawValue).joined(separator: ", ")))"
+            return "unknown GEMM ISA '\(name)' (expected one of: \(GEMMISA.allCases.map { $0.rawValue }.joined(separator: ", ")))"
         case .isaUnavailable(let isa):
-            return "GEMM ISA '\(isa.rawValue)' is not supported on this CPU (available: \(GEMMISA.available().map(\.rawValue).joined(separator: ", ")))"
+            return "GEMM ISA '\(isa.rawValue)' is not supported on this CPU (available: \(GEMMISA.available().map { $0.rawValue }.joined(separator: ", ")))"
         case .invalidArgument(let message):
             return "invalid GEMM argument: \(message)"
         case .packedMatrixMismatch(let message):

@@ -1,5 +1,7 @@
 import CRankEdgeKernels
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CRankEdgeSystem  // no Glibc overlay in Embedded Swift: libc from its headers (embedded/)
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -31,7 +33,7 @@ public enum GEMMISA: String, Sendable, CaseIterable {
 
     /// Every ISA this machine can run, fastest first.
     public static func available() -> [GEMMISA] {
-        [.avx2, .neon, .scalar].filter(\.isAvailable)
+        [.avx2, .neon, .scalar].filter { $0.isAvailable }
     }
 
     /// The fastest ISA this machine can run, ignoring `RANKEDGE_ISA`.

@@ -34,7 +34,7 @@ extension Graph {
     }
 
     /// Per-node cost and totals, at the graph's own input batch.
-    public func cost() throws -> (nodes: [NodeCost], total: NodeCost) {
+    public func cost() throws(GraphValidationError) -> (nodes: [NodeCost], total: NodeCost) {
         let shapes = try inferShapes()
         var rows: [NodeCost] = []
         var total = NodeCost(params: 0, macs: 0)

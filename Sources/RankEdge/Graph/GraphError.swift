@@ -13,6 +13,6 @@ public struct GraphValidationError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         problems.count == 1
             ? "invalid graph: \(problems[0])"
-            : "invalid graph (\(problems.count) problems): " + problems.map(\.description).joined(separator: "; ")
+            : "invalid graph (\(problems.count) problems): " + problems.map { $0.description }.joined(separator: "; ")
     }
 }

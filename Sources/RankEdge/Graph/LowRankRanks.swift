@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CRankEdgeSystem  // no Glibc overlay in Embedded Swift: libc from its headers (embedded/)
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl

@@ -2,11 +2,14 @@
 extension Graph {
     /// The shape of every activation tensor for the given batch size (the inputs' own batch when nil).
     /// Throws a `GraphValidationError` listing every problem found.
-    public func inferShapes(batch: Int? = nil) throws -> [String: TensorShape] {
+    public func inferShapes(batch: Int? = nil) throws(GraphValidationError) -> [String: TensorShape] {
         var problems: [GraphProblem] = []
         var shapes: [String: TensorShape] = [:]
-        let producedLater = Dictionary(nodes.enumerated().flatMap { i, n in n.outputs.map { ($0, i) } },
-                                       uniquingKeysWith: { a, _ in a })
+        // The first node producing each tensor (a loop: Embedded Swift has no Dictionary(_:uniquingKeysWith:)).
+        var producedLater: [String: Int] = [:]
+        for (i, n) in nodes.enumerated() {
+            for output in n.outputs where producedLater[output] == nil { producedLater[output] = i }
+        }
 
         if let b = batch, b < 1 { problems.append(GraphProblem(node: nil, "batch size \(b) must be at least 1")) }
         if inputs.isEmpty { problems.append(GraphProblem(node: nil, "graph has no inputs")) }
@@ -92,7 +95,7 @@ extension Graph {
     }
 
     /// Validates the graph; throws a `GraphValidationError` listing every problem.
-    public func validate() throws { _ = try inferShapes() }
+    public func validate() throws(GraphValidationError) { _ = try inferShapes() }
 
     public struct ShapeProblem: Error { public var message: String }
 

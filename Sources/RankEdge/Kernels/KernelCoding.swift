@@ -39,22 +39,22 @@ struct KernelDecoder {
 
     func fail(_ message: String) -> CompiledModelError { .malformed("step '\(step)': \(message)") }
 
-    func array(_ v: JSONValue?, _ what: String) throws -> [JSONValue] {
+    func array(_ v: JSONValue?, _ what: String) throws(CompiledModelError) -> [JSONValue] {
         guard let a = v?.arrayValue else { throw fail("'\(what)' is not an array") }
         return a
     }
-    func int(_ o: JSONObject, _ key: String, min: Int = 0) throws -> Int {
+    func int(_ o: JSONObject, _ key: String, min: Int = 0) throws(CompiledModelError) -> Int {
         guard let v = o[key]?.intValue, v >= min, v <= 1 << 30 else { throw fail("'\(key)' is missing or out of range") }
         return v
     }
-    func ints(_ o: JSONObject, _ key: String, count: Int, min: Int) throws -> [Int] {
+    func ints(_ o: JSONObject, _ key: String, count: Int, min: Int) throws(CompiledModelError) -> [Int] {
         guard let v = o[key]?.intArrayValue, v.count == count, v.allSatisfy({ $0 >= min && $0 <= 1 << 20 }) else {
             throw fail("'\(key)' is not \(count) integers ≥ \(min)")
         }
         return v
     }
     /// A tensor's expected value count from sizes a file gives: refused, not trapped, when it overflows.
-    func count(_ factors: Int...) throws -> Int {
+    func count(_ factors: Int...) throws(CompiledModelError) -> Int {
         var total = 1
         for f in factors {
             let (product, overflow) = total.multipliedReportingOverflow(by: f)
@@ -63,20 +63,20 @@ struct KernelDecoder {
         }
         return total
     }
-    func tensor(_ v: JSONValue?, count: Int) throws -> FloatStorage {
+    func tensor(_ v: JSONValue?, count: Int) throws(CompiledModelError) -> FloatStorage {
         guard let name = v?.stringValue, let t = graph.weights[name] else { throw fail("a tensor it names is missing") }
         guard t.count == count else { throw fail("tensor '\(name)' has \(t.count) values, expected \(count)") }
         return FloatStorage(t.data)
     }
-    func optionalTensor(_ v: JSONValue?, count: Int) throws -> FloatStorage? {
+    func optionalTensor(_ v: JSONValue?, count: Int) throws(CompiledModelError) -> FloatStorage? {
         if v == nil || v == .null { return nil }
         return try tensor(v, count: count)
     }
-    func padding(_ o: JSONObject, _ key: String = "padding") throws -> Padding {
+    func padding(_ o: JSONObject, _ key: String = "padding") throws(CompiledModelError) -> Padding {
         let p = try ints(o, key, count: 4, min: 0)
         return Padding(top: p[0], left: p[1], bottom: p[2], right: p[3])
     }
-    func convAttributes(_ o: JSONObject) throws -> Conv2DAttributes {
+    func convAttributes(_ o: JSONObject) throws(CompiledModelError) -> Conv2DAttributes {
         let s = try ints(o, "stride", count: 2, min: 1), d = try ints(o, "dilation", count: 2, min: 1)
         return Conv2DAttributes(stride: Size2(s[0], s[1]), padding: try padding(o), dilation: Size2(d[0], d[1]),
                                 groups: try int(o, "groups", min: 1))

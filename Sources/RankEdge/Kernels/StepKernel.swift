@@ -32,17 +32,24 @@ protocol StepKernel: AnyObject, Sendable {
     /// The fields of the step's entry in a compiled file, weights stored through `encoder`.
     func encode(_ encoder: KernelEncoder) -> [(String, JSONValue)]
     /// The kernel from the fields `encode` wrote; every size and tensor is checked.
-    static func decode(_ fields: JSONObject, kind: String, _ decoder: KernelDecoder) throws -> Self
+    static func decode(_ fields: JSONObject, kind: String, _ decoder: KernelDecoder) throws(CompiledModelError) -> Self
     /// Throws unless the prepared weights compute `shapes.output` from `shapes.inputs` (a compiled
     /// file's steps against its graph).
-    func check(_ shapes: StepShapes, _ decoder: KernelDecoder) throws
+    func check(_ shapes: StepShapes, _ decoder: KernelDecoder) throws(CompiledModelError)
 
     func reshape(_ shapes: StepShapes, threads: Int) -> (tiling: Tiling, scratchFloats: Int)
     /// The step, or nil when there is nothing to run (an alias).
     func bind(_ tiling: Tiling, _ binding: StepBinding) throws(ExecutionError) -> ExecutionStep?
+    /// `reshape` with its tiling kept for `bind` (the default below; a requirement so a plan reaches
+    /// it through the witness table: Embedded Swift cannot open an existential into a generic call).
+    func reshaped(_ shapes: StepShapes, threads: Int) -> ReshapedKernel
 }
 
 extension StepKernel {
+    func reshaped(_ shapes: StepShapes, threads: Int) -> ReshapedKernel {
+        let (tiling, scratch) = reshape(shapes, threads: threads)
+        return ReshapedKernel(scratchFloats: scratch) { binding throws(ExecutionError) in try self.bind(tiling, binding) }
+    }
     var fileKind: String { Self.fileKinds[0] }
     var memory: StepMemory { .newBuffer }
     var appliesActivationFunctions: Bool { false }
@@ -59,7 +66,7 @@ protocol AttributeFreeKernel: StepKernel {
 
 extension AttributeFreeKernel {
     func encode(_ encoder: KernelEncoder) -> [(String, JSONValue)] { [] }
-    static func decode(_ fields: JSONObject, kind: String, _ decoder: KernelDecoder) throws -> Self { Self() }
+    static func decode(_ fields: JSONObject, kind: String, _ decoder: KernelDecoder) throws(CompiledModelError) -> Self { Self() }
 }
 
 /// Where a step's output lives (`BufferAssignment`).
@@ -97,23 +104,18 @@ struct StepBinding {
 }
 
 /// A kernel's tiling and scratch, decided once when a plan is built and applied when it binds.
-/// (Opens the kernel's existential so `reshape`'s tiling reaches `bind` with its own type.)
+/// (Built by `StepKernel.reshaped`, so `reshape`'s tiling reaches `bind` with its own type.)
 struct ReshapedKernel {
     let scratchFloats: Int
     private let bindStep: (StepBinding) throws(ExecutionError) -> ExecutionStep?
 
     init(_ kernel: any StepKernel, _ shapes: StepShapes, threads: Int) {
-        self = Self.reshape(kernel, shapes, threads: threads)
+        self = kernel.reshaped(shapes, threads: threads)
     }
 
-    private init(scratchFloats: Int, bind: @escaping (StepBinding) throws(ExecutionError) -> ExecutionStep?) {
+    init(scratchFloats: Int, bind: @escaping (StepBinding) throws(ExecutionError) -> ExecutionStep?) {
         self.scratchFloats = scratchFloats
         self.bindStep = bind
-    }
-
-    private static func reshape<K: StepKernel>(_ kernel: K, _ shapes: StepShapes, threads: Int) -> ReshapedKernel {
-        let (tiling, scratch) = kernel.reshape(shapes, threads: threads)
-        return ReshapedKernel(scratchFloats: scratch) { binding throws(ExecutionError) in try kernel.bind(tiling, binding) }
     }
 
     func bind(_ binding: StepBinding) throws(ExecutionError) -> ExecutionStep? { try bindStep(binding) }

@@ -30,7 +30,7 @@ final class ConvTransposeKernel: StepKernel {
                 ("bias", e.storeOptional("bias", bias))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> ConvTransposeKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> ConvTransposeKernel {
         let stride = try d.ints(o, "stride", count: 2, min: 1), extra = try d.ints(o, "output_padding", count: 2, min: 0)
         let k = try d.ints(o, "kernel_size", count: 2, min: 1)
         guard let c = o["channels"]?.intValue, let s = o["outputs"]?.intValue, c >= 1, s >= 1 else {
@@ -43,7 +43,7 @@ final class ConvTransposeKernel: StepKernel {
         return ConvTransposeKernel(a, kernel: Size2(k[0], k[1]), channels: c, outputs: s, weight: try d.tensor(o["weight"], count: count), bias: bias)
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let weightShape = TensorShape([channels, kernel.h, kernel.w, outputs])
         guard case .success(let out) = Graph.outputShape(op: .convTranspose2d(attributes), inputs: [shapes.input],
                                                          weights: [weightShape] + (bias == nil ? [] : [TensorShape([outputs])])),

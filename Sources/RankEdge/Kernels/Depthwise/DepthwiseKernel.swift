@@ -14,14 +14,14 @@ extension DepthwiseWeights: StepKernel {
             + [("weights", e.store("weights", weights)), ("bias", e.storeOptional("bias", bias))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> DepthwiseWeights {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> DepthwiseWeights {
         let attrs = try d.convAttributes(o)
         let (kh, kw, c) = (try d.int(o, "kh", min: 1), try d.int(o, "kw", min: 1), try d.int(o, "channels", min: 1))
         return DepthwiseWeights(attributes: attrs, kh: kh, kw: kw, channels: c, weights: try d.tensor(o["weights"], count: d.count(kh, kw, c)),
                                 bias: try d.optionalTensor(o["bias"], count: c))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let (input, out) = (shapes.input, shapes.output)
         guard input.rank == 4, input[3] == channels, out == d.convOutput(attributes, input: input, weight: [channels, kh, kw, 1]) else {
             throw d.fail("depthwise weights do not match input \(input) / output \(out)")

@@ -32,12 +32,12 @@ final class ChannelAffineKernel: StepKernel {
 
     func encode(_ e: KernelEncoder) -> [(String, JSONValue)] { [("scale", e.store("scale", scale)), ("shift", e.store("shift", shift))] }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> ChannelAffineKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> ChannelAffineKernel {
         guard let scaleName = o["scale"]?.stringValue, let t = d.graph.weights[scaleName] else { throw d.fail("scale missing") }
         return ChannelAffineKernel(scale: try d.tensor(o["scale"], count: t.count), shift: try d.tensor(o["shift"], count: t.count))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.input == shapes.output, shapes.input.dims.last == scale.count else { throw d.fail("scale does not match \(shapes.input)") }
     }
 
@@ -56,7 +56,7 @@ final class AddKernel: AttributeFreeKernel {
 
     static func lower(_ r: LoweringRequest) throws(ExecutionError) -> AddKernel? { r.isOp("add") ? AddKernel() : nil }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.inputs.count == 2, shapes.inputs[1] == shapes.input, shapes.input == shapes.output else { throw d.fail("add shapes differ") }
     }
 
@@ -83,9 +83,9 @@ final class ActivationKernel: StepKernel {
         }
     }
     func encode(_ e: KernelEncoder) -> [(String, JSONValue)] { [] }
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> ActivationKernel { ActivationKernel(d.activation) }
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> ActivationKernel { ActivationKernel(d.activation) }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.input == shapes.output else { throw d.fail("shapes differ") }
     }
 
@@ -101,7 +101,7 @@ final class SoftmaxKernel: AttributeFreeKernel {
 
     static func lower(_ r: LoweringRequest) throws(ExecutionError) -> SoftmaxKernel? { r.isOp("softmax") ? SoftmaxKernel() : nil }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.input == shapes.output else { throw d.fail("shapes differ") }
     }
 
@@ -119,7 +119,7 @@ final class MultiplyKernel: AttributeFreeKernel {
 
     static func lower(_ r: LoweringRequest) throws(ExecutionError) -> MultiplyKernel? { r.isOp("multiply") ? MultiplyKernel() : nil }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.inputs.count == 2, shapes.input == shapes.output,
               case .success = Graph.outputShape(op: .multiply, inputs: shapes.inputs, weights: []) else {
             throw d.fail("multiply shapes do not broadcast")
@@ -154,13 +154,13 @@ final class LayerNormKernel: StepKernel {
         [("epsilon", .float(epsilon)), ("scale", e.store("scale", scale)), ("bias", e.store("bias", bias))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> LayerNormKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> LayerNormKernel {
         guard let eps = o["epsilon"]?.floatValue, eps.isFinite, eps >= 0 else { throw d.fail("'epsilon' is missing or invalid") }
         guard let scaleName = o["scale"]?.stringValue, let t = d.graph.weights[scaleName] else { throw d.fail("scale missing") }
         return LayerNormKernel(epsilon: eps, scale: try d.tensor(o["scale"], count: t.count), bias: try d.tensor(o["bias"], count: t.count))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.input == shapes.output, shapes.input.dims.last == scale.count else { throw d.fail("scale does not match \(shapes.input)") }
     }
 

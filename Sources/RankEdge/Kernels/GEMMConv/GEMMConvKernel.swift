@@ -70,7 +70,7 @@ extension GEMMConvWeights: StepKernel {
 
     func encode(_ e: KernelEncoder) -> [(String, JSONValue)] { encodeFields(e) }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> GEMMConvWeights {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> GEMMConvWeights {
         let attrs = try d.convAttributes(o)
         let (kh, kw, cg, out) = (try d.int(o, "kh", min: 1), try d.int(o, "kw", min: 1), try d.int(o, "cg", min: 1), try d.int(o, "out", min: 1))
         let kc = try d.int(o, "kc", min: 1)
@@ -78,13 +78,16 @@ extension GEMMConvWeights: StepKernel {
         let packedNames = try d.array(o["packed"], "packed")
         let tapNames = o["tap_rows"] == nil ? [] : try d.array(o["tap_rows"], "tap_rows")
         let winogradNames = o["winograd"] == nil ? [] : try d.array(o["winograd"], "winograd")
-        func matrices(_ names: [JSONValue], k: Int, n: Int) throws -> [PackedMatrixB] {
-            let count = try PackedMatrixB.packedCount(k: k, n: n, isa: d.isa)
-            return try names.map { name in
-                let storage = try d.tensor(name, count: count)
+        func matrices(_ names: [JSONValue], k: Int, n: Int) throws(CompiledModelError) -> [PackedMatrixB] {
+            // Sizes the GEMM refuses are a malformed file (one error type: typed throws, Embedded Swift).
+            let count: Int
+            do { count = try PackedMatrixB.packedCount(k: k, n: n, isa: d.isa) } catch { throw d.fail("\(error)") }
+            func adopt(_ storage: FloatStorage) throws(CompiledModelError) -> PackedMatrixB {
                 // The matrix copies the floats; the storage must outlive that copy.
-                return try withExtendedLifetime(storage) { try PackedMatrixB(prepacked: storage.buffer, k: k, n: n, kc: kc, isa: d.isa) }
+                defer { withExtendedLifetime(storage) {} }
+                do { return try PackedMatrixB(prepacked: storage.buffer, k: k, n: n, kc: kc, isa: d.isa) } catch { throw d.fail("\(error)") }
             }
+            return try names.map { name throws(CompiledModelError) in try adopt(try d.tensor(name, count: count)) }
         }
         let form: GEMMConvForm
         if !winogradNames.isEmpty {
@@ -110,7 +113,7 @@ extension GEMMConvWeights: StepKernel {
                                bias: try d.optionalTensor(o["bias"], count: out))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let (input, out) = (shapes.input, shapes.output)
         // A linear layer: [N, C] in, [N, S] out, read in place.
         let linear = input.rank == 2 && out.rank == 2 && isPointwise && groups == 1

@@ -89,7 +89,7 @@ public struct WinogradTransform: Sendable, Equatable {
         }
         var bt = [Float](), at = [Float](repeating: 0, count: m * alpha), g = [Double]()
         for (j, a) in points.enumerated() {
-            let others = points.enumerated().filter { $0.offset != j }.map(\.element)
+            let others = points.enumerated().filter { $0.offset != j }.map { $0.element }
             bt += product(others).map { Float($0) }
             let f = others.reduce(1.0) { $0 * (a - $1) }
             g += (0..<r).map { power(a, $0) / f }

@@ -5,7 +5,7 @@ final class ConcatKernel: AttributeFreeKernel {
 
     static func lower(_ r: LoweringRequest) throws(ExecutionError) -> ConcatKernel? { r.isOp("concat") ? ConcatKernel() : nil }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let out = shapes.output
         func rows(_ s: TensorShape) -> Int { s.elementCount / max(s.dims.last!, 1) }
         guard out.rank >= 1, shapes.inputs.allSatisfy({ $0.rank >= 1 }), shapes.inputs.map({ $0.dims.last! }).reduce(0, +) == out.dims.last,
@@ -30,7 +30,7 @@ final class AliasKernel: AttributeFreeKernel {
         r.isOp("flatten") || r.isOp("dropout") ? AliasKernel() : nil
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.input.elementCount == shapes.output.elementCount else { throw d.fail("alias changes the size") }
     }
 
@@ -68,7 +68,7 @@ final class ChannelGatherKernel: StepKernel {
         }
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> ChannelGatherKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> ChannelGatherKernel {
         if kind == "channel-shuffle" {
             guard let g = o["groups"]?.intValue else { throw d.fail("'groups' is missing") }
             return ChannelGatherKernel(.shuffle(groups: g))
@@ -84,7 +84,7 @@ final class ChannelGatherKernel: StepKernel {
         }
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard case .success(let out) = Graph.outputShape(op: op, inputs: [shapes.input], weights: []), out == shapes.output else {
             throw d.fail("\(name) does not fit \(shapes.input) → \(shapes.output)")
         }

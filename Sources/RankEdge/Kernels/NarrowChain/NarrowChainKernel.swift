@@ -20,7 +20,7 @@ extension NarrowChainWeights: StepKernel {
          ("core", .object(JSONObject(core.encodeFields(e, prefix: "core."))))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> NarrowChainWeights {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> NarrowChainWeights {
         guard let coreObject = o["core"]?.objectValue else { throw d.fail("a narrow chain needs its core") }
         let core = try NarrowConvWeights.decode(coreObject, kind: "narrow-direct", d)
         let (inC, out) = (try d.int(o, "in", min: 1), try d.int(o, "out", min: 1))
@@ -32,7 +32,7 @@ extension NarrowChainWeights: StepKernel {
             lastBias: try d.optionalTensor(o["last_bias"], count: Self.padded(out)))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let (input, out) = (shapes.input, shapes.output)
         guard input.rank == 4, input[3] == inChannels,
               let coreOut = d.convOutput(core.attributes, input: TensorShape([input[0], input[1], input[2], core.inChannels]),

@@ -15,7 +15,7 @@ extension NarrowConvWeights: StepKernel {
 
     func encode(_ e: KernelEncoder) -> [(String, JSONValue)] { encodeFields(e) }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> NarrowConvWeights {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> NarrowConvWeights {
         let attrs = try d.convAttributes(o)
         let (kh, kw) = (try d.int(o, "kh", min: 1), try d.int(o, "kw", min: 1))
         let (inC, out) = (try d.int(o, "in", min: 1), try d.int(o, "out", min: 1))
@@ -27,7 +27,7 @@ extension NarrowConvWeights: StepKernel {
                                  bias: try d.optionalTensor(o["bias"], count: out))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let (input, out) = (shapes.input, shapes.output)
         guard input.rank == 4, input[3] == inChannels, out == d.convOutput(attributes, input: input, weight: [outChannels, kh, kw, inChannels]),
               out[2] >= 1 else {

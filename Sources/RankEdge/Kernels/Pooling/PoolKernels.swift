@@ -23,14 +23,14 @@ final class PoolKernel: StepKernel {
                 ("padding", KernelEncoder.padding(a.padding)), ("count_include_pad", .bool(a.countIncludePad))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> PoolKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> PoolKernel {
         let k = try d.ints(o, "kernel_size", count: 2, min: 1), s = try d.ints(o, "stride", count: 2, min: 1)
         guard let include = o["count_include_pad"]?.boolValue else { throw d.fail("count_include_pad missing") }
         let attrs = PoolAttributes(kernel: Size2(k[0], k[1]), stride: Size2(s[0], s[1]), padding: try d.padding(o), countIncludePad: include)
         return PoolKernel(attrs, kind == "maxPool" ? .max : .average)
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.input.rank == 4,
               shapes.output == (try? Graph.outputShape(op: .maxPool(attributes), inputs: [shapes.input], weights: []).get()) else {
             throw d.fail("pool attributes do not match")
@@ -52,7 +52,7 @@ final class GlobalAvgPoolKernel: AttributeFreeKernel {
         r.isOp("globalAvgPool") ? GlobalAvgPoolKernel() : nil
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let input = shapes.input
         guard input.rank == 4, shapes.output == TensorShape([input[0], 1, 1, input[3]]) else { throw d.fail("shapes do not match") }
     }

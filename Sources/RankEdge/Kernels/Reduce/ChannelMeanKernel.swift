@@ -7,7 +7,7 @@ final class ChannelMeanKernel: AttributeFreeKernel {
         r.isOp("channelMean") ? ChannelMeanKernel() : nil
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard case .success(let out) = Graph.outputShape(op: .channelMean, inputs: [shapes.input], weights: []), out == shapes.output else {
             throw d.fail("channel mean does not fit \(shapes.input) → \(shapes.output)")
         }

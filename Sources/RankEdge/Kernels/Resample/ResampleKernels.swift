@@ -19,7 +19,7 @@ final class PadKernel: StepKernel {
         return fields
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> PadKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> PadKernel {
         let padding = try d.padding(o)
         switch o["mode"]?.stringValue {
         case "constant"?:
@@ -31,7 +31,7 @@ final class PadKernel: StepKernel {
         }
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard case .success(let out) = Graph.outputShape(op: .pad(attributes), inputs: [shapes.input], weights: []), out == shapes.output else {
             throw d.fail("pad does not fit \(shapes.input) → \(shapes.output)")
         }
@@ -72,7 +72,7 @@ final class ResizeKernel: StepKernel {
                          ("scale", .array([.float(a.scaleH), .float(a.scaleW)]))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> ResizeKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> ResizeKernel {
         let mode: ResizeMode
         switch o["mode"]?.stringValue {
         case "nearest"?:
@@ -85,12 +85,12 @@ final class ResizeKernel: StepKernel {
             throw d.fail("'coordinates' is missing or unknown")
         }
         let size = try d.ints(o, "size", count: 2, min: 1)
-        guard let scale = o["scale"]?.arrayValue?.compactMap(\.floatValue), scale.count == 2 else { throw d.fail("'scale' must be two numbers") }
+        guard let scale = o["scale"]?.arrayValue?.compactMap({ $0.floatValue }), scale.count == 2 else { throw d.fail("'scale' must be two numbers") }
         return ResizeKernel(ResizeAttributes(mode: mode, coordinates: coordinates, size: Size2(size[0], size[1]),
                                              scaleH: scale[0], scaleW: scale[1]))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard case .success(let out) = Graph.outputShape(op: .resize(attributes), inputs: [shapes.input], weights: []), out == shapes.output else {
             throw d.fail("resize does not fit \(shapes.input) → \(shapes.output)")
         }

@@ -15,7 +15,7 @@ extension SeparableRankWeights: StepKernel {
          ("bias", e.storeOptional("bias", bias))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> SeparableRankWeights {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> SeparableRankWeights {
         let s = try d.ints(o, "stride", count: 2, min: 1)
         let attrs = RankConv2DAttributes(stride: Size2(s[0], s[1]), padding: try d.padding(o))
         let (out, inC, rank, k) = (try d.int(o, "out", min: 1), try d.int(o, "in", min: 1), try d.int(o, "rank", min: 1), try d.int(o, "k", min: 1))
@@ -26,7 +26,7 @@ extension SeparableRankWeights: StepKernel {
                                     bias: try d.optionalTensor(o["bias"], count: out))
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let (input, out) = (shapes.input, shapes.output)
         let factor = TensorShape([outChannels, inChannels, rank, k])
         guard input.rank == 4, out == (try? Graph.outputShape(op: .rankConv2d(attributes), inputs: [input], weights: [factor, factor]).get()) else {

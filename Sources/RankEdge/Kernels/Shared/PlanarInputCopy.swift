@@ -1,3 +1,4 @@
+import CRankEdgeKernels
 /// The first phase of the steps whose kernels read zero-padded planes instead of NHWC rows (the
 /// separable rank conv, the narrow direct conv, the narrow chain): every image's planes written
 /// once, in units of parts shared between the slots, before any tile reads them. A part is an

@@ -23,7 +23,7 @@ extension TuckerChainWeights: StepKernel {
          ("last", .object(JSONObject(last.encodeFields(e, prefix: "last."))))]
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> TuckerChainWeights {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> TuckerChainWeights {
         guard let first = o["first"]?.objectValue, let core = o["core"]?.objectValue, let last = o["last"]?.objectValue else {
             throw d.fail("a chain needs first, core and last")
         }
@@ -36,7 +36,7 @@ extension TuckerChainWeights: StepKernel {
         return TuckerChainWeights(first: a, core: b, last: c)
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         let (input, out) = (shapes.input, shapes.output)
         guard input.rank == 4 else { throw d.fail("a chain needs an NHWC input, got \(input)") }
         let coreOut = d.convOutput(core.attributes, input: TensorShape([input[0], input[1], input[2], first.outChannels]),

@@ -19,7 +19,7 @@ final class UnaryKernel: StepKernel {
         return fields
     }
 
-    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws -> UnaryKernel {
+    static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> UnaryKernel {
         guard let name = o["function"]?.stringValue else { throw d.fail("'function' is missing") }
         if name == "hardSigmoid" {
             guard let alpha = o["alpha"]?.floatValue, let beta = o["beta"]?.floatValue, alpha.isFinite, beta.isFinite else {
@@ -31,7 +31,7 @@ final class UnaryKernel: StepKernel {
         return UnaryKernel(f)
     }
 
-    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws {
+    func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
         guard shapes.input == shapes.output else { throw d.fail("shapes differ") }
     }
 
