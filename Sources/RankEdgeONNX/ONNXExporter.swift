@@ -32,7 +32,7 @@ public struct ONNXExporter: Sendable {
         do {
             shapes = try graph.inferShapes()
         } catch {
-            throw .invalidGraph((error as? GraphValidationError)?.problems.map(\.description).joined(separator: "; ") ?? "\(error)")
+            throw .invalidGraph(error.problems.map(\.description).joined(separator: "; "))
         }
         var ctx = ExportContext(graph: graph, shapes: shapes)
         var g = Onnx_GraphProto()

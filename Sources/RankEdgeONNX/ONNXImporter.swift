@@ -97,7 +97,7 @@ public struct ONNXImporter: Sendable {
         do {
             try graph.validate()
         } catch {
-            throw .invalidGraph((error as? GraphValidationError)?.problems.map(\.description).joined(separator: "; ") ?? "\(error)")
+            throw .invalidGraph(error.problems.map(\.description).joined(separator: "; "))
         }
         return graph
     }

@@ -27,4 +27,8 @@ static inline void re_system_set_errno(int value) { errno = value; }
 // open(2) is variadic, which Swift cannot call; the Glibc overlay wraps it, and so does this.
 static inline int re_system_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 
+// The C API's error message for the calling thread (include/rankedge.h, rankedge_last_error),
+// kept in C because Swift has no thread-local storage in Embedded mode.
+void re_capi_set_error(const char *message);
+
 #endif
