@@ -69,14 +69,16 @@ private func model(_ p: OpaquePointer?) -> CModel? {
     return Unmanaged<CModel>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
 }
 
-/// Options from the C struct { int32_t threads; int32_t profiling; } (NULL: the defaults).
+/// Options from the C struct { int32_t threads, profiling, fixed_forms; } (NULL: the defaults).
 private func sessionOptions(_ raw: UnsafeRawPointer?) throws(RankEdgeError) -> InferenceSession.Options {
     let threads = raw.map { Int($0.load(fromByteOffset: 0, as: Int32.self)) } ?? 1
     let profiling = raw.map { $0.load(fromByteOffset: 4, as: Int32.self) != 0 } ?? false
+    let fixed = raw.map { $0.load(fromByteOffset: 8, as: Int32.self) != 0 } ?? false
     guard threads >= 0, threads <= 1024 else {
         throw .execution(.invalidOperands(op: "options", node: nil, message: "threads must be 0 to 1024, got \(threads)"))
     }
-    return InferenceSession.Options(threads: max(threads, 1), profiling: profiling)
+    return InferenceSession.Options(threads: max(threads, 1), rankConvForm: fixed ? .separable : .measure, profiling: profiling,
+                                    winograd: fixed ? .never : .measure)
 }
 
 private func open(_ bytes: [UInt8], _ rawOptions: UnsafeRawPointer?) throws(RankEdgeError) -> CModel {

@@ -32,7 +32,11 @@ typedef struct RankEdgeModel RankEdgeModel;
 
 typedef struct RankEdgeOptions {
   int32_t threads;   /* threads a run uses (>= 1; 0 means 1) */
-  int32_t profiling; /* nonzero: time every step (rankedge_model_profile) */
+  int32_t profiling; /* nonzero: time every step (rankedge_model_profile_step) */
+  int32_t fixed_forms; /* graphs only. 0: each rank conv's form and each 3x3/5x5 conv's Winograd
+                          tile are chosen by timing them on this CPU while loading (the fastest
+                          steps); nonzero: separable rank convs and no Winograd, by rule (a fast
+                          load, the same steps on every CPU) */
 } RankEdgeOptions;
 
 /* Why the last call on this thread failed (empty if none did). Valid until the next failing call

@@ -1,6 +1,6 @@
 /* classify: runs a RankEdge model (.rkg) through the C API (include/rankedge.h).
  *
- *   classify MODEL [--threads N] [--input RAW] [--output RAW] [--profile]
+ *   classify MODEL [--threads N] [--input RAW] [--output RAW] [--profile] [--fixed-forms]
  *
  * RAW files are little-endian float32, NHWC, one or more whole samples; without --input the
  * model gets one sample of a fixed ramp. Prints the shapes, the top 5 scores of the first sample
@@ -27,16 +27,17 @@ static float *read_floats(const char *path, size_t *count) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: classify MODEL [--threads N] [--input RAW] [--output RAW] [--profile]\n");
+    fprintf(stderr, "usage: classify MODEL [--threads N] [--input RAW] [--output RAW] [--profile] [--fixed-forms]\n");
     return 2;
   }
-  RankEdgeOptions options = {.threads = 1, .profiling = 0};
+  RankEdgeOptions options = {.threads = 1, .profiling = 0, .fixed_forms = 0};
   const char *input_path = NULL, *output_path = NULL;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) options.threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--input") && i + 1 < argc) input_path = argv[++i];
     else if (!strcmp(argv[i], "--output") && i + 1 < argc) output_path = argv[++i];
     else if (!strcmp(argv[i], "--profile")) options.profiling = 1;
+    else if (!strcmp(argv[i], "--fixed-forms")) options.fixed_forms = 1;
     else { fprintf(stderr, "classify: unknown argument '%s'\n", argv[i]); return 2; }
   }
 
