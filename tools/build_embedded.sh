@@ -6,8 +6,10 @@
 #   tools/build_embedded.sh x86_64  [OUT_DIR]   # this machine, as a check
 #
 # OUT_DIR (default .build/embedded/ARCH) receives librankedge.a and rankedge.h. Link a C program
-# with the toolchain's clang and ld.lld (GNU ld refuses a copy relocation in the Swift object):
-#   clang --target=aarch64-linux-gnu -fuse-ld=lld -static app.c librankedge.a -lm -lpthread
+# with the toolchain's clang and ld.lld (GNU ld refuses a copy relocation in the Swift object);
+# every function has its own section, so --gc-sections keeps only what the program reaches:
+#   clang --target=aarch64-linux-gnu --gcc-toolchain=/usr -fuse-ld=lld -static -Wl,--gc-sections \
+#       app.c librankedge.a -lm -lpthread
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 arch="${1:?usage: build_embedded.sh aarch64|x86_64 [OUT_DIR]}"
@@ -48,7 +50,7 @@ MAP
 
 # One whole-module compile of the runtime, the Embedded-only shims and the C API.
 "$bin/swiftc" -target "$swift_target" -enable-experimental-feature Embedded -enable-experimental-feature Extern \
-    -wmo -parse-as-library -Osize -module-name RankEdge \
+    -wmo -parse-as-library -Osize -module-name RankEdge -Xfrontend -function-sections \
     -I "$work/modules/CRankEdgeKernels" -I "$root/embedded/CRankEdgeSystem" "${swift_cc[@]}" \
     -c $(find "$root/Sources/RankEdge" -name '*.swift' | sort) "$root"/embedded/*.swift \
     -o "$work/obj/rankedge_swift.o"

@@ -14,7 +14,7 @@ enum TestGraphs {
             do {
                 _ = try g.inferShapes()
                 return g
-            } catch let error as GraphValidationError {
+            } catch {  // a GraphValidationError: inferShapes throws only that
                 guard let problem = error.problems.first, let name = problem.node,
                       let index = g.nodes.firstIndex(where: { $0.name == name }), g.nodes[index].op == .linear
                 else { throw error }
