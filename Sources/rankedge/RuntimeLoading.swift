@@ -44,8 +44,11 @@ func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throw
                                loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)
         }
         let loaded = nowMilliseconds()
+        let cache = MeasurementCacheFile.open(refresh: choices.remeasure)
         let session = try InferenceSession(graph: contents.graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form,
-                                                                                 fuseChains: choices.fuseChains, winograd: winograd))
+                                                                                 fuseChains: choices.fuseChains, winograd: winograd,
+                                                                                 measurementCache: cache))
+        MeasurementCacheFile.save(cache)
         try session.prepare(batch: batch ?? contents.graph.inputs.first?.shape[0] ?? 1)
         return LoadedModel(path: path, graph: contents.graph, session: session, precompiled: false,
                            loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)

@@ -44,7 +44,7 @@ public enum GraphCompiler {
         let (optimized, choices) = try optimize(graph, options: options, isa: isa)
         let groups = EpilogueFusion.groups(optimized, fuseChains: options.fuseChains)
         let (winograd, winogradChoices) = try ConvFormSelector.chooseWinograd(optimized, groups: groups, policy: options.winograd, batch: options.batch,
-                                                                    threads: options.threads, isa: isa)
+                                                                    threads: options.threads, isa: isa, cache: options.measurementCache)
         let ops = try Lowering.lower(optimized, groups: groups, isa: isa, winograd: winograd)
         return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
     }

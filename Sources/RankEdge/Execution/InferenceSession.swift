@@ -23,12 +23,15 @@ public final class InferenceSession {
         public var fuseChains: Bool
         /// Which 3×3 and 5×5 stride-1 convs run in the Winograd form; without `optimize`, `.measure` means never.
         public var winograd: WinogradPolicy
+        /// Layer timings kept from earlier compiles on this CPU (`CompileOptions.measurementCache`).
+        public var measurementCache: MeasurementCache?
 
         public init(threads: Int = 1, isa: GEMMISA? = nil, rankConvForm: RankConvFormPolicy = .measure,
-                    optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false, winograd: WinogradPolicy = .measure) {
+                    optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false, winograd: WinogradPolicy = .measure,
+                    measurementCache: MeasurementCache? = nil) {
             self.threads = threads; self.isa = isa; self.rankConvForm = rankConvForm
             self.optimize = optimize; self.profiling = profiling; self.fuseChains = fuseChains
-            self.winograd = winograd
+            self.winograd = winograd; self.measurementCache = measurementCache
         }
     }
 
@@ -47,7 +50,8 @@ public final class InferenceSession {
             model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
                                                                             rankConvForm: options.rankConvForm,
                                                                             fuseChains: options.fuseChains,
-                                                                            winograd: options.winograd))
+                                                                            winograd: options.winograd,
+                                                                            measurementCache: options.measurementCache))
         } else {
             model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm, winograd: options.winograd)
         }
