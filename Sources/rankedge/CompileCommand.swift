@@ -29,11 +29,12 @@ struct CompileCommand: ParsableCommand {
         let compiled: CompiledModel
         do {
             compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: runtime.rankForm,
-                                                                                    fuseChains: runtime.fuseChains, winograd: runtime.winograd))
+                                                                                    fuseChains: runtime.fuseChains, winograd: runtime.winograd,
+                                                                                    maxMemoryBytes: runtime.memory.bytes))
         } catch { throw CLIError("\(model): \(error)") }
         let session: InferenceSession
         do {
-            session = try InferenceSession(model: compiled, options: .init(threads: threads))
+            session = try InferenceSession(model: compiled, options: .init(threads: threads, maxMemoryBytes: runtime.memory.bytes))
             try session.prepare(batch: batch)
         } catch { throw CLIError("\(model): \(error)") }
         let contents = CompiledModelFile.contents(compiled, plan: session.planLayout.map { (batch, threads, $0) }, compileThreads: threads)

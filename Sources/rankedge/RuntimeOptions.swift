@@ -25,13 +25,14 @@ struct RuntimeOptions: ParsableArguments {
     var winograd: WinogradPolicy = .measure
     @Flag(help: "Run low-rank 1×1 → k×k → 1×1 chains band by band as one step (graph files only; chains with a narrow core are one step anyway).")
     var fuseChains = false
+    @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
     }
 
     func choices(isa: GEMMISA?) -> RuntimeChoices {
-        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd)
+        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd, maxMemoryBytes: memory.bytes)
     }
 }
 
@@ -43,4 +44,5 @@ struct RuntimeChoices {
     var rankForm = RankConvFormPolicy.measure
     var fuseChains = false
     var winograd = WinogradPolicy.measure
+    var maxMemoryBytes = MemoryBound.defaultBytes
 }

@@ -74,7 +74,7 @@ struct CompressCommand: ParsableCommand {
         options.hooiIterations = hooiIterations
         options.include = include
         options.exclude = exclude
-        guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
+        guard (1...256).contains(threads) else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
         options.threads = threads
         if let calibration, calibration < 1 { throw CLIError("--calibration must be at least 1") }
         guard val >= 1 else { throw CLIError("--val must be at least 1") }
