@@ -46,6 +46,12 @@ with tempfile.TemporaryDirectory() as d:
     expect_refusal("run --max-memory 1", ["run", model, "--cifar", cifar, "--index", "0", "--max-memory", "1"], memory)
     expect_refusal("eval --max-memory 1", ["eval", model, "--data", cifar, "--max-memory", "1"], memory)
     expect_refusal("import --max-memory 1", ["import", onnx, "-o", "out.rkg", "--max-memory", "1"], memory, "out.rkg")
+    # A bound lifted past what the machine has: the system's refusal is an error too, not an abort.
+    # (Only where the kernel refuses what it cannot back; with overcommit_memory=1 it never does.)
+    if open("/proc/sys/vm/overcommit_memory").read().strip() != "1":
+        expect_refusal("bench --batch 2000000 --max-memory 10^9 (524 GB asked of the system)",
+                       ["bench", model, "--batch", "2000000", "--iterations", "1", "--max-memory", "1000000000"],
+                       ("the system refused the memory",))
     expect_refusal("--max-memory 0", ["bench", model, "--max-memory", "0"], ("--max-memory must be at least 1",))
     expect_refusal("--threads 100000", ["bench", model, "--threads", "100000"], ("--threads must be between 1 and 256",))
 

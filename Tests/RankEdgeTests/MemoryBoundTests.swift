@@ -31,7 +31,7 @@ import Testing
         #expect(throws: ExecutionError.self) { try session.prepare(batch: Int.max / 2) }
         // The session still runs at a batch that fits.
         let y = try session.run(Tensor(zeros: TensorShape([2, 32, 32, 3])))
-        #expect(y.shape == TensorShape([2, 16]))
+        #expect(y.shape == TensorShape([2, 1, 1, 16]))
         let arena = try #require(session.memory).arenaBytes
         #expect(arena > 0 && arena < 1 << 30)
     }
@@ -88,6 +88,24 @@ import Testing
         #expect(MemoryBound.describe(12_400_000) == "12.4 MB")
         #expect(MemoryBound.describe(1_300_000) == "1.3 MB")
         #expect(MemoryBound.describe(250_400_000) == "250 MB")
+        #expect(MemoryBound.describe(Int.max) == "9223372036.85 GB")
+    }
+
+    /// With the bound lifted past the machine, the system's refusal is an error, not Swift's abort.
+    @Test func refusedAllocationIsAnError() throws {
+        #expect(FloatStorage(refusable: Int.max) == nil)
+        #expect(FloatStorage(refusable: -1) == nil)
+        #expect(FloatStorage(refusable: 0)?.count == 0)
+        // Only where the kernel refuses what it cannot back (not with vm.overcommit_memory=1).
+        let overcommit = (try? String(decoding: readFileBytes("/proc/sys/vm/overcommit_memory"), as: UTF8.self)) ?? "1"
+        guard overcommit.hasPrefix("0") || overcommit.hasPrefix("2"), let physical = MemoryBound.physicalBytes else { return }
+        // An arena of 16 floats per pixel, four times physical memory (and far past swap).
+        let batch = max(4 * physical / (32 * 32 * 16 * 4), 1)
+        let session = try InferenceSession(graph: Self.graph(), options: .init(maxMemoryBytes: .max))
+        #expect { try session.prepare(batch: batch) } throws: { error in
+            guard case .allocationRefused? = error as? ExecutionError else { return false }
+            return "\(error)".contains("the system refused")
+        }
     }
 
     /// A compiled file's stored layout with offsets near Int.max is invalid, not an overflow trap.

@@ -49,9 +49,13 @@ final class ExecutionPlan {
         try MemoryBound.check(MemoryBound.sum([arenaBytes, scratchBytes, residentBytes]), bound: maxMemoryBytes,
                               what: "'\(graph.name)' at batch \(batch) (activation arena \(MemoryBound.describe(arenaBytes)), "
                                   + "scratch \(MemoryBound.describe(scratchBytes)), weights \(MemoryBound.describe(residentBytes)))")
-        let scratchRegion = FloatStorage(count: scratchCount)
+        // Within the bound, the system may still refuse (a bound raised past physical memory):
+        // an error then, not the abort of Swift's allocator.
+        guard let scratchRegion = FloatStorage(refusable: scratchCount), let arena = FloatStorage(refusable: layout.arenaFloats) else {
+            throw .allocationRefused(what: "'\(graph.name)' at batch \(batch) (activation arena \(MemoryBound.describe(arenaBytes)), "
+                                         + "scratch \(MemoryBound.describe(scratchBytes)))")
+        }
         self.scratch = scratchRegion
-        let arena = FloatStorage(count: layout.arenaFloats)
         self.arena = arena
         func pointer(_ tensor: String) -> UnsafeMutablePointer<Float> {
             arena.pointer + layout.offsets[assignment.tensorBuffer[tensor]!]

@@ -81,15 +81,20 @@ public enum MemoryBound {
     public static func describe(_ bytes: Int?) -> String {
         guard let bytes else { return "more than \(Int.max) bytes" }
         if bytes >= 1_000_000_000 {
-            let centi = (bytes + 5_000_000) / 10_000_000
+            let centi = rounded(bytes, 10_000_000)
             return "\(centi / 100).\(twoDigits(centi % 100)) GB"
         }
-        if bytes >= 100_000_000 { return "\((bytes + 500_000) / 1_000_000) MB" }
+        if bytes >= 100_000_000 { return "\(rounded(bytes, 1_000_000)) MB" }
         if bytes >= 100_000 {
-            let tenths = (bytes + 50_000) / 100_000
+            let tenths = rounded(bytes, 100_000)
             return "\(tenths / 10).\(tenths % 10) MB"
         }
         return "\(bytes) bytes"
+    }
+
+    /// bytes / unit to the nearest, without the overflow `(bytes + unit / 2) / unit` has near Int.max.
+    private static func rounded(_ bytes: Int, _ unit: Int) -> Int {
+        bytes / unit + (bytes % unit >= unit / 2 ? 1 : 0)
     }
 
     private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
