@@ -103,7 +103,7 @@ struct CompressCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let bytes: Data = try encoder.encode(result)
-            do { try bytes.write(to: URL(fileURLWithPath: report), options: Data.WritingOptions.atomic) } catch { throw CLIError("cannot write \(report): \(error)") }
+            do { try writeFileAtomically([UInt8](bytes), to: report) } catch { throw CLIError("cannot write \(report): \(error)") }
         }
         var written: [String] = []
         if let plots {
