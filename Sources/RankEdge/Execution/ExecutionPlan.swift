@@ -27,7 +27,8 @@ final class ExecutionPlan {
         }
         // Every arena holds its largest tensor: refusing here, before the kernels size their tiles
         // and scratch from these shapes, also keeps those products far from Int overflow.
-        if let largest = shapes.max(by: { ($0.value.checkedElementCount ?? .max) < ($1.value.checkedElementCount ?? .max) }) {
+        // Ties go to the first name, so the message is the same from run to run.
+        if let largest = shapes.max(by: { ($0.value.checkedElementCount ?? .max, $1.key) < ($1.value.checkedElementCount ?? .max, $0.key) }) {
             try MemoryBound.check(largest.value.checkedElementCount.flatMap { MemoryBound.bytes(floats: $0) }, bound: maxMemoryBytes,
                                   what: "'\(graph.name)' at batch \(batch) (tensor '\(largest.key)' \(largest.value) alone)")
         }

@@ -63,7 +63,8 @@ enum FileIO {
             if openError != EEXIST { break }
         }
         if fd < 0 { throw .cannotWrite(path: path, reason: errnoText(openError)) }
-        // Unlinked before the slot is freed: a signal in between unlinks a name already gone.
+        // Freed last, after the rename (or the unlink on failure): a signal up to then unlinks a
+        // name that is either still this write's temporary file or already gone.
         defer { PendingTemporaryFiles.remove(slot) }
 
         func fail(_ reason: String) -> RKGFormatError {
