@@ -33,12 +33,12 @@ struct CompileCommand: ParsableCommand {
         do {
             compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: runtime.rankForm,
                                                                                     fuseChains: runtime.fuseChains, winograd: runtime.winograd,
-                                                                                    measurementCache: cache))
+                                                                                    measurementCache: cache, maxMemoryBytes: runtime.memory.bytes))
         } catch { throw CLIError("\(model): \(error)") }
         MeasurementCacheFile.save(cache)
         let session: InferenceSession
         do {
-            session = try InferenceSession(model: compiled, options: .init(threads: threads))
+            session = try InferenceSession(model: compiled, options: .init(threads: threads, maxMemoryBytes: runtime.memory.bytes))
             try session.prepare(batch: batch)
         } catch { throw CLIError("\(model): \(error)") }
         let contents = CompiledModelFile.contents(compiled, plan: session.planLayout.map { (batch, threads, $0) }, compileThreads: threads)

@@ -29,6 +29,7 @@ struct RuntimeOptions: ParsableArguments {
     var cores: CoreList?
     @Flag(help: "Time the measured choices of a graph file again instead of reusing this CPU's earlier timings (docs/CLI.md).")
     var remeasure = false
+    @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
@@ -38,7 +39,8 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     func choices(isa: GEMMISA?) -> RuntimeChoices {
-        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd, cores: cores?.cores ?? [], remeasure: remeasure)
+        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd,
+                       cores: cores?.cores ?? [], remeasure: remeasure, maxMemoryBytes: memory.bytes)
     }
 }
 
@@ -54,6 +56,7 @@ struct RuntimeChoices {
     var cores: [Int] = []
     /// Ignore the stored layer timings (and replace them).
     var remeasure = false
+    var maxMemoryBytes = MemoryBound.defaultBytes
 }
 
 /// `--cores 0,2-3`: core numbers and ranges, each listed once.
