@@ -39,3 +39,6 @@ func open(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t) -> Int32
 /// The file-type bits typed as `mode_t`, as the Glibc overlay declares them (C's macros import as Int32).
 let S_IFMT = mode_t(CRankEdgeSystem.S_IFMT)
 let S_IFDIR = mode_t(CRankEdgeSystem.S_IFDIR)
+
+/// The default signal action, as the Glibc overlay declares it (C's SIG_DFL is a cast of 0).
+var SIG_DFL: __sighandler_t? { nil }

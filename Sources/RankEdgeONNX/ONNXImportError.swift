@@ -1,3 +1,5 @@
+import RankEdge
+
 /// One op type RankEdge cannot import, with every node that uses it.
 public struct UnsupportedONNXOp: Sendable, Equatable, CustomStringConvertible {
     public var opType: String
@@ -35,6 +37,10 @@ public enum ONNXImportError: Error, Sendable, Equatable, CustomStringConvertible
     case invalidTensor(tensor: String, reason: String)
     /// The converted graph failed RankEdge's validation (shape mismatch and the like).
     case invalidGraph(String)
+    /// Running the model would need more memory than the bound (`ONNXImporter.maxMemoryBytes`,
+    /// `--max-memory`): a graph input or activation declared with huge dimensions. `estimateBytes`
+    /// is nil past Int.max.
+    case memoryBoundExceeded(what: String, estimateBytes: Int?, boundBytes: Int)
 
     public var description: String {
         switch self {
@@ -60,6 +66,9 @@ public enum ONNXImportError: Error, Sendable, Equatable, CustomStringConvertible
             "tensor '\(tensor)': \(reason)"
         case .invalidGraph(let message):
             "imported graph is invalid: \(message)"
+        case .memoryBoundExceeded(let what, let estimate, let bound):
+            "\(what) needs \(MemoryBound.describe(estimate)) to run, above the memory bound of \(MemoryBound.describe(bound))"
+                + " (raise it with --max-memory MB, or maxMemoryBytes in the API)"
         }
     }
 }

@@ -20,8 +20,14 @@ public struct ONNXImporter: Sendable {
     /// Shapes given for graph inputs (ONNX order, NCHW for images): they replace symbolic
     /// dimensions (detection and OCR models export dynamic H and W); known dimensions must agree.
     public var inputShapes: [String: [Int]]
+    /// A model whose largest activation at batch 1 plus its weights needs more bytes than this is
+    /// refused (`ONNXImportError.memoryBoundExceeded`): it could not run here, and a graph input
+    /// declared 1×3×100000×100000 should fail at import, not at the first run.
+    public var maxMemoryBytes: Int
 
-    public init(inputShapes: [String: [Int]] = [:]) { self.inputShapes = inputShapes }
+    public init(inputShapes: [String: [Int]] = [:], maxMemoryBytes: Int = MemoryBound.defaultBytes) {
+        self.inputShapes = inputShapes; self.maxMemoryBytes = maxMemoryBytes
+    }
 
     /// Imports a serialized ONNX ModelProto.
     public func importModel(_ bytes: [UInt8]) throws(ONNXImportError) -> Graph {
@@ -62,6 +68,11 @@ public struct ONNXImporter: Sendable {
         }
         for input in realInputs {
             let (info, layout) = try Self.graphInput(input, given: inputShapes[input.name])
+            // Before any node: a huge input is refused without importing (or folding) anything.
+            let bytes = info.shape.checkedElementCount.flatMap { MemoryBound.bytes(floats: $0) }
+            if bytes.map({ $0 > maxMemoryBytes }) ?? true {
+                throw .memoryBoundExceeded(what: "graph input '\(input.name)' \(info.shape)", estimateBytes: bytes, boundBytes: maxMemoryBytes)
+            }
             ctx.inputs.append(info)
             ctx.values[input.name] = .activation(input.name, layout)
         }
@@ -99,7 +110,19 @@ public struct ONNXImporter: Sendable {
         } catch {
             throw .invalidGraph(error.problems.map(\.description).joined(separator: "; "))
         }
+        try checkMemory(graph)
         return graph
+    }
+
+    /// The largest activation at batch 1 plus the weights: no arena can run the graph in less.
+    func checkMemory(_ graph: Graph) throws(ONNXImportError) {
+        guard let largest = MemoryBound.largestActivation(graph, batch: 1) else { return }
+        let weights = MemoryBound.sum(graph.weights.values.map { MemoryBound.bytes(floats: $0.data.count) })
+        let estimate = MemoryBound.sum([largest.bytes, weights])
+        if estimate.map({ $0 > maxMemoryBytes }) ?? true {
+            throw .memoryBoundExceeded(what: "the model (tensor '\(largest.name)' \(largest.shape), weights \(MemoryBound.describe(weights)))",
+                                       estimateBytes: estimate, boundBytes: maxMemoryBytes)
+        }
     }
 
     /// One error listing every op type the importer cannot convert, with the nodes using it. An op

@@ -27,13 +27,18 @@ struct CompileCommand: ParsableCommand {
         let graph = try loadGraph(model)
         let start = nowMilliseconds()
         let compiled: CompiledModel
+        // compile is where a model is measured for this CPU on purpose: it times every choice now
+        // and leaves the timings for graph files run later.
+        let cache = MeasurementCacheFile.open(refresh: true)
         do {
             compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: runtime.rankForm,
-                                                                                    fuseChains: runtime.fuseChains, winograd: runtime.winograd))
+                                                                                    fuseChains: runtime.fuseChains, winograd: runtime.winograd,
+                                                                                    measurementCache: cache, maxMemoryBytes: runtime.memory.bytes))
         } catch { throw CLIError("\(model): \(error)") }
+        MeasurementCacheFile.save(cache)
         let session: InferenceSession
         do {
-            session = try InferenceSession(model: compiled, options: .init(threads: threads))
+            session = try InferenceSession(model: compiled, options: .init(threads: threads, maxMemoryBytes: runtime.memory.bytes))
             try session.prepare(batch: batch)
         } catch { throw CLIError("\(model): \(error)") }
         let contents = CompiledModelFile.contents(compiled, plan: session.planLayout.map { (batch, threads, $0) }, compileThreads: threads)

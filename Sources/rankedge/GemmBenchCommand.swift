@@ -50,7 +50,7 @@ struct GemmBenchCommand: ParsableCommand {
     var cpuTime = false
 
     func run() throws {
-        guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
+        guard (1...256).contains(threads) else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
         guard repeats >= 1 else { throw CLIError("--repeats must be at least 1") }
         guard minSampleMs > 0 else { throw CLIError("--min-sample-ms must be positive") }
         guard !cpuTime || threads == 1 else { throw CLIError("--cpu-time measures one thread; use it with --threads 1") }

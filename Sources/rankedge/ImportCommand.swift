@@ -38,6 +38,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "A text file of class names, one per line, in output order.")
     var labels: String?
 
+    @OptionGroup var memory: MemoryOption
+
     /// `--input-shape` values by input name.
     func parsedInputShapes() throws -> [String: [Int]] {
         var shapes: [String: [Int]] = [:]
@@ -63,7 +65,7 @@ struct ImportCommand: ParsableCommand {
         let bytes = try cliFileIO { try readFileBytes(model) }
         var graph: Graph
         do {
-            graph = try ONNXImporter(inputShapes: shapes).importModel(bytes)
+            graph = try ONNXImporter(inputShapes: shapes, maxMemoryBytes: memory.bytes).importModel(bytes)
         } catch {
             throw CLIError("\(model): \(error)")
         }

@@ -17,7 +17,8 @@ struct ModelRunner {
 
     init(graph: Graph, choices: RuntimeChoices = RuntimeChoices()) throws {
         let session: InferenceSession
-        do { session = try InferenceSession(graph: graph, options: .init(threads: choices.threads, isa: choices.isa, rankConvForm: choices.rankForm)) } catch {
+        do { session = try InferenceSession(graph: graph, options: .init(threads: choices.threads, isa: choices.isa, rankConvForm: choices.rankForm,
+                                                                                     maxMemoryBytes: choices.maxMemoryBytes)) } catch {
             throw CLIError("\(graph.name): \(error)")
         }
         try self.init(graph: graph, session: session, source: graph.name)

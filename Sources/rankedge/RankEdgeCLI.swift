@@ -21,6 +21,8 @@ struct RankEdgeCLI: ParsableCommand {
 @main
 enum Entry {
     static func main() {
+        // Ctrl-C or a kill while a file is being written removes the temporary file before dying.
+        PendingTemporaryFiles.cleanUpOnSignals()
         do {
             var command = try RankEdgeCLI.parseAsRoot()
             try command.run()

@@ -37,15 +37,18 @@ func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throw
             if let isa, isa != model.isa {
                 throw CLIError("\(path) is compiled for \(model.isa.rawValue); --isa \(isa.rawValue) needs a recompile")
             }
-            let session = try InferenceSession(model: model, options: .init(threads: choices.threads))
+            let session = try InferenceSession(model: model, options: .init(threads: choices.threads, maxMemoryBytes: choices.maxMemoryBytes))
             let loaded = nowMilliseconds()
             try session.prepare(batch: batch ?? model.graph.inputs.first?.shape[0] ?? 1)
             return LoadedModel(path: path, graph: model.graph, session: session, precompiled: true,
                                loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)
         }
         let loaded = nowMilliseconds()
+        let cache = MeasurementCacheFile.open(refresh: choices.remeasure)
         let session = try InferenceSession(graph: contents.graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form,
-                                                                                 fuseChains: choices.fuseChains, winograd: winograd))
+                                                                                 fuseChains: choices.fuseChains, winograd: winograd,
+                                                                                 measurementCache: cache, maxMemoryBytes: choices.maxMemoryBytes))
+        MeasurementCacheFile.save(cache)
         try session.prepare(batch: batch ?? contents.graph.inputs.first?.shape[0] ?? 1)
         return LoadedModel(path: path, graph: contents.graph, session: session, precompiled: false,
                            loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)

@@ -27,6 +27,9 @@ struct RuntimeOptions: ParsableArguments {
     var fuseChains = false
     @Option(help: ArgumentHelp("Run the threads on these cores, the calling thread on the first (Linux; e.g. the big cores of a big.LITTLE board: docs/CLI.md).", valueName: "list"))
     var cores: CoreList?
+    @Flag(help: "Time the measured choices of a graph file again instead of reusing this CPU's earlier timings (docs/CLI.md).")
+    var remeasure = false
+    @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
@@ -36,7 +39,8 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     func choices(isa: GEMMISA?) -> RuntimeChoices {
-        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd, cores: cores?.cores ?? [])
+        RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd,
+                       cores: cores?.cores ?? [], remeasure: remeasure, maxMemoryBytes: memory.bytes)
     }
 }
 
@@ -50,6 +54,9 @@ struct RuntimeChoices {
     var winograd = WinogradPolicy.measure
     /// Cores to pin the pool's threads to (empty: the OS places them).
     var cores: [Int] = []
+    /// Ignore the stored layer timings (and replace them).
+    var remeasure = false
+    var maxMemoryBytes = MemoryBound.defaultBytes
 }
 
 /// `--cores 0,2-3`: core numbers and ranges, each listed once.

@@ -36,12 +36,19 @@ public struct CompileOptions: Sendable {
     public var fuseChains: Bool
     /// Which 3×3 and 5×5 stride-1 convs run in the Winograd form (`ConvFormSelector.chooseWinograd`).
     public var winograd: WinogradPolicy
+    /// Layer timings from earlier compiles on this CPU (nil: every measured choice is timed now).
+    public var measurementCache: MeasurementCache?
+    /// The compile times layers at `batch`: a batch whose largest activation (with the weights)
+    /// is above this many bytes is refused (`ExecutionError.memoryBoundExceeded`) before any
+    /// measurement allocates. Default: `MemoryBound.defaultBytes`.
+    public var maxMemoryBytes: Int
 
     public init(isa: GEMMISA? = nil, threads: Int = 1, batch: Int? = nil, rankConvForm: RankConvFormPolicy = .measure,
                 foldBatchNorm: Bool = true, mergeLinearChains: Bool = true, fuseChains: Bool = false,
-                winograd: WinogradPolicy = .measure) {
+                winograd: WinogradPolicy = .measure, measurementCache: MeasurementCache? = nil,
+                maxMemoryBytes: Int = MemoryBound.defaultBytes) {
         self.isa = isa; self.threads = threads; self.batch = batch; self.rankConvForm = rankConvForm
         self.foldBatchNorm = foldBatchNorm; self.mergeLinearChains = mergeLinearChains; self.fuseChains = fuseChains
-        self.winograd = winograd
+        self.winograd = winograd; self.measurementCache = measurementCache; self.maxMemoryBytes = maxMemoryBytes
     }
 }

@@ -148,7 +148,7 @@ public enum ConvFormSelector {
 
     /// The Winograd transform per chosen node, and what was decided for every candidate.
     static func chooseWinograd(_ graph: Graph, groups: [FusionGroup], policy: WinogradPolicy, batch: Int?, threads: Int,
-                       isa: GEMMISA) throws(RuntimeError) -> ([String: WinogradTransform], [WinogradChoice]) {
+                       isa: GEMMISA, cache: MeasurementCache? = nil) throws(RuntimeError) -> ([String: WinogradTransform], [WinogradChoice]) {
         if policy == .never { return ([:], []) }
         let shapes = try lift { () throws(GraphValidationError) in try graph.inferShapes(batch: batch ?? graph.inputs.first?.shape[0] ?? 1) }
         let nodes = winogradCandidates(graph, groups: groups, shapes: shapes)
@@ -170,7 +170,7 @@ public enum ConvFormSelector {
                 let large = WinogradTransform.largest(forKernel: weight.shape[1])
                 let policies: [WinogradPolicy] = large == small ? [.never, .always] : [.never, .always, .large]
                 let times = try LayerTimer.timeInterleaved(policies.map { _ in (single, weights) }, input: input, isa: isa,
-                                                                   threads: threads, winograd: policies)
+                                                                   threads: threads, winograd: policies, cache: cache)
                 var choice = WinogradChoice(node: "", transform: nil, gemmMs: times[0], winogradMs: times[1],
                                             winograd4Ms: times.count > 2 ? times[2] : nil)
                 let fastest = times.indices.min { times[$0] < times[$1] }!

@@ -40,13 +40,25 @@ public final class CompiledModel: @unchecked Sendable {
 public enum GraphCompiler {
     public static func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) throws(RuntimeError) -> CompiledModel {
         try lift { () throws(GraphValidationError) in try graph.validate() }
+        try lift { () throws(ExecutionError) in try checkMemory(graph, options: options) }
         let isa = try lift { () throws(GEMMError) in try GEMMISA.resolve(options.isa) }
         let (optimized, choices) = try optimize(graph, options: options, isa: isa)
         let groups = EpilogueFusion.groups(optimized, fuseChains: options.fuseChains)
         let (winograd, winogradChoices) = try ConvFormSelector.chooseWinograd(optimized, groups: groups, policy: options.winograd, batch: options.batch,
-                                                                    threads: options.threads, isa: isa)
+                                                                    threads: options.threads, isa: isa, cache: options.measurementCache)
         let ops = try lift { () throws(ExecutionError) in try Lowering.lower(optimized, groups: groups, isa: isa, winograd: winograd) }
         return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
+    }
+
+    /// The layer timings run a layer at the compile batch with its input and output allocated: the
+    /// largest activation plus the weights is the least that takes, so above the bound the compile
+    /// stops here instead of failing an allocation mid-measurement.
+    static func checkMemory(_ graph: Graph, options: CompileOptions) throws(ExecutionError) {
+        guard let largest = MemoryBound.largestActivation(graph, batch: options.batch) else { return }
+        let weights = MemoryBound.sum(graph.weights.values.map { MemoryBound.bytes(floats: $0.data.count) })
+        let batch = options.batch ?? graph.inputs.first?.shape[0] ?? 1
+        try MemoryBound.check(MemoryBound.sum([largest.bytes, weights]), bound: options.maxMemoryBytes,
+                              what: "compiling '\(graph.name)' at batch \(batch) (tensor '\(largest.name)' \(largest.shape), weights \(MemoryBound.describe(weights)))")
     }
 
     /// The graph passes alone: each one keeps the graph's function (tested against the reference executor).

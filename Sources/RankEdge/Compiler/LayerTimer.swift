@@ -6,8 +6,30 @@ enum LayerTimer {
     /// load from another process cannot decide the choice by landing on one candidate only.
     /// `winograd`: each candidate's policy for its 3×3 convs (default: never, so a reconstructed
     /// kernel is timed in the GEMM form).
+    /// With a `cache`, candidates timed before on this CPU at the same shapes, ISA and threads are
+    /// not timed again, and new timings are added to it.
     static func timeInterleaved(_ candidates: [(node: Node, weights: [String: Tensor])], input: TensorShape, isa: GEMMISA,
-                                threads: Int, winograd: [WinogradPolicy]? = nil) throws(RuntimeError) -> [Double] {
+                                threads: Int, winograd: [WinogradPolicy]? = nil, cache: MeasurementCache? = nil) throws(RuntimeError) -> [Double] {
+        let key = cacheKey(candidates, input: input, isa: isa, threads: threads, winograd: winograd)
+        if let cached = cache?.times(for: key), cached.count == candidates.count { return cached }
+        let times = try measure(candidates, input: input, isa: isa, threads: threads, winograd: winograd)
+        cache?.store(times, for: key)
+        return times
+    }
+
+    /// What a timing depends on: each candidate's op with its attributes and weight shapes, the
+    /// input shape, the ISA, the thread count and the Winograd policies; not the weight values.
+    static func cacheKey(_ candidates: [(node: Node, weights: [String: Tensor])], input: TensorShape, isa: GEMMISA,
+                         threads: Int, winograd: [WinogradPolicy]?) -> String {
+        let parts = candidates.enumerated().map { index, candidate in
+            let shapes = candidate.node.weightInputs.map { candidate.weights[$0].map { "\($0.shape.dims)" } ?? "-" }
+            return "\(candidate.node.op) \(shapes.joined(separator: ",")) \(winograd?[index].rawValue ?? "never")"
+        }
+        return "\(isa.rawValue) t\(threads) x\(input.dims) | " + parts.joined(separator: " | ")
+    }
+
+    private static func measure(_ candidates: [(node: Node, weights: [String: Tensor])], input: TensorShape, isa: GEMMISA,
+                                threads: Int, winograd: [WinogradPolicy]?) throws(RuntimeError) -> [Double] {
         var rng = SeededRandom(seed: 1)
         let x = Tensor(shape: input, data: rng.uniformArray(count: input.elementCount, bound: 1))
         let sessions = try candidates.enumerated().map { index, candidate throws(RuntimeError) in

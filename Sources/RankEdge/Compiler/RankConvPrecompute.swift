@@ -21,7 +21,7 @@ enum RankConvPrecompute {
                 let input = shapes[node.inputs[0]]!
                 let dense = denseNode(node, attrs: attrs, in: &g)
                 let times = try LayerTimer.timeInterleaved([(node, graph.weights), (dense.node, dense.weights)], input: input, isa: isa,
-                                                threads: options.threads)
+                                                threads: options.threads, cache: options.measurementCache)
                 (choice.separableMs, choice.denseMs) = (times[0], times[1])
                 choice.form = times[1] < times[0] ? .dense : .separable
             }

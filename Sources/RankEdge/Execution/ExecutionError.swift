@@ -18,6 +18,11 @@ public enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible 
     case unsupported(node: String, message: String)
     /// A kernel refused its arguments at run time (a runtime bug, reported rather than trapped).
     case kernelFailed(node: String, message: String)
+    /// What `what` needs (estimated before allocating; nil: past Int.max) is above the memory bound
+    /// (`InferenceSession.Options.maxMemoryBytes`, `CompileOptions.maxMemoryBytes`, `--max-memory`).
+    case memoryBoundExceeded(what: String, estimateBytes: Int?, boundBytes: Int)
+    /// The system refused memory the bound allowed (a bound above what the machine can give).
+    case allocationRefused(what: String)
 
     public var description: String {
         switch self {
@@ -39,6 +44,11 @@ public enum ExecutionError: Error, Sendable, Equatable, CustomStringConvertible 
             return "node '\(node)': not supported by the fast runtime: \(message)"
         case .kernelFailed(let node, let message):
             return "node '\(node)': kernel failed: \(message)"
+        case .memoryBoundExceeded(let what, let estimate, let bound):
+            return "\(what) needs \(MemoryBound.describe(estimate)), above the memory bound of \(MemoryBound.describe(bound))"
+                + " (raise it with --max-memory MB, or maxMemoryBytes in the API)"
+        case .allocationRefused(let what):
+            return "\(what): the system refused the memory (lower --max-memory MB, or maxMemoryBytes in the API, to fail before asking)"
         }
     }
 

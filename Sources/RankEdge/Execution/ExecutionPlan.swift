@@ -15,12 +15,22 @@ final class ExecutionPlan {
     let shapes: [String: TensorShape]
 
     /// `layout`, when given (from a compiled file), is used if it is valid for these buffers.
-    init(model: CompiledModel, batch: Int, threads: Int, layout given: ArenaLayout? = nil) throws(ExecutionError) {
+    /// Nothing is allocated before the memory the plan needs (arena, scratch, plus `residentBytes`
+    /// already held, the weights) is known to be within `maxMemoryBytes`.
+    init(model: CompiledModel, batch: Int, threads: Int, layout given: ArenaLayout? = nil,
+         maxMemoryBytes: Int = .max, residentBytes: Int = 0) throws(ExecutionError) {
         self.batch = batch
         self.threads = threads
         let graph = model.graph
         do { shapes = try graph.inferShapes(batch: batch) } catch {
             throw .invalidOperands(op: "graph", node: nil, message: "\(error)")
+        }
+        // Every arena holds its largest tensor: refusing here, before the kernels size their tiles
+        // and scratch from these shapes, also keeps those products far from Int overflow.
+        // Ties go to the first name, so the message is the same from run to run.
+        if let largest = shapes.max(by: { ($0.value.checkedElementCount ?? .max, $1.key) < ($1.value.checkedElementCount ?? .max, $0.key) }) {
+            try MemoryBound.check(largest.value.checkedElementCount.flatMap { MemoryBound.bytes(floats: $0) }, bound: maxMemoryBytes,
+                                  what: "'\(graph.name)' at batch \(batch) (tensor '\(largest.key)' \(largest.value) alone)")
         }
         let ops = model.ops
         let planShapes = shapes
@@ -28,8 +38,6 @@ final class ExecutionPlan {
         let reshaped = ops.map { ReshapedKernel($0.prepared, stepShapes($0), threads: threads) }
         let scratchFloats = reshaped.map { $0.scratchFloats }
         let assignment = BufferAssignment(ops: ops, inputs: graph.inputs.map { $0.name }, outputs: graph.outputs, shapes: shapes)
-        let scratchRegion = FloatStorage(count: scratchFloats.max() ?? 0)
-        self.scratch = scratchRegion
         requests = assignment.requests
         if let given, MemoryPlanner.isValid(given, for: requests) {
             layout = given
@@ -37,7 +45,18 @@ final class ExecutionPlan {
             layout = MemoryPlanner.plan(requests)
         }
         let layout = self.layout
-        let arena = FloatStorage(count: layout.arenaFloats)
+        let scratchCount = scratchFloats.max() ?? 0
+        let (arenaBytes, scratchBytes) = (MemoryBound.bytes(floats: layout.arenaFloats), MemoryBound.bytes(floats: scratchCount))
+        try MemoryBound.check(MemoryBound.sum([arenaBytes, scratchBytes, residentBytes]), bound: maxMemoryBytes,
+                              what: "'\(graph.name)' at batch \(batch) (activation arena \(MemoryBound.describe(arenaBytes)), "
+                                  + "scratch \(MemoryBound.describe(scratchBytes)), weights \(MemoryBound.describe(residentBytes)))")
+        // Within the bound, the system may still refuse (a bound raised past physical memory):
+        // an error then, not the abort of Swift's allocator.
+        guard let scratchRegion = FloatStorage(refusable: scratchCount), let arena = FloatStorage(refusable: layout.arenaFloats) else {
+            throw .allocationRefused(what: "'\(graph.name)' at batch \(batch) (activation arena \(MemoryBound.describe(arenaBytes)), "
+                                         + "scratch \(MemoryBound.describe(scratchBytes)))")
+        }
+        self.scratch = scratchRegion
         self.arena = arena
         func pointer(_ tensor: String) -> UnsafeMutablePointer<Float> {
             arena.pointer + layout.offsets[assignment.tensorBuffer[tensor]!]

@@ -23,18 +23,28 @@ public final class InferenceSession {
         public var fuseChains: Bool
         /// Which 3×3 and 5×5 stride-1 convs run in the Winograd form; without `optimize`, `.measure` means never.
         public var winograd: WinogradPolicy
+        /// Layer timings kept from earlier compiles on this CPU (`CompileOptions.measurementCache`).
+        public var measurementCache: MeasurementCache?
+        /// The most bytes the session may hold for a batch (activation arena, scratch, weights) and
+        /// the compile may measure with; a batch or graph needing more is refused with
+        /// `ExecutionError.memoryBoundExceeded` before anything is allocated. Default: three
+        /// quarters of physical memory (`MemoryBound.defaultBytes`).
+        public var maxMemoryBytes: Int
 
         public init(threads: Int = 1, isa: GEMMISA? = nil, rankConvForm: RankConvFormPolicy = .measure,
-                    optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false, winograd: WinogradPolicy = .measure) {
+                    optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false, winograd: WinogradPolicy = .measure,
+                    measurementCache: MeasurementCache? = nil, maxMemoryBytes: Int = MemoryBound.defaultBytes) {
             self.threads = threads; self.isa = isa; self.rankConvForm = rankConvForm
             self.optimize = optimize; self.profiling = profiling; self.fuseChains = fuseChains
-            self.winograd = winograd
+            self.winograd = winograd; self.measurementCache = measurementCache; self.maxMemoryBytes = maxMemoryBytes
         }
     }
 
     public let model: CompiledModel
     public let threads: Int
     public var profiling: Bool
+    /// See `Options.maxMemoryBytes`; checked by every `prepare` (and so every run at a new batch).
+    public let maxMemoryBytes: Int
     public let pool: ThreadPool
     private var plan: ExecutionPlan?
     private var profileSeconds: UnsafeMutableBufferPointer<Double>
@@ -47,12 +57,15 @@ public final class InferenceSession {
             model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
                                                                             rankConvForm: options.rankConvForm,
                                                                             fuseChains: options.fuseChains,
-                                                                            winograd: options.winograd))
+                                                                            winograd: options.winograd,
+                                                                            measurementCache: options.measurementCache,
+                                                                            maxMemoryBytes: options.maxMemoryBytes))
         } else {
             model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm, winograd: options.winograd)
         }
         threads = options.threads
         profiling = options.profiling
+        maxMemoryBytes = options.maxMemoryBytes
         pool = .shared
         profileSeconds = .allocate(capacity: max(model.ops.count, 1))
         profileSeconds.initialize(repeating: 0)
@@ -65,6 +78,7 @@ public final class InferenceSession {
         self.model = model
         threads = options.threads
         profiling = options.profiling
+        maxMemoryBytes = options.maxMemoryBytes
         pool = .shared
         profileSeconds = .allocate(capacity: max(model.ops.count, 1))
         profileSeconds.initialize(repeating: 0)
@@ -73,6 +87,11 @@ public final class InferenceSession {
 
     deinit { profileSeconds.deallocate() }
 
+    /// The graph's weights as float32, counted against the memory bound with the arena.
+    private var weightBytes: Int {
+        MemoryBound.sum(model.graph.weights.values.map { MemoryBound.bytes(floats: $0.data.count) }) ?? .max
+    }
+
     /// Binds the model to `batch` now (planning memory and allocating the arena), so the first
     /// run does not pay for it.
     public func prepare(batch: Int) throws(ExecutionError) {
@@ -80,7 +99,10 @@ public final class InferenceSession {
         guard batch >= 1 else { throw ExecutionError.invalidOperands(op: "session", node: nil, message: "batch must be at least 1, got \(batch)") }
         var stored: ArenaLayout?
         if let s = model.storedLayout, s.batch == batch, s.threads == threads { stored = s.layout }
-        plan = try ExecutionPlan(model: model, batch: batch, threads: threads, layout: stored)
+        // The old plan goes first, so a batch that fits alone is not refused for two arenas.
+        plan = nil
+        plan = try ExecutionPlan(model: model, batch: batch, threads: threads, layout: stored,
+                                 maxMemoryBytes: maxMemoryBytes, residentBytes: weightBytes)
     }
 
     // MARK: Running

@@ -195,7 +195,9 @@ public enum MemoryPlanner {
         guard layout.offsets.count == requests.count else { return false }
         for (i, r) in requests.enumerated() {
             let o = layout.offsets[i]
-            guard o >= 0, o % alignment == 0, r.floats >= 0, o + r.floats <= layout.arenaFloats else { return false }
+            // Offsets come from files: an end past Int.max is invalid, not a trap.
+            let (end, overflow) = o.addingReportingOverflow(r.floats)
+            guard o >= 0, o % alignment == 0, r.floats >= 0, !overflow, end <= layout.arenaFloats else { return false }
         }
         for i in requests.indices {
             for j in requests.indices where j > i && requests[i].overlapsInTime(requests[j]) {

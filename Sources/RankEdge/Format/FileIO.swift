@@ -50,12 +50,24 @@ enum FileIO {
         var generator = SystemRandomNumberGenerator()
         var fd: Int32 = -1
         var temp = ""
+        var slot: Int?
+        var openError: Int32 = 0
         for _ in 0..<16 {
             temp = directory + "." + base + ".tmp-" + String(generator.next() as UInt64, radix: 36)
+            // Recorded before it exists, so a signal at any instant after finds it (a name that
+            // collides, EEXIST, is another writer's random name: dropped before the next try).
+            slot = PendingTemporaryFiles.add(temp)
             fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 || errno != EEXIST { break }
+            if fd >= 0 { break }
+            openError = errno
+            PendingTemporaryFiles.remove(slot)
+            slot = nil
+            if openError != EEXIST { break }
         }
-        if fd < 0 { throw .cannotWrite(path: path, reason: errnoText(errno)) }
+        if fd < 0 { throw .cannotWrite(path: path, reason: errnoText(openError)) }
+        // Freed last, after the rename (or the unlink on failure): a signal up to then unlinks a
+        // name that is either still this write's temporary file or already gone.
+        defer { PendingTemporaryFiles.remove(slot) }
 
         func fail(_ reason: String) -> RKGFormatError {
             close(fd)
@@ -72,6 +84,7 @@ enum FileIO {
             }
             written += n
         }
+        if writePauseMicroseconds > 0 { usleep(writePauseMicroseconds) }
         if fsync(fd) != 0 { throw fail(errnoText(errno)) }
         if close(fd) != 0 {
             let code = errno
@@ -87,6 +100,13 @@ enum FileIO {
         let dirFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
         if dirFD >= 0 { _ = fsync(dirFD); close(dirFD) }
     }
+
+    /// RANKEDGE_WRITE_PAUSE_MS: a pause between writing the temporary file and renaming it, so a
+    /// test can send a signal inside that window every time (tools/check_interrupted_writes.sh).
+    static let writePauseMicroseconds: UInt32 = {
+        guard let text = getenv("RANKEDGE_WRITE_PAUSE_MS"), let ms = UInt32(String(cString: text)), ms <= 60_000 else { return 0 }
+        return ms * 1000
+    }()
 
     /// ("dir/", "name") for "dir/name"; ("", "name") for a bare name.
     static func split(_ path: String) -> (directory: String, base: String) {

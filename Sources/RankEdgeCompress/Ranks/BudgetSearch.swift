@@ -242,7 +242,7 @@ struct SensitivityCache {
         guard let path else { return }
         do {
             let data = try JSONEncoder().encode(File(key: key, baseline: baseline, layers: entries))
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try writeFileAtomically([UInt8](data), to: path)
         } catch { throw .badOption("cannot write the sensitivity cache \(path): \(error)") }
     }
 }

@@ -40,7 +40,7 @@ struct PerturbationScoreCache {
         guard let path else { return }
         do {
             let data = try JSONEncoder().encode(File(key: key, layers: entries))
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try writeFileAtomically([UInt8](data), to: path)
         } catch { throw .badOption("cannot write the perturbation score cache \(path): \(error)") }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RankEdge
 
 /// The SVG plots of `rankedge compress --plots DIR`: one file per chart, drawn from the report alone.
 public enum CompressionPlots {
@@ -154,18 +155,8 @@ struct PlotFileNames {
     }
 }
 
-/// Writes a temporary file beside `path` and renames it over `path`: a rename within one directory
-/// replaces in one step, so a failed or interrupted run never leaves half a plot behind.
+/// RankEdge's atomic writer (temporary file beside `path`, fsync, rename): a failed or interrupted
+/// run never leaves half a plot, nor, on a signal, the temporary file.
 private func writeAtomically(_ text: String, to path: String) throws {
-    let temporary = path + "." + UUID().uuidString + ".tmp"
-    do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            let reason = POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: reason])
-        }
-    } catch {
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw error
-    }
+    try writeFileAtomically(Array(text.utf8), to: path)
 }

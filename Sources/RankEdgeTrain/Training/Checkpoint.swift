@@ -1,4 +1,5 @@
 import Foundation
+import RankEdge
 
 /// Everything that defines a training run; a checkpoint only resumes a run with the same config.
 public struct TrainingConfig: Codable, Equatable, Sendable {
@@ -112,8 +113,9 @@ public struct Checkpoint {
     /// Writes to a temporary file in the same directory, then renames over `path`.
     public func write(to path: String) throws {
         let bytes = try encode()
-        do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) }
-        catch { throw CheckpointError.cannotWrite(path, error.localizedDescription) }
+        // RankEdge's writer: its temporary file is removed if a signal ends the process mid-write.
+        do { try writeFileAtomically(bytes, to: path) }
+        catch { throw CheckpointError.cannotWrite(path, "\(error)") }
     }
 
     public static func read(path: String) throws -> Checkpoint {

@@ -75,7 +75,7 @@ struct CompressCommand: ParsableCommand {
         options.hooiIterations = hooiIterations
         options.include = include
         options.exclude = exclude
-        guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
+        guard (1...256).contains(threads) else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
         options.threads = threads
         guard latencyRounds >= 1 else { throw CLIError("--latency-rounds must be ≥ 1") }
         options.latencyRounds = latencyRounds
@@ -106,7 +106,7 @@ struct CompressCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let bytes: Data = try encoder.encode(result)
-            do { try bytes.write(to: URL(fileURLWithPath: report), options: Data.WritingOptions.atomic) } catch { throw CLIError("cannot write \(report): \(error)") }
+            do { try writeFileAtomically([UInt8](bytes), to: report) } catch { throw CLIError("cannot write \(report): \(error)") }
         }
         var written: [String] = []
         if let plots {

@@ -17,6 +17,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Option(help: "Images per runtime call.") var batch: Int = 50
     @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var memory: MemoryOption
 
     struct Report: Encodable {
         struct PerClass: Encodable { var label: Int; var name: String; var accuracy: Double?; var correct: Int; var count: Int }
@@ -41,7 +42,7 @@ struct EvalCommand: ParsableCommand {
         guard graph.inputs.count == 1, let shape, Array(shape.dims.dropFirst()) == split.imageShape else {
             throw CLIError("\(model): expects input \(shape?.description ?? "none"), the images of \(data) are [N, \(split.height), \(split.width), \(split.channels)]")
         }
-        let runner = try ModelRunner(graph: graph)
+        let runner = try ModelRunner(graph: graph, choices: RuntimeChoices(maxMemoryBytes: memory.bytes))
         let normalization = Normalization(mean: runner.normalization.mean, std: runner.normalization.std)
         let backendName = "runtime"
 

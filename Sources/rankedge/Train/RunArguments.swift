@@ -37,7 +37,8 @@ struct RunArguments: ParsableArguments {
         if let evalLimit, evalLimit < 1 { throw CLIError("--eval-limit must be at least 1") }
         if let stopAfter, stopAfter < 1 { throw CLIError("--stop-after must be at least 1") }
         guard batch >= 1, batch <= 4096 else { throw CLIError("--batch must be between 1 and 4096") }
-        guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
+        // The same cap as run/bench/compile: a huge count would ask the system for that many threads.
+        guard (1...256).contains(threads) else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
         guard checkpointEvery >= 1, evalEvery >= 0, warmup >= 0 else { throw CLIError("--checkpoint-every, --eval-every and --warmup must not be negative") }
         if resume && checkpoint == nil { throw CLIError("--resume needs --checkpoint DIR") }
         if let optimizer, OptimizerKind(rawValue: optimizer) == nil { throw CLIError("unknown optimizer '\(optimizer)' (adam, sgd, adamw)") }

@@ -25,6 +25,7 @@ struct TrainBenchCommand: ParsableCommand {
 
     func run() throws {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1") }
+        guard (1...256).contains(threads) else { throw CLIError("--threads must be between 1 and 256, got \(threads)") }
         Parallel.setThreads(threads)
         guard let scheme = FactorFreezing(rawValue: freezeFactors) else {
             throw CLIError("unknown --freeze-factors '\(freezeFactors)' (none, first, first-last)")
