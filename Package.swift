@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "RankEdgeCompress", targets: ["RankEdgeCompress"]),
         .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
+        .executable(name: "rankedge-fuzz", targets: ["rankedge-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,6 +64,15 @@ let package = Package(
                 "RankEdgeONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // libFuzzer's driver entry point, declared for rankedge-fuzz (the library is linked only by
+        // -sanitize=fuzzer, given on the command line by tools/fuzz.sh).
+        .target(name: "CLibFuzzer"),
+        // Coverage-guided fuzzing of every reader of untrusted files; built normally it replays the
+        // committed corpus (fuzz/corpus) as a regression run (docs/RELIABILITY.md, "Fuzzing").
+        .executableTarget(
+            name: "rankedge-fuzz",
+            dependencies: ["RankEdge", "RankEdgeONNX", "RankEdgeTrain", "RankEdgeInput", "RankEdgeImageCodecs", "CPNG", "CTurboJPEG", "CLibFuzzer"]
         ),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeInput", "CRankEdgeKernels"]),
         .testTarget(name: "RankEdgeImageCodecsTests", dependencies: ["RankEdgeImageCodecs", "RankEdgeInput", "RankEdge", "CPNG", "CTurboJPEG"]),
