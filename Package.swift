@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
         .executable(name: "rankedge-fuzz", targets: ["rankedge-fuzz"]),
+        .executable(name: "rankedge-stress", targets: ["rankedge-stress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -74,6 +75,8 @@ let package = Package(
             name: "rankedge-fuzz",
             dependencies: ["RankEdge", "RankEdgeONNX", "RankEdgeTrain", "RankEdgeInput", "RankEdgeImageCodecs", "CPNG", "CTurboJPEG", "CLibFuzzer"]
         ),
+        // InferenceSession under concurrent load: outputs bit-identical to single runs, resident memory flat.
+        .executableTarget(name: "rankedge-stress", dependencies: ["RankEdge", "RankEdgeZoo"]),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeInput", "CRankEdgeKernels"]),
         .testTarget(name: "RankEdgeImageCodecsTests", dependencies: ["RankEdgeImageCodecs", "RankEdgeInput", "RankEdge", "CPNG", "CTurboJPEG"]),
         .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdgeCompress", "RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeONNX"],
