@@ -16,7 +16,7 @@ targets=("$@")
 start=$(date +%s)
 swift build -c release --product rankedge-fuzz -j "${FUZZ_BUILD_JOBS:-2}" --scratch-path .build/fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DRANKEDGE_LIBFUZZER -Xswiftc -use-ld=lld 2>&1 \
-    | grep -v "Cannot export local symbol" | grep -E "error|warning: unre|Build of|Compiling [A-Za-z]+ \(" || true
+    | grep -v "Cannot export local symbol" | grep -E "error|Build of" || true
 bin=.build/fuzz/release/rankedge-fuzz
 [ -x "$bin" ] || { echo "fuzz: build failed" >&2; exit 1; }
 echo "fuzz: build took $(( $(date +%s) - start )) s"
