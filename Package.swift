@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "RankEdgeCompress", targets: ["RankEdgeCompress"]),
         .library(name: "RankEdgeONNX", targets: ["RankEdgeONNX"]),
         .executable(name: "rankedge", targets: ["rankedge"]),
+        .executable(name: "rankedge-fuzz", targets: ["rankedge-fuzz"]),
+        .executable(name: "rankedge-stress", targets: ["rankedge-stress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,6 +66,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libFuzzer's driver entry point, declared for rankedge-fuzz (the library is linked only by
+        // -sanitize=fuzzer, given on the command line by tools/fuzz.sh).
+        .target(name: "CLibFuzzer"),
+        // Coverage-guided fuzzing of every reader of untrusted files; built normally it replays the
+        // committed corpus (fuzz/corpus) as a regression run (docs/RELIABILITY.md, "Fuzzing").
+        .executableTarget(
+            name: "rankedge-fuzz",
+            dependencies: ["RankEdge", "RankEdgeONNX", "RankEdgeTrain", "RankEdgeInput", "RankEdgeImageCodecs", "CPNG", "CTurboJPEG", "CLibFuzzer"]
+        ),
+        // InferenceSession under concurrent load: outputs bit-identical to single runs, resident memory flat.
+        .executableTarget(name: "rankedge-stress", dependencies: ["RankEdge", "RankEdgeZoo"]),
         .testTarget(name: "RankEdgeTests", dependencies: ["RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeInput", "CRankEdgeKernels"]),
         .testTarget(name: "RankEdgeImageCodecsTests", dependencies: ["RankEdgeImageCodecs", "RankEdgeInput", "RankEdge", "CPNG", "CTurboJPEG"]),
         .testTarget(name: "RankEdgeTrainTests", dependencies: ["RankEdgeTrain", "RankEdgeCompress", "RankEdge", "RankEdgeReference", "RankEdgeZoo", "RankEdgeONNX"],

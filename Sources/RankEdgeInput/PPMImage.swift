@@ -39,6 +39,10 @@ public struct PPMImage: Sendable {
         i += 1  // exactly one whitespace byte separates the header from the pixels
         let need = w * h * 3
         guard bytes.count - i >= need else { throw fail("pixel data is truncated: \(bytes.count - i) of \(need) bytes") }
+        // A sample above maxval would scale past 255 (a trap in UInt8(_:)); found by fuzzing.
+        if maxval < 255, let above = bytes[i..<(i + need)].first(where: { Int($0) > maxval }) {
+            throw fail("pixel value \(above) is above maxval \(maxval)")
+        }
         width = w; height = h
         pixels = maxval == 255 ? Array(bytes[i..<(i + need)]) : bytes[i..<(i + need)].map { UInt8(Int($0) * 255 / maxval) }
     }

@@ -13,6 +13,15 @@ import Testing
         #expect(throws: InputError.self) { try PPMImage(bytes: Array("P6\n2 1\n65535\n".utf8) + [UInt8](repeating: 0, count: 12)) }
     }
 
+    /// Found by fuzzing (fuzz/corpus/ppm/crash-maxval-25.ppm): samples above a maxval below 255
+    /// trapped in the scaling to 0…255; they are now one InputError.
+    @Test func ppmSampleAboveMaxvalIsAnError() throws {
+        let crash: [UInt8] = Array("P6\n5 4\n25\u{7f}".utf8) + (0..<60).map { UInt8(($0 * 37) % 256) }
+        #expect(throws: InputError.self) { try PPMImage(bytes: crash) }
+        let fine = try PPMImage(bytes: Array("P6\n1 1\n25\n".utf8) + [0, 12, 25])
+        #expect(fine.pixels == [0, 122, 255])
+    }
+
     @Test func normalizationRoundTripsThroughMetadata() throws {
         var g = buildMiniVGG(MiniVGGOptions(kernel: 3))
         #expect(try InputNormalization(graph: g, channels: 3) == .unit(channels: 3))

@@ -7,7 +7,21 @@
 ///     let logits = try session.run(image)
 ///     print(session.profile)          // per-layer times, when `profiling` is on
 ///
-/// A session is not safe to run from two threads at once.
+/// ## Threads
+///
+/// A session is **not** safe to use from two threads at once: a run writes the session's arena,
+/// plan and profile in place. What is safe:
+/// - one session per thread, each built from the same `CompiledModel` (`init(model:)`): a
+///   compiled model is immutable once built and may be shared by any number of sessions, which
+///   then give bit-identical outputs for the same input, batch and `threads`;
+/// - one session shared by several threads with every call to `run`, `prepare`, `profile` and
+///   `resetProfile` under a lock (e.g. `Mutex<InferenceSession>`), so runs take turns.
+///
+/// Sessions on different threads share `ThreadPool.shared`: one job runs in the pool at a time,
+/// and a session that finds it busy runs that loop on its own thread instead of waiting, with the
+/// same result. `rankedge-stress` (tools/check_sessions.sh in `make test`) runs 4 threads × mixed
+/// models and batch sizes both ways and checks both rules: outputs bit-identical to single runs,
+/// resident memory flat (docs/RELIABILITY.md, "Concurrency").
 public final class InferenceSession {
     public struct Options: Sendable {
         public var threads: Int
@@ -72,6 +86,7 @@ public final class InferenceSession {
         pool.prepare(threads: threads)
     }
 
+    /// A session on an already compiled model; many sessions (one per thread) may share `model`.
     public init(model: CompiledModel, options: Options = Options()) throws(RuntimeError) {
         guard options.threads >= 1 else { throw runtimeError(ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)")) }
         guard model.isa.isAvailable else { throw runtimeError(GEMMError.isaUnavailable(model.isa)) }

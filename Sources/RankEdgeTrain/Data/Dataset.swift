@@ -75,6 +75,11 @@ public struct Dataset: Sendable {
         return Dataset(train: nil, test: try LabeledImages.readCIFAR10(path: path), classNames: cifar10ClassNames, format: .cifar10File)
     }
 
+    /// An .npz dataset already in memory (what `load` does with an .npz file); `source` names it in errors.
+    public static func decodeNPZ(_ bytes: [UInt8], source: String, training: Bool) throws -> Dataset {
+        try NPZDataset.load(bytes: bytes, path: source, training: training)
+    }
+
     static func loadFolder(_ directory: String, training: Bool) throws -> Dataset {
         let dir = URL(fileURLWithPath: directory)
         func file(_ name: String) -> String { dir.appendingPathComponent(name).path }

@@ -77,19 +77,28 @@ extension LabeledImages {
     /// One CIFAR-10 binary file: per record a label byte (0–9) and 3072 pixel bytes (1024 red,
     /// 1024 green, 1024 blue, each 32×32 row-major).
     public static func readCIFAR10(path: String) throws -> LabeledImages {
-        try readCIFARRecords(path: path, format: "CIFAR-10", labelBytes: 1, classes: 10)
+        try decodeCIFAR10(readDatasetFile(path), source: path)
+    }
+
+    /// `readCIFAR10` on bytes in memory; `source` names them in errors.
+    public static func decodeCIFAR10(_ bytes: [UInt8], source: String) throws -> LabeledImages {
+        try cifarRecords(bytes, source: source, format: "CIFAR-10", labelBytes: 1, classes: 10)
     }
 
     /// One CIFAR-100 binary file: per record a coarse label byte (0–19), a fine label byte (0–99)
     /// and 3072 pixel bytes. The labels are the fine ones.
     public static func readCIFAR100(path: String) throws -> LabeledImages {
-        try readCIFARRecords(path: path, format: "CIFAR-100", labelBytes: 2, classes: 100)
+        try decodeCIFAR100(readDatasetFile(path), source: path)
+    }
+
+    /// `readCIFAR100` on bytes in memory; `source` names them in errors.
+    public static func decodeCIFAR100(_ bytes: [UInt8], source: String) throws -> LabeledImages {
+        try cifarRecords(bytes, source: source, format: "CIFAR-100", labelBytes: 2, classes: 100)
     }
 
     /// Records of `labelBytes` label bytes (the last one is the label; a leading one is CIFAR-100's
     /// coarse label, 0–19) followed by a 32×32×3 planar image.
-    static func readCIFARRecords(path: String, format: String, labelBytes: Int, classes: Int) throws -> LabeledImages {
-        let bytes = try readDatasetFile(path)
+    static func cifarRecords(_ bytes: [UInt8], source path: String, format: String, labelBytes: Int, classes: Int) throws -> LabeledImages {
         let imageSize = 3072, recordSize = labelBytes + imageSize
         guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
             throw DataError.malformed(path, "size \(bytes.count) bytes is not a positive multiple of the \(recordSize)-byte \(format) record")

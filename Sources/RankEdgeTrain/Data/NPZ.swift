@@ -6,7 +6,11 @@ import RankEdge
 /// against the file before anything is allocated from it: no size a header claims is trusted.
 enum NPZDataset {
     static func load(path: String, training: Bool) throws -> Dataset {
-        let zip = try ZipArchive(path: path)
+        try load(bytes: readDatasetFile(path), path: path, training: training)
+    }
+
+    static func load(bytes: [UInt8], path: String, training: Bool) throws -> Dataset {
+        let zip = try ZipArchive(bytes: bytes, path: path)
         var members: [String: ZipArchive.Entry] = [:]
         for e in zip.entries where e.name.hasSuffix(".npy") { members[String(e.name.dropLast(4))] = e }
         let found = members.isEmpty ? "no .npy arrays" : "arrays " + members.keys.sorted().joined(separator: ", ")
@@ -347,8 +351,6 @@ struct ZipArchive {
     let path: String
     let bytes: [UInt8]
     let entries: [Entry]
-
-    init(path: String) throws { try self.init(bytes: readDatasetFile(path), path: path) }
 
     init(bytes: [UInt8], path: String) throws {
         self.path = path
