@@ -82,7 +82,7 @@ expect_error "bad layout" run "$work/r20.rkg" --raw-input "$work/x.f32" --layout
 expect_error "a broken PNG given as --input is one error, not float32" run "$work/r20.rkg" --input "$work/picture.png"
 version=$("$bin" --version)
 [[ $version == "rankedge "* ]] && ok "--version: $version" || bad "--version: $version"
-for isa in neon avx2; do
+for isa in neon avx2 avx512; do
     if ! "$bin" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa" >/dev/null 2>&1; then
         expect_error "compile for $isa on a CPU without it" compile "$work/r20.rkg" -o "$work/$isa.rkg" --target "$isa"
         # A compiled file whose target this CPU lacks: rewrite the target of a native one.

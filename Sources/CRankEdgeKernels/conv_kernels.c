@@ -2,7 +2,8 @@
  * The conv kernels that are not GEMMs (depthwise, narrow direct, separable rank-L, narrow chain,
  * Winograd transforms): one body (conv_kernels_impl.h, winograd_impl.h) instantiated per ISA under
  * public names, the per-ISA tables, and the dispatch through them. The AVX2 instance is compiled
- * through a target attribute only, and its table is given out only when re_cpu_supports(RE_ISA_AVX2).
+ * through a target attribute only, and its table is given out only when re_cpu_supports(RE_ISA_AVX2)
+ * (or, for AVX-512 models, re_cpu_supports(RE_ISA_AVX512)) says so.
  */
 #include <string.h>
 #include "kernels_internal.h"
@@ -163,6 +164,8 @@ const re_conv_kernels *re_conv_kernels_get(int isa) {
     case RE_ISA_SCALAR: return &re_conv_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
     case RE_ISA_AVX2: return re_cpu_supports(RE_ISA_AVX2) ? &re_conv_avx2 : NULL;
+    /* AVX-512 has its own GEMM kernels only; these bodies run as the AVX2 instance (isa_instances.h). */
+    case RE_ISA_AVX512: return re_cpu_supports(RE_ISA_AVX512) ? &re_conv_avx2 : NULL;
 #endif
 #if defined(__aarch64__)
     case RE_ISA_NEON: return &re_conv_neon;

@@ -24,6 +24,28 @@ static int x86_has_avx2_fma(void) {
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
     return (ebx >> 5) & 1;
 }
+
+/* AVX-512 F and VL on top of AVX2 + FMA, with the OS saving the opmask and both halves of the
+ * ZMM file (XCR0 bits 5-7) as well as XMM and YMM. */
+static int x86_has_avx512(void) {
+    if (!x86_has_avx2_fma()) return 0;
+    if ((read_xcr0() & 0xe6) != 0xe6) return 0;
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+    const int f = (ebx >> 16) & 1;
+    const int vl = (ebx >> 31) & 1;
+    return f && vl;
+}
+
+/* CPUID traps to the hypervisor on VMs (microseconds), so each question is asked once. */
+static int x86_cached(_Atomic int *cached, int (*probe)(void)) {
+    int value = atomic_load_explicit(cached, memory_order_relaxed);
+    if (value < 0) {
+        value = probe();
+        atomic_store_explicit(cached, value, memory_order_relaxed);
+    }
+    return value;
+}
 #endif
 
 int re_cpu_supports(re_isa isa) {
@@ -33,14 +55,17 @@ int re_cpu_supports(re_isa isa) {
     case RE_ISA_AVX2:
 #if defined(__x86_64__) || defined(_M_X64)
         {
-            /* CPUID traps to the hypervisor on VMs (microseconds), so ask once. */
             static _Atomic int cached = -1;
-            int value = atomic_load_explicit(&cached, memory_order_relaxed);
-            if (value < 0) {
-                value = x86_has_avx2_fma();
-                atomic_store_explicit(&cached, value, memory_order_relaxed);
-            }
-            return value;
+            return x86_cached(&cached, x86_has_avx2_fma);
+        }
+#else
+        return 0;
+#endif
+    case RE_ISA_AVX512:
+#if defined(__x86_64__) || defined(_M_X64)
+        {
+            static _Atomic int cached = -1;
+            return x86_cached(&cached, x86_has_avx512);
         }
 #else
         return 0;
@@ -63,6 +88,12 @@ const re_gemm_kernels *re_gemm_kernels_get(re_isa isa) {
     case RE_ISA_AVX2:
 #if defined(__x86_64__) || defined(_M_X64)
         return &re_kernels_avx2;
+#else
+        return NULL;
+#endif
+    case RE_ISA_AVX512:
+#if defined(__x86_64__) || defined(_M_X64)
+        return &re_kernels_avx512;
 #else
         return NULL;
 #endif

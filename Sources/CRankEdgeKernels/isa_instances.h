@@ -4,6 +4,10 @@
  * it and calls it only after re_cpu_supports), NEON on AArch64. The including file defines
  * RE_INSTANCE_BODY (and optionally RE_INSTANCE_BODY_2), header names of bodies written with the
  * RE_SUFFIX / RE_ATTR macros this file sets. Not a public header.
+ *
+ * The bodies are written for 8-lane vectors, and AVX-512 models use the AVX2 instance: compiled
+ * for AVX-512 as they are, the depthwise and narrow direct kernels measured 10 % slower on AMD
+ * Zen 4 (docs/BENCHMARKS.md); AVX-512 has its own GEMM micro-kernel and packers only.
  */
 
 /* The portable instance: every helper is always_inline, so 8-wide vectors never cross a call and

@@ -42,6 +42,7 @@ static inline void re_store_tile_scalar(const float *tile, size_t tile_ld, float
 extern const re_gemm_kernels re_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const re_gemm_kernels re_kernels_avx2;
+extern const re_gemm_kernels re_kernels_avx512;
 #endif
 #if defined(__aarch64__)
 extern const re_gemm_kernels re_kernels_neon;

@@ -52,6 +52,18 @@ int re_pin_current_thread(int core) {
 #endif
 }
 
+int re_core_set_has(const re_core_set *set, int core) {
+    return core >= 0 && core < RE_MAX_CORES && (set->bits[core / 64] >> (core % 64) & 1ull) != 0;
+}
+
+int re_current_core(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
 int re_current_thread_cores(re_core_set *out) {
     memset(out, 0, sizeof *out);
 #if defined(__linux__)

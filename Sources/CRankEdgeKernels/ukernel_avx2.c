@@ -9,6 +9,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 
 #include <immintrin.h>
+#include "x86_transpose.h"
 
 #define AVX2_MR 6
 #define AVX2_NR 16
@@ -274,25 +275,6 @@ static void avx2_ukernel_rowa(size_t kc, const float *a, ptrdiff_t lda, const fl
  * multiply on thin GEMMs (N of a few panels reuses each A panel only a few times). Here eight
  * k-columns at a time: six row loads and an 8 x 8 in-register transpose (avx2_store_panel8).
  */
-AVX2_INLINE void avx2_transpose8(__m256 *r) {
-    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
 /*
  * Eight k-steps of a 6-row panel from six row vectors r[0..5]: transposed in registers (rows 6 and 7
  * zero), then eight overlapping stores of which each keeps its first six floats (the next store
@@ -301,7 +283,7 @@ AVX2_INLINE void avx2_transpose8(__m256 *r) {
 AVX2_INLINE void avx2_store_panel8(__m256 *r, float *dst) {
     r[6] = _mm256_setzero_ps();
     r[7] = _mm256_setzero_ps();
-    avx2_transpose8(r);
+    re_transpose8x8(r);
     for (int q = 0; q < 7; q++) _mm256_storeu_ps(dst + q * AVX2_MR, r[q]);
     _mm_storeu_ps(dst + 7 * AVX2_MR, _mm256_castps256_ps128(r[7]));
     _mm_storel_pi((__m64 *)(dst + 7 * AVX2_MR + 4), _mm256_extractf128_ps(r[7], 1));

@@ -1,7 +1,7 @@
 /*
  * The elementwise activations beyond ReLU (sigmoid, tanh, hard sigmoid, hard swish, SiLU, erf,
- * GELU): one body (unary_kernels_impl.h) instantiated per ISA, and the dispatch by re_isa. The AVX2
- * instance is compiled through a target attribute only and called only when the CPU supports it.
+ * GELU): one body (unary_kernels_impl.h) instantiated per ISA, and the dispatch by re_isa. The x86
+ * instances are compiled through target attributes only and called only when the CPU supports them.
  */
 #include <string.h>
 #include "kernels_internal.h"
@@ -14,7 +14,8 @@ typedef int re_v8i __attribute__((vector_size(32)));
 
 void re_unary(int isa, int function, const float *x, float *y, size_t n, float alpha, float beta) {
 #if defined(__x86_64__) || defined(_M_X64)
-    if (isa == RE_ISA_AVX2 && re_cpu_supports(RE_ISA_AVX2)) { re_unary_avx2(function, x, y, n, alpha, beta); return; }
+    /* AVX-512 models use the AVX2 instance (isa_instances.h). */
+    if ((isa == RE_ISA_AVX2 || isa == RE_ISA_AVX512) && re_cpu_supports(RE_ISA_AVX2)) { re_unary_avx2(function, x, y, n, alpha, beta); return; }
 #endif
 #if defined(__aarch64__)
     if (isa == RE_ISA_NEON) { re_unary_neon(function, x, y, n, alpha, beta); return; }

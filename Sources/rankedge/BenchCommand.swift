@@ -48,6 +48,11 @@ struct BenchCommand: ParsableCommand {
         var winograd_choices: [WinogradReport]
         var layers: [Layer]?
         var core_speeds: [CoreSpeedReport]?
+        /// Parallel steps of the timed runs that ran on the calling thread alone because steps before
+        /// them waited for a descheduled worker (ThreadPool's stall guard).
+        var jobs_run_alone_after_stalls: Int
+        /// Parallel steps of the timed runs whose caller waited for a worker descheduled mid-task.
+        var stalled_jobs: Int
     }
     struct CoreSpeedReport: Encodable { var core: Int, gemm96_us: Double, relative: Double }
 
@@ -73,16 +78,21 @@ struct BenchCommand: ParsableCommand {
         var output = [Float](repeating: 0, count: outShape.elementCount)
         var times = [Double](repeating: 0, count: iterations)
         var allocations: Double?
+        var soloBefore = 0, soloAfter = 0, stallsBefore = 0, stallsAfter = 0
         do {
             try input.withUnsafeBufferPointer { x in
                 try output.withUnsafeMutableBufferPointer { y in
                     for _ in 0..<warmup { try session.run(input: x, output: y) }
                     let before = heapAllocationCount()
+                    soloBefore = session.pool.jobsRunAloneAfterStalls
+                    stallsBefore = session.pool.stalledJobs
                     for i in 0..<iterations {
                         let start = nowMilliseconds()
                         try session.run(input: x, output: y)
                         times[i] = nowMilliseconds() - start
                     }
+                    soloAfter = session.pool.jobsRunAloneAfterStalls
+                    stallsAfter = session.pool.stalledJobs
                     if let before, let after = heapAllocationCount() {
                         allocations = Double(after - before) / Double(iterations)
                     }
@@ -131,7 +141,8 @@ struct BenchCommand: ParsableCommand {
                                winograd4_ms: $0.winograd4Ms)
             },
             layers: layers,
-            core_speeds: coreSpeeds?.map { CoreSpeedReport(core: $0.core, gemm96_us: $0.microseconds, relative: $0.relative) })
+            core_speeds: coreSpeeds?.map { CoreSpeedReport(core: $0.core, gemm96_us: $0.microseconds, relative: $0.relative) },
+            jobs_run_alone_after_stalls: soloAfter - soloBefore, stalled_jobs: stallsAfter - stallsBefore)
         if json { try printJSON(report); return }
 
         print("model    \(model): \(report.name) (\(report.precompiled ? "compiled" : "graph, compiled now") for \(report.isa)), \(report.steps) steps")
@@ -142,6 +153,10 @@ struct BenchCommand: ParsableCommand {
         }
         print(String(format: "latency  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  mean %.3f ms  min %.3f ms", report.p50_ms, report.p90_ms, report.p99_ms, report.mean_ms, report.min_ms))
         print(String(format: "spread   p10–p90 %.3f–%.3f ms (p90/p50 %.2f)", report.p10_ms, report.p90_ms, report.p90_ms / report.p50_ms))
+        if report.stalled_jobs > 0 {
+            print("stalls   \(report.stalled_jobs) parallel steps waited for a descheduled worker (a busy core?); "
+                  + "\(report.jobs_run_alone_after_stalls) steps after them ran on one thread")
+        }
         print("work     \(formatCount(macs)) MACs, " + String(format: "%.2f GFLOP/s at p50", report.gflops))
         print(String(format: "setup    load %.1f ms, compile %.1f ms", report.load_ms, report.compile_ms))
         print("memory   arena \(formatCount(memory.arenaBytes)) bytes, lower bound \(formatCount(memory.lowerBoundBytes)) bytes ("

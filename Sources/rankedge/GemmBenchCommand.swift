@@ -40,7 +40,7 @@ struct GemmBenchCommand: ParsableCommand {
     @Option(help: "Samples per library and shape; the median is reported.")
     var repeats = 5
 
-    @Option(help: "RankEdge kernels: scalar, avx2 or neon (default: RANKEDGE_ISA, else the best this CPU runs).")
+    @Option(help: "RankEdge kernels: scalar, avx2, avx512 or neon (default: RANKEDGE_ISA, else the best this CPU runs).")
     var isa: String?
 
     @Option(help: "Minimum duration of one sample, in milliseconds.")

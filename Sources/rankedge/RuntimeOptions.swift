@@ -3,7 +3,7 @@ import RankEdge
 
 /// An instruction set named on the command line; `native` is the best this CPU runs.
 enum ISAArgument: String, ExpressibleByArgument, CaseIterable {
-    case native, avx2, neon, scalar
+    case native, avx512, avx2, neon, scalar
 
     /// The ISA, checked against this CPU.
     func resolved() throws -> GEMMISA {

@@ -1,5 +1,8 @@
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import RankEdge
 
 @Suite struct ThreadPoolTests {
@@ -50,6 +53,51 @@ import Testing
             pool.parallelFor(tasks, threads: 3) { _ in counter.value.add(1) }
         }
         #expect(counter.value.load(ordering: .relaxed) == (0..<3000).reduce(0) { $0 + 1 + $1 % 4 })
+    }
+
+    /// A worker that is slow inside its task (as one descheduled by the OS is) makes a job stall;
+    /// the next jobs run on the caller alone for the backoff period, then workers are tried again.
+    /// Every index still runs exactly once.
+    @Test func stalledJobsRunOnTheCallerAloneForAWhile() {
+        let pool = ThreadPool(spinMicroseconds: 1000, stallMarginMicroseconds: 200, stallBackoffMilliseconds: 300)
+        pool.prepare(threads: 2)
+        let caller = pthread_self()
+        let onWorker = Counter(), done = Counter()
+        // Two tasks: the worker's takes 5 ms, the caller's 0.3 ms (long enough for the worker to
+        // claim the other), so the caller waits.
+        func job(slowWorker: Bool) {
+            pool.parallelFor(2, threads: 2) { _ in
+                if pthread_equal(pthread_self(), caller) == 0 {
+                    onWorker.value.add(1)
+                    if slowWorker { usleep(5000) }
+                } else if slowWorker {
+                    usleep(300)
+                }
+                done.value.add(1)
+            }
+        }
+        var stalls = 0
+        while pool.jobsRunAloneAfterStalls == 0, stalls < 50 {  // a worker slow to wake may miss a job
+            job(slowWorker: true)
+            stalls += 1
+        }
+        #expect(pool.jobsRunAloneAfterStalls == 1, "no period of caller-only jobs after \(stalls) stalled jobs")
+        let workerTasks = onWorker.value.load(ordering: .relaxed)
+        for _ in 0..<20 { job(slowWorker: false) }
+        #expect(onWorker.value.load(ordering: .relaxed) == workerTasks, "a worker ran a task during the period")
+        #expect(pool.jobsRunAloneAfterStalls == 21)
+        usleep(400_000)  // past the period: the workers are used again
+        var tries = 0
+        while onWorker.value.load(ordering: .relaxed) == workerTasks, tries < 1000 {
+            pool.parallelFor(64, threads: 2) { _ in
+                if pthread_equal(pthread_self(), caller) == 0 { onWorker.value.add(1) }
+                usleep(20)
+                done.value.add(1)
+            }
+            tries += 1
+        }
+        #expect(onWorker.value.load(ordering: .relaxed) > workerTasks, "workers never used after the period")
+        #expect(done.value.load(ordering: .relaxed) == 2 * stalls + 40 + 64 * tries)
     }
 
     @Test func prepareCreatesWorkersOnce() {

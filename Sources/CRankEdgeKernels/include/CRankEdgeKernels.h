@@ -6,7 +6,7 @@
  * driver (Sources/RankEdge/GEMM) owns every loop above the micro-kernel.
  *
  * ISA-specific code is compiled with __attribute__((target(...))) rather than global flags, so one
- * x86-64 binary carries the AVX2 kernels and only calls them when the CPU and OS support AVX2+FMA.
+ * x86-64 binary carries the AVX2 and AVX-512 kernels and only calls each when the CPU and OS support it.
  */
 #ifndef CRANKEDGEKERNELS_H
 #define CRANKEDGEKERNELS_H
@@ -22,6 +22,7 @@ typedef enum {
     RE_ISA_SCALAR = 0,
     RE_ISA_AVX2 = 1,  /* x86-64 AVX2 + FMA3, 6 x 16 tile */
     RE_ISA_NEON = 2,  /* ARMv8 AdvSIMD, 8 x 12 tile */
+    RE_ISA_AVX512 = 3,  /* x86-64 AVX-512 F + VL (with AVX2 + FMA3), 12 x 16 tile */
 } re_isa;
 
 /* Activation applied in the epilogue, after bias and residual. */
@@ -114,7 +115,8 @@ void re_gemm_block_by_rows(const re_gemm_kernels *ks, size_t kc, size_t mc, cons
 
 /*
  * The kernels for `isa`, or NULL when this build has no kernels for it (NEON on x86) or the CPU /
- * OS cannot run them (AVX2 without AVX2, FMA or OS-enabled YMM state).
+ * OS cannot run them (AVX2 without AVX2, FMA or OS-enabled YMM state; AVX-512 without F, VL or
+ * OS-enabled ZMM and mask state).
  */
 const re_gemm_kernels *re_gemm_kernels_get(re_isa isa);
 
@@ -134,6 +136,10 @@ int re_online_cores(void);
  * or an errno value: EINVAL for a core the machine lacks, ENOSYS where pinning is unsupported. */
 int re_pin_thread(const void *pthread_handle, int core);
 int re_pin_current_thread(int core);
+/* Whether `core` is in the set. */
+int re_core_set_has(const re_core_set *set, int core);
+/* The core the calling thread runs on now, or -1 where the OS cannot tell. */
+int re_current_core(void);
 /* The calling thread's allowed cores, read and restored around a pinned measurement. */
 int re_current_thread_cores(re_core_set *out);
 int re_set_current_thread_cores(const re_core_set *cores);

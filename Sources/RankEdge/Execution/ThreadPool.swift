@@ -25,6 +25,16 @@ public protocol ParallelWork: AnyObject {
 /// One job runs at a time. A call made while the pool is busy — from another thread, or from inside
 /// a job's body — runs its loop serially on the calling thread instead of waiting, so nested or
 /// concurrent use can never deadlock.
+///
+/// A worker the OS deschedules in the middle of a task (its core shared with another busy process)
+/// holds the caller until it runs again, a scheduler slice of milliseconds, far longer than a
+/// layer. The caller cannot take over a task another thread has started, so the pool watches for
+/// it instead: a job whose caller waited for its workers longer than it ran its own share (plus
+/// `stallMarginNanoseconds`) has stalled, and after a stall the pool runs the following jobs on the
+/// calling thread alone for a while, as one thread would. The while is `stallBackoffNanoseconds`,
+/// doubled (up to 64 times) when the workers stall again soon after being tried again, so a core
+/// that stays busy costs one stall per long period. On idle cores jobs do not stall, and nothing
+/// changes.
 public final class ThreadPool: @unchecked Sendable {
     /// The pool GEMM and the runtime use unless given another.
     public static let shared = ThreadPool()
@@ -67,8 +77,42 @@ public final class ThreadPool: @unchecked Sendable {
 
     private static let maxWorkers = 1000  // must fit the 11-bit "allowed" field of `job`
 
-    public init(spinMicroseconds: Int = 100) {
+    /// How much longer than its own share the caller may wait for workers before the job counts as
+    /// stalled: above a parked worker's wake-up and a task's length, below a scheduler slice.
+    public let stallMarginNanoseconds: Int
+    /// The first period of calling-thread-only jobs after stalls.
+    public let stallBackoffNanoseconds: Int
+    // Guarded by `jobLock` (only the job's caller touches them).
+    private var soloUntil = 0  // monotonic ns before which jobs run on the caller alone (0: none)
+    private var trialStarted = 0  // when the workers were last tried again after a period (0: never)
+    private var backoff: Int
+    private var soloJobs = 0
+    private var stalls = 0
+
+    /// Jobs run on the calling thread alone because recent ones stalled (see the type's comment).
+    public var jobsRunAloneAfterStalls: Int {
+        pthread_mutex_lock(jobLock)
+        defer { pthread_mutex_unlock(jobLock) }
+        return soloJobs
+    }
+
+    /// Jobs whose caller waited for a slow worker (see the type's comment).
+    public var stalledJobs: Int {
+        pthread_mutex_lock(jobLock)
+        defer { pthread_mutex_unlock(jobLock) }
+        return stalls
+    }
+
+    /// Whether workers are held to cores of their own when no cores were given (`ensureWorkers`).
+    public let placesWorkers: Bool
+
+    public init(spinMicroseconds: Int = 100, stallMarginMicroseconds: Int = 200, stallBackoffMilliseconds: Int = 20,
+                placesWorkers: Bool = true) {
+        self.placesWorkers = placesWorkers
         spinNanoseconds = spinMicroseconds * 1000
+        stallMarginNanoseconds = stallMarginMicroseconds * 1000
+        stallBackoffNanoseconds = stallBackoffMilliseconds * 1_000_000
+        backoff = stallBackoffMilliseconds * 1_000_000
         pthread_mutex_init(lock, nil)
         pthread_mutex_init(jobLock, nil)
         pthread_cond_init(wakeWorkers, nil)
@@ -117,7 +161,7 @@ public final class ThreadPool: @unchecked Sendable {
         defer { pthread_mutex_unlock(jobLock) }
         ensureWorkers(participants - 1)
         let helpers = min(participants - 1, workers.count)
-        guard helpers > 0 else {
+        guard helpers > 0, !runsAlone() else {
             for index in 0..<count { body(index) }
             return
         }
@@ -140,7 +184,7 @@ public final class ThreadPool: @unchecked Sendable {
         defer { pthread_mutex_unlock(jobLock) }
         ensureWorkers(participants - 1)
         let helpers = min(participants - 1, workers.count)
-        guard helpers > 0 else {
+        guard helpers > 0, !runsAlone() else {
             for index in 0..<count { work.run(task: index) }
             return
         }
@@ -159,10 +203,43 @@ public final class ThreadPool: @unchecked Sendable {
         if sleepers > 0 { pthread_cond_broadcast(wakeWorkers) }
         pthread_mutex_unlock(lock)
 
+        let started = monotonicNanoseconds()
         runTasks()
+        let ran = monotonicNanoseconds()
         // Close the job: no worker may enter from now on; wait for those inside to finish.
         let inside = job.bitwiseAnd(~Self.openBit, ordering: .acquiringAndReleasing).oldValue & Self.insideMask
-        if inside > 0 { waitForWorkersInside() }
+        var waited = 0
+        if inside > 0 {
+            waitForWorkersInside()
+            waited = monotonicNanoseconds() - ran
+        }
+        noteJob(stalled: waited > ran - started + stallMarginNanoseconds, at: ran + waited)
+    }
+
+    /// Whether this job runs on the caller alone, after a recent stall. Called with `jobLock` held.
+    private func runsAlone() -> Bool {
+        guard soloUntil != 0 else { return false }
+        let now = monotonicNanoseconds()
+        if now < soloUntil {
+            soloJobs += 1
+            return true
+        }
+        soloUntil = 0  // the period is over: the workers are tried again
+        trialStarted = now
+        return false
+    }
+
+    /// Starts a calling-thread-only period after a stalled job. Called with `jobLock` held.
+    private func noteJob(stalled: Bool, at now: Int) {
+        guard stalled else { return }
+        stalls += 1
+        // Stalling again soon after the workers were tried again: the load is still there.
+        if trialStarted != 0, now - trialStarted < 4 * backoff {
+            backoff = min(backoff * 2, stallBackoffNanoseconds * 64)
+        } else {
+            backoff = stallBackoffNanoseconds
+        }
+        soloUntil = now + backoff
     }
 
     private func runTasks() {
@@ -216,8 +293,24 @@ public final class ThreadPool: @unchecked Sendable {
             workers.append(thread)
             if !pinnedCores.isEmpty {
                 _ = re_pin_thread(&thread, Int32(pinnedCores[workers.count % pinnedCores.count]))
+            } else if placesWorkers, let core = Self.defaultCore(worker: workers.count, of: wanted) {
+                _ = re_pin_thread(&thread, Int32(core))
             }
         }
+    }
+
+    /// The core for worker `worker` (1-based) of `count` when none were given: the allowed cores
+    /// after the caller's, one worker each, or nil when they are too few for a core per thread
+    /// (the OS then places every thread). A worker left free to move can be put on the caller's
+    /// core when another process keeps its own busy, and the two then take turns on one core with
+    /// nothing for the pool to notice; held to its core, it is descheduled mid-piece instead,
+    /// which the stall guard sees (the type's comment).
+    private static func defaultCore(worker: Int, of count: Int) -> Int? {
+        var set = re_core_set()
+        guard re_current_thread_cores(&set) == 0 else { return nil }
+        let allowed = (0..<Int(re_online_cores())).filter { re_core_set_has(&set, Int32($0)) != 0 }
+        guard allowed.count > count, let here = allowed.firstIndex(of: Int(re_current_core())) else { return nil }
+        return allowed[(here + worker) % allowed.count]
     }
 
     /// Runs the calling thread on `cores[0]` and the workers on the others in turn (worker i on

@@ -16,6 +16,8 @@ public enum GEMMISA: String, Sendable, CaseIterable {
     case avx2
     /// ARMv8 AdvSIMD, 8 × 12 tile.
     case neon
+    /// x86-64 AVX-512 F + VL, 12 × 16 tile: B panels as AVX2's (NR 16), twice the rows.
+    case avx512
 
     /// The environment variable that forces an ISA for calls that do not name one.
     public static let environmentVariable = "RANKEDGE_ISA"
@@ -25,6 +27,7 @@ public enum GEMMISA: String, Sendable, CaseIterable {
         case .scalar: return RE_ISA_SCALAR
         case .avx2: return RE_ISA_AVX2
         case .neon: return RE_ISA_NEON
+        case .avx512: return RE_ISA_AVX512
         }
     }
 
@@ -33,7 +36,7 @@ public enum GEMMISA: String, Sendable, CaseIterable {
 
     /// Every ISA this machine can run, fastest first.
     public static func available() -> [GEMMISA] {
-        [.avx2, .neon, .scalar].filter { $0.isAvailable }
+        [.avx512, .avx2, .neon, .scalar].filter { $0.isAvailable }
     }
 
     /// The fastest ISA this machine can run, ignoring `RANKEDGE_ISA`.
@@ -81,8 +84,8 @@ struct GEMMKernels {
     let packA: re_pack_a_fn
     let packB: re_pack_b_fn
     let packRows: re_pack_rows_fn
-    /// The tallest MR of any kernel family (NEON's 8): sizes scratch before the ISA is known.
-    static let maxMR = 8
+    /// The tallest MR of any kernel family (AVX-512's 12): sizes scratch before the ISA is known.
+    static let maxMR = 12
     /// The table itself, for C loops that call the kernels (re_gemm_panel).
     let table: UnsafePointer<re_gemm_kernels>
 
