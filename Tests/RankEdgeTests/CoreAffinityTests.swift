@@ -1,6 +1,9 @@
 import CRankEdgeKernels
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import RankEdge
 
 /// Pinning the pool's threads to cores (`--cores`) and measuring each core's speed. The calling
@@ -42,6 +45,34 @@ import Testing
             pool.parallelFor(1000, threads: 3) { i in sum.add(i, ordering: .relaxed) }
             #expect(sum.load(ordering: .relaxed) == 499_500)
         }
+    }
+
+    /// Without --cores, a pool with a core per thread holds each worker to a core of its own, other
+    /// than the one its creator ran on; with placesWorkers false, or more threads than cores, the
+    /// OS places them.
+    @Test func workersGetCoresOfTheirOwnWhenThereAreEnough() {
+        let allowed = Self.allowedCores()
+        #if os(Linux)
+        let caller = pthread_self()
+        /// The allowed cores a worker reports from inside a task (nil if no task ran on a worker).
+        func workerCores(_ pool: ThreadPool, threads: Int) -> [Int]? {
+            let seen = Mutex<[Int]?>(nil)
+            for _ in 0..<200 {
+                pool.parallelFor(64, threads: threads) { _ in
+                    if pthread_equal(pthread_self(), caller) == 0 { seen.withLock { $0 = Self.allowedCores() } }
+                    for _ in 0..<2000 { re_cpu_relax() }
+                }
+                if let cores = seen.withLock({ $0 }) { return cores }
+            }
+            return nil
+        }
+        if allowed.count >= 2 {
+            let placed = workerCores(ThreadPool(spinMicroseconds: 10), threads: 2)
+            #expect(placed?.count == 1 && allowed.contains(placed![0]), "worker cores \(String(describing: placed))")
+        }
+        #expect(workerCores(ThreadPool(spinMicroseconds: 10, placesWorkers: false), threads: 2) == allowed)
+        #expect(workerCores(ThreadPool(spinMicroseconds: 10), threads: allowed.count + 1) == allowed)
+        #endif
     }
 
     @Test func aCoreTheMachineLacksIsATypedError() {
