@@ -42,6 +42,8 @@ struct BenchCommand: ParsableCommand {
         var macs: Int, gflops: Double
         var load_ms: Double, compile_ms: Double
         var peak_arena_bytes: Int, arena_lower_bound_bytes: Int, scratch_bytes: Int
+        /// The graph's weights and the steps' prepared copies, both resident; the process's peak RSS.
+        var graph_weight_bytes: Int, prepared_weight_bytes: Int, peak_rss_bytes: Int?
         var allocations_per_inference: Double?
         var steps: Int, nodes: Int
         var rank_conv_choices: [Choice]
@@ -126,6 +128,8 @@ struct BenchCommand: ParsableCommand {
         do { macs = try compiled.macs(batch: batch).values.reduce(0, +) } catch { throw CLIError("\(model): \(error)") }
         let p50 = percentile(50)
         let memory = session.memory!
+        let peakRSS = peakResidentBytes()  // before weightBytes, which allocates a little
+        let weights = compiled.weightBytes
         let report = Report(
             model: model, name: compiled.graph.name, isa: compiled.isa.rawValue, precompiled: loaded.precompiled,
             threads: runtime.threads, batch: batch, warmup: warmup, iterations: iterations,
@@ -134,6 +138,7 @@ struct BenchCommand: ParsableCommand {
             macs: macs, gflops: 2 * Double(macs) / (p50 * 1e6),
             load_ms: loaded.loadMilliseconds, compile_ms: loaded.compileMilliseconds,
             peak_arena_bytes: memory.arenaBytes, arena_lower_bound_bytes: memory.lowerBoundBytes, scratch_bytes: memory.scratchBytes,
+            graph_weight_bytes: weights.graph, prepared_weight_bytes: weights.prepared, peak_rss_bytes: peakRSS,
             allocations_per_inference: allocations, steps: compiled.ops.count, nodes: loaded.graph.nodes.count,
             rank_conv_choices: compiled.rankConvChoices.map { Choice(node: $0.node, form: $0.form.rawValue, dense_ms: $0.denseMs, separable_ms: $0.separableMs) },
             winograd_choices: compiled.winogradChoices.map {
@@ -162,6 +167,8 @@ struct BenchCommand: ParsableCommand {
         print("memory   arena \(formatCount(memory.arenaBytes)) bytes, lower bound \(formatCount(memory.lowerBoundBytes)) bytes ("
               + String(format: "%.3f×", Double(memory.arenaBytes) / Double(max(memory.lowerBoundBytes, 1)))
               + "), scratch \(formatCount(memory.scratchBytes)) bytes")
+        print("weights  graph \(formatCount(weights.graph)) bytes, prepared by the steps \(formatCount(weights.prepared)) bytes"
+              + (peakRSS.map { ", peak RSS \(formatCount($0)) bytes" } ?? ""))
         if let allocations { print(String(format: "heap     %.2f allocations per inference", allocations)) }
         for c in report.rank_conv_choices {
             print("rank     \(c.node): \(c.form)" + (c.dense_ms.map { String(format: " (dense %.3f ms, separable %.3f ms)", $0, c.separable_ms ?? 0) } ?? ""))

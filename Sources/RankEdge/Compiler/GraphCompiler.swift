@@ -18,6 +18,18 @@ public final class CompiledModel: @unchecked Sendable {
         self.winogradChoices = winogradChoices
     }
 
+    /// Bytes of weights this model keeps in memory: the graph's (which the steps' shapes and checks
+    /// read) and the steps' own prepared copies (packed panels, Winograd-transformed weights).
+    public var weightBytes: (graph: Int, prepared: Int) {
+        let encoder = KernelEncoder(graph: graph, counting: true)
+        for (i, op) in ops.enumerated() {
+            encoder.step = i
+            _ = op.prepared.encode(encoder)
+        }
+        let graphFloats = graph.weights.values.reduce(0) { $0 + $1.data.count }
+        return (graphFloats * MemoryLayout<Float>.size, encoder.storedFloats * MemoryLayout<Float>.size)
+    }
+
     /// Multiply-accumulates per inference at `batch`, by the optimised graph's own forms (a
     /// separable rank conv counts 2·L·k per pair, a reconstructed one k²).
     public func macs(batch: Int) throws(GraphValidationError) -> [String: Int] {

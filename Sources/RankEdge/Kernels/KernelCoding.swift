@@ -3,11 +3,19 @@
 final class KernelEncoder {
     private(set) var graph: Graph
     var step = 0
+    /// Only count what would be stored (`storedFloats`), copying nothing: what the steps hold.
+    let counting: Bool
+    private(set) var storedFloats = 0
 
-    init(graph: Graph) { self.graph = graph }
+    init(graph: Graph, counting: Bool = false) {
+        self.graph = graph
+        self.counting = counting
+    }
 
     /// Stores `values` and returns the JSON value that names them.
     func store(_ part: String, _ values: UnsafeBufferPointer<Float>) -> JSONValue {
+        storedFloats += values.count
+        if counting { return .string(part) }
         let name = graph.freshWeightName("\(CompiledModelFile.metadataKey)/\(step)/\(part)")
         graph.weights[name] = Tensor(shape: [values.count], data: Array(values))
         return .string(name)
