@@ -36,6 +36,12 @@ if "$CLANG" --target=aarch64-linux-gnu --gcc-toolchain=/usr -fuse-ld=lld -static
 else
   bad "linking examples/c/classify.c for aarch64"; cat "$work/link.log"; echo "$passed passed, $failed failed"; exit 1
 fi
+if "$CLANG" --target=aarch64-linux-gnu --gcc-toolchain=/usr -fuse-ld=lld -static -Wl,--gc-sections -O2 -Wall -Werror -I include \
+    tools/capi_test.c "$work/lib/librankedge.a" -lm -lpthread -o "$work/capi_test" 2>"$work/link.log"; then
+  ok "tools/capi_test.c linked for aarch64"
+else
+  bad "linking tools/capi_test.c for aarch64"; cat "$work/link.log"
+fi
 arm() { "$QEMU" "$work/classify" "$@"; }
 
 # Bad input through the C API: an error and a message, never a crash.
@@ -58,6 +64,51 @@ PY
 }
 export CMP="$work/cmp"
 python3 -c "import numpy as np; np.random.default_rng(1).uniform(-1,1,(1,32,32,3)).astype('<f4').tofile('$work/x1.f32'); np.random.default_rng(2).uniform(-1,1,(2,32,32,3)).astype('<f4').tofile('$work/x2.f32')"
+
+# The C API beyond the example (tools/capi_test.c, its own checks counted here): a graph and a
+# compiled model loaded from a malloc'd buffer give the path-loaded model's outputs bit for bit,
+# corrupt buffers and wrong sizes give an error and a message; a two-input, two-output graph
+# (tools/make_two_input_graph.py) runs through rankedge_model_run_multi. Outputs are also checked
+# against the x86-64 runtime.
+capi() { # NAME ARGS...: runs capi_test under qemu and counts its checks
+  local name=$1; shift
+  "$QEMU" "$work/capi_test" "$@" >"$work/capi.log" 2>&1 && status=0 || status=$?
+  sed -n 's/^  \(ok  \|FAIL\)  /&capi '"$name"': /p' "$work/capi.log"
+  passed=$((passed + $(grep -c '^  ok  ' "$work/capi.log" || true)))
+  failed=$((failed + $(grep -c '^  FAIL' "$work/capi.log" || true)))
+  if [ "$status" -ne 0 ] && ! grep -q '^  FAIL' "$work/capi.log"; then bad "capi $name: exit $status: $(tail -c 300 "$work/capi.log")"; fi
+}
+capi_start=$SECONDS
+if [ -x "$work/capi_test" ]; then
+  "$bin" zoo build resnet20 --variant lrd -o "$work/capi.rkg" >/dev/null
+  "$bin" compile "$work/capi.rkg" -o "$work/capi.scalar.rkg" --target scalar --rank-form separable --winograd never >/dev/null
+  native=$("$bin" compile "$work/capi.rkg" -o "$work/capi.native.rkg" | sed -n 's/.* for \([a-z0-9_]*\), .*/\1/p')
+  capi graph buffer "$work/capi.rkg" "$work/x2.f32" "$work/out.f32" --fixed-forms
+  "$bin" run "$work/capi.rkg" --raw-input "$work/x2.f32" --output "$work/ref.f32" --rank-form separable --winograd never >/dev/null
+  compare "capi graph from a buffer, batch 2, against x86-64:" "$work/out.f32" "$work/ref.f32"
+  capi compiled buffer "$work/capi.scalar.rkg" "$work/x2.f32" "$work/out.f32"
+  "$bin" run "$work/capi.scalar.rkg" --raw-input "$work/x2.f32" --output "$work/ref.f32" >/dev/null
+  compare "capi compiled model (scalar) from a buffer, batch 2, against x86-64:" "$work/out.f32" "$work/ref.f32"
+  # A model compiled for this CPU's ISA cannot run on aarch64: an error naming the target.
+  if arm "$work/capi.native.rkg" >/dev/null 2>"$work/err"; then bad "a model compiled for $native runs on aarch64";
+  elif grep -q "$native" "$work/err"; then ok "compiled for $native: $(head -c 120 "$work/err")"; else bad "compiled for $native: $(head -c 200 "$work/err")"; fi
+  python3 tools/make_two_input_graph.py "$work/two.rkg" "$work/two.a.f32" "$work/two.b.f32" 2
+  capi two-inputs multi "$work/two.rkg" "$work/two.a.f32" "$work/two.b.f32" "$work/out.f32"
+  "$bin" run "$work/two.rkg" --raw-input "$work/two.a.f32" --raw-input "$work/two.b.f32" --output "$work/ref.f32" --threads 2 \
+      --rank-form separable --winograd never >/dev/null
+  compare "capi two inputs, two outputs, batch 2, against x86-64:" "$work/out.f32" "$work/ref.f32"
+  # and the x86-64 tool's own errors for them: one line each, no output file.
+  python3 -c "import numpy as np; np.zeros((1,16,16,8),'<f4').tofile('$work/two.b1.f32')"
+  for args in "--raw-input $work/two.a.f32" "--raw-input $work/two.a.f32 --raw-input $work/two.b1.f32" \
+              "--raw-input $work/two.a.f32 --raw-input $work/two.b.f32 --raw-input $work/two.b.f32"; do
+    rm -f "$work/bad.f32"
+    # shellcheck disable=SC2086
+    if "$bin" run "$work/two.rkg" $args -o "$work/bad.f32" >/dev/null 2>"$work/err"; then bad "rankedge run two.rkg $args: no error"
+    elif [ "$(wc -l <"$work/err")" = 1 ] && [ ! -e "$work/bad.f32" ]; then ok "rankedge run, $(echo "$args" | grep -o -- --raw-input | wc -l) raw input(s): $(cut -c1-110 "$work/err")"
+    else bad "rankedge run two.rkg $args: $(head -c 300 "$work/err")"; fi
+  done
+  echo "  (the C API checks took $((SECONDS - capi_start)) s)"
+fi
 
 # 2. Every CIFAR-size zoo model and variant (merged: residual nets only). Forms are fixed by rule
 #    on both sides (separable rank convs, no Winograd) so both build the same steps; the timed
