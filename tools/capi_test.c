@@ -1,6 +1,6 @@
 /* capi_test: checks the parts of the C API (include/rankedge.h) that examples/c/classify.c does not
  * reach. tools/check_arm64.sh builds it against librankedge.a and runs it under qemu-aarch64 (and
- * natively on x86-64 when RANKEDGE_CAPI_NATIVE=1).
+ * natively against an x86-64 build of the library with RANKEDGE_ARM64_FULL=1).
  *
  *   capi_test buffer MODEL INPUT.f32 OUTPUT.f32 [--fixed-forms]
  *       MODEL loaded from its path and from a malloc'd copy of its bytes (scribbled over and freed
