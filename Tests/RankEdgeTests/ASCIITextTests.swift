@@ -34,6 +34,7 @@ import Testing
         #expect(JSONValue.number("4.0").intValue == nil)
         #expect(CPUCaches.parseCacheSize("48k") == 48 << 10)
         #expect(CPUCaches.parseCacheSize("K") == nil)
+        #expect(CPUCaches.parseCacheSize("99999999999999999G") == nil)  // overflow: no size, no trap
         #expect(CPUCaches.countCPUs("0-3,,8-") == 5)
     }
 }

@@ -64,7 +64,8 @@ public struct CPUCaches: Sendable, Equatable {
         }
         if multiplier > 1 { digits.removeLast() }
         guard let value = Int(String(decoding: digits, as: UTF8.self)) else { return nil }
-        return value * multiplier
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : bytes
     }
 
     /// Counts CPUs in a list such as "0-3,8,10-11".
