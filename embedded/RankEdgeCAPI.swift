@@ -186,6 +186,17 @@ public func rankedge_model_run(_ p: OpaquePointer?, _ input: UnsafePointer<Float
                                _ output: UnsafeMutablePointer<Float>?, _ outputCount: Int) -> Int32 {
     guard let m = model(p) else { return statusArgument }
     guard let input, let output, inputCount > 0, outputCount > 0 else { fail("input or output is NULL or empty"); return statusArgument }
+    guard m.inputShapes.count == 1, m.outputShapes.count == 1 else {
+        fail("the model has \(m.inputShapes.count) inputs and \(m.outputShapes.count) outputs; rankedge_model_run takes one of each (use rankedge_model_run_multi)")
+        return statusArgument
+    }
+    // A whole number of input samples fixes the output's size: a buffer of another size is the
+    // caller's (RANKEDGE_ERROR_ARGUMENT); inputs that do not fit are the run's (the session says why).
+    let inSample = m.inputShapes[0].dropFirst().reduce(1, *), outSample = m.outputShapes[0].dropFirst().reduce(1, *)
+    if inSample > 0, inputCount % inSample == 0, outputCount != inputCount / inSample * outSample {
+        fail("output buffer holds \(outputCount) floats, the output of \(inputCount / inSample) sample(s) has \(inputCount / inSample * outSample)")
+        return statusArgument
+    }
     do {
         try m.session.run(input: UnsafeBufferPointer(start: input, count: inputCount),
                           output: UnsafeMutableBufferPointer(start: output, count: outputCount))

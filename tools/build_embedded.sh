@@ -5,7 +5,9 @@
 #   tools/build_embedded.sh aarch64 [OUT_DIR]   # aarch64 Linux (glibc), needs gcc-aarch64-linux-gnu
 #   tools/build_embedded.sh x86_64  [OUT_DIR]   # this machine, as a check
 #
-# OUT_DIR (default .build/embedded/ARCH) receives librankedge.a and rankedge.h. Link a C program
+# OUT_DIR (default .build/embedded/ARCH) receives librankedge.a and rankedge.h: the Swift object
+# holds what the C API's functions reach, and of the toolchain's Unicode tables only the
+# normalization ones String comparison needs (docs/BENCHMARKS.md, sizes). Link a C program
 # with the toolchain's clang and ld.lld (GNU ld refuses a copy relocation in the Swift object);
 # every function has its own section, so --gc-sections keeps only what the program reaches:
 #   clang --target=aarch64-linux-gnu --gcc-toolchain=/usr -fuse-ld=lld -static -Wl,--gc-sections \
@@ -53,7 +55,14 @@ MAP
     -wmo -parse-as-library -Osize -module-name RankEdge -Xfrontend -function-sections \
     -I "$work/modules/CRankEdgeKernels" -I "$root/embedded/CRankEdgeSystem" "${swift_cc[@]}" \
     -c $(find "$root/Sources/RankEdge" -name '*.swift' | sort) "$root"/embedded/*.swift \
-    -o "$work/obj/rankedge_swift.o"
+    -o "$work/swift_all.o"
+
+# Only what the C API reaches: a C program can call nothing else (no Swift module ships with the
+# library), so lld's relocatable link drops the rest of the whole-module object (the writers, the
+# encoders, public Swift API no C entry point uses), section by section from the entry points.
+grep -o 'rankedge_[a-z_0-9]*(' "$root/include/rankedge.h" | tr -d '(' | sort -u | sed 's/^/-u /' >"$work/roots"
+# shellcheck disable=SC2046
+"$bin/ld.lld" -r --gc-sections $(cat "$work/roots") "$work/swift_all.o" -o "$work/obj/rankedge_swift.o"
 
 # The C kernels exactly as SwiftPM builds them (ISA flags come from target attributes in source),
 # and the C the Embedded standard library expects of its host.
@@ -63,12 +72,28 @@ for c in "$root"/Sources/CRankEdgeKernels/*.c "$root"/embedded/CRankEdgeSystem/*
       -c "$c" -o "$work/obj/$(basename "${c%.c}").o"
 done
 
-# String hashing and comparison in Embedded Swift read Unicode tables from a library of the
-# toolchain's; its objects go into librankedge.a so a board links one library.
+# String comparison and hashing in Embedded Swift read Unicode normalization tables from a library
+# of the toolchain's. Its objects that the runtime needs (only those: the runtime parses its own
+# text byte-wise, so the case-mapping, grapheme and scalar-property tables, 0.7 MB, stay out) go
+# into librankedge.a, so a board links one library.
 tables="$bin/../lib/swift/embedded/$swift_target/libswiftUnicodeDataTables.a"
 mkdir -p "$work/tables" && (cd "$work/tables" && "$bin/llvm-ar" x "$tables" 2>/dev/null || ar x "$tables")
+NM="$bin/llvm-nm"; [ -x "$NM" ] || NM=nm
+"$NM" --undefined-only --format=just-symbols "$work"/obj/*.o | sort -u >"$work/needed"
+changed=1
+while [ "$changed" = 1 ]; do
+  changed=0
+  for t in "$work"/tables/*.o; do
+    [ -e "$t" ] || continue
+    if "$NM" --defined-only --format=just-symbols "$t" | sort -u | comm -12 - "$work/needed" | grep -q .; then
+      mv "$t" "$work/obj/unicode_$(basename "$t")"
+      "$NM" --undefined-only --format=just-symbols "$work/obj/unicode_$(basename "$t")" | sort -u - "$work/needed" -o "$work/needed"
+      changed=1
+    fi
+  done
+done
 rm -f "$out/librankedge.a"
 AR="$bin/llvm-ar"; [ -x "$AR" ] || AR=ar
-"$AR" rcs "$out/librankedge.a" "$work"/obj/*.o "$work"/tables/*.o
+"$AR" rcs "$out/librankedge.a" "$work"/obj/*.o
 [ -f "$root/include/rankedge.h" ] && cp "$root/include/rankedge.h" "$out/"
 echo "$out/librankedge.a"

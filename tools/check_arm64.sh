@@ -5,6 +5,8 @@
 # shipped models, at 1 and 2 threads. Each
 # output must match the x86-64 runtime (this machine's `rankedge run`) to 1e-4 x the output's
 # scale, and the shipped models' accuracy on the shipped images must equal `rankedge eval`'s.
+# The C API's other paths (buffers, several inputs, errors) run through tools/capi_test.c, under qemu
+# and, with RANKEDGE_ARM64_FULL=1, natively on an x86-64 build of the library too.
 # Needs gcc-aarch64-linux-gnu, qemu-user and numpy (tools/setup.sh test installs them).
 # qemu runs the NEON code about 50x slower than this CPU runs AVX2, so the shipped models see the
 # first RANKEDGE_ARM64_IMAGES (default 20) of the 100 shipped images, and the 224x224 ImageNet zoo
@@ -36,6 +38,12 @@ if "$CLANG" --target=aarch64-linux-gnu --gcc-toolchain=/usr -fuse-ld=lld -static
 else
   bad "linking examples/c/classify.c for aarch64"; cat "$work/link.log"; echo "$passed passed, $failed failed"; exit 1
 fi
+if "$CLANG" --target=aarch64-linux-gnu --gcc-toolchain=/usr -fuse-ld=lld -static -Wl,--gc-sections -O2 -Wall -Werror -I include \
+    tools/capi_test.c "$work/lib/librankedge.a" -lm -lpthread -o "$work/capi_test" 2>"$work/link.log"; then
+  ok "tools/capi_test.c linked for aarch64"
+else
+  bad "linking tools/capi_test.c for aarch64"; cat "$work/link.log"
+fi
 arm() { "$QEMU" "$work/classify" "$@"; }
 
 # Bad input through the C API: an error and a message, never a crash.
@@ -58,6 +66,72 @@ PY
 }
 export CMP="$work/cmp"
 python3 -c "import numpy as np; np.random.default_rng(1).uniform(-1,1,(1,32,32,3)).astype('<f4').tofile('$work/x1.f32'); np.random.default_rng(2).uniform(-1,1,(2,32,32,3)).astype('<f4').tofile('$work/x2.f32')"
+
+# The C API beyond the example (tools/capi_test.c, its own checks counted here): a graph and a
+# compiled model loaded from a malloc'd buffer give the path-loaded model's outputs bit for bit,
+# corrupt buffers and wrong sizes give an error and a message; a two-input, two-output graph
+# (tools/make_two_input_graph.py) runs through rankedge_model_run_multi. Outputs are also checked
+# against the x86-64 runtime.
+capi() { # NAME COMMAND...: runs capi_test (under qemu, or natively) and counts its checks
+  local name=$1; shift
+  "$@" >"$work/capi.log" 2>&1 && status=0 || status=$?
+  sed -n 's/^  \(ok  \|FAIL\)  /&capi '"$name"': /p' "$work/capi.log"
+  passed=$((passed + $(grep -c '^  ok  ' "$work/capi.log" || true)))
+  failed=$((failed + $(grep -c '^  FAIL' "$work/capi.log" || true)))
+  if [ "$status" -ne 0 ] && ! grep -q '^  FAIL' "$work/capi.log"; then bad "capi $name: exit $status: $(tail -c 300 "$work/capi.log")"; fi
+}
+capi_start=$SECONDS
+if [ -x "$work/capi_test" ]; then
+  "$bin" zoo build resnet20 --variant lrd -o "$work/capi.rkg" >/dev/null
+  "$bin" compile "$work/capi.rkg" -o "$work/capi.scalar.rkg" --target scalar --rank-form separable --winograd never >/dev/null
+  native=$("$bin" compile "$work/capi.rkg" -o "$work/capi.native.rkg" | sed -n 's/.* for \([a-z0-9_]*\), .*/\1/p')
+  capi graph "$QEMU" "$work/capi_test" buffer "$work/capi.rkg" "$work/x2.f32" "$work/out.f32" --fixed-forms
+  "$bin" run "$work/capi.rkg" --raw-input "$work/x2.f32" --output "$work/ref.f32" --rank-form separable --winograd never >/dev/null
+  compare "capi graph from a buffer, batch 2, against x86-64:" "$work/out.f32" "$work/ref.f32"
+  capi compiled "$QEMU" "$work/capi_test" buffer "$work/capi.scalar.rkg" "$work/x2.f32" "$work/out.f32"
+  "$bin" run "$work/capi.scalar.rkg" --raw-input "$work/x2.f32" --output "$work/ref.f32" >/dev/null
+  compare "capi compiled model (scalar) from a buffer, batch 2, against x86-64:" "$work/out.f32" "$work/ref.f32"
+  # A model compiled for this CPU's ISA cannot run on aarch64: an error naming the target.
+  if arm "$work/capi.native.rkg" >/dev/null 2>"$work/err"; then bad "a model compiled for $native runs on aarch64";
+  elif grep -q "$native" "$work/err"; then ok "compiled for $native: $(head -c 120 "$work/err")"; else bad "compiled for $native: $(head -c 200 "$work/err")"; fi
+  python3 tools/make_two_input_graph.py "$work/two.rkg" "$work/two.a.f32" "$work/two.b.f32" 2
+  capi two-inputs "$QEMU" "$work/capi_test" multi "$work/two.rkg" "$work/two.a.f32" "$work/two.b.f32" "$work/out.f32"
+  "$bin" run "$work/two.rkg" --raw-input "$work/two.a.f32" --raw-input "$work/two.b.f32" --output "$work/ref.f32" --threads 2 \
+      --rank-form separable --winograd never >/dev/null
+  compare "capi two inputs, two outputs, batch 2, against x86-64:" "$work/out.f32" "$work/ref.f32"
+  # and the x86-64 tool's own errors for them: one line each, no output file.
+  python3 -c "import numpy as np; np.zeros((1,16,16,8),'<f4').tofile('$work/two.b1.f32')"
+  for args in "--raw-input $work/two.a.f32" "--raw-input $work/two.a.f32 --raw-input $work/two.b1.f32" \
+              "--raw-input $work/two.a.f32 --raw-input $work/two.b.f32 --raw-input $work/two.b.f32"; do
+    rm -f "$work/bad.f32"
+    # shellcheck disable=SC2086
+    if "$bin" run "$work/two.rkg" $args -o "$work/bad.f32" >/dev/null 2>"$work/err"; then bad "rankedge run two.rkg $args: no error"
+    elif [ "$(wc -l <"$work/err")" = 1 ] && [ ! -e "$work/bad.f32" ]; then ok "rankedge run, $(echo "$args" | grep -o -- --raw-input | wc -l) raw input(s): $(cut -c1-110 "$work/err")"
+    else bad "rankedge run two.rkg $args: $(head -c 300 "$work/err")"; fi
+  done
+  echo "  (the C API checks took $((SECONDS - capi_start)) s)"
+  # With RANKEDGE_ARM64_FULL=1 the same checks also run natively, on the library built for x86-64
+  # (a second whole-module build, about a minute; the compiled model is then this CPU's own).
+  if [ "${RANKEDGE_ARM64_FULL:-0}" = 1 ]; then
+    if tools/build_embedded.sh x86_64 "$work/lib64" >"$work/build64.log" 2>&1 &&
+       "$CLANG" --target=x86_64-linux-gnu -fuse-ld=lld -O2 -Wall -Werror -I include tools/capi_test.c \
+           "$work/lib64/librankedge.a" -lm -lpthread -o "$work/capi_test64" 2>"$work/link64.log"; then
+      ok "librankedge.a and tools/capi_test.c built for x86-64"
+      capi "x86-64 graph" "$work/capi_test64" buffer "$work/capi.rkg" "$work/x2.f32" "$work/out.f32" --fixed-forms
+      "$bin" run "$work/capi.rkg" --raw-input "$work/x2.f32" --output "$work/ref.f32" --rank-form separable --winograd never >/dev/null
+      compare "capi x86-64 graph from a buffer, batch 2, against rankedge run:" "$work/out.f32" "$work/ref.f32"
+      capi "x86-64 compiled ($native)" "$work/capi_test64" buffer "$work/capi.native.rkg" "$work/x2.f32" "$work/out.f32"
+      "$bin" run "$work/capi.native.rkg" --raw-input "$work/x2.f32" --output "$work/ref.f32" >/dev/null
+      compare "capi x86-64 compiled model ($native) from a buffer, batch 2, against rankedge run:" "$work/out.f32" "$work/ref.f32"
+      capi "x86-64 two-inputs" "$work/capi_test64" multi "$work/two.rkg" "$work/two.a.f32" "$work/two.b.f32" "$work/out.f32"
+      "$bin" run "$work/two.rkg" --raw-input "$work/two.a.f32" --raw-input "$work/two.b.f32" --output "$work/ref.f32" --threads 2 \
+          --rank-form separable --winograd never >/dev/null
+      compare "capi x86-64 two inputs, two outputs, batch 2, against rankedge run:" "$work/out.f32" "$work/ref.f32"
+    else
+      bad "building the library or tools/capi_test.c for x86-64"; grep -E "error" "$work/build64.log" "$work/link64.log" | head -20
+    fi
+  fi
+fi
 
 # 2. Every CIFAR-size zoo model and variant (merged: residual nets only). Forms are fixed by rule
 #    on both sides (separable rank convs, no Winograd) so both build the same steps; the timed

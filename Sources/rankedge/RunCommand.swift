@@ -16,8 +16,9 @@ struct RunCommand: ParsableCommand {
         Inputs (exactly one): --input FILE, a PNG, JPEG or binary PPM (P6) image (told apart by their \
         first bytes), or raw float32 NHWC when it is none of these; --raw-input FILE, little-endian float32 \
         in the graph input's layout (NHWC for images; --layout nchw for PyTorch's), one or more samples \
-        back to back (the batch is the value count divided by one sample's size); --cifar FILE --index N, \
-        record N of a CIFAR-10 binary file.
+        back to back (the batch is the value count divided by one sample's size), given once per graph \
+        input in the graph's order for a graph with several inputs (all at the same batch); --cifar FILE \
+        --index N, record N of a CIFAR-10 binary file.
 
         Images: --resize N scales the shorter side to N (antialiased bilinear, as torchvision's Resize \
         on a PIL image), then --center-crop N cuts the centre N×N; the result must be the model's input \
@@ -37,7 +38,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "PNG, JPEG or PPM (P6) image, or raw float32 NHWC.") var input: String?
     @Option(help: "Images: scale the shorter side to this many pixels first.") var resize: Int?
     @Option(name: .customLong("center-crop"), help: "Images: then keep the centre N×N pixels.") var centerCrop: Int?
-    @Option(name: .customLong("raw-input"), help: "Raw little-endian float32 input file.") var rawInput: String?
+    @Option(name: .customLong("raw-input"), help: "Raw little-endian float32 input file (one per graph input, in the graph's order).")
+    var rawInputs: [String] = []
+    var rawInput: String? { rawInputs.first }
     @Option(help: "Layout of raw float32 input for a 4-D image input: nhwc (the graph's own) or nchw (PyTorch's, as ONNX Runtime takes it).")
     var layout: RawLayout = .nhwc
     @Option(help: "CIFAR-10 binary file.") var cifar: String?
@@ -59,12 +62,14 @@ struct RunCommand: ParsableCommand {
         if (resize != nil || centerCrop != nil) && input == nil { throw CLIError("--resize and --center-crop apply to --input images") }
 
         let (graph, execute) = try engine()
-        guard graph.inputs.count == 1 else {
-            throw CLIError("\(model): run needs a graph with one input, this one has \(graph.inputs.count)")
+        let feeds: [String: Tensor]
+        if rawInputs.count > 1 || graph.inputs.count > 1 {
+            feeds = try rawInputTensors(graph)
+        } else {
+            feeds = [graph.inputs[0].name: try inputTensor(graph)]
         }
-        let x = try inputTensor(graph)
         let outputs: [String: Tensor]
-        do { outputs = try execute([graph.inputs[0].name: x]) } catch let e as CLIError { throw e } catch { throw CLIError("\(model): \(error)") }
+        do { outputs = try execute(feeds) } catch let e as CLIError { throw e } catch { throw CLIError("\(model): \(error)") }
 
         if let output {
             var bytes: [UInt8] = []
@@ -96,6 +101,26 @@ struct RunCommand: ParsableCommand {
         }
         let loaded = try loadModel(model, choices: runtime.choices(isa: try isa?.resolved()))
         return (loaded.graph, { try loaded.session.run($0) })
+    }
+
+    /// One --raw-input per graph input, in the graph's order, all at one batch.
+    func rawInputTensors(_ graph: Graph) throws -> [String: Tensor] {
+        let names = graph.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
+        guard rawInputs.count == graph.inputs.count else {
+            throw CLIError("\(model) has \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)): give one --raw-input per input, in that order"
+                           + (rawInputs.count > 1 ? ", not \(rawInputs.count)" : ""))
+        }
+        var feeds: [String: Tensor] = [:]
+        var batch: Int?
+        for (info, path) in zip(graph.inputs, rawInputs) {
+            let x = try Self.readRawInput(path, sampleShape: Array(info.shape.dims.dropFirst()), layout: layout)
+            if let batch, x.shape[0] != batch {
+                throw CLIError("\(path) holds \(x.shape[0]) samples of input '\(info.name)' but the first --raw-input holds \(batch): every input needs the same batch")
+            }
+            batch = x.shape[0]
+            feeds[info.name] = x
+        }
+        return feeds
     }
 
     func printTopClasses(_ graph: Graph, _ outputs: [String: Tensor]) throws {

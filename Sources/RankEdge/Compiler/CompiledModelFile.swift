@@ -89,7 +89,7 @@ public enum CompiledModelFile {
         case "relu6": return .relu6
         default:
             if let f = UnaryFunction.named(name) { return .function(f) }
-            let parts = name.split(separator: ":", omittingEmptySubsequences: false)
+            let parts = name.splitUTF8(":")
             guard parts.count == 3, parts[0] == "hardSigmoid", let alpha = Float(parts[1]), let beta = Float(parts[2]),
                   alpha.isFinite, beta.isFinite else { return nil }
             return .function(.hardSigmoid(alpha: alpha, beta: beta))

@@ -110,8 +110,9 @@ enum FileIO {
 
     /// ("dir/", "name") for "dir/name"; ("", "name") for a bare name.
     static func split(_ path: String) -> (directory: String, base: String) {
-        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
-        return (String(path[...slash]), String(path[path.index(after: slash)...]))
+        // On the bytes: "/" is ASCII, so both halves stay valid UTF-8.
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return ("", path) }
+        return (String(decoding: path.utf8[...slash], as: UTF8.self), String(decoding: path.utf8[path.utf8.index(after: slash)...], as: UTF8.self))
     }
 }
 

@@ -15,7 +15,7 @@ public enum FileKind: Equatable, Sendable {
             let length = bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             if length >= 2, length <= UInt64(bytes.count - 8) { return .rkg }
         }
-        if path?.lowercased().hasSuffix(".onnx") == true { return .onnx }
+        if path?.asciiLowercased.hasUTF8Suffix(".onnx") == true { return .onnx }
         // A ModelProto begins with ir_version (field 1, varint: tag 0x08), then usually
         // producer_name (0x12), opset_import (0x42) or graph (0x3A).
         if bytes.count >= 3, bytes[0] == 0x08, bytes[1] < 0x80, [0x12, 0x1A, 0x22, 0x2A, 0x3A, 0x42].contains(bytes[2]) { return .onnx }

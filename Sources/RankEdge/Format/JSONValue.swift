@@ -107,7 +107,7 @@ extension JSONValue {
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                out += "\\u" + String(repeating: "0", count: 4 - hex.utf8.count) + hex
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -123,7 +123,9 @@ extension JSONValue {
 
     /// An integer written without fraction or exponent that fits `Int`; nil otherwise.
     var intValue: Int? {
-        guard case .number(let text) = self, !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else { return nil }
+        guard case .number(let text) = self, !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else {
+            return nil
+        }
         return Int(text)
     }
 

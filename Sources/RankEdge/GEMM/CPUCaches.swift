@@ -53,24 +53,26 @@ public struct CPUCaches: Sendable, Equatable {
 
     /// "32K", "1024K", "1M", "12345" → bytes.
     static func parseCacheSize(_ text: String) -> Int? {
-        guard let last = text.last else { return nil }
+        var digits = Array(text.utf8)
+        guard let last = digits.last else { return nil }
         let multiplier: Int
-        var digits = Substring(text)
         switch last {
-        case "K", "k": multiplier = 1 << 10; digits = digits.dropLast()
-        case "M", "m": multiplier = 1 << 20; digits = digits.dropLast()
-        case "G", "g": multiplier = 1 << 30; digits = digits.dropLast()
+        case UInt8(ascii: "K"), UInt8(ascii: "k"): multiplier = 1 << 10
+        case UInt8(ascii: "M"), UInt8(ascii: "m"): multiplier = 1 << 20
+        case UInt8(ascii: "G"), UInt8(ascii: "g"): multiplier = 1 << 30
         default: multiplier = 1
         }
-        guard let value = Int(digits) else { return nil }
-        return value * multiplier
+        if multiplier > 1 { digits.removeLast() }
+        guard let value = Int(String(decoding: digits, as: UTF8.self)) else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : bytes
     }
 
     /// Counts CPUs in a list such as "0-3,8,10-11".
     static func countCPUs(_ list: String) -> Int {
         var count = 0
-        for part in list.split(separator: ",") {
-            let bounds = part.split(separator: "-").compactMap { Int($0) }
+        for part in list.splitUTF8(",") {
+            let bounds = part.splitUTF8("-").compactMap { Int($0) }
             if bounds.count == 2, bounds[1] >= bounds[0] { count += bounds[1] - bounds[0] + 1 } else if bounds.count == 1 { count += 1 }
         }
         return max(count, 1)
@@ -82,15 +84,8 @@ public struct CPUCaches: Sendable, Equatable {
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 256)
         guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return line.trimmingSuffix { $0 == "\n" || $0 == " " || $0 == "\r" }
-    }
-}
-
-extension String {
-    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
-        var s = Substring(self)
-        while let last = s.last, predicate(last) { s = s.dropLast() }
-        return String(s)
+        var line = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        while let last = line.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: " ") || last == UInt8(ascii: "\r") { line.removeLast() }
+        return String(decoding: line, as: UTF8.self)
     }
 }

@@ -44,7 +44,7 @@ public enum GEMMISA: String, Sendable, CaseIterable {
 
     /// Parses an ISA name and checks that this machine can run it.
     public init(validating name: String) throws(GEMMError) {
-        guard let isa = GEMMISA(rawValue: name.lowercased()) else { throw .unknownISA(name) }
+        guard let isa = GEMMISA(rawValue: name.asciiLowercased) else { throw .unknownISA(name) }
         guard isa.isAvailable else { throw .isaUnavailable(isa) }
         self = isa
     }
