@@ -55,11 +55,13 @@ import Glibc
         #expect(counter.value.load(ordering: .relaxed) == (0..<3000).reduce(0) { $0 + 1 + $1 % 4 })
     }
 
-    /// A worker that is slow inside its task (as one descheduled by the OS is) makes a job stall;
-    /// the next jobs run on the caller alone for the backoff period, then workers are tried again.
+    /// A worker that is slow inside its task (as one descheduled by the OS is) makes jobs stall;
+    /// once the stalls waste a quarter of the window (5 of 20 ms: one or two 5 ms stalls) the next
+    /// jobs run on the caller alone for the backoff period, then workers are tried again.
     /// Every index still runs exactly once.
     @Test func stalledJobsRunOnTheCallerAloneForAWhile() {
-        let pool = ThreadPool(spinMicroseconds: 1000, stallMarginMicroseconds: 200, stallBackoffMilliseconds: 300)
+        let pool = ThreadPool(spinMicroseconds: 1000, stallMarginMicroseconds: 200, stallWindowMilliseconds: 20,
+                              stallBackoffMilliseconds: 300)
         pool.prepare(threads: 2)
         let caller = pthread_self()
         let onWorker = Counter(), done = Counter()

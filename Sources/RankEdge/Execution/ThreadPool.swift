@@ -30,10 +30,12 @@ public protocol ParallelWork: AnyObject {
 /// holds the caller until it runs again, a scheduler slice of milliseconds, far longer than a
 /// layer. The caller cannot take over a task another thread has started, so the pool watches for
 /// it instead: a job whose caller waited for its workers longer than it ran its own share (plus
-/// `stallMarginNanoseconds`) has stalled, and after a stall the pool runs the following jobs on the
-/// calling thread alone for a while, as one thread would. The while is `stallBackoffNanoseconds`,
+/// `stallMarginNanoseconds`) has stalled, and when stalls waste a quarter of the time (of
+/// `stallWindowNanoseconds`) the pool runs the following jobs on the calling thread alone for a
+/// while, as one thread would (a stall now and then, such as a hypervisor taking a vCPU for a
+/// moment, costs less than that period would). The while is `stallBackoffNanoseconds`,
 /// doubled (up to 64 times) when the workers stall again soon after being tried again, so a core
-/// that stays busy costs one stall per long period. On idle cores jobs do not stall, and nothing
+/// that stays busy costs a few stalls per long period. On idle cores jobs do not stall, and nothing
 /// changes.
 public final class ThreadPool: @unchecked Sendable {
     /// The pool GEMM and the runtime use unless given another.
@@ -88,6 +90,10 @@ public final class ThreadPool: @unchecked Sendable {
     private var backoff: Int
     private var soloJobs = 0
     private var stalls = 0
+    private var windowStart = 0  // monotonic ns where the current window of stalls began
+    private var wasted = 0  // ns the caller waited in stalled jobs of the current window
+    /// Stalls wasting a quarter of a window this long start a period on one thread.
+    public let stallWindowNanoseconds: Int
 
     /// Jobs run on the calling thread alone because recent ones stalled (see the type's comment).
     public var jobsRunAloneAfterStalls: Int {
@@ -106,12 +112,13 @@ public final class ThreadPool: @unchecked Sendable {
     /// Whether workers are held to cores of their own when no cores were given (`ensureWorkers`).
     public let placesWorkers: Bool
 
-    public init(spinMicroseconds: Int = 100, stallMarginMicroseconds: Int = 200, stallBackoffMilliseconds: Int = 20,
-                placesWorkers: Bool = true) {
+    public init(spinMicroseconds: Int = 100, stallMarginMicroseconds: Int = 200, stallWindowMilliseconds: Int = 100,
+                stallBackoffMilliseconds: Int = 20, placesWorkers: Bool = true) {
         self.placesWorkers = placesWorkers
         spinNanoseconds = spinMicroseconds * 1000
         stallMarginNanoseconds = stallMarginMicroseconds * 1000
         stallBackoffNanoseconds = stallBackoffMilliseconds * 1_000_000
+        stallWindowNanoseconds = stallWindowMilliseconds * 1_000_000
         backoff = stallBackoffMilliseconds * 1_000_000
         pthread_mutex_init(lock, nil)
         pthread_mutex_init(jobLock, nil)
@@ -213,7 +220,7 @@ public final class ThreadPool: @unchecked Sendable {
             waitForWorkersInside()
             waited = monotonicNanoseconds() - ran
         }
-        noteJob(stalled: waited > ran - started + stallMarginNanoseconds, at: ran + waited)
+        noteJob(stalled: waited > ran - started + stallMarginNanoseconds, waited: waited, at: ran + waited)
     }
 
     /// Whether this job runs on the caller alone, after a recent stall. Called with `jobLock` held.
@@ -229,10 +236,21 @@ public final class ThreadPool: @unchecked Sendable {
         return false
     }
 
-    /// Starts a calling-thread-only period after a stalled job. Called with `jobLock` held.
-    private func noteJob(stalled: Bool, at now: Int) {
+    /// Starts a calling-thread-only period when stalls waste a quarter of the time
+    /// (`stallWindowNanoseconds` of it within one window). Called with `jobLock` held.
+    private func noteJob(stalled: Bool, waited: Int, at now: Int) {
         guard stalled else { return }
         stalls += 1
+        // Stalls now and then (a hypervisor taking a vCPU for a moment) cost less than a period on
+        // one thread would; a core that stays busy makes them waste much of the time.
+        if now - windowStart > stallWindowNanoseconds {
+            windowStart = now - waited
+            wasted = 0
+        }
+        wasted += waited
+        guard wasted * 4 > stallWindowNanoseconds else { return }
+        windowStart = 0
+        wasted = 0
         // Stalling again soon after the workers were tried again: the load is still there.
         if trialStarted != 0, now - trialStarted < 4 * backoff {
             backoff = min(backoff * 2, stallBackoffNanoseconds * 64)
