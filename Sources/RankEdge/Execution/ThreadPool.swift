@@ -223,7 +223,7 @@ public final class ThreadPool: @unchecked Sendable {
         noteJob(stalled: waited > ran - started + stallMarginNanoseconds, waited: waited, at: ran + waited)
     }
 
-    /// Whether this job runs on the caller alone, after a recent stall. Called with `jobLock` held.
+    /// Whether this job runs on the caller alone, after recent stalls. Called with `jobLock` held.
     private func runsAlone() -> Bool {
         guard soloUntil != 0 else { return false }
         let now = monotonicNanoseconds()
@@ -335,7 +335,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// `cores[(i + 1) % cores.count]`), now and for workers made later. For boards whose cores are
     /// not alike: the jobs' tasks are claimed as threads finish, so a slower core takes fewer of
     /// them, and `CoreSpeed.measure(cores:)` tells which cores are worth using. An empty list
-    /// leaves placement to the OS for workers made from then on.
+    /// returns workers made from then on to the default placement (`placesWorkers`).
     public func pin(cores: [Int]) throws(CoreAffinityError) {
         let online = Int(re_online_cores())
         for core in cores where !(0..<online).contains(core) { throw .noSuchCore(core, online: online) }
