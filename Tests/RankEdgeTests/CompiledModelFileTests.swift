@@ -53,6 +53,20 @@ import Testing
         return (model, CompiledModelFile.contents(model, plan: (1, 1, session.planLayout!), compileThreads: 1))
     }
 
+    /// `bench`'s weights line: the prepared bytes are what the file stores beside the graph's
+    /// weights, for a model with every kind of step.
+    @Test func weightBytesCountTheGraphAndWhatTheStepsPrepared() throws {
+        let (model, contents) = try Self.compiled()
+        let floats = { (names: [String]) in names.reduce(0) { $0 + contents.graph.weights[$1]!.data.count } }
+        let prefix = CompiledModelFile.metadataKey + "/"
+        let stored = floats(contents.graph.weights.keys.filter { $0.hasPrefix(prefix) })
+        let own = floats(contents.graph.weights.keys.filter { !$0.hasPrefix(prefix) })
+        let bytes = model.weightBytes
+        #expect(stored > 0)
+        #expect(bytes.prepared == 4 * stored)
+        #expect(bytes.graph == 4 * own)
+    }
+
     @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
         let (model, contents) = try Self.compiled()
         #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain", "winograd-gemm", "winograd4x4-gemm"]))

@@ -90,6 +90,15 @@ import Testing
         #expect(failed == 0, "\(failed) tiles wrong; first: \(failures.prefix(3).joined(separator: "; "))")
     }
 
+    /// Whether a packer writes bit for bit what its portable twin writes into `count` floats.
+    static func samePanels(count: Int, portable: (UnsafeMutablePointer<Float>) -> Void,
+                           fast: (UnsafeMutablePointer<Float>) -> Void) -> Bool {
+        var expected = [Float](repeating: .nan, count: count), actual = expected
+        expected.withUnsafeMutableBufferPointer { portable($0.baseAddress!) }
+        actual.withUnsafeMutableBufferPointer { fast($0.baseAddress!) }
+        return actual.map(\.bitPattern) == expected.map(\.bitPattern)
+    }
+
     @Test func packersEqualThePortableOnes() throws {
         var rng = SeededRandom(seed: 32)
         for isa in GEMMISA.available() {
@@ -98,38 +107,27 @@ import Testing
             for (rows, depth) in [(1, 1), (mr - 1, 7), (mr, 8), (mr + 1, 9), (2 * mr + 5, 23), (3 * mr, 16)] {
                 let lda = depth + 2
                 let a = rng.uniformArray(count: rows * lda, bound: 1)
-                let panelFloats = (rows + mr - 1) / mr * mr * depth
-                var expected = [Float](repeating: .nan, count: panelFloats)
-                var actual = [Float](repeating: .nan, count: panelFloats)
                 a.withUnsafeBufferPointer { ap in
-                    expected.withUnsafeMutableBufferPointer { re_pack_a(mr, rows, depth, ap.baseAddress!, lda, $0.baseAddress!) }
-                    actual.withUnsafeMutableBufferPointer { kernels.packA(rows, depth, ap.baseAddress!, lda, $0.baseAddress!) }
-                }
-                #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern), "\(isa) pack_a \(rows)×\(depth)")
-
-                // pack_rows: MR row pointers, some NULL (zero rows), over `depth` floats.
-                var expectedRows = [Float](repeating: .nan, count: mr * depth)
-                var actualRows = [Float](repeating: .nan, count: mr * depth)
-                a.withUnsafeBufferPointer { ap in
-                    let rowPointers: [UnsafePointer<Float>?] = (0..<mr).map { i in i % 3 == 2 || i >= rows ? nil : ap.baseAddress! + i * lda }
+                    let src = ap.baseAddress!
+                    #expect(Self.samePanels(count: (rows + mr - 1) / mr * mr * depth,
+                                            portable: { re_pack_a(mr, rows, depth, src, lda, $0) },
+                                            fast: { kernels.packA(rows, depth, src, lda, $0) }), "\(isa) pack_a \(rows)×\(depth)")
+                    // pack_rows: MR row pointers, some NULL (zero rows), over `depth` floats.
+                    let rowPointers: [UnsafePointer<Float>?] = (0..<mr).map { i in i % 3 == 2 || i >= rows ? nil : src + i * lda }
                     rowPointers.withUnsafeBufferPointer { rp in
-                        expectedRows.withUnsafeMutableBufferPointer { re_pack_rows(mr, rp.baseAddress!, depth, $0.baseAddress!) }
-                        actualRows.withUnsafeMutableBufferPointer { kernels.packRows(rp.baseAddress!, depth, $0.baseAddress!) }
+                        #expect(Self.samePanels(count: mr * depth, portable: { re_pack_rows(mr, rp.baseAddress!, depth, $0) },
+                                                fast: { kernels.packRows(rp.baseAddress!, depth, $0) }), "\(isa) pack_rows \(depth)")
                     }
                 }
-                #expect(actualRows.map(\.bitPattern) == expectedRows.map(\.bitPattern), "\(isa) pack_rows \(depth)")
             }
             for (kc, cols) in [(1, 1), (5, nr - 1), (8, nr), (9, nr + 1), (13, 4 * nr + 3), (4, 9 * nr)] {
                 let ldb = cols + 3
                 let b = rng.uniformArray(count: kc * ldb, bound: 1)
-                let floats = (cols + nr - 1) / nr * nr * kc
-                var expected = [Float](repeating: .nan, count: floats)
-                var actual = [Float](repeating: .nan, count: floats)
                 b.withUnsafeBufferPointer { bp in
-                    expected.withUnsafeMutableBufferPointer { re_pack_b(nr, kc, cols, bp.baseAddress!, ldb, $0.baseAddress!) }
-                    actual.withUnsafeMutableBufferPointer { kernels.packB(kc, cols, bp.baseAddress!, ldb, $0.baseAddress!) }
+                    let src = bp.baseAddress!
+                    #expect(Self.samePanels(count: (cols + nr - 1) / nr * nr * kc, portable: { re_pack_b(nr, kc, cols, src, ldb, $0) },
+                                            fast: { kernels.packB(kc, cols, src, ldb, $0) }), "\(isa) pack_b \(kc)×\(cols)")
                 }
-                #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern), "\(isa) pack_b \(kc)×\(cols)")
             }
         }
     }
