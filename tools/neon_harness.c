@@ -409,11 +409,14 @@ static int check_winograd(re_isa isa, size_t m_tile, size_t r, size_t c) {
 static void check_conv_entry(re_isa isa, const re_conv_kernel_entry *entry, long *passed, long *failed) {
     switch (entry->operation) {
     case RE_CONV_DEPTHWISE_ROWS: {
-        /* Channels 8 (one vector), 37 (a block of 32, a vector and a tail), 5 (tail only); 3x3 and 5x5;
-         * strides 1 and 2; dilation 2; padding none, same, and wider than the taps reach. */
+        /* Channels 8 (one vector), 37 and 29 (16- and 8-channel blocks and a tail), 5 (tail only); 3, 5 and
+         * 7 taps at strides 1 and 2 (the run form), rows narrower than a run; dilation 2 and stride 3 (the
+         * per-pixel form); padding none, same, and wider than the taps reach. */
         static const size_t dc[][7] = {
             {7, 9, 8, 3, 1, 1, 1}, {11, 8, 37, 3, 2, 1, 1}, {9, 9, 5, 5, 1, 1, 2}, {12, 10, 40, 3, 1, 2, 2},
-            {6, 7, 16, 5, 2, 1, 0}, {1, 1, 9, 3, 1, 1, 1},
+            {6, 7, 16, 5, 2, 1, 0}, {1, 1, 9, 3, 1, 1, 1}, {9, 13, 29, 3, 1, 1, 1}, {10, 11, 24, 7, 1, 1, 3},
+            {9, 15, 21, 7, 2, 1, 3}, {7, 9, 33, 5, 2, 1, 2}, {8, 3, 16, 5, 2, 1, 2}, {5, 2, 19, 3, 2, 1, 1},
+            {9, 9, 12, 3, 3, 1, 1},
         };
         for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++) {
             const size_t *r = dc[i];
