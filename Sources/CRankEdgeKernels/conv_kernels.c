@@ -139,12 +139,15 @@ void re_narrowconv_planar(const re_narrowconv_params *p, const float *x, float *
     re_pad_planes(x, p->h, p->w, p->c, p->pad_top, p->pad_left, p->oh + p->kh - 1, re_narrowconv_wp(p), planar, c0, c1);
 }
 
+/* What the grouped kernel's padding taps read (re_grouped_params). */
+static const float re_grouped_zeros[RE_GROUPED_MAX_CG];
+
 #define RE_INSTANCE_BODY "conv_kernels_impl.h"
 #define RE_INSTANCE_BODY_2 "winograd_impl.h"
 #include "isa_instances.h"
 
 #define RE_CONV_TABLE(isa_value, isa) {                                                                    \
-    isa_value, re_depthwise_rows_##isa, re_narrowconv_rows_##isa, re_rankconv_tile_##isa,                    \
+    isa_value, re_depthwise_rows_##isa, re_grouped_rows_##isa, re_narrowconv_rows_##isa, re_rankconv_tile_##isa,                    \
     re_narrowchain_project_##isa, re_narrowchain_rows_##isa,                                                 \
     {re_winograd_f23_input_##isa, re_winograd_f25_input_##isa, re_winograd_f25_input_##isa},                 \
     {re_winograd_f23_output_##isa, re_winograd_f25_output_##isa, re_winograd_f43_output_##isa},              \
@@ -182,6 +185,7 @@ static inline const re_conv_kernels *re_conv_for(int isa) {
 
 #define RE_CONV_ENTRIES(isa_value, isa)                                                                     \
     {"re_depthwise_rows_" #isa, isa_value, RE_CONV_DEPTHWISE_ROWS, -1},                                      \
+    {"re_grouped_rows_" #isa, isa_value, RE_CONV_GROUPED_ROWS, -1},                                          \
     {"re_narrowconv_rows_" #isa, isa_value, RE_CONV_NARROWCONV_ROWS, -1},                                    \
     {"re_rankconv_tile_" #isa, isa_value, RE_CONV_RANKCONV_TILE, -1},                                        \
     {"re_narrowchain_project_" #isa, isa_value, RE_CONV_NARROWCHAIN_PROJECT, -1},                            \
@@ -221,6 +225,11 @@ const re_conv_kernel_entry *re_conv_kernel_named(const char *name) {
 void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, float *y,
                        const float *residual, size_t oy0, size_t oy1) {
     re_conv_for(isa)->depthwise_rows(p, x, y, residual, oy0, oy1);
+}
+
+void re_grouped_rows(int isa, const re_grouped_params *p, const float *x, float *y,
+                     const float *residual, size_t oy0, size_t oy1) {
+    re_conv_for(isa)->grouped_rows(p, x, y, residual, oy0, oy1);
 }
 
 void re_narrowconv_rows(int isa, const re_narrowconv_params *p, const float *planar, float *y, const float *residual,

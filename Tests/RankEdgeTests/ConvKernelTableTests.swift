@@ -32,7 +32,7 @@ import Testing
         #expect(re_conv_kernel_named("re_no_such_kernel") == nil)
         // Every operation on every ISA this build has.
         let isas = Set(Self.entries.map(\.isa))
-        #expect(Self.entries.count == isas.count * 13)
+        #expect(Self.entries.count == isas.count * 14)
     }
 
     /// A one-node (or one-chain) graph whose compiled step runs the entry's kernel.
@@ -40,6 +40,8 @@ import Testing
         switch entry.operation {
         case RE_CONV_DEPTHWISE_ROWS:
             return (FastOpsTests.convGraph("dw", input: [1, 9, 11, 37], out: 37, kernel: 3, stride: 2, groups: 37), .never, "depthwise")
+        case RE_CONV_GROUPED_ROWS:
+            return (FastOpsTests.convGraph("grouped", input: [1, 9, 11, 48], out: 48, kernel: 3, stride: 2, groups: 3), .never, "grouped-direct")
         case RE_CONV_NARROWCONV_ROWS:
             return (FastOpsTests.convGraph("narrow", input: [1, 10, 13, 7], out: 9, kernel: 3), .never, "narrow-direct")
         case RE_CONV_RANKCONV_TILE:

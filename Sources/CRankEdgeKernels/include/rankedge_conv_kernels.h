@@ -30,6 +30,31 @@ void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, fl
                        const float *residual, size_t oy0, size_t oy1);
 
 /*
+ * Grouped conv with 8, 16, 24 or 32 outputs per group and at most RE_GROUPED_MAX_CG inputs per group
+ * (RegNet's and ResNeXt's group widths): per group, a run of output pixels along a row times the
+ * group's outputs is one register tile of multiply-adds, whose A operand is read straight from the
+ * NHWC input through one pixel pointer per tap (taps in the padding point at zeros), so nothing is
+ * copied into an im2col matrix.
+ */
+#define RE_GROUPED_MAX_CG 64
+typedef struct {
+    size_t h, w, c;                 /* input image, c = groups * cg */
+    size_t oh, ow, s;               /* output image, s = groups * sg */
+    size_t kh, kw;
+    size_t stride_h, stride_w;
+    ptrdiff_t pad_top, pad_left;
+    size_t dilation_h, dilation_w;
+    size_t groups, cg, sg;          /* sg: 8, 16, 24 or 32; cg <= RE_GROUPED_MAX_CG */
+    const float *weights;           /* [groups][kh][kw][cg][sg] */
+    const float *bias;              /* [s] or NULL */
+    int activation;                 /* re_activation */
+} re_grouped_params;
+
+/* Output rows [oy0, oy1) of one image; residual (same layout as y) may be NULL. */
+void re_grouped_rows(int isa, const re_grouped_params *p, const float *x, float *y,
+                     const float *residual, size_t oy0, size_t oy1);
+
+/*
  * Rank-L spatial conv in separable form:
  *   y[oy, ox, o] = bias[o] + sum_c sum_l sum_i a[o,c,l,i] * (sum_j b[o,c,l,j] * x[oy*sh+i-pt, ox*sw+j-pl, c])
  * The horizontal factors b are applied first (T), then the vertical factors a; 2*L*k multiply-adds
@@ -194,6 +219,8 @@ void re_unary_neon(int function, const float *x, float *y, size_t n, float alpha
 
 typedef void (*re_depthwise_rows_fn)(const re_depthwise_params *p, const float *x, float *y, const float *residual,
                                      size_t oy0, size_t oy1);
+typedef void (*re_grouped_rows_fn)(const re_grouped_params *p, const float *x, float *y, const float *residual,
+                                   size_t oy0, size_t oy1);
 typedef void (*re_narrowconv_rows_fn)(const re_narrowconv_params *p, const float *planar, float *y, const float *residual,
                                       size_t oy0, size_t oy1);
 typedef void (*re_rankconv_tile_fn)(const re_rankconv_params *p, const float *planar, float *y, const float *residual,
@@ -214,6 +241,7 @@ typedef enum { RE_WINOGRAD_F23 = 0, RE_WINOGRAD_F25 = 1, RE_WINOGRAD_F43 = 2 } r
 typedef struct {
     int isa;                        /* re_isa */
     re_depthwise_rows_fn depthwise_rows;
+    re_grouped_rows_fn grouped_rows;
     re_narrowconv_rows_fn narrowconv_rows;
     re_rankconv_tile_fn rankconv_tile;
     re_narrowchain_project_fn narrowchain_project;
@@ -228,7 +256,8 @@ const re_conv_kernels *re_conv_kernels_get(int isa);
 
 typedef enum {
     RE_CONV_DEPTHWISE_ROWS, RE_CONV_NARROWCONV_ROWS, RE_CONV_RANKCONV_TILE, RE_CONV_NARROWCHAIN_PROJECT,
-    RE_CONV_NARROWCHAIN_ROWS, RE_CONV_WINOGRAD_INPUT, RE_CONV_WINOGRAD_OUTPUT, RE_CONV_WINOGRAD_OUTPUT_GRADIENT
+    RE_CONV_NARROWCHAIN_ROWS, RE_CONV_WINOGRAD_INPUT, RE_CONV_WINOGRAD_OUTPUT, RE_CONV_WINOGRAD_OUTPUT_GRADIENT,
+    RE_CONV_GROUPED_ROWS
 } re_conv_operation;
 
 typedef struct {
@@ -245,6 +274,7 @@ const re_conv_kernel_entry *re_conv_kernel_named(const char *name);
 
 #define RE_DECLARE_CONV_KERNELS(isa) \
     void re_depthwise_rows_##isa(const re_depthwise_params *p, const float *x, float *y, const float *residual, size_t oy0, size_t oy1); \
+    void re_grouped_rows_##isa(const re_grouped_params *p, const float *x, float *y, const float *residual, size_t oy0, size_t oy1); \
     void re_narrowconv_rows_##isa(const re_narrowconv_params *p, const float *planar, float *y, const float *residual, size_t oy0, size_t oy1); \
     void re_rankconv_tile_##isa(const re_rankconv_params *p, const float *planar, float *y, const float *residual, size_t oy0, size_t oy1, \
                                 size_t o0, size_t o1, size_t group, float *scratch); \

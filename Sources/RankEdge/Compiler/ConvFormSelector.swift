@@ -42,6 +42,8 @@ enum ChainKernelChoice: Equatable {
 enum ConvKernelChoice: Equatable {
     case depthwise
     case narrowDirect
+    /// `GroupedConvStep`: groups of 8 to 32 outputs, inputs read in place.
+    case groupedDirect
     /// On the GEMM in this form; `blockDiagonal`: a grouped conv as one GEMM over its block-diagonal
     /// weight (`GEMMConvWeights.prefersBlockDiagonal`).
     case gemm(GEMMConvForm.Kind, blockDiagonal: Bool)
@@ -61,7 +63,7 @@ enum ConvKernelChoice: Equatable {
 public enum ConvFormSelector {
     /// The kernel for a conv2d node outside a chain, given the Winograd transform `chooseWinograd`
     /// picked for it (nil: none). Narrower kernels first: depthwise, then the narrow direct kernel,
-    /// then a few narrow groups as one block-diagonal GEMM, then the GEMM forms.
+    /// then a few narrow groups as one block-diagonal GEMM, then the direct grouped kernel, then the GEMM forms.
     static func inference(weight: TensorShape, attributes: Conv2DAttributes, input: TensorShape, output: TensorShape,
                           isa: GEMMISA, winograd: WinogradTransform?) -> ConvKernelChoice {
         if DepthwiseWeights.applies(weight: weight, attributes: attributes, inputChannels: input[3]) { return .depthwise }
@@ -71,6 +73,7 @@ public enum ConvFormSelector {
             dense.groups = 1
             return .gemm(GEMMConvForm.Kind.plain(kh: weight[1], kw: weight[2], attributes: dense), blockDiagonal: true)
         }
+        if GroupedConvWeights.applies(weight: weight, attributes: attributes) { return .groupedDirect }
         if let winograd { return .gemm(.winograd(winograd), blockDiagonal: false) }
         if GEMMConvWeights.prefersShifted(weight: weight, attributes: attributes, input: input, output: output) {
             return .gemm(.shiftedRows, blockDiagonal: false)

@@ -5,6 +5,7 @@ enum KernelRegistry {
         KernelFamily(GEMMConvWeights.self),
         KernelFamily(TuckerChainWeights.self),
         KernelFamily(DepthwiseWeights.self),
+        KernelFamily(GroupedConvWeights.self),
         KernelFamily(NarrowConvWeights.self),
         KernelFamily(NarrowChainWeights.self),
         KernelFamily(SeparableRankWeights.self),
