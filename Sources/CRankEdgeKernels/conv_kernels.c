@@ -154,7 +154,12 @@ static const float re_grouped_zeros[RE_GROUPED_MAX_CG];
     {re_winograd_f23_output_gradient_##isa, re_winograd_f25_output_gradient_##isa,                           \
      re_winograd_f43_output_gradient_##isa}}
 
+#if defined(__aarch64__)
+/* No portable instance here (isa_instances.h): the scalar ISA runs the NEON functions. */
+static const re_conv_kernels re_conv_scalar = RE_CONV_TABLE(RE_ISA_SCALAR, neon);
+#else
 static const re_conv_kernels re_conv_scalar = RE_CONV_TABLE(RE_ISA_SCALAR, scalar);
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
 static const re_conv_kernels re_conv_avx2 = RE_CONV_TABLE(RE_ISA_AVX2, avx2);
 #endif

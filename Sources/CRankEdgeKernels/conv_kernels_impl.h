@@ -174,8 +174,12 @@ RE_ATTR void RE_ENTRY(depthwise_rows)(const re_depthwise_params *p, const float 
     const size_t c = p->c;
     /* The run form: undilated along x, stride 1 or 2, 3, 5 or 7 taps wide (the kernels of mobile
      * networks); every other shape one pixel at a time. */
+#ifdef RE_PORTABLE_INSTANCE
+    const int form = 0;   /* the fallback keeps the small per-pixel form (isa_instances.h) */
+#else
     const int form = p->dilation_w != 1 || (p->stride_w != 1 && p->stride_w != 2) ? 0
                    : p->kw == 3 ? 3 : p->kw == 5 ? 5 : p->kw == 7 ? 7 : 0;
+#endif
     for (size_t oy = oy0; oy < oy1; oy++) {
         const ptrdiff_t iy0 = (ptrdiff_t)(oy * p->stride_h) - p->pad_top;
         size_t ky0, ky1;
@@ -250,16 +254,15 @@ RE_INLINE void RE_FN(grouped_row)(const re_grouped_params *p, const float *x, fl
     for (size_t g = 0; g < p->groups; g++) {
         size_t ox = 0;
         for (; ox + (size_t)PX <= p->ow; ox += (size_t)PX) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, PX, NV);
-        switch (p->ow - ox) {
-        case 0: break;
-        case 1: RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 1, NV); break;
-        case 2: RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 2, NV); break;
-        case 3: RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 3, NV); break;
-        case 4: RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 4, NV); break;
-        case 5: RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 5, NV); break;
-        case 6: RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 6, NV); break;
-        default: RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 7, NV); break;
-        }
+        /* (PX is a literal here: the cases at or past it are never instantiated.) */
+        const size_t rest = p->ow - ox;
+        if (rest == 1) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 1, NV);
+        else if (rest == 2 && PX > 2) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 2, NV);
+        else if (rest == 3 && PX > 3) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 3, NV);
+        else if (rest == 4 && PX > 4) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 4, NV);
+        else if (rest == 5 && PX > 5) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 5, NV);
+        else if (rest == 6 && PX > 6) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 6, NV);
+        else if (rest == 7 && PX > 7) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 7, NV);
     }
 }
 
@@ -268,12 +271,22 @@ RE_ATTR void RE_ENTRY(grouped_rows)(const re_grouped_params *p, const float *x, 
     for (size_t oy = oy0; oy < oy1; oy++) {
         float *yrow = y + oy * p->ow * p->s;
         const float *resrow = residual ? residual + oy * p->ow * p->s : NULL;
+#ifdef RE_PORTABLE_INSTANCE
+        /* The fallback: one pixel per run, a quarter of the code (isa_instances.h). */
+        switch (p->sg) {
+        case 8: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 1); break;
+        case 16: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 2); break;
+        case 24: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 3); break;
+        default: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 4); break;
+        }
+#else
         switch (p->sg) {
         case 8: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 8, 1); break;
         case 16: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 6, 2); break;
         case 24: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 4, 3); break;
         default: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 3, 4); break;
         }
+#endif
     }
 }
 

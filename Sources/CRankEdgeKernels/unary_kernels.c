@@ -18,8 +18,11 @@ void re_unary(int isa, int function, const float *x, float *y, size_t n, float a
     if ((isa == RE_ISA_AVX2 || isa == RE_ISA_AVX512) && re_cpu_supports(RE_ISA_AVX2)) { re_unary_avx2(function, x, y, n, alpha, beta); return; }
 #endif
 #if defined(__aarch64__)
-    if (isa == RE_ISA_NEON) { re_unary_neon(function, x, y, n, alpha, beta); return; }
-#endif
+    /* Every ISA value: AArch64 has no portable instance (isa_instances.h). */
+    (void)isa;
+    re_unary_neon(function, x, y, n, alpha, beta);
+#else
     (void)isa;
     re_unary_scalar(function, x, y, n, alpha, beta);
+#endif
 }

@@ -203,7 +203,9 @@ typedef enum {
 /* y[i] = function(x[i]) for i < n (y may be x); alpha and beta are hard sigmoid's, unused otherwise.
  * NaN stays NaN. re_unary_<isa> are the per-ISA instances re_unary dispatches to. */
 void re_unary(int isa, int function, const float *x, float *y, size_t n, float alpha, float beta);
+#if !defined(__aarch64__)   /* on AArch64 the scalar ISA runs the NEON functions */
 void re_unary_scalar(int function, const float *x, float *y, size_t n, float alpha, float beta);
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
 void re_unary_avx2(int function, const float *x, float *y, size_t n, float alpha, float beta);
 #endif
@@ -293,7 +295,9 @@ const re_conv_kernel_entry *re_conv_kernel_named(const char *name);
     void re_winograd_f25_output_gradient_##isa(const float *const *dy, size_t s, float *u, size_t stride); \
     void re_winograd_f43_output_gradient_##isa(const float *const *dy, size_t s, float *u, size_t stride);
 
+#if !defined(__aarch64__)   /* on AArch64 the scalar ISA runs the NEON functions */
 RE_DECLARE_CONV_KERNELS(scalar)
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
 RE_DECLARE_CONV_KERNELS(avx2)
 #endif
