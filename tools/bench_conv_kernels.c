@@ -6,7 +6,7 @@
  *   bench_conv_kernels narrow H C S K                      (stride 1, "same" padding, bias + ReLU)
  *   bench_conv_kernels list                                 (every entry of the conv-kernel table)
  *   bench_conv_kernels kernel NAME H C S K                  (any table entry by name, on its own ISA:
- *       depthwise H x H x C, k x k; grouped C -> C in groups of S inputs and S outputs (S <= 32);
+ *       depthwise H x H x C, k x k; grouped C -> C in groups of S inputs and S outputs (S = 8, 16, 24, 32);
  *       narrow conv and rank conv (L = 1) C -> S; narrow chain C -> S -> S -> C;
  *       Winograd transforms of every tile of an H x H image of C channels, S outputs)
  */
@@ -54,7 +54,7 @@ static int bench_entry(const char *name, size_t h, size_t c, size_t s, size_t k)
             break;
         }
         case RE_CONV_GROUPED_ROWS: {
-            re_grouped_params p = {h, h, c, h, h, c, k, k, 1, 1, pad, pad, 1, 1, c / s, s, s, (s + 7) / 8 * 8, w, bias, RE_ACT_RELU};
+            re_grouped_params p = {h, h, c, h, h, c, k, k, 1, 1, pad, pad, 1, 1, c / s, s, s, w, bias, RE_ACT_RELU};
             t->grouped_rows(&p, x, y, NULL, 0, h);
             macs = (double)h * h * c * k * k * s;
             break;

@@ -206,10 +206,10 @@ RE_ATTR void RE_ENTRY(depthwise_rows)(const re_depthwise_params *p, const float 
 /* PX output pixels from ox0 of row oy, the NV vectors (8·NV outputs) of group g. */
 RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, float *yrow, const float *resrow,
                                   size_t oy, size_t ox0, size_t g, int PX, int NV) {
-    const size_t c = p->c, cg = p->cg, sg = p->sg, sgp = p->sg_padded, s = p->s;
+    const size_t c = p->c, cg = p->cg, sg = p->sg, s = p->s;
     re_v8 acc[8][4];
     for (int v = 0; v < NV; v++) {
-        const re_v8 b = p->bias ? RE_FN(load)(p->bias + g * sgp + 8 * v) : RE_FN(splat)(0.0f);
+        const re_v8 b = p->bias ? RE_FN(load)(p->bias + g * sg + 8 * v) : RE_FN(splat)(0.0f);
         for (int q = 0; q < PX; q++) acc[q][v] = b;
     }
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * p->stride_h) - p->pad_top;
@@ -223,10 +223,10 @@ RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, fl
                 const ptrdiff_t ix = (ptrdiff_t)((ox0 + (size_t)q) * p->stride_w + kx * p->dilation_w) - p->pad_left;
                 src[q] = ix >= 0 && ix < (ptrdiff_t)p->w ? xrow + (size_t)ix * c : re_grouped_zeros;
             }
-            const float *wk = p->weights + ((g * p->kh + ky) * p->kw + kx) * cg * sgp;
+            const float *wk = p->weights + ((g * p->kh + ky) * p->kw + kx) * cg * sg;
             for (size_t i = 0; i < cg; i++) {
                 re_v8 wv[4];
-                for (int v = 0; v < NV; v++) wv[v] = RE_FN(load)(wk + i * sgp + 8 * v);
+                for (int v = 0; v < NV; v++) wv[v] = RE_FN(load)(wk + i * sg + 8 * v);
                 for (int q = 0; q < PX; q++) {
                     const re_v8 a = RE_FN(splat)(src[q][i]);
                     for (int v = 0; v < NV; v++) acc[q][v] += a * wv[v];
@@ -237,17 +237,10 @@ RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, fl
     for (int q = 0; q < PX; q++) {
         float *out = yrow + (ox0 + (size_t)q) * s + g * sg;
         const float *res = resrow ? resrow + (ox0 + (size_t)q) * s + g * sg : NULL;
-        if (sg == sgp) {
-            for (int v = 0; v < NV; v++) {
-                re_v8 r = acc[q][v];
-                if (res) r += RE_FN(load)(res + 8 * v);
-                RE_FN(store)(out + 8 * v, RE_FN(activate)(r, p->activation));
-            }
-        } else {
-            /* The padded lanes would overwrite the next group's outputs. */
-            float lanes[32];
-            for (int v = 0; v < NV; v++) RE_FN(store)(lanes + 8 * v, acc[q][v]);
-            for (size_t j = 0; j < sg; j++) out[j] = RE_FN(activate1)(res ? lanes[j] + res[j] : lanes[j], p->activation);
+        for (int v = 0; v < NV; v++) {
+            re_v8 r = acc[q][v];
+            if (res) r += RE_FN(load)(res + 8 * v);
+            RE_FN(store)(out + 8 * v, RE_FN(activate)(r, p->activation));
         }
     }
 }
@@ -280,14 +273,14 @@ RE_ATTR void RE_ENTRY(grouped_rows)(const re_grouped_params *p, const float *x, 
         const float *resrow = residual ? residual + oy * p->ow * p->s : NULL;
 #ifdef RE_PORTABLE_INSTANCE
         /* The fallback: one pixel per run, a quarter of the code (isa_instances.h). */
-        switch (p->sg_padded) {
+        switch (p->sg) {
         case 8: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 1); break;
         case 16: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 2); break;
         case 24: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 3); break;
         default: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 4); break;
         }
 #else
-        switch (p->sg_padded) {
+        switch (p->sg) {
         case 8: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 8, 1); break;
         case 16: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 6, 2); break;
         case 24: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 4, 3); break;

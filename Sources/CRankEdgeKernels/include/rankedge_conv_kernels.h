@@ -30,13 +30,11 @@ void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, fl
                        const float *residual, size_t oy0, size_t oy1);
 
 /*
- * Grouped conv with up to 32 outputs per group and at most RE_GROUPED_MAX_CG inputs per group
- * (RegNet's and ResNeXt's group widths, branched Tucker cores): per group, a run of output pixels
- * along a row times the group's outputs is one register tile of multiply-adds, whose A operand is
- * read straight from the NHWC input through one pixel pointer per tap (taps in the padding point at
- * zeros), so nothing is copied into an im2col matrix. The weights and bias carry each group's
- * outputs padded with zeros to sg_padded (8, 16, 24 or 32); a group whose sg is not a whole number of
- * vectors is stored through a small buffer.
+ * Grouped conv with 8, 16, 24 or 32 outputs per group and at most RE_GROUPED_MAX_CG inputs per group
+ * (RegNet's and ResNeXt's group widths): per group, a run of output pixels along a row times the
+ * group's outputs is one register tile of multiply-adds, whose A operand is read straight from the
+ * NHWC input through one pixel pointer per tap (taps in the padding point at zeros), so nothing is
+ * copied into an im2col matrix.
  */
 #define RE_GROUPED_MAX_CG 64
 typedef struct {
@@ -46,10 +44,9 @@ typedef struct {
     size_t stride_h, stride_w;
     ptrdiff_t pad_top, pad_left;
     size_t dilation_h, dilation_w;
-    size_t groups, cg, sg;          /* sg <= 32, cg <= RE_GROUPED_MAX_CG */
-    size_t sg_padded;               /* sg rounded up to a multiple of 8 */
-    const float *weights;           /* [groups][kh][kw][cg][sg_padded] */
-    const float *bias;              /* [groups][sg_padded] or NULL */
+    size_t groups, cg, sg;          /* sg: 8, 16, 24 or 32; cg <= RE_GROUPED_MAX_CG */
+    const float *weights;           /* [groups][kh][kw][cg][sg] */
+    const float *bias;              /* [s] or NULL */
     int activation;                 /* re_activation */
 } re_grouped_params;
 

@@ -22,10 +22,10 @@ extension GroupedConvWeights: StepKernel {
         guard applies(weight: TensorShape([sg * attrs.groups, kh, kw, cg]), attributes: attrs) else {
             throw d.fail("\(attrs.groups) groups of \(cg) inputs and \(sg) outputs are not the grouped kernel's")
         }
-        let sp = try d.count(GroupedConvWeights.padded(sg), attrs.groups)
+        let s = try d.count(sg, attrs.groups)
         return GroupedConvWeights(attributes: attrs, kh: kh, kw: kw, cg: cg, sg: sg,
-                                  weights: try d.tensor(o["weights"], count: d.count(sp, kh, kw, cg)),
-                                  bias: try d.optionalTensor(o["bias"], count: sp))
+                                  weights: try d.tensor(o["weights"], count: d.count(s, kh, kw, cg)),
+                                  bias: try d.optionalTensor(o["bias"], count: s))
     }
 
     func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {

@@ -2,8 +2,7 @@ import CRankEdgeKernels
 
 /// A grouped conv on its direct kernel: per group, runs of output pixels along a row times the
 /// group's outputs are register tiles whose inputs are read in place from the NHWC tensor, so no
-/// im2col matrix is written per group (the GEMM form's cost at RegNet's 16-channel groups and at
-/// branched Tucker cores). Output
+/// im2col matrix is written per group (the GEMM form's cost at RegNet's 16-channel groups). Output
 /// rows are shared between threads. A fused activation function goes over each few rows right after
 /// they are computed, while they are in L1.
 final class GroupedConvStep: ExecutionStep, ParallelWork {
@@ -29,7 +28,6 @@ final class GroupedConvStep: ExecutionStep, ParallelWork {
             h: g.h, w: g.w, c: g.c, oh: g.oh, ow: g.ow, s: g.s, kh: g.kh, kw: g.kw,
             stride_h: a.stride.h, stride_w: a.stride.w, pad_top: a.padding.top, pad_left: a.padding.left,
             dilation_h: a.dilation.h, dilation_w: a.dilation.w, groups: g.groups, cg: weights.cg, sg: weights.sg,
-            sg_padded: weights.sgPadded,
             weights: UnsafePointer(weights.weights.pointer), bias: weights.bias.map { UnsafePointer($0.pointer) },
             activation: Int32(activation.cValue))
     }

@@ -1,39 +1,29 @@
-/// A grouped conv with up to 32 outputs per group, for the direct kernel (`GroupedConvStep`,
-/// re_grouped_rows): the filters laid out [groups][kh][kw][C/groups][sgPadded], so one tap and input
-/// channel of a group give its outputs as contiguous vectors; each group's outputs are padded with
-/// zero filters (and zero biases) to whole vectors of 8.
+/// A grouped conv with 8, 16, 24 or 32 outputs per group, for the direct kernel (`GroupedConvStep`,
+/// re_grouped_rows): the filters laid out [groups][kh][kw][C/groups][S/groups], so one tap and input
+/// channel of a group give its outputs as contiguous vectors.
 final class GroupedConvWeights: @unchecked Sendable {
     let attributes: Conv2DAttributes
     let kh: Int, kw: Int
     /// Input and output channels per group.
     let cg: Int, sg: Int
     let weights: FloatStorage
-    /// [groups][sgPadded], nil without a bias.
     let bias: FloatStorage?
     var groups: Int { attributes.groups }
-    var sgPadded: Int { Self.padded(sg) }
-
-    static func padded(_ outputsPerGroup: Int) -> Int { (outputsPerGroup + 7) / 8 * 8 }
 
     /// `weight` is OHWI [S, kh, kw, C/groups].
     init(weight: Tensor, bias: Tensor?, attributes: Conv2DAttributes) {
         self.attributes = attributes
         (kh, kw, cg) = (weight.shape[1], weight.shape[2], weight.shape[3])
-        let sg = weight.shape[0] / attributes.groups, sgp = Self.padded(sg), groups = attributes.groups
-        self.sg = sg
-        var laid = [Float](repeating: 0, count: groups * kh * kw * cg * sgp)
+        sg = weight.shape[0] / attributes.groups
+        var laid = [Float](repeating: 0, count: weight.count)
         for o in 0..<weight.shape[0] {
             let (g, j) = (o / sg, o % sg)
             for tap in 0..<(kh * kw) {
-                for i in 0..<cg { laid[((g * kh * kw + tap) * cg + i) * sgp + j] = weight.data[(o * kh * kw + tap) * cg + i] }
+                for i in 0..<cg { laid[((g * kh * kw + tap) * cg + i) * sg + j] = weight.data[(o * kh * kw + tap) * cg + i] }
             }
         }
         weights = FloatStorage(laid)
-        self.bias = bias.map { b in
-            var padded = [Float](repeating: 0, count: groups * sgp)
-            for o in 0..<b.count { padded[(o / sg) * sgp + o % sg] = b.data[o] }
-            return FloatStorage(padded)
-        }
+        self.bias = bias.map { FloatStorage($0.data) }
     }
 
     init(attributes: Conv2DAttributes, kh: Int, kw: Int, cg: Int, sg: Int, weights: FloatStorage, bias: FloatStorage?) {
@@ -43,13 +33,12 @@ final class GroupedConvWeights: @unchecked Sendable {
         self.bias = bias
     }
 
-    /// More than one group, 4 to 32 outputs per group (padding to whole vectors of 8 then costs at
-    /// most half the multiply-adds: a Tucker core's 9 outputs per group run as 16), and few enough
-    /// inputs per group for the kernel's zero row (RE_GROUPED_MAX_CG). Depthwise convs have their own kernel.
+    /// More than one group, whole vectors of outputs per group (8 to 32), and few enough inputs per
+    /// group for the kernel's zero row (RE_GROUPED_MAX_CG). Depthwise convs have their own kernel.
     static func applies(weight: TensorShape, attributes: Conv2DAttributes) -> Bool {
         guard attributes.groups > 1, weight.rank == 4, weight[0] % attributes.groups == 0 else { return false }
         let sg = weight[0] / attributes.groups
-        return sg >= 4 && sg <= 32 && weight[3] <= maxInputsPerGroup
+        return sg % 8 == 0 && sg <= 32 && weight[3] <= maxInputsPerGroup
     }
 
     static let maxInputsPerGroup = 64
