@@ -6,7 +6,7 @@
  *   bench_conv_kernels narrow H C S K                      (stride 1, "same" padding, bias + ReLU)
  *   bench_conv_kernels list                                 (every entry of the conv-kernel table)
  *   bench_conv_kernels kernel NAME H C S K                  (any table entry by name, on its own ISA:
- *       depthwise H x H x C, k x k; grouped C -> C in groups of S inputs and S outputs (S = 8, 16, 24, 32);
+ *       depthwise H x H x C, k x k; grouped C -> C in groups of S inputs and S outputs (S = 8 or 16);
  *       narrow conv and rank conv (L = 1) C -> S; narrow chain C -> S -> S -> C;
  *       Winograd transforms of every tile of an H x H image of C channels, S outputs)
  */

@@ -178,7 +178,7 @@ static int check_depthwise(re_isa isa, size_t h, size_t w, size_t c, size_t k, s
 }
 
 /* The grouped conv's direct kernel with bias, residual and ReLU6 against a double evaluation: groups
- * of sg outputs (8 to 32) and cg inputs, at a stride, dilation and padding. */
+ * of sg outputs (8 or 16) and cg inputs, at a stride, dilation and padding. */
 static int check_grouped(re_isa isa, size_t h, size_t w, size_t groups, size_t cg, size_t sg, size_t k, size_t stride,
                          size_t dilation, ptrdiff_t pad) {
     const size_t span = (k - 1) * dilation + 1, c = groups * cg, s = groups * sg;
@@ -467,12 +467,12 @@ static void check_conv_entry(re_isa isa, const re_conv_kernel_entry *entry, long
         return;
     }
     case RE_CONV_GROUPED_ROWS: {
-        /* Outputs per group 8, 16, 24, 32 (every register tile); inputs per group 1, 5, 16, 64; rows of
-         * 13 and 7 pixels (a run and a shorter one), 2 (shorter only); strides 1 and 2; dilation 2;
+        /* Outputs per group 8 and 16 (both register tiles); inputs per group 1, 5, 7, 16, 64; rows of
+         * 13, 11 and 7 pixels (runs and a shorter one), 2 (shorter only); strides 1 and 2; dilation 2;
          * padding none, same, and wider than the taps reach. */
         static const size_t gc[][9] = {
-            {9, 13, 2, 16, 16, 3, 1, 1, 1}, {7, 7, 3, 5, 8, 3, 2, 1, 1}, {8, 11, 2, 7, 24, 3, 1, 1, 0},
-            {6, 9, 3, 16, 32, 3, 1, 2, 2}, {5, 2, 4, 1, 8, 5, 2, 1, 3}, {5, 6, 2, 64, 16, 1, 1, 1, 0},
+            {9, 13, 2, 16, 16, 3, 1, 1, 1}, {7, 7, 3, 5, 8, 3, 2, 1, 1}, {8, 11, 2, 7, 16, 3, 1, 1, 0},
+            {6, 9, 3, 16, 8, 3, 1, 2, 2}, {5, 2, 4, 1, 8, 5, 2, 1, 3}, {5, 6, 2, 64, 16, 1, 1, 1, 0},
         };
         for (size_t i = 0; i < sizeof gc / sizeof gc[0]; i++) {
             const size_t *r = gc[i];

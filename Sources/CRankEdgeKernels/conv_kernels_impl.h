@@ -207,7 +207,7 @@ RE_ATTR void RE_ENTRY(depthwise_rows)(const re_depthwise_params *p, const float 
 RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, float *yrow, const float *resrow,
                                   size_t oy, size_t ox0, size_t g, int PX, int NV) {
     const size_t c = p->c, cg = p->cg, sg = p->sg, s = p->s;
-    re_v8 acc[8][4];
+    re_v8 acc[8][2];
     for (int v = 0; v < NV; v++) {
         const re_v8 b = p->bias ? RE_FN(load)(p->bias + g * sg + 8 * v) : RE_FN(splat)(0.0f);
         for (int q = 0; q < PX; q++) acc[q][v] = b;
@@ -225,7 +225,7 @@ RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, fl
             }
             const float *wk = p->weights + ((g * p->kh + ky) * p->kw + kx) * cg * sg;
             for (size_t i = 0; i < cg; i++) {
-                re_v8 wv[4];
+                re_v8 wv[2];
                 for (int v = 0; v < NV; v++) wv[v] = RE_FN(load)(wk + i * sg + 8 * v);
                 for (int q = 0; q < PX; q++) {
                     const re_v8 a = RE_FN(splat)(src[q][i]);
@@ -246,7 +246,7 @@ RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, fl
 }
 
 /* One row, group by group (the group's weights stay in L1 along the row), PX pixels at a time with
- * PX·NV accumulators (12 of the 16 AVX2 registers, 8 for one vector per pixel), then the last
+ * PX·NV accumulators (12 of the 16 AVX2 registers for 16 outputs, 8 for 8), then the last
  * ow mod PX pixels as one shorter run: one pixel at a time would wait on each multiply-add's
  * latency (14-pixel rows lost a third of their speed that way). */
 RE_INLINE void RE_FN(grouped_row)(const re_grouped_params *p, const float *x, float *yrow, const float *resrow, size_t oy,
@@ -272,20 +272,12 @@ RE_ATTR void RE_ENTRY(grouped_rows)(const re_grouped_params *p, const float *x, 
         float *yrow = y + oy * p->ow * p->s;
         const float *resrow = residual ? residual + oy * p->ow * p->s : NULL;
 #ifdef RE_PORTABLE_INSTANCE
-        /* The fallback: one pixel per run, a quarter of the code (isa_instances.h). */
-        switch (p->sg) {
-        case 8: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 1); break;
-        case 16: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 2); break;
-        case 24: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 3); break;
-        default: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 4); break;
-        }
+        /* The fallback: one pixel per run, a fraction of the code (isa_instances.h). */
+        if (p->sg == 8) RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 1);
+        else RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 2);
 #else
-        switch (p->sg) {
-        case 8: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 8, 1); break;
-        case 16: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 6, 2); break;
-        case 24: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 4, 3); break;
-        default: RE_FN(grouped_row)(p, x, yrow, resrow, oy, 3, 4); break;
-        }
+        if (p->sg == 8) RE_FN(grouped_row)(p, x, yrow, resrow, oy, 8, 1);
+        else RE_FN(grouped_row)(p, x, yrow, resrow, oy, 6, 2);
 #endif
     }
 }

@@ -16,6 +16,7 @@ import Testing
         let dw = b.conv(x, out: 16, kernel: 3, groups: 16, name: "dw")
         let nw = b.conv(x, out: 9, kernel: 3, name: "narrow")                   // narrow direct
         let gr = b.conv(x, out: 40, kernel: 3, groups: 2, name: "grouped")    // one GEMM per group
+        let gd = b.conv(x, out: 32, kernel: 3, groups: 2, name: "grouped_direct") // 16 per group: the direct kernel
         let rs = b.rankConv(x, out: 8, kernel: 5, rank: 2, name: "rank_sep")
         let rd = b.rankConv(x, out: 8, kernel: 3, rank: 1, name: "rank_dense")
         let ci = b.conv(x, out: 7, kernel: 1, padding: 0, name: "chain_in")      // narrow chain
@@ -23,7 +24,7 @@ import Testing
         let co = b.conv(cc, out: 11, kernel: 1, padding: 0, name: "chain_out")
         let wi = b.conv(x, out: 24, kernel: 3, name: "wino")                    // Winograd F(2×2, 3×3)
         let w4 = b.conv(x, out: 32, kernel: 3, name: "wino4")                   // Winograd F(4×4, 3×3)
-        x = b.concat([dw, nw, gr, rs, rd, co, wi, w4], name: "cat")
+        x = b.concat([dw, nw, gr, gd, rs, rd, co, wi, w4], name: "cat")
         x = b.conv(x, out: 12, kernel: 3, stride: 2, name: "down")              // im2col
         x = b.maxPool(x, kernel: 2, stride: 2, name: "mp")
         x = b.conv(x, out: 6, kernel: 1, name: "pw")
@@ -69,7 +70,7 @@ import Testing
 
     @Test func roundTripGivesTheSameOutputsAsTheSource() throws {
         let (model, contents) = try Self.compiled()
-        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain", "winograd-gemm", "winograd4x4-gemm"]))
+        #expect(Set(model.ops.map(\.kernel)).isSuperset(of: ["im2col-gemm", "shifted-gemm", "gemm-1x1", "gemm-grouped", "grouped-direct", "depthwise", "separable-rank", "channel-affine", "narrow-direct", "narrow-chain", "winograd-gemm", "winograd4x4-gemm"]))
         let bytes = try RKGFile.encode(contents)
         let decoded = try RKGFile.decodeContents(bytes)
         #expect(CompiledModelFile.isCompiled(decoded))

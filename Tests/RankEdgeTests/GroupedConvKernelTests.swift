@@ -2,7 +2,7 @@ import Testing
 @testable import RankEdge
 
 /// The grouped conv's direct kernel on every ISA this machine runs, against the reference executor:
-/// every register tile (8, 16, 24, 32 outputs per group), rows of a whole run plus a shorter one,
+/// both register tiles (8 and 16 outputs per group), rows of a whole run plus a shorter one,
 /// padding, strides and dilation, with the residual add and ReLU6 fused into the store; and which
 /// grouped convs it takes.
 @Suite struct GroupedConvKernelTests {
@@ -20,8 +20,8 @@ import Testing
         Shape(input: [1, 9, 13, 32], out: 32, groups: 2, kernel: 3),            // RegNet's 16 × 16 groups, 13-pixel rows
         Shape(input: [1, 11, 11, 48], out: 48, groups: 3, kernel: 3, stride: 2),
         Shape(input: [1, 7, 7, 40], out: 40, groups: 5, kernel: 3),             // 8 × 8 groups (RegNetY)
-        Shape(input: [1, 8, 9, 14], out: 48, groups: 2, kernel: 3),             // 7 inputs, 24 outputs per group
-        Shape(input: [1, 6, 9, 30], out: 96, groups: 3, kernel: 3, dilation: 2),
+        Shape(input: [1, 8, 9, 14], out: 32, groups: 2, kernel: 3),             // 7 inputs per group
+        Shape(input: [1, 6, 9, 30], out: 24, groups: 3, kernel: 3, dilation: 2),
         Shape(input: [1, 5, 2, 8], out: 32, groups: 4, kernel: 5, stride: 2),   // one input per group, rows of one pixel
         Shape(input: [1, 5, 6, 128], out: 32, groups: 2, kernel: 1),            // 64 inputs per group
     ]
@@ -48,10 +48,12 @@ import Testing
         }
     }
 
-    @Test func takesWholeVectorsOfOutputsPerGroup() {
+    @Test func takesEightOrSixteenOutputsPerGroup() {
         let a = Conv2DAttributes(groups: 4)
         #expect(GroupedConvWeights.applies(weight: TensorShape([64, 3, 3, 16]), attributes: a))     // 16 per group
-        #expect(!GroupedConvWeights.applies(weight: TensorShape([40, 3, 3, 16]), attributes: a))    // 10 per group
+        #expect(GroupedConvWeights.applies(weight: TensorShape([32, 3, 3, 16]), attributes: a))     // 8 per group
+        #expect(!GroupedConvWeights.applies(weight: TensorShape([36, 3, 3, 9]), attributes: a))     // 9 per group (a Tucker core)
+        #expect(!GroupedConvWeights.applies(weight: TensorShape([96, 3, 3, 16]), attributes: a))    // 24 per group
         #expect(!GroupedConvWeights.applies(weight: TensorShape([256, 3, 3, 16]), attributes: a))   // 64 per group: the GEMM's
         #expect(!GroupedConvWeights.applies(weight: TensorShape([64, 3, 3, 65]), attributes: a))    // more inputs than the zero row
         #expect(!GroupedConvWeights.applies(weight: TensorShape([64, 3, 3, 16]), attributes: Conv2DAttributes()))

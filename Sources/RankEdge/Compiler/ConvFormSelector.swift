@@ -42,7 +42,7 @@ enum ChainKernelChoice: Equatable {
 enum ConvKernelChoice: Equatable {
     case depthwise
     case narrowDirect
-    /// `GroupedConvStep`: groups of 8 to 32 outputs, inputs read in place.
+    /// `GroupedConvStep`: groups of 8 or 16 outputs, inputs read in place.
     case groupedDirect
     /// On the GEMM in this form; `blockDiagonal`: a grouped conv as one GEMM over its block-diagonal
     /// weight (`GEMMConvWeights.prefersBlockDiagonal`).

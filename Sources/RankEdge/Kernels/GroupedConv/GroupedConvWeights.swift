@@ -1,4 +1,4 @@
-/// A grouped conv with 8, 16, 24 or 32 outputs per group, for the direct kernel (`GroupedConvStep`,
+/// A grouped conv with 8 or 16 outputs per group, for the direct kernel (`GroupedConvStep`,
 /// re_grouped_rows): the filters laid out [groups][kh][kw][C/groups][S/groups], so one tap and input
 /// channel of a group give its outputs as contiguous vectors.
 final class GroupedConvWeights: @unchecked Sendable {
@@ -33,12 +33,16 @@ final class GroupedConvWeights: @unchecked Sendable {
         self.bias = bias
     }
 
-    /// More than one group, whole vectors of outputs per group (8 to 32), and few enough inputs per
-    /// group for the kernel's zero row (RE_GROUPED_MAX_CG). Depthwise convs have their own kernel.
+    /// More than one group, 8 or 16 outputs per group, and few enough inputs per group for the
+    /// kernel's zero row (RE_GROUPED_MAX_CG). Depthwise convs have their own kernel. Measured
+    /// (docs/BENCHMARKS.md, session 20): 16 per group runs at 43–54 GMAC/s against the GEMM form's
+    /// 15–25 at RegNetX's shapes; with 24 or 32 (three or four vectors, 12 accumulators) the kernel
+    /// fell to 25–28, and padding a Tucker core's 9 or 19 per group to whole vectors made branched
+    /// ResNets 4–15 % slower than one GEMM per group, so those keep the GEMM.
     static func applies(weight: TensorShape, attributes: Conv2DAttributes) -> Bool {
         guard attributes.groups > 1, weight.rank == 4, weight[0] % attributes.groups == 0 else { return false }
         let sg = weight[0] / attributes.groups
-        return sg % 8 == 0 && sg <= 32 && weight[3] <= maxInputsPerGroup
+        return (sg == 8 || sg == 16) && weight[3] <= maxInputsPerGroup
     }
 
     static let maxInputsPerGroup = 64
