@@ -20,7 +20,7 @@ final class DepthwiseStep: ExecutionStep, ParallelWork {
          residual: UnsafePointer<Float>?, activation: GEMMActivation, isa: GEMMISA) {
         self.weights = weights; self.g = g; self.x = x; self.y = y; self.residual = residual; self.isa = isa
         function = activation.function
-        rowsPerBlock = activation.function == nil ? g.oh : max(1, 4096 / max(1, g.ow * g.c))
+        rowsPerBlock = RowBlocks.rowsPerBlock(function: activation.function, rowsPerImage: g.oh, rowFloats: g.ow * g.c)
         let a = weights.attributes
         params = re_depthwise_params(
             h: g.h, w: g.w, c: g.c, oh: g.oh, ow: g.ow, kh: g.kh, kw: g.kw,
@@ -39,19 +39,13 @@ final class DepthwiseStep: ExecutionStep, ParallelWork {
         let g = g
         let isa = Int32(isa.cValue.rawValue)
         let inImage = g.h * g.w * g.c, outImage = g.oh * g.ow * g.c
-        let rows = split.range(task)
         withUnsafePointer(to: params) { p in
-            var row = rows.lowerBound
-            while row < rows.upperBound {
-                // A chunk may span images; one kernel call per image's run of rows.
-                let b = row / g.oh, oy0 = row % g.oh
-                let oy1 = min(g.oh, oy0 + (rows.upperBound - row), oy0 + rowsPerBlock)
+            RowBlocks.forEach(split.range(task), rowsPerImage: g.oh, rowsPerBlock: rowsPerBlock) { b, oy0, oy1 in
                 re_depthwise_rows(isa, p, x + b * inImage, y + b * outImage, residual.map { $0 + b * outImage }, oy0, oy1)
                 if let function {
                     let first = y + b * outImage + oy0 * g.ow * g.c
                     function.apply(first, first, count: (oy1 - oy0) * g.ow * g.c, isa: self.isa)
                 }
-                row += oy1 - oy0
             }
         }
     }

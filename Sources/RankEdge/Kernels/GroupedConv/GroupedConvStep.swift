@@ -22,7 +22,7 @@ final class GroupedConvStep: ExecutionStep, ParallelWork {
          residual: UnsafePointer<Float>?, activation: GEMMActivation, isa: GEMMISA) {
         self.weights = weights; self.g = g; self.x = x; self.y = y; self.residual = residual; self.isa = isa
         function = activation.function
-        rowsPerBlock = activation.function == nil ? g.oh : max(1, 4096 / max(1, g.ow * g.s))
+        rowsPerBlock = RowBlocks.rowsPerBlock(function: activation.function, rowsPerImage: g.oh, rowFloats: g.ow * g.s)
         let a = weights.attributes
         params = re_grouped_params(
             h: g.h, w: g.w, c: g.c, oh: g.oh, ow: g.ow, s: g.s, kh: g.kh, kw: g.kw,
@@ -41,19 +41,13 @@ final class GroupedConvStep: ExecutionStep, ParallelWork {
         let g = g
         let isa = Int32(isa.cValue.rawValue)
         let inImage = g.h * g.w * g.c, outImage = g.oh * g.ow * g.s
-        let rows = split.range(task)
         withUnsafePointer(to: params) { p in
-            var row = rows.lowerBound
-            while row < rows.upperBound {
-                // A chunk may span images; one kernel call per image's run of rows.
-                let b = row / g.oh, oy0 = row % g.oh
-                let oy1 = min(g.oh, oy0 + (rows.upperBound - row), oy0 + rowsPerBlock)
+            RowBlocks.forEach(split.range(task), rowsPerImage: g.oh, rowsPerBlock: rowsPerBlock) { b, oy0, oy1 in
                 re_grouped_rows(isa, p, x + b * inImage, y + b * outImage, residual.map { $0 + b * outImage }, oy0, oy1)
                 if let function {
                     let first = y + b * outImage + oy0 * g.ow * g.s
                     function.apply(first, first, count: (oy1 - oy0) * g.ow * g.s, isa: self.isa)
                 }
-                row += oy1 - oy0
             }
         }
     }
