@@ -25,8 +25,8 @@ static double now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* 64-byte aligned, as the runtime's arena and weights are: vectors that straddle cache lines
- * made the depthwise kernel a third slower in this benchmark than in the runtime. */
+/* 64-byte aligned, as the runtime's arena and weights are (malloc's 16 bytes split vectors across
+ * cache lines, which the runtime never does). */
 static float *random_floats(size_t n) {
     float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
     for (size_t i = 0; i < n; i++) p[i] = (float)rand() / (float)RAND_MAX - 0.5f;
