@@ -58,6 +58,32 @@ expect_error() {
     if [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ $err == "rankedge: error: "* ]]; then ok "$what: $err"; else bad "$what: $err"; fi
 }
 expect_error "missing model" run "$work/nope.rkg" --raw-input "$work/x.f32"
+
+# --memory-budget: Winograd convs give way until the prepared weights fit; the compiled file holds
+# the graph's weights as shapes only, so tools that compute with the values refuse it by name.
+"$bin" compile "$work/r20.rkg" -o "$work/r20.b.rkg" --rank-form separable --winograd large --memory-budget 1.2x > "$work/budget.txt"
+"$bin" run "$work/r20.rkg" --raw-input "$work/x.f32" --output "$work/r20.bsrc.f32" --rank-form separable --winograd large --memory-budget 1.2x >/dev/null
+"$bin" run "$work/r20.b.rkg" --raw-input "$work/x.f32" --output "$work/r20.bcmp.f32" >/dev/null
+if grep -q "memory budget .* gave up\|conv.* gave up the fastest form" "$work/budget.txt" && cmp -s "$work/r20.bsrc.f32" "$work/r20.bcmp.f32"; then
+    ok "compile --memory-budget 1.2x: $(grep -m1 "memory budget" "$work/budget.txt" | sed 's/^ *//'); same outputs as the graph file under the same budget"
+else bad "compile --memory-budget 1.2x: $(cat "$work/budget.txt")"; fi
+"$bin" bench "$work/r20.b.rkg" --iterations 3 --warmup 1 --json > "$work/bbench.json"
+python3 - "$work/bbench.json" "$work/r20.b.rkg" "$work/r20.rkg" <<'PY' || fail=1
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+resident, graph = d["resident_weight_bytes"], d["graph_weight_bytes"]
+size, source = os.path.getsize(sys.argv[2]), os.path.getsize(sys.argv[3])
+if resident <= 1.2 * graph and resident == d["prepared_weight_bytes"] and size < 1.2 * source:
+    print(f"  ok    budget 1.2x: resident weights {resident} B = {resident / graph:.2f}x the graph's, compiled file {size / source:.2f}x the graph file")
+else:
+    print(f"  FAIL  budget 1.2x: resident {resident} B, graph {graph} B, file {size} vs {source} B"); sys.exit(1)
+PY
+expect_error "bad memory budget" compile "$work/r20.rkg" -o "$work/never.rkg" --memory-budget lots
+expect_error "negative memory budget" compile "$work/r20.rkg" -o "$work/never.rkg" --memory-budget -3
+expect_error "export of a compiled file" export "$work/r20.b.rkg" -o "$work/never.onnx"
+expect_error "reference run of a compiled file" run "$work/r20.b.rkg" --raw-input "$work/x.f32" --reference
+[ -e "$work/never.rkg" ] || [ -e "$work/never.onnx" ] && bad "a refused command left an output file"
+if "$bin" info "$work/r20.b.rkg" >/dev/null; then ok "info reads a compiled file (shapes only)"; else bad "info on a compiled file failed"; fi
 head -c 1000 "$work/x.f32" > "$work/short.f32"
 expect_error "wrong input size" run "$work/r20.rkg" --raw-input "$work/short.f32"
 expect_error "wrong image size" run "$work/r20.rkg" --cifar "$work/x.f32" --index 0

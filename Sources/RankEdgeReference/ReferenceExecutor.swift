@@ -8,9 +8,11 @@ import RankEdge
 public struct ReferenceExecutor: Sendable {
     public let graph: Graph
 
-    /// Validates the graph; throws the `GraphValidationError` listing every problem, each with its node.
+    /// Validates the graph; throws the `GraphValidationError` listing every problem, each with its
+    /// node (a compiled model's graph, whose weights are shapes only, is refused).
     public init(graph: Graph) throws {
         try graph.validate()
+        try graph.requireWeightValues()
         self.graph = graph
     }
 

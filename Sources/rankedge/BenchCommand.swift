@@ -35,6 +35,10 @@ struct BenchCommand: ParsableCommand {
     struct WinogradReport: Encodable {
         var node: String, winograd: Bool, tile: Int?, gemm_ms: Double?, winograd_ms: Double?, winograd4_ms: Double?
     }
+    struct BudgetChange: Encodable { var node: String, from: String, to: String, bytes: Int, ms: Double? }
+    struct BudgetReport: Encodable {
+        var budget_bytes: Int, met: Bool, unconstrained_bytes: Int, prepared_bytes: Int, changes: [BudgetChange]
+    }
     struct Report: Encodable {
         var model: String, name: String, isa: String, precompiled: Bool
         var threads: Int, batch: Int, warmup: Int, iterations: Int
@@ -42,8 +46,11 @@ struct BenchCommand: ParsableCommand {
         var macs: Int, gflops: Double
         var load_ms: Double, compile_ms: Double
         var peak_arena_bytes: Int, arena_lower_bound_bytes: Int, scratch_bytes: Int
-        /// The graph's weights and the steps' prepared copies, both resident; the process's peak RSS.
-        var graph_weight_bytes: Int, prepared_weight_bytes: Int, peak_rss_bytes: Int?
+        /// The graph's weights (by their shapes), what the model holds (the steps' prepared copies,
+        /// plus any graph values kept), the prepared copies alone; the process's peak RSS.
+        var graph_weight_bytes: Int, resident_weight_bytes: Int, prepared_weight_bytes: Int, peak_rss_bytes: Int?
+        /// What the weight budget changed, for a graph file compiled now (nil: no budget applied).
+        var weight_budget: BudgetReport?
         var allocations_per_inference: Double?
         var steps: Int, nodes: Int
         var rank_conv_choices: [Choice]
@@ -138,7 +145,11 @@ struct BenchCommand: ParsableCommand {
             macs: macs, gflops: 2 * Double(macs) / (p50 * 1e6),
             load_ms: loaded.loadMilliseconds, compile_ms: loaded.compileMilliseconds,
             peak_arena_bytes: memory.arenaBytes, arena_lower_bound_bytes: memory.lowerBoundBytes, scratch_bytes: memory.scratchBytes,
-            graph_weight_bytes: weights.graph, prepared_weight_bytes: weights.prepared, peak_rss_bytes: peakRSS,
+            graph_weight_bytes: weights.graph, resident_weight_bytes: weights.held + weights.prepared, prepared_weight_bytes: weights.prepared, peak_rss_bytes: peakRSS,
+            weight_budget: compiled.weightBudget.map { b in
+                BudgetReport(budget_bytes: b.budgetBytes, met: b.met, unconstrained_bytes: b.unconstrainedBytes, prepared_bytes: b.preparedBytes,
+                             changes: b.changes.map { BudgetChange(node: $0.node, from: $0.from?.name ?? "gemm", to: $0.to?.name ?? "gemm", bytes: $0.bytes, ms: $0.milliseconds) })
+            },
             allocations_per_inference: allocations, steps: compiled.ops.count, nodes: loaded.graph.nodes.count,
             rank_conv_choices: compiled.rankConvChoices.map { Choice(node: $0.node, form: $0.form.rawValue, dense_ms: $0.denseMs, separable_ms: $0.separableMs) },
             winograd_choices: compiled.winogradChoices.map {
@@ -167,12 +178,15 @@ struct BenchCommand: ParsableCommand {
         print("memory   arena \(formatCount(memory.arenaBytes)) bytes, lower bound \(formatCount(memory.lowerBoundBytes)) bytes ("
               + String(format: "%.3f×", Double(memory.arenaBytes) / Double(max(memory.lowerBoundBytes, 1)))
               + "), scratch \(formatCount(memory.scratchBytes)) bytes")
-        print("weights  graph \(formatCount(weights.graph)) bytes, prepared by the steps \(formatCount(weights.prepared)) bytes"
+        print("weights  resident \(formatCount(report.resident_weight_bytes)) bytes ("
+              + String(format: "%.2f×", Double(report.resident_weight_bytes) / Double(max(weights.graph, 1)))
+              + " the graph's \(formatCount(weights.graph))), prepared by the steps \(formatCount(weights.prepared)) bytes"
               + (peakRSS.map { ", peak RSS \(formatCount($0)) bytes" } ?? ""))
         if let allocations { print(String(format: "heap     %.2f allocations per inference", allocations)) }
         for c in report.rank_conv_choices {
             print("rank     \(c.node): \(c.form)" + (c.dense_ms.map { String(format: " (dense %.3f ms, separable %.3f ms)", $0, c.separable_ms ?? 0) } ?? ""))
         }
+        if let b = compiled.weightBudget, !b.changes.isEmpty || !b.met { print(describeWeightBudget(b, first: "budget   ", indent: "         ")) }
         let winograd = report.winograd_choices.filter(\.winograd).count
         if !report.winograd_choices.isEmpty {
             let large = report.winograd_choices.filter { ($0.tile ?? 0) > 2 }.count

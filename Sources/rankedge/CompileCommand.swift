@@ -25,15 +25,17 @@ struct CompileCommand: ParsableCommand {
         guard batch >= 1 else { throw CLIError("--batch must be at least 1, got \(batch)") }
         let (isa, threads) = (try target.resolved(), runtime.threads)
         let graph = try loadGraph(model)
+        let nodeCount = graph.nodes.count
         let start = nowMilliseconds()
         let compiled: CompiledModel
         // compile is where a model is measured for this CPU on purpose: it times every choice now
         // and leaves the timings for graph files run later.
         let cache = MeasurementCacheFile.open(refresh: true)
         do {
-            compiled = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: runtime.rankForm,
+            compiled = try GraphCompiler.compile(consume graph, options: CompileOptions(isa: isa, threads: threads, batch: batch, rankConvForm: runtime.rankForm,
                                                                                     fuseChains: runtime.fuseChains, winograd: runtime.winograd,
-                                                                                    measurementCache: cache, maxMemoryBytes: runtime.memory.bytes))
+                                                                                    measurementCache: cache, maxMemoryBytes: runtime.memory.bytes,
+                                                                                    weightBudget: runtime.memoryBudget.budget))
         } catch { throw CLIError("\(model): \(error)") }
         MeasurementCacheFile.save(cache)
         let session: InferenceSession
@@ -41,10 +43,10 @@ struct CompileCommand: ParsableCommand {
             session = try InferenceSession(model: compiled, options: .init(threads: threads, maxMemoryBytes: runtime.memory.bytes))
             try session.prepare(batch: batch)
         } catch { throw CLIError("\(model): \(error)") }
-        let contents = CompiledModelFile.contents(compiled, plan: session.planLayout.map { (batch, threads, $0) }, compileThreads: threads)
-        do { try RKGFile.write(contents, to: output) } catch { throw CLIError("\(error)") }
+        do { try CompiledModelFile.write(compiled, plan: session.planLayout.map { (batch, threads, $0) }, compileThreads: threads, to: output) }
+        catch { throw CLIError("\(error)") }
         let ms = nowMilliseconds() - start
-        print("wrote \(output): \(compiled.graph.name) for \(compiled.isa.rawValue), \(compiled.ops.count) steps from \(graph.nodes.count) nodes, compiled in \(String(format: "%.0f", ms)) ms")
+        print("wrote \(output): \(compiled.graph.name) for \(compiled.isa.rawValue), \(compiled.ops.count) steps from \(nodeCount) nodes, compiled in \(String(format: "%.0f", ms)) ms")
         for c in compiled.rankConvChoices {
             let times = c.denseMs.map { d in String(format: " (dense %.3f ms, separable %.3f ms)", d, c.separableMs ?? 0) } ?? ""
             print("  \(c.node): \(c.form.rawValue)\(times)")
@@ -54,6 +56,10 @@ struct CompileCommand: ParsableCommand {
             let times = c.gemmMs.map { g in String(format: " (GEMM form %.3f ms, F(2×2) %.3f ms", g, c.winogradMs ?? 0) + large + ")" } ?? ""
             print("  \(c.node): \(c.transform.map { "winograd \($0.name)" } ?? "gemm")\(times)")
         }
+        let weights = compiled.weightBytes
+        print("  weights \(megabytes(weights.prepared)) held by the steps ("
+              + String(format: "%.2f×", Double(weights.prepared) / Double(max(weights.graph, 1))) + " the graph's \(megabytes(weights.graph)))")
+        if let b = compiled.weightBudget { print(describeWeightBudget(b, first: "  memory budget ", indent: "    ")) }
         if let m = session.memory {
             print("  arena \(formatCount(m.arenaBytes)) bytes (lower bound \(formatCount(m.lowerBoundBytes))), scratch \(formatCount(m.scratchBytes)) bytes")
         }

@@ -30,7 +30,7 @@ struct InfoCommand: ParsableCommand {
     }
 
     func run() throws {
-        let graph = try loadGraph(model)
+        let graph = try loadGraph(model, needsWeights: false)
         let shapes = try graph.inferShapes()
         let (costs, total) = try graph.cost()
         let rows = zip(graph.nodes, costs).map { node, c in

@@ -48,5 +48,6 @@ func negativeCountMessage(_ message: String, arguments: [String]) -> String? {
     guard let i = arguments.firstIndex(of: flag), i + 1 < arguments.count else { return nil }
     let value = arguments[i + 1]
     guard value.count > 1, value.first == "-", Double(value) != nil else { return nil }
+    if flag == "--memory-budget" { return "\(flag) must be positive (megabytes, or a multiple of the graph's weights such as 1.3x), got \(value)" }
     return "\(flag) must be ≥ 1 (a count), got \(value)"
 }

@@ -9,7 +9,8 @@ import Darwin
 /// file (loaded as it is), with what each stage cost.
 struct LoadedModel {
     let path: String
-    /// The graph as stored in the file (the optimised one for a compiled file).
+    /// The graph as stored in the file (the optimised one for a compiled file), without its weight
+    /// values: the session's steps hold those.
     let graph: Graph
     let session: InferenceSession
     let precompiled: Bool
@@ -33,7 +34,7 @@ func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throw
     do { contents = try RKGFile.readContents(path: path) } catch { throw CLIError("\(error)") }
     do {
         if CompiledModelFile.isCompiled(contents) {
-            let model = try CompiledModelFile.model(from: contents)
+            let model = try CompiledModelFile.model(from: consume contents)
             if let isa, isa != model.isa {
                 throw CLIError("\(path) is compiled for \(model.isa.rawValue); --isa \(isa.rawValue) needs a recompile")
             }
@@ -47,10 +48,12 @@ func loadModel(_ path: String, choices: RuntimeChoices, batch: Int? = nil) throw
         let cache = MeasurementCacheFile.open(refresh: choices.remeasure)
         let session = try InferenceSession(graph: contents.graph, options: .init(threads: choices.threads, isa: isa, rankConvForm: form,
                                                                                  fuseChains: choices.fuseChains, winograd: winograd,
-                                                                                 measurementCache: cache, maxMemoryBytes: choices.maxMemoryBytes))
+                                                                                 measurementCache: cache, maxMemoryBytes: choices.maxMemoryBytes,
+                                                                                 weightBudget: choices.weightBudget))
         MeasurementCacheFile.save(cache)
         try session.prepare(batch: batch ?? contents.graph.inputs.first?.shape[0] ?? 1)
-        return LoadedModel(path: path, graph: contents.graph, session: session, precompiled: false,
+        // The session's steps hold the weights; what the caller keeps of the graph is its shapes and names.
+        return LoadedModel(path: path, graph: contents.graph.withoutWeightValues(), session: session, precompiled: false,
                            loadMilliseconds: loaded - start, compileMilliseconds: nowMilliseconds() - loaded)
     } catch let error as CLIError {
         throw error

@@ -30,6 +30,8 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(help: "Time the measured choices of a graph file again instead of reusing this CPU's earlier timings (docs/CLI.md).")
     var remeasure = false
     @OptionGroup var memory: MemoryOption
+    @Option(help: ArgumentHelp("Most weights the compiled model may hold; Winograd forms give way, least time lost per byte first: megabytes (10^6 bytes), a multiple of the graph's weights (1.3x), auto (1.3x or the graph's weights + 16 MB, whichever is larger, when Winograd is measured) or none (graph files only).", valueName: "MB|RATIOx|auto|none"))
+    var memoryBudget: WeightBudgetArgument = .init(budget: .automatic)
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
@@ -40,8 +42,32 @@ struct RuntimeOptions: ParsableArguments {
 
     func choices(isa: GEMMISA?) -> RuntimeChoices {
         RuntimeChoices(threads: threads, isa: isa, rankForm: rankForm, fuseChains: fuseChains, winograd: winograd,
-                       cores: cores?.cores ?? [], remeasure: remeasure, maxMemoryBytes: memory.bytes)
+                       cores: cores?.cores ?? [], remeasure: remeasure, maxMemoryBytes: memory.bytes, weightBudget: memoryBudget.budget)
     }
+}
+
+/// `--memory-budget`: megabytes, a ratio (`1.3x`), `auto` or `none`.
+struct WeightBudgetArgument: ExpressibleByArgument {
+    let budget: WeightBudget
+
+    init(budget: WeightBudget) { self.budget = budget }
+
+    init?(argument: String) {
+        switch argument {
+        case "auto": budget = .automatic
+        case "none": budget = .unlimited
+        default:
+            if argument.hasSuffix("x") {
+                guard let r = Double(argument.dropLast()), r.isFinite, r > 0, r < 1e6 else { return nil }
+                budget = .ratio(r)
+                return
+            }
+            guard let mb = Double(argument), mb.isFinite, mb > 0, mb < 1e12 else { return nil }
+            budget = .bytes(Int(mb * 1e6))
+        }
+    }
+
+    var defaultValueDescription: String { "auto" }
 }
 
 /// The runtime settings a command ends up with (from `RuntimeOptions`, or the defaults).
@@ -57,6 +83,7 @@ struct RuntimeChoices {
     /// Ignore the stored layer timings (and replace them).
     var remeasure = false
     var maxMemoryBytes = MemoryBound.defaultBytes
+    var weightBudget = WeightBudget.automatic
 }
 
 /// `--cores 0,2-3`: core numbers and ranges, each listed once.

@@ -19,20 +19,20 @@ import Testing
     @Test func storedTimingsDecideWithoutTimingAgain() throws {
         let g = Self.graph()
         let cache = MeasurementCache(cpu: "test CPU")
-        let first = try GraphCompiler.compile(g, options: CompileOptions(winograd: .measure, measurementCache: cache))
+        let first = try GraphCompiler.compile(g, options: CompileOptions(winograd: .measure, measurementCache: cache, weightBudget: .unlimited))
         #expect(cache.count == 1)  // a and b have one shape: timed once, stored once
         let measured = try #require(first.winogradChoices.first)
 
         // Rewrite the stored times so that F(2×2) wins by far: the next compile must follow them.
         let key = try #require(Self.onlyKey(cache))
         cache.store([9, 1, 9], for: key)
-        let second = try GraphCompiler.compile(g, options: CompileOptions(winograd: .measure, measurementCache: cache))
+        let second = try GraphCompiler.compile(g, options: CompileOptions(winograd: .measure, measurementCache: cache, weightBudget: .unlimited))
         #expect(second.winogradChoices.allSatisfy { $0.transform == .f23 && $0.gemmMs == 9 && $0.winogradMs == 1 && $0.winograd4Ms == 9 })
         #expect(second.ops.filter { $0.kernel == "winograd-gemm" }.map(\.name) == ["a", "b"])
 
         // refresh: timed again, and the real times replace the fake ones.
         cache.refresh = true
-        let third = try GraphCompiler.compile(g, options: CompileOptions(winograd: .measure, measurementCache: cache))
+        let third = try GraphCompiler.compile(g, options: CompileOptions(winograd: .measure, measurementCache: cache, weightBudget: .unlimited))
         #expect(third.winogradChoices[0].gemmMs != 9)
         cache.refresh = false
         #expect(cache.times(for: key)?[0] == third.winogradChoices[0].gemmMs)

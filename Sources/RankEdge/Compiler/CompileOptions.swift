@@ -42,13 +42,17 @@ public struct CompileOptions: Sendable {
     /// is above this many bytes is refused (`ExecutionError.memoryBoundExceeded`) before any
     /// measurement allocates. Default: `MemoryBound.defaultBytes`.
     public var maxMemoryBytes: Int
+    /// The most bytes of prepared weights the model may hold: Winograd forms give way, least time
+    /// lost per byte first (`WeightBudget`). Default: 1.3× the graph's weights when Winograd is measured.
+    public var weightBudget: WeightBudget
 
     public init(isa: GEMMISA? = nil, threads: Int = 1, batch: Int? = nil, rankConvForm: RankConvFormPolicy = .measure,
                 foldBatchNorm: Bool = true, mergeLinearChains: Bool = true, fuseChains: Bool = false,
                 winograd: WinogradPolicy = .measure, measurementCache: MeasurementCache? = nil,
-                maxMemoryBytes: Int = MemoryBound.defaultBytes) {
+                maxMemoryBytes: Int = MemoryBound.defaultBytes, weightBudget: WeightBudget = .automatic) {
         self.isa = isa; self.threads = threads; self.batch = batch; self.rankConvForm = rankConvForm
         self.foldBatchNorm = foldBatchNorm; self.mergeLinearChains = mergeLinearChains; self.fuseChains = fuseChains
         self.winograd = winograd; self.measurementCache = measurementCache; self.maxMemoryBytes = maxMemoryBytes
+        self.weightBudget = weightBudget
     }
 }

@@ -17,8 +17,9 @@ public enum CompiledModelError: Error, Sendable, Equatable, CustomStringConverti
 
 /// The compiled .rkg: the same container as a graph file (docs/FORMAT.md §7), holding
 ///
-/// - the optimised graph (BN folded, chains merged, rank forms chosen), with its weights in their
-///   natural layouts, so every .rkg tool can still read it;
+/// - the optimised graph (BN folded, chains merged, rank forms chosen), its weights as shapes only
+///   (`RKGFile.shapeOnlyWeightsKey`; version 1 stored their values too, which loading ignores), so
+///   every .rkg tool reads its structure while the values are stored once;
 /// - one extra F32 tensor per prepared weight (GEMM panels, depthwise filters, rank factor banks,
 ///   scale/shift), named `rankedge.compiled/<step>/<part>`;
 /// - `__metadata__["rankedge.compiled"]`: JSON with the target ISA, the steps (kernel, fused nodes,
@@ -26,18 +27,42 @@ public enum CompiledModelError: Error, Sendable, Equatable, CustomStringConverti
 ///   measured times, and the memory plan for the batch and thread count it was compiled at.
 ///
 /// Loading builds every kernel's weights from the prepared tensors by copying bytes; nothing is
-/// repacked or recomputed.
+/// repacked or recomputed, and the loaded model keeps the graph's shapes, not its weight values.
 public enum CompiledModelFile {
-    public static let version = 1
+    /// Version 2 stores the graph's weights as shapes only; this build reads 1 and 2.
+    public static let version = 2
+    static let readableVersions = 1...2
     public static let metadataKey = RKGFile.compiledMetadataKey
 
     public static func isCompiled(_ contents: RKGFile.Contents) -> Bool { contents.extraMetadata[metadataKey] != nil }
 
     // MARK: Writing
 
+    /// The whole file in memory, the prepared weights copied into the graph's tensor table (for
+    /// tests and tools that hold files as bytes; `write` streams the same bytes to a file).
     public static func contents(_ model: CompiledModel, plan: (batch: Int, threads: Int, layout: ArenaLayout)?,
                                 compileThreads: Int) -> RKGFile.Contents {
-        let encoder = KernelEncoder(graph: model.graph)
+        var (contents, prepared) = parts(model, plan: plan, compileThreads: compileThreads)
+        for (name, t) in prepared {
+            contents.graph.weights[name] = Tensor(shape: t.shape, data: t.withBuffer { Array($0) })
+        }
+        return contents
+    }
+
+    /// Writes the compiled file, the prepared weights read in place from the model's steps, so
+    /// the file's bytes are never all in memory (docs/FORMAT.md §7).
+    public static func write(_ model: CompiledModel, plan: (batch: Int, threads: Int, layout: ArenaLayout)?,
+                             compileThreads: Int, to path: String) throws(RKGFormatError) {
+        let (contents, prepared) = parts(model, plan: plan, compileThreads: compileThreads)
+        try withExtendedLifetime(model) { () throws(RKGFormatError) in try RKGFile.write(contents, adding: prepared, to: path) }
+    }
+
+    /// The graph (weights as shapes only) with the "rankedge.compiled" entry, and the prepared
+    /// tensors it names, borrowed from `model`'s steps.
+    static func parts(_ model: CompiledModel, plan: (batch: Int, threads: Int, layout: ArenaLayout)?,
+                      compileThreads: Int) -> (RKGFile.Contents, [String: TensorValues]) {
+        // The graph's own weights go as shapes only: their values are in the prepared tensors.
+        let encoder = KernelEncoder(graph: model.graph.withoutWeightValues())
         var ops: [JSONValue] = []
         for (i, op) in model.ops.enumerated() {
             encoder.step = i
@@ -49,7 +74,6 @@ public enum CompiledModelFile {
             ]
             ops.append(.object(JSONObject(fields + op.prepared.encode(encoder))))
         }
-        let graph = encoder.graph
         let choices: [JSONValue] = model.rankConvChoices.map { c in
             .object(JSONObject([("node", .string(c.node)), ("form", .string(c.form.rawValue)),
                                 ("dense_ms", c.denseMs.map { .float(Float($0)) } ?? .null),
@@ -66,7 +90,8 @@ public enum CompiledModelFile {
                 ("offsets", .ints(plan.layout.offsets)),
             ]))))
         }
-        return RKGFile.Contents(graph: graph, extraMetadata: [metadataKey: JSONValue.object(JSONObject(top)).serialized])
+        return (RKGFile.Contents(graph: encoder.graph, extraMetadata: [metadataKey: JSONValue.object(JSONObject(top)).serialized]),
+                encoder.stored)
     }
 
     /// "none", "relu", "relu6", a function's name, or "hardSigmoid:ALPHA:BETA" (floats printed so
@@ -100,14 +125,21 @@ public enum CompiledModelFile {
 
     /// The compiled model in a file's contents. Fails with `targetUnavailable` on a CPU without the
     /// target's instructions, and with `malformed` on anything this version did not write.
-    public static func model(from contents: RKGFile.Contents) throws(CompiledModelError) -> CompiledModel {
+    /// Pass the contents with `consume` to free each prepared tensor as its step copies it.
+    public static func model(from contents: consuming RKGFile.Contents) throws(CompiledModelError) -> CompiledModel {
         guard let text = contents.extraMetadata[metadataKey] else { throw CompiledModelError.malformed("no '\(metadataKey)' entry") }
         let json: JSONValue
         do { json = try JSONParser.parse(text) } catch { throw CompiledModelError.malformed("\(error)") }
-        let reader = Reader(graph: contents.graph)
+        // The prepared tensors move to the reader; the graph keeps its own weights' shapes.
+        let prefix = metadataKey + "/"
+        var prepared: [String: Tensor] = [:]
+        for name in contents.graph.weights.keys where name.hasPrefix(prefix) { prepared[name] = contents.graph.weights.removeValue(forKey: name) }
+        contents.graph = contents.graph.withoutWeightValues()
+        let reader = Reader(graph: contents.graph, prepared: PreparedTensors(prepared))
+        prepared = [:]
         guard let top = json.objectValue else { throw CompiledModelError.malformed("the entry is not a JSON object") }
-        guard top["version"]?.intValue == version else {
-            throw CompiledModelError.malformed("unsupported compiled version \(top["version"]?.serialized ?? "none") (this build reads \(version))")
+        guard let v = top["version"]?.intValue, readableVersions.contains(v) else {
+            throw CompiledModelError.malformed("unsupported compiled version \(top["version"]?.serialized ?? "none") (this build reads \(readableVersions.lowerBound)–\(readableVersions.upperBound))")
         }
         guard let targetName = top["target"]?.stringValue, let isa = GEMMISA(rawValue: targetName) else {
             throw CompiledModelError.malformed("missing or unknown target")
@@ -131,6 +163,7 @@ public enum CompiledModelFile {
         try reader.checkSteps(ops, isa: isa)
         var graph = contents.graph
         graph.pruneUnusedWeights()
+        // The steps now hold their weights: the model keeps the graph's shapes, not its values.
         let model = CompiledModel(graph: graph, ops: ops, isa: isa, rankConvChoices: choices)
         if let plan = top["plan"]?.objectValue, let batch = plan["batch"]?.intValue, let threads = plan["threads"]?.intValue,
            let arena = plan["arena_floats"]?.intValue, let lower = plan["lower_bound_floats"]?.intValue,
@@ -144,6 +177,7 @@ public enum CompiledModelFile {
     /// Reads the step descriptions, checking every field and every tensor it names.
     struct Reader {
         let graph: Graph
+        let prepared: PreparedTensors
 
         func fail(_ message: String) -> CompiledModelError { .malformed(message) }
 
@@ -164,7 +198,7 @@ public enum CompiledModelFile {
             case .some(.string(let r)): residual = r
             default: throw fail("step '\(name)': residual is not a string")
             }
-            let decoder = KernelDecoder(graph: graph, isa: isa, step: name, activation: activation)
+            let decoder = KernelDecoder(graph: graph, prepared: prepared, isa: isa, step: name, activation: activation)
             let kernel = try KernelRegistry.decode(o, kind: kindName, decoder)
             return LoweredOp(name: name, nodes: nodes, prepared: kernel, inputs: inputs, residual: residual, activation: activation, output: output)
         }
@@ -182,7 +216,7 @@ public enum CompiledModelFile {
                 guard op.inputs.allSatisfy({ shapes[$0] != nil }) else { throw fail("step '\(op.name)' reads a tensor the graph does not have") }
                 if let r = op.residual, shapes[r] != out { throw fail("step '\(op.name)': residual shape differs from the output") }
                 try op.prepared.check(StepShapes(inputs: op.inputs.map { shapes[$0]! }, output: out),
-                                      KernelDecoder(graph: graph, isa: isa, step: op.name, activation: op.activation))
+                                      KernelDecoder(graph: graph, prepared: prepared, isa: isa, step: op.name, activation: op.activation))
                 available.insert(op.output)
             }
             for o in graph.outputs where !available.contains(o) { throw fail("no step writes graph output '\(o)'") }

@@ -13,14 +13,19 @@ import Darwin
 /// s = γ/√(σ²+ε), t = β − μ·s), so y = (W·s)·x + b·s + t. Exact; applies only when the affine is
 /// the producer's sole reader, so nothing else sees the change.
 public enum FoldBatchNorm {
-    public static func apply(_ graph: Graph) -> Graph {
-        var g = graph
-        let uses = GraphUses(graph)
+    /// Pass the graph with `consume` to scale each weight read by one node in place.
+    public static func apply(_ graph: consuming Graph) -> Graph {
+        var g = consume graph
+        let uses = GraphUses(g)
         var producerIndex: [String: Int] = [:]
-        for (i, n) in g.nodes.enumerated() { for o in n.outputs { producerIndex[o] = i } }
+        var weightReaders: [String: Int] = [:]
+        for (i, n) in g.nodes.enumerated() {
+            for o in n.outputs { producerIndex[o] = i }
+            for w in n.weightInputs { weightReaders[w, default: 0] += 1 }
+        }
         var removed = Set<Int>()
 
-        for (bnIndex, bn) in graph.nodes.enumerated() {
+        for (bnIndex, bn) in g.nodes.enumerated() {
             guard let (scale, shift) = perChannelAffine(bn, g),
                   let pi = producerIndex[bn.inputs[0]], uses.hasSingleReader(bn.inputs[0]) else { continue }
             var producer = g.nodes[pi]
@@ -32,7 +37,9 @@ public enum FoldBatchNorm {
             }
             let channels = scale.count
 
-            var weight = g.weights[producer.inputs[weightSlot]]!
+            // A weight only this node reads leaves the table, so scaling it copies nothing.
+            let source = producer.inputs[weightSlot]
+            var weight = weightReaders[source] == 1 ? g.weights.removeValue(forKey: source)! : g.weights[source]!
             let perChannel = weight.count / channels
             for s in 0..<channels {
                 for j in 0..<perChannel { weight.data[s * perChannel + j] *= scale[s] }

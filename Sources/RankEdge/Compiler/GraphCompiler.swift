@@ -10,24 +10,43 @@ public final class CompiledModel: @unchecked Sendable {
     /// The convs the Winograd form could take, and which it took (empty for a model read from a
     /// compiled file, whose steps carry their form).
     public let winogradChoices: [WinogradChoice]
+    /// What the weight budget changed (nil when none applied, and for a model read from a file).
+    public let weightBudget: WeightBudgetReport?
     /// A memory layout read from a compiled file, for the batch and thread count it was planned at.
     var storedLayout: (batch: Int, threads: Int, layout: ArenaLayout)?
 
-    init(graph: Graph, ops: [LoweredOp], isa: GEMMISA, rankConvChoices: [RankConvChoice], winogradChoices: [WinogradChoice] = []) {
+    init(graph: Graph, ops: [LoweredOp], isa: GEMMISA, rankConvChoices: [RankConvChoice], winogradChoices: [WinogradChoice] = [],
+         weightBudget: WeightBudgetReport? = nil) {
         self.graph = graph; self.ops = ops; self.isa = isa; self.rankConvChoices = rankConvChoices
-        self.winogradChoices = winogradChoices
+        self.winogradChoices = winogradChoices; self.weightBudget = weightBudget
     }
 
-    /// Bytes of weights this model keeps in memory: the graph's (which the steps' shapes and checks
-    /// read) and the steps' own prepared copies (packed panels, Winograd-transformed weights).
-    public var weightBytes: (graph: Int, prepared: Int) {
+    /// Bytes of weights: the graph's (its float32 tensors, counted from their shapes), the part of
+    /// those this model still holds (none once `releasingGraphWeights`), and the steps' own prepared
+    /// copies (packed panels, Winograd-transformed weights). Resident is held + prepared.
+    public var weightBytes: (graph: Int, held: Int, prepared: Int) {
+        let held = graph.weights.values.reduce(0) { $0 + $1.data.count } * MemoryLayout<Float>.size
+        return (graph.weightBytes, held, Self.preparedBytes(ops, graph: graph))
+    }
+
+    /// Bytes of the steps' prepared weights: what their encoders would store.
+    static func preparedBytes(_ ops: [LoweredOp], graph: Graph) -> Int {
         let encoder = KernelEncoder(graph: graph, counting: true)
         for (i, op) in ops.enumerated() {
             encoder.step = i
             _ = op.prepared.encode(encoder)
         }
-        let graphFloats = graph.weights.values.reduce(0) { $0 + $1.data.count }
-        return (graphFloats * MemoryLayout<Float>.size, encoder.storedFloats * MemoryLayout<Float>.size)
+        return encoder.storedFloats * MemoryLayout<Float>.size
+    }
+
+    /// The same steps over the graph without its weight values (`Graph.withoutWeightValues`): every
+    /// step holds its own prepared weights, so a session needs the graph only for shapes and names.
+    /// What runs keeps this; what `compile` writes keeps the full graph for the tools that read it.
+    public func releasingGraphWeights() -> CompiledModel {
+        let model = CompiledModel(graph: graph.withoutWeightValues(), ops: ops, isa: isa, rankConvChoices: rankConvChoices,
+                                  winogradChoices: winogradChoices, weightBudget: weightBudget)
+        model.storedLayout = storedLayout
+        return model
     }
 
     /// Multiply-accumulates per inference at `batch`, by the optimised graph's own forms (a
@@ -50,16 +69,60 @@ public final class CompiledModel: @unchecked Sendable {
 /// precompute rank convs), then epilogue fusion and weight prepacking. Memory planning happens
 /// when a session binds the model to a batch size.
 public enum GraphCompiler {
-    public static func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) throws(RuntimeError) -> CompiledModel {
+    /// The model's graph keeps its weights' shapes only: each weight's values are dropped as soon
+    /// as its step holds the prepared copy. Pass the graph with `consume` to let the passes fold
+    /// weights in place, so the source and the optimised weights are not both held whole.
+    public static func compile(_ graph: consuming Graph, options: CompileOptions = CompileOptions()) throws(RuntimeError) -> CompiledModel {
         try lift { () throws(GraphValidationError) in try graph.validate() }
         try lift { () throws(ExecutionError) in try checkMemory(graph, options: options) }
         let isa = try lift { () throws(GEMMError) in try GEMMISA.resolve(options.isa) }
-        let (optimized, choices) = try optimize(graph, options: options, isa: isa)
+        let graphBytes = graph.weightBytes
+        var (optimized, choices) = try optimize(consume graph, options: options, isa: isa)
         let groups = EpilogueFusion.groups(optimized, fuseChains: options.fuseChains)
-        let (winograd, winogradChoices) = try ConvFormSelector.chooseWinograd(optimized, groups: groups, policy: options.winograd, batch: options.batch,
+        var (winograd, winogradChoices) = try ConvFormSelector.chooseWinograd(optimized, groups: groups, policy: options.winograd, batch: options.batch,
                                                                     threads: options.threads, isa: isa, cache: options.measurementCache)
-        let ops = try lift { () throws(ExecutionError) in try Lowering.lower(optimized, groups: groups, isa: isa, winograd: winograd) }
-        return CompiledModel(graph: optimized, ops: ops, isa: isa, rankConvChoices: choices, winogradChoices: winogradChoices)
+        let bound = options.weightBudget.bound(graphBytes: graphBytes, policy: options.winograd)
+        let shapes = try lift { () throws(GraphValidationError) in try optimized.inferShapes() }
+        var readers = Lowering.readers(optimized, groups: groups)
+        var ops = [LoweredOp?](repeating: nil, count: groups.count)
+        // Under a budget the Winograd convs are lowered last, in the forms the budget leaves them:
+        // the other steps' prepared bytes are known by then, theirs estimated from their shapes.
+        let deferred = bound == nil ? [] : groups.indices.filter { winograd[optimized.nodes[groups[$0].leader].name] != nil }
+        let first = groups.indices.filter { !deferred.contains($0) }
+        for (i, op) in try lift({ () throws(ExecutionError) in
+            try Lowering.lower(releasing: &optimized, groups: groups, indices: first, readers: &readers, shapes: shapes, isa: isa, winograd: winograd)
+        }) { ops[i] = op }
+        var report: WeightBudgetReport?
+        var changes: [WeightBudgetChange] = []
+        var estimated = 0
+        if let bound {
+            let fixed = CompiledModel.preparedBytes(ops.compactMap { $0 }, graph: optimized)
+            let weights = winogradChoices.compactMap { c in optimized.node(named: c.node).flatMap { optimized.weights[$0.inputs[1]] }.map { (c.node, $0.shape) } }
+            let nr = (try? PackedMatrixB.packedCount(k: 1, n: 1, isa: isa)) ?? 1
+            // Each form stores (values per channel pair) × input channels × output channels padded to the panel width.
+            let pairs = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, $0.1[3] * (($0.1[0] + nr - 1) / nr) * nr) })
+            let kernels = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, $0.1[1]) })
+            let current = winogradChoices.reduce(0) { sum, c in
+                guard let t = c.transform, let p = pairs[c.node], let node = optimized.node(named: c.node) else { return sum }
+                let bias = node.inputs.count > 2 ? optimized.weights[node.inputs[2]]?.shape.elementCount ?? 0 : 0
+                return sum + (t.positions * p + bias) * MemoryLayout<Float>.size
+            }
+            estimated = fixed + current
+            if estimated > bound {
+                (winogradChoices, changes) = WeightBudgetFit.shrink(winogradChoices, excess: estimated - bound, pairs: pairs, kernels: kernels)
+                winograd = Dictionary(uniqueKeysWithValues: winogradChoices.compactMap { c in c.transform.map { (c.node, $0) } })
+            }
+        }
+        for (i, op) in try lift({ () throws(ExecutionError) in
+            try Lowering.lower(releasing: &optimized, groups: groups, indices: deferred, readers: &readers, shapes: shapes, isa: isa, winograd: winograd)
+        }) { ops[i] = op }
+        let lowered = ops.map { $0! }
+        if let bound {
+            report = WeightBudgetReport(budgetBytes: bound, graphBytes: graphBytes, unconstrainedBytes: estimated,
+                                        preparedBytes: CompiledModel.preparedBytes(lowered, graph: optimized), changes: changes)
+        }
+        return CompiledModel(graph: optimized.withoutWeightValues(), ops: lowered, isa: isa, rankConvChoices: choices,
+                             winogradChoices: winogradChoices, weightBudget: report)
     }
 
     /// The layer timings run a layer at the compile batch with its input and output allocated: the
@@ -74,9 +137,10 @@ public enum GraphCompiler {
     }
 
     /// The graph passes alone: each one keeps the graph's function (tested against the reference executor).
-    public static func optimize(_ graph: Graph, options: CompileOptions = CompileOptions(), isa: GEMMISA? = nil) throws(RuntimeError) -> (Graph, [RankConvChoice]) {
-        var g = RemoveIdentities.apply(graph)
-        if options.foldBatchNorm { g = FoldBatchNorm.apply(g) }
+    /// Pass the graph with `consume` to let batch-norm folding scale weights in place.
+    public static func optimize(_ graph: consuming Graph, options: CompileOptions = CompileOptions(), isa: GEMMISA? = nil) throws(RuntimeError) -> (Graph, [RankConvChoice]) {
+        var g = RemoveIdentities.apply(consume graph)
+        if options.foldBatchNorm { g = FoldBatchNorm.apply(consume g) }
         if options.mergeLinearChains { g = try lift { () throws(GraphValidationError) in try MergeLinearChains.apply(g) } }
         let resolved = try lift { () throws(GEMMError) in try GEMMISA.resolve(isa ?? options.isa) }
         return try RankConvPrecompute.apply(g, options: options, isa: resolved)

@@ -2,8 +2,8 @@
 /// the passes after it see the layers on either side as neighbours. A dropout whose output is a
 /// graph output stays, since the output's name must survive.
 public enum RemoveIdentities {
-    public static func apply(_ graph: Graph) -> Graph {
-        var g = graph
+    public static func apply(_ graph: consuming Graph) -> Graph {
+        var g = consume graph
         let outputs = Set(g.outputs)
         var replacement: [String: String] = [:]
         g.nodes = g.nodes.filter { node in

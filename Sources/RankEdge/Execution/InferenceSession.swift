@@ -44,13 +44,17 @@ public final class InferenceSession {
         /// `ExecutionError.memoryBoundExceeded` before anything is allocated. Default: three
         /// quarters of physical memory (`MemoryBound.defaultBytes`).
         public var maxMemoryBytes: Int
+        /// The prepared weights' budget for the compile (`CompileOptions.weightBudget`).
+        public var weightBudget: WeightBudget
 
         public init(threads: Int = 1, isa: GEMMISA? = nil, rankConvForm: RankConvFormPolicy = .measure,
                     optimize: Bool = true, profiling: Bool = false, fuseChains: Bool = false, winograd: WinogradPolicy = .measure,
-                    measurementCache: MeasurementCache? = nil, maxMemoryBytes: Int = MemoryBound.defaultBytes) {
+                    measurementCache: MeasurementCache? = nil, maxMemoryBytes: Int = MemoryBound.defaultBytes,
+                    weightBudget: WeightBudget = .automatic) {
             self.threads = threads; self.isa = isa; self.rankConvForm = rankConvForm
             self.optimize = optimize; self.profiling = profiling; self.fuseChains = fuseChains
             self.winograd = winograd; self.measurementCache = measurementCache; self.maxMemoryBytes = maxMemoryBytes
+            self.weightBudget = weightBudget
         }
     }
 
@@ -67,15 +71,17 @@ public final class InferenceSession {
     public init(graph: Graph, options: Options = Options()) throws(RuntimeError) {
         guard options.threads >= 1 else { throw runtimeError(ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)")) }
         let isa = try lift { () throws(GEMMError) in try GEMMISA.resolve(options.isa) }
+        // The session's own model: its steps hold the weights, so the graph keeps only shapes.
         if options.optimize {
             model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
                                                                             rankConvForm: options.rankConvForm,
                                                                             fuseChains: options.fuseChains,
                                                                             winograd: options.winograd,
                                                                             measurementCache: options.measurementCache,
-                                                                            maxMemoryBytes: options.maxMemoryBytes))
+                                                                            maxMemoryBytes: options.maxMemoryBytes,
+                                                                            weightBudget: options.weightBudget)).releasingGraphWeights()
         } else {
-            model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm, winograd: options.winograd)
+            model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm, winograd: options.winograd).releasingGraphWeights()
         }
         threads = options.threads
         profiling = options.profiling
@@ -102,9 +108,11 @@ public final class InferenceSession {
 
     deinit { profileSeconds.deallocate() }
 
-    /// The graph's weights as float32, counted against the memory bound with the arena.
+    /// The weights the model holds (prepared copies, and any graph values kept), counted against
+    /// the memory bound with the arena.
     private var weightBytes: Int {
-        MemoryBound.sum(model.graph.weights.values.map { MemoryBound.bytes(floats: $0.data.count) }) ?? .max
+        let w = model.weightBytes
+        return MemoryBound.sum([w.held, w.prepared]) ?? .max
     }
 
     /// Binds the model to `batch` now (planning memory and allocating the arena), so the first

@@ -19,21 +19,36 @@ struct SafetensorsContainer: Equatable, Sendable {
     }
 
     static func decode(_ bytes: [UInt8]) throws(RKGFormatError) -> SafetensorsContainer {
-        guard bytes.count >= 8 else { throw .fileTooShort(size: bytes.count) }
+        let headerEnd = try headerEnd(prefix: bytes, fileSize: bytes.count)
+        let (metadata, entries) = try parseHeader(Array(bytes[8..<headerEnd]), bufferLength: bytes.count - headerEnd)
+        var tensors: [String: Tensor] = [:]
+        for e in entries {
+            let count = (e.end - e.begin) / SafetensorsDType.float32Size
+            tensors[e.name] = Tensor(shape: e.shape, data: bytes.withUnsafeBytes {
+                floats(UnsafeRawBufferPointer(rebasing: $0[(headerEnd + e.begin)...]), count: count)
+            })
+        }
+        return SafetensorsContainer(metadata: metadata, tensors: tensors)
+    }
+
+    /// Where the header ends (8 + its declared length), from the file's first bytes (at least 8,
+    /// else `fileTooShort`) and its size.
+    static func headerEnd(prefix bytes: [UInt8], fileSize: Int) throws(RKGFormatError) -> Int {
+        guard bytes.count >= 8, fileSize >= 8 else { throw .fileTooShort(size: min(bytes.count, fileSize)) }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard length <= UInt64(headerLengthLimit) else { throw .headerTooLarge(length: length, limit: headerLengthLimit) }
-        let available = bytes.count - 8
+        let available = fileSize - 8
         guard length <= UInt64(available) else { throw .headerLengthExceedsFile(length: length, available: available) }
-        let headerEnd = 8 + Int(length)
-        let headerBytes = Array(bytes[8..<headerEnd])
-        guard String(validating: headerBytes, as: UTF8.self) != nil else { throw .headerNotUTF8 }
+        return 8 + Int(length)
+    }
 
+    /// The header's metadata and tensor entries, each checked, and every buffer byte covered once.
+    static func parseHeader(_ headerBytes: [UInt8], bufferLength: Int) throws(RKGFormatError) -> ([String: String], [Entry]) {
+        guard String(validating: headerBytes, as: UTF8.self) != nil else { throw .headerNotUTF8 }
         let root: JSONValue
         do { root = try JSONParser.parse(headerBytes) } catch { throw .headerNotJSON(reason: error.description) }
         guard let header = root.objectValue else { throw .headerNotObject(found: root.typeName) }
-
-        let bufferLength = bytes.count - headerEnd
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
         for (key, value) in header.entries {
@@ -44,13 +59,7 @@ struct SafetensorsContainer: Equatable, Sendable {
             }
         }
         try checkCoverage(entries, bufferLength: bufferLength)
-
-        var tensors: [String: Tensor] = [:]
-        for e in entries {
-            let count = (e.end - e.begin) / SafetensorsDType.float32Size
-            tensors[e.name] = Tensor(shape: e.shape, data: readFloats(bytes, at: headerEnd + e.begin, count: count))
-        }
-        return SafetensorsContainer(metadata: metadata, tensors: tensors)
+        return (metadata, entries)
     }
 
     private static func parseMetadata(_ value: JSONValue) throws(RKGFormatError) -> [String: String] {
@@ -124,63 +133,127 @@ struct SafetensorsContainer: Equatable, Sendable {
         if cursor < bufferLength { throw .trailingBytes(after: previous, count: bufferLength - cursor) }
     }
 
-    private static func readFloats(_ bytes: [UInt8], at start: Int, count: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: count)
-        var p = start
+    /// `count` little-endian float32 values from the start of `bytes`, whatever the host's order.
+    static func floats(_ bytes: UnsafeRawBufferPointer, count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            convert(bytes, into: out.baseAddress!, count: count)
+            initialized = count
+        }
+    }
+
+    static func convert(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count {
+            let p = 4 * i
             let bits = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24
             out[i] = Float(bitPattern: bits)
-            p += 4
         }
-        return out
     }
 
     /// Deterministic bytes: `__metadata__` first with sorted keys, then tensors sorted by the UTF-8
     /// bytes of their names, laid out in that order; the header is padded with spaces so the
     /// buffer starts on an 8-byte boundary.
     func encode() throws(RKGFormatError) -> [UInt8] {
-        if tensors[Self.metadataKey] != nil { throw .reservedName(Self.metadataKey) }
+        var out: [UInt8] = []
+        try Self.write(metadata: metadata, tensors: tensors.mapValues(TensorValues.init)) { (bytes: UnsafeRawBufferPointer) in
+            out.append(contentsOf: bytes)
+        }
+        return out
+    }
+
+    /// `encode`'s bytes handed to `emit` in pieces (the header, then at most `chunkBytes` of values
+    /// at a time), so a file is written without holding its bytes.
+    static func write(metadata: [String: String], tensors: [String: TensorValues],
+                      emit: (UnsafeRawBufferPointer) throws(RKGFormatError) -> Void) throws(RKGFormatError) {
+        if tensors[metadataKey] != nil { throw .reservedName(metadataKey) }
         let names = tensors.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var header = JSONObject()
         if !metadata.isEmpty {
             let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            _ = header.insert(Self.metadataKey, .object(JSONObject(keys.map { ($0, .string(metadata[$0]!)) })))
+            _ = header.insert(metadataKey, .object(JSONObject(keys.map { ($0, .string(metadata[$0]!)) })))
         }
         var offset = 0
         for name in names {
             let t = tensors[name]!
-            guard let byteCount = Self.float32ByteCount(t.shape.dims) else { throw .shapeOverflow(tensor: name, shape: t.shape.dims) }
-            guard byteCount == t.data.count * SafetensorsDType.float32Size else {
-                throw .tensorSizeMismatch(tensor: name, shape: t.shape.dims, expectedBytes: byteCount,
-                                          actualBytes: t.data.count * SafetensorsDType.float32Size)
+            guard let byteCount = float32ByteCount(t.shape) else { throw .shapeOverflow(tensor: name, shape: t.shape) }
+            guard byteCount == t.count * SafetensorsDType.float32Size else {
+                throw .tensorSizeMismatch(tensor: name, shape: t.shape, expectedBytes: byteCount,
+                                          actualBytes: t.count * SafetensorsDType.float32Size)
             }
             _ = header.insert(name, .object(JSONObject([
                 ("dtype", .string(SafetensorsDType.float32)),
-                ("shape", .ints(t.shape.dims)),
+                ("shape", .ints(t.shape)),
                 ("data_offsets", .ints([offset, offset + byteCount])),
             ])))
             offset += byteCount
         }
         var headerBytes = Array(JSONValue.object(header).serialized.utf8)
-        while (8 + headerBytes.count) % Self.alignment != 0 { headerBytes.append(UInt8(ascii: " ")) }
-        guard headerBytes.count <= Self.headerLengthLimit else {
-            throw .headerTooLarge(length: UInt64(headerBytes.count), limit: Self.headerLengthLimit)
+        while (8 + headerBytes.count) % alignment != 0 { headerBytes.append(UInt8(ascii: " ")) }
+        guard headerBytes.count <= headerLengthLimit else {
+            throw .headerTooLarge(length: UInt64(headerBytes.count), limit: headerLengthLimit)
         }
-
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + headerBytes.count + offset)
         let length = UInt64(headerBytes.count)
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: length >> (8 * UInt64(i)))) }
-        out.append(contentsOf: headerBytes)
-        for name in names {
-            for v in tensors[name]!.data {
-                let bits = v.bitPattern
-                out.append(UInt8(truncatingIfNeeded: bits))
-                out.append(UInt8(truncatingIfNeeded: bits >> 8))
-                out.append(UInt8(truncatingIfNeeded: bits >> 16))
-                out.append(UInt8(truncatingIfNeeded: bits >> 24))
-            }
+        var prefix = (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) }
+        prefix.append(contentsOf: headerBytes)
+        // The standard library's pointer closures rethrow untyped errors: the first failure is
+        // kept here and thrown after the closure returns.
+        var failure: RKGFormatError?
+        prefix.withUnsafeBytes { b in
+            do throws(RKGFormatError) { try emit(b) } catch { failure = error }
         }
-        return out
+        if let failure { throw failure }
+
+        // Little-endian bytes whatever the host's order, through one staging buffer.
+        var staging = [UInt8](repeating: 0, count: chunkBytes)
+        for name in names {
+            tensors[name]!.withBuffer { values in
+                var first = 0
+                while first < values.count && failure == nil {
+                    let n = min(values.count - first, chunkBytes / 4)
+                    for i in 0..<n {
+                        let bits = values[first + i].bitPattern
+                        staging[4 * i] = UInt8(truncatingIfNeeded: bits)
+                        staging[4 * i + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                        staging[4 * i + 2] = UInt8(truncatingIfNeeded: bits >> 16)
+                        staging[4 * i + 3] = UInt8(truncatingIfNeeded: bits >> 24)
+                    }
+                    staging.withUnsafeBytes { b in
+                        do throws(RKGFormatError) { try emit(UnsafeRawBufferPointer(rebasing: b[0..<(4 * n)])) } catch { failure = error }
+                    }
+                    first += n
+                }
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    static let chunkBytes = 1 << 20
+}
+
+/// One tensor's values for writing, read in place: a graph tensor's array, or a buffer the caller
+/// keeps alive until the write returns (a compiled step's prepared weights).
+struct TensorValues {
+    enum Source {
+        case array([Float])
+        case borrowed(UnsafeBufferPointer<Float>)
+    }
+    let shape: [Int]
+    let source: Source
+
+    init(_ tensor: Tensor) { shape = tensor.shape.dims; source = .array(tensor.data) }
+
+    init(shape: [Int], borrowing buffer: UnsafeBufferPointer<Float>) { self.shape = shape; source = .borrowed(buffer) }
+
+    var count: Int {
+        switch source {
+        case .array(let a): a.count
+        case .borrowed(let b): b.count
+        }
+    }
+
+    func withBuffer<R>(_ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        switch source {
+        case .array(let a): a.withUnsafeBufferPointer(body)
+        case .borrowed(let b): body(b)
+        }
     }
 }

@@ -29,7 +29,7 @@ extension Graph {
             }
             shapes[input.name] = s
         }
-        for (name, w) in weights where w.shape.checkedElementCount != w.data.count {
+        for (name, w) in weights where w.shape.checkedElementCount != w.data.count && !w.valuesReleased {
             problems.append(GraphProblem(node: nil, "weight '\(name)' has \(w.data.count) values for shape \(w.shape)"))
         }
 

@@ -1,23 +1,27 @@
-/// Writes one step's prepared weights into a compiled file's graph, as F32 tensors named
-/// `rankedge.compiled/<step>/<part>` (docs/FORMAT.md §7).
+/// Names one step's prepared weights for a compiled file: F32 tensors `rankedge.compiled/<step>/<part>`
+/// (docs/FORMAT.md §7), read in place from the steps' buffers when the file is written.
 final class KernelEncoder {
-    private(set) var graph: Graph
+    let graph: Graph
     var step = 0
-    /// Only count what would be stored (`storedFloats`), copying nothing: what the steps hold.
+    /// Only count what would be stored (`storedFloats`), recording nothing: what the steps hold.
     let counting: Bool
     private(set) var storedFloats = 0
+    /// The prepared tensors by name, borrowed from the steps (valid while the model is alive).
+    private(set) var stored: [String: TensorValues] = [:]
 
     init(graph: Graph, counting: Bool = false) {
         self.graph = graph
         self.counting = counting
     }
 
-    /// Stores `values` and returns the JSON value that names them.
+    /// Records `values` and returns the JSON value that names them.
     func store(_ part: String, _ values: UnsafeBufferPointer<Float>) -> JSONValue {
         storedFloats += values.count
         if counting { return .string(part) }
-        let name = graph.freshWeightName("\(CompiledModelFile.metadataKey)/\(step)/\(part)")
-        graph.weights[name] = Tensor(shape: [values.count], data: Array(values))
+        let base = "\(CompiledModelFile.metadataKey)/\(step)/\(part)"
+        var name = base, i = 1
+        while graph.weights[name] != nil || stored[name] != nil { i += 1; name = "\(base)\(i)" }
+        stored[name] = TensorValues(shape: [values.count], borrowing: values)
         return .string(name)
     }
 
@@ -39,6 +43,8 @@ final class KernelEncoder {
 /// anything this version did not write is `CompiledModelError.malformed`, never a trap.
 struct KernelDecoder {
     let graph: Graph
+    /// The file's prepared tensors; each is taken (and its array freed) as a step copies it.
+    let prepared: PreparedTensors
     let isa: GEMMISA
     /// The step being read, for messages.
     let step: String
@@ -72,10 +78,12 @@ struct KernelDecoder {
         return total
     }
     func tensor(_ v: JSONValue?, count: Int) throws(CompiledModelError) -> FloatStorage {
-        guard let name = v?.stringValue, let t = graph.weights[name] else { throw fail("a tensor it names is missing") }
+        guard let name = v?.stringValue, let t = prepared.take(name) else { throw fail("a tensor it names is missing (or is named twice)") }
         guard t.count == count else { throw fail("tensor '\(name)' has \(t.count) values, expected \(count)") }
         return FloatStorage(t.data)
     }
+    /// The value count of the prepared tensor `v` names, without taking it.
+    func storedCount(_ v: JSONValue?) -> Int? { v?.stringValue.flatMap { prepared.count($0) } }
     func optionalTensor(_ v: JSONValue?, count: Int) throws(CompiledModelError) -> FloatStorage? {
         if v == nil || v == .null { return nil }
         return try tensor(v, count: count)
@@ -93,4 +101,15 @@ struct KernelDecoder {
     func convOutput(_ attributes: Conv2DAttributes, input: TensorShape, weight: [Int]) -> TensorShape? {
         try? Graph.outputShape(op: .conv2d(attributes), inputs: [input], weights: [TensorShape(weight)]).get()
     }
+}
+
+/// A compiled file's prepared tensors while its steps are read: each step takes its own, so the
+/// file's copy is freed as the step's aligned copy is made, not after the whole model is built.
+final class PreparedTensors {
+    private var tensors: [String: Tensor]
+
+    init(_ tensors: [String: Tensor]) { self.tensors = tensors }
+
+    func take(_ name: String) -> Tensor? { tensors.removeValue(forKey: name) }
+    func count(_ name: String) -> Int? { tensors[name]?.count }
 }

@@ -33,16 +33,17 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         if let limit, limit < 1 { throw CLIError("--limit must be at least 1") }
         guard batch >= 1 else { throw CLIError("--batch must be at least 1") }
-        let graph = try loadGraph(model)
         let dataset: Dataset
         do { dataset = try Dataset.load(path: data, training: false) } catch { throw CLIError("\(error)") }
+        // A graph file is compiled now, a compiled file runs as it is.
+        let runner = try ModelRunner(path: model, choices: RuntimeChoices(maxMemoryBytes: memory.bytes))
+        let graph = runner.graph
         let split = dataset.test!
         var names = graph.classNames
         let shape = graph.inputs.first?.shape
         guard graph.inputs.count == 1, let shape, Array(shape.dims.dropFirst()) == split.imageShape else {
             throw CLIError("\(model): expects input \(shape?.description ?? "none"), the images of \(data) are [N, \(split.height), \(split.width), \(split.channels)]")
         }
-        let runner = try ModelRunner(graph: graph, choices: RuntimeChoices(maxMemoryBytes: memory.bytes))
         let normalization = Normalization(mean: runner.normalization.mean, std: runner.normalization.std)
         let backendName = "runtime"
 

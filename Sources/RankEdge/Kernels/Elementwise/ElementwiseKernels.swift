@@ -33,8 +33,8 @@ final class ChannelAffineKernel: StepKernel {
     func encode(_ e: KernelEncoder) -> [(String, JSONValue)] { [("scale", e.store("scale", scale)), ("shift", e.store("shift", shift))] }
 
     static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> ChannelAffineKernel {
-        guard let scaleName = o["scale"]?.stringValue, let t = d.graph.weights[scaleName] else { throw d.fail("scale missing") }
-        return ChannelAffineKernel(scale: try d.tensor(o["scale"], count: t.count), shift: try d.tensor(o["shift"], count: t.count))
+        guard let count = d.storedCount(o["scale"]) else { throw d.fail("scale missing") }
+        return ChannelAffineKernel(scale: try d.tensor(o["scale"], count: count), shift: try d.tensor(o["shift"], count: count))
     }
 
     func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
@@ -156,8 +156,8 @@ final class LayerNormKernel: StepKernel {
 
     static func decode(_ o: JSONObject, kind: String, _ d: KernelDecoder) throws(CompiledModelError) -> LayerNormKernel {
         guard let eps = o["epsilon"]?.floatValue, eps.isFinite, eps >= 0 else { throw d.fail("'epsilon' is missing or invalid") }
-        guard let scaleName = o["scale"]?.stringValue, let t = d.graph.weights[scaleName] else { throw d.fail("scale missing") }
-        return LayerNormKernel(epsilon: eps, scale: try d.tensor(o["scale"], count: t.count), bias: try d.tensor(o["bias"], count: t.count))
+        guard let count = d.storedCount(o["scale"]) else { throw d.fail("scale missing") }
+        return LayerNormKernel(epsilon: eps, scale: try d.tensor(o["scale"], count: count), bias: try d.tensor(o["bias"], count: count))
     }
 
     func check(_ shapes: StepShapes, _ d: KernelDecoder) throws(CompiledModelError) {
