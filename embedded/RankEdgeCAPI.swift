@@ -81,14 +81,14 @@ private func sessionOptions(_ raw: UnsafeRawPointer?) throws(RankEdgeError) -> I
                                     winograd: fixed ? .never : .measure)
 }
 
-private func open(_ bytes: [UInt8], _ rawOptions: UnsafeRawPointer?) throws(RankEdgeError) -> CModel {
+/// A compiled file's prepared tensors are freed as its steps copy them (`consume`), so loading
+/// holds the weights about once, not twice.
+private func open(_ contents: consuming RKGFile.Contents, _ rawOptions: UnsafeRawPointer?) throws(RankEdgeError) -> CModel {
     let options = try sessionOptions(rawOptions)
-    let contents: RKGFile.Contents
-    do { contents = try RKGFile.decodeContents(bytes) } catch { throw .format(error) }
     let session: InferenceSession
     if CompiledModelFile.isCompiled(contents) {
         let compiled: CompiledModel
-        do { compiled = try CompiledModelFile.model(from: contents) } catch { throw .compiledModel(error) }
+        do { compiled = try CompiledModelFile.model(from: consume contents) } catch { throw .compiledModel(error) }
         session = try InferenceSession(model: compiled, options: options)
     } else {
         session = try InferenceSession(graph: contents.graph, options: options)
@@ -96,9 +96,13 @@ private func open(_ bytes: [UInt8], _ rawOptions: UnsafeRawPointer?) throws(Rank
     return try CModel(session)
 }
 
-private func load(_ bytes: [UInt8], _ rawOptions: UnsafeRawPointer?) -> OpaquePointer? {
+private func load(_ read: () throws(RKGFormatError) -> RKGFile.Contents, _ rawOptions: UnsafeRawPointer?) -> OpaquePointer? {
     let loaded: CModel
-    do { loaded = try open(bytes, rawOptions) } catch { fail(error.description); return nil }
+    do throws(RankEdgeError) {
+        let contents: RKGFile.Contents
+        do { contents = try read() } catch { throw .format(error) }
+        loaded = try open(contents, rawOptions)
+    } catch { fail(error.description); return nil }
     re_capi_set_error("")
     return OpaquePointer(Unmanaged.passRetained(loaded).toOpaque())
 }
@@ -111,15 +115,16 @@ private let versionCString = cString(RankEdgeVersion.release)
 @_cdecl("rankedge_model_create_from_file")
 public func rankedge_model_create_from_file(_ path: UnsafePointer<CChar>?, _ options: UnsafeRawPointer?) -> OpaquePointer? {
     guard let path else { fail("path is NULL"); return nil }
-    let bytes: [UInt8]
-    do { bytes = try readFileBytes(String(cString: path)) } catch { fail(error.description); return nil }
-    return load(bytes, options)
+    // Read tensor by tensor: the file's bytes are never all in memory.
+    let name = String(cString: path)
+    return load({ () throws(RKGFormatError) in try RKGFile.readContents(path: name) }, options)
 }
 
 @_cdecl("rankedge_model_create_from_buffer")
 public func rankedge_model_create_from_buffer(_ data: UnsafeRawPointer?, _ size: Int, _ options: UnsafeRawPointer?) -> OpaquePointer? {
     guard let data, size > 0 else { fail("data is NULL or empty"); return nil }
-    return load(Array(UnsafeRawBufferPointer(start: data, count: size)), options)
+    let bytes = Array(UnsafeRawBufferPointer(start: data, count: size))
+    return load({ () throws(RKGFormatError) in try RKGFile.decodeContents(bytes) }, options)
 }
 
 @_cdecl("rankedge_model_delete")
