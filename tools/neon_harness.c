@@ -572,6 +572,28 @@ static int check_unary(re_isa isa, int f, size_t n) {
     return ok;
 }
 
+/* re_scale_rows of this ISA against the product written out: rows × c with a gate row per
+ * rows_per_gate rows, a slice of rows, out of place and in place (exact: one multiply each). */
+static int check_scale_rows(re_isa isa, size_t rows, size_t c, size_t rows_per_gate) {
+    const size_t n = rows * c, gates = (rows + rows_per_gate - 1) / rows_per_gate;
+    float *x = malloc(n * sizeof(float)), *g = malloc(gates * c * sizeof(float)), *y = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) { x[i] = next_uniform(); y[i] = -7.0f; }
+    for (size_t i = 0; i < gates * c; i++) g[i] = next_uniform();
+    const size_t r0 = rows > 2 ? 1 : 0, r1 = rows > 2 ? rows - 1 : rows;
+    re_scale_rows((int)isa, x, g, y, c, rows_per_gate, r0, r1);
+    int ok = 1;
+    for (size_t r = 0; r < rows && ok; r++)
+        for (size_t k = 0; k < c && ok; k++) {
+            const float want = (r >= r0 && r < r1) ? x[r * c + k] * g[(r / rows_per_gate) * c + k] : -7.0f;
+            if (y[r * c + k] != want) { ok = 0; fprintf(stderr, "scale_rows %zux%zu/%zu at (%zu,%zu): %g want %g\n", rows, c, rows_per_gate, r, k, y[r * c + k], want); }
+        }
+    re_scale_rows((int)isa, x, g, x, c, rows_per_gate, r0, r1);
+    for (size_t r = r0; r < r1 && ok; r++)
+        if (memcmp(x + r * c, y + r * c, c * sizeof(float)) != 0) { ok = 0; fprintf(stderr, "scale_rows %zux%zu: in place differs\n", rows, c); }
+    free(x); free(g); free(y);
+    return ok;
+}
+
 /* NaN through the fused ReLU / ReLU6 of the micro-kernels (full and edge tiles) and of the depthwise
  * kernel: a NaN in row 2 of A makes row 2 of C NaN, and a NaN input pixel makes the depthwise
  * outputs that read it NaN; every other output stays a number. */
@@ -714,6 +736,10 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
             if (check_unary(isa, f, lengths[i] < 2 ? 2 : lengths[i])) passed++; else failed++;
         }
+    }
+    static const size_t scale_shapes[][3] = {{1, 1, 1}, {5, 7, 5}, {9, 8, 3}, {6, 16, 6}, {7, 33, 2}, {4, 144, 4}, {3, 1000, 1}};
+    for (size_t i = 0; i < sizeof scale_shapes / sizeof scale_shapes[0]; i++) {
+        if (check_scale_rows(isa, scale_shapes[i][0], scale_shapes[i][1], scale_shapes[i][2])) passed++; else failed++;
     }
     printf("%s: %ld passed, %ld failed\n", isa_name, passed, failed);
     return failed == 0 ? 0 : 1;

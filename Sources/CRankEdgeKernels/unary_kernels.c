@@ -1,6 +1,6 @@
 /*
  * The elementwise activations beyond ReLU (sigmoid, tanh, hard sigmoid, hard swish, SiLU, erf,
- * GELU): one body (unary_kernels_impl.h) instantiated per ISA, and the dispatch by re_isa. The x86
+ * GELU) and the channel scaling of SE blocks: one body (unary_kernels_impl.h) instantiated per ISA, and the dispatch by re_isa. The x86
  * instances are compiled through target attributes only and called only when the CPU supports them.
  */
 #include <string.h>
@@ -24,5 +24,17 @@ void re_unary(int isa, int function, const float *x, float *y, size_t n, float a
 #else
     (void)isa;
     re_unary_scalar(function, x, y, n, alpha, beta);
+#endif
+}
+
+void re_scale_rows(int isa, const float *x, const float *gate, float *y, size_t c, size_t rows_per_gate, size_t row0, size_t row1) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if ((isa == RE_ISA_AVX2 || isa == RE_ISA_AVX512) && re_cpu_supports(RE_ISA_AVX2)) { re_scale_rows_avx2(x, gate, y, c, rows_per_gate, row0, row1); return; }
+#endif
+    (void)isa;
+#if defined(__aarch64__)
+    re_scale_rows_neon(x, gate, y, c, rows_per_gate, row0, row1);
+#else
+    re_scale_rows_scalar(x, gate, y, c, rows_per_gate, row0, row1);
 #endif
 }

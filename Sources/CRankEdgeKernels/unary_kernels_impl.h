@@ -1,5 +1,5 @@
 /*
- * Body of the elementwise activation kernel (re_unary), written once with 8-wide vector extensions
+ * Body of the elementwise activation kernel (re_unary) and the channel scaling (re_scale_rows), written once with 8-wide vector extensions
  * and instantiated per ISA by unary_kernels.c through isa_instances.h, as the conv kernels are.
  * Not a public header.
  *
@@ -132,6 +132,25 @@ RE_ATTR void RE_ENTRY(unary)(int function, const float *x, float *y, size_t n, f
     case RE_UNARY_ERF: RE_UNARY_LOOP(RE_UNARY_ERF) break;
     case RE_UNARY_GELU: RE_UNARY_LOOP(RE_UNARY_GELU) break;
     default: if (x != y) memmove(y, x, n * sizeof(float)); break;
+    }
+}
+
+/* Rows row0 ..< row1 of a [rows, c] tensor scaled channel by channel:
+ * y[r·c + k] = x[r·c + k] · gate[(r / rows_per_gate)·c + k] (an SE block's gate over each sample's
+ * positions; rows_per_gate = rows and c = the whole length for two tensors of one shape). y may be x. */
+RE_ATTR void RE_ENTRY(scale_rows)(const float *x, const float *gate, float *y, size_t c, size_t rows_per_gate,
+                                  size_t row0, size_t row1) {
+    for (size_t r = row0; r < row1; r++) {
+        const float *src = x + r * c, *g = gate + (r / rows_per_gate) * c;
+        float *dst = y + r * c;
+        size_t k = 0;
+        for (; k + 16 <= c; k += 16) {
+            const re_v8 a = RE_FN(load)(src + k) * RE_FN(load)(g + k), b = RE_FN(load)(src + k + 8) * RE_FN(load)(g + k + 8);
+            RE_FN(store)(dst + k, a);
+            RE_FN(store)(dst + k + 8, b);
+        }
+        for (; k + 8 <= c; k += 8) RE_FN(store)(dst + k, RE_FN(load)(src + k) * RE_FN(load)(g + k));
+        for (; k < c; k++) dst[k] = src[k] * g[k];
     }
 }
 

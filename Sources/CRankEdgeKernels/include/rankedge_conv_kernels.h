@@ -213,6 +213,20 @@ void re_unary_avx2(int function, const float *x, float *y, size_t n, float alpha
 void re_unary_neon(int function, const float *x, float *y, size_t n, float alpha, float beta);
 #endif
 
+/* Rows row0 ..< row1 of a [rows, c] tensor scaled channel by channel (an SE block's gate):
+ * y[r·c + k] = x[r·c + k] · gate[(r / rows_per_gate)·c + k]; y may be x. re_scale_rows_<isa> are
+ * the per-ISA instances it dispatches to. */
+void re_scale_rows(int isa, const float *x, const float *gate, float *y, size_t c, size_t rows_per_gate, size_t row0, size_t row1);
+#if !defined(__aarch64__)
+void re_scale_rows_scalar(const float *x, const float *gate, float *y, size_t c, size_t rows_per_gate, size_t row0, size_t row1);
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+void re_scale_rows_avx2(const float *x, const float *gate, float *y, size_t c, size_t rows_per_gate, size_t row0, size_t row1);
+#endif
+#if defined(__aarch64__)
+void re_scale_rows_neon(const float *x, const float *gate, float *y, size_t c, size_t rows_per_gate, size_t row0, size_t row1);
+#endif
+
 /* ---- The kernel table ---------------------------------------------------------------------- */
 /* Every kernel above exists once per ISA under a public name, re_<operation>_<isa> (re_depthwise_rows_avx2,
  * re_winograd_f43_output_neon, ...). re_conv_kernels_get gives one ISA's set, resolved once per

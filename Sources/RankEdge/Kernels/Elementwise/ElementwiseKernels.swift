@@ -131,7 +131,7 @@ final class MultiplyKernel: AttributeFreeKernel {
         // Same shape: one "sample" of every element against a gate of the same length.
         let channels = g == a ? a.elementCount : a.dims.last!
         return MultiplyStep(a: b.x, gate: b.inputs[1], y: b.y, samples: g == a ? 1 : a[0],
-                            rowsPerSample: g == a ? 1 : a.elementCount / max(a[0] * channels, 1), channels: channels)
+                            rowsPerSample: g == a ? 1 : a.elementCount / max(a[0] * channels, 1), channels: channels, isa: b.isa)
     }
 }
 

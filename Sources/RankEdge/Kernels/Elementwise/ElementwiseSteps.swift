@@ -1,3 +1,5 @@
+import CRankEdgeKernels
+
 /// Elementwise steps that were not fused into a producer's epilogue: add (with an optional
 /// activation after it, as in a residual block), a standalone ReLU / ReLU6, and an unfolded batch
 /// norm. Output may alias an input (the planner runs them in place when that input dies here).
@@ -98,17 +100,21 @@ final class ChannelAffineStep: ExecutionStep, ParallelWork {
     }
 }
 
-/// y[n, p, c] = a[n, p, c] · gate[n, c]: each sample's rows (positions) scaled channel by channel.
-/// Equal shapes are the case of one sample with one row as long as the tensor.
+/// y[n, p, c] = a[n, p, c] · gate[n, c]: each sample's rows (positions) scaled channel by channel
+/// by the C kernel (re_scale_rows). Equal shapes are the case of one sample with one row as long as
+/// the tensor, shared between threads in element chunks.
 final class MultiplyStep: ExecutionStep, ParallelWork {
     let a: UnsafePointer<Float>, gate: UnsafePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let samples: Int, rowsPerSample: Int, channels: Int
+    let isa: Int32
     private var split = ChunkSplit(count: 0, work: 0, threads: 1)
 
-    init(a: UnsafePointer<Float>, gate: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, samples: Int, rowsPerSample: Int, channels: Int) {
+    init(a: UnsafePointer<Float>, gate: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, samples: Int, rowsPerSample: Int, channels: Int,
+         isa: GEMMISA) {
         self.a = a; self.gate = gate; self.y = y
         self.samples = samples; self.rowsPerSample = rowsPerSample; self.channels = channels
+        self.isa = Int32(isa.cValue.rawValue)
     }
 
     func execute(_ context: StepContext) {
@@ -120,14 +126,11 @@ final class MultiplyStep: ExecutionStep, ParallelWork {
     }
 
     func run(task: Int) {
-        let (a, gate, y, c) = (a, gate, y, channels)
+        let r = split.range(task)
         if samples * rowsPerSample == 1 {
-            for i in split.range(task) { y[i] = a[i] * gate[i] }
-            return
-        }
-        for row in split.range(task) {
-            let g = gate + (row / rowsPerSample) * c, src = a + row * c, dst = y + row * c
-            for k in 0..<c { dst[k] = src[k] * g[k] }
+            re_scale_rows(isa, a + r.lowerBound, gate + r.lowerBound, y + r.lowerBound, r.count, 1, 0, 1)
+        } else {
+            re_scale_rows(isa, a, gate, y, channels, rowsPerSample, r.lowerBound, r.upperBound)
         }
     }
 }
