@@ -41,7 +41,7 @@ public final class CompiledModel: @unchecked Sendable {
 
     /// The same steps over the graph without its weight values (`Graph.withoutWeightValues`): every
     /// step holds its own prepared weights, so a session needs the graph only for shapes and names.
-    /// What runs keeps this; what `compile` writes keeps the full graph for the tools that read it.
+    /// (`compile` already returns such a model; this is for models lowered with their values kept.)
     public func releasingGraphWeights() -> CompiledModel {
         let model = CompiledModel(graph: graph.withoutWeightValues(), ops: ops, isa: isa, rankConvChoices: rankConvChoices,
                                   winogradChoices: winogradChoices, weightBudget: weightBudget)
@@ -88,7 +88,8 @@ public enum GraphCompiler {
         // Under a budget the Winograd convs are lowered last, in the forms the budget leaves them:
         // the other steps' prepared bytes are known by then, theirs estimated from their shapes.
         let deferred = bound == nil ? [] : groups.indices.filter { winograd[optimized.nodes[groups[$0].leader].name] != nil }
-        let first = groups.indices.filter { !deferred.contains($0) }
+        let deferredSet = Set(deferred)
+        let first = groups.indices.filter { !deferredSet.contains($0) }
         for (i, op) in try lift({ () throws(ExecutionError) in
             try Lowering.lower(releasing: &optimized, groups: groups, indices: first, readers: &readers, shapes: shapes, isa: isa, winograd: winograd)
         }) { ops[i] = op }

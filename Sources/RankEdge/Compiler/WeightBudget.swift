@@ -6,7 +6,7 @@ public enum WeightBudget: Sendable, Equatable {
     /// The larger of `automaticRatio` × the source graph's weights and the graph's weights plus
     /// `automaticAllowanceBytes`, applied when the Winograd forms were measured (a fixed `--winograd`
     /// policy is the user's explicit choice and is left alone). The allowance keeps small models
-    /// fast: on CIFAR ResNets the Winograd forms are 20–30 % of the latency for 2–9 MB of weights
+    /// fast: on CIFAR ResNets the strict ratio costs 11–28 % of the latency to save 3–9 MB
     /// (docs/BENCHMARKS.md), while ImageNet models keep to the ratio.
     case automatic
     /// At most this many bytes, whatever the Winograd policy.

@@ -71,7 +71,7 @@ public final class InferenceSession {
     public init(graph: Graph, options: Options = Options()) throws(RuntimeError) {
         guard options.threads >= 1 else { throw runtimeError(ExecutionError.invalidOperands(op: "session", node: nil, message: "threads must be at least 1, got \(options.threads)")) }
         let isa = try lift { () throws(GEMMError) in try GEMMISA.resolve(options.isa) }
-        // The session's own model: its steps hold the weights, so the graph keeps only shapes.
+        // Either way the model's graph keeps shapes only: its steps hold the weights.
         if options.optimize {
             model = try GraphCompiler.compile(graph, options: CompileOptions(isa: isa, threads: options.threads,
                                                                             rankConvForm: options.rankConvForm,
@@ -79,7 +79,7 @@ public final class InferenceSession {
                                                                             winograd: options.winograd,
                                                                             measurementCache: options.measurementCache,
                                                                             maxMemoryBytes: options.maxMemoryBytes,
-                                                                            weightBudget: options.weightBudget)).releasingGraphWeights()
+                                                                            weightBudget: options.weightBudget))
         } else {
             model = try GraphCompiler.lowerOnly(graph, isa: isa, rankConvForm: options.rankConvForm, winograd: options.winograd).releasingGraphWeights()
         }
