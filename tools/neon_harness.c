@@ -178,7 +178,7 @@ static int check_depthwise(re_isa isa, size_t h, size_t w, size_t c, size_t k, s
 }
 
 /* The grouped conv's direct kernel with bias, residual and ReLU6 against a double evaluation: groups
- * of sg outputs (8 or 16) and cg inputs, at a stride, dilation and padding. */
+ * of sg outputs (a multiple of 8) and cg inputs, at a stride, dilation and padding. */
 static int check_grouped(re_isa isa, size_t h, size_t w, size_t groups, size_t cg, size_t sg, size_t k, size_t stride,
                          size_t dilation, ptrdiff_t pad) {
     const size_t span = (k - 1) * dilation + 1, c = groups * cg, s = groups * sg;
@@ -458,7 +458,7 @@ static void check_conv_entry(re_isa isa, const re_conv_kernel_entry *entry, long
             {7, 9, 8, 3, 1, 1, 1}, {11, 8, 37, 3, 2, 1, 1}, {9, 9, 5, 5, 1, 1, 2}, {12, 10, 40, 3, 1, 2, 2},
             {6, 7, 16, 5, 2, 1, 0}, {1, 1, 9, 3, 1, 1, 1}, {9, 13, 29, 3, 1, 1, 1}, {10, 11, 24, 7, 1, 1, 3},
             {9, 15, 21, 7, 2, 1, 3}, {7, 9, 33, 5, 2, 1, 2}, {8, 3, 16, 5, 2, 1, 2}, {5, 2, 19, 3, 2, 1, 1},
-            {9, 9, 12, 3, 3, 1, 1},
+            {9, 9, 12, 3, 3, 1, 1}, {6, 7, 70, 5, 1, 1, 2}, {9, 27, 40, 5, 2, 1, 2},
         };
         for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++) {
             const size_t *r = dc[i];
@@ -467,12 +467,14 @@ static void check_conv_entry(re_isa isa, const re_conv_kernel_entry *entry, long
         return;
     }
     case RE_CONV_GROUPED_ROWS: {
-        /* Outputs per group 8 and 16 (both register tiles); inputs per group 1, 5, 7, 16, 64; rows of
+        /* Outputs per group 8, 16, and 24, 40, 64 in one group; inputs per group 1, 3, 4, 5, 7, 16, 64; rows of
          * 13, 11 and 7 pixels (runs and a shorter one), 2 (shorter only); strides 1 and 2; dilation 2;
          * padding none, same, and wider than the taps reach. */
         static const size_t gc[][9] = {
             {9, 13, 2, 16, 16, 3, 1, 1, 1}, {7, 7, 3, 5, 8, 3, 2, 1, 1}, {8, 11, 2, 7, 16, 3, 1, 1, 0},
             {6, 9, 3, 16, 8, 3, 1, 2, 2}, {5, 2, 4, 1, 8, 5, 2, 1, 3}, {5, 6, 2, 64, 16, 1, 1, 1, 0},
+            /* Stem convs as one group: blocks of 16 and a last 8, rows through the image and into the padding. */
+            {17, 19, 1, 3, 24, 3, 2, 1, 1}, {13, 29, 1, 3, 64, 7, 2, 1, 3}, {10, 23, 1, 4, 40, 5, 1, 1, 2},
         };
         for (size_t i = 0; i < sizeof gc / sizeof gc[0]; i++) {
             const size_t *r = gc[i];

@@ -105,12 +105,15 @@ RE_INLINE void RE_FN(depthwise_run)(const re_depthwise_params *p, const float *x
         const float *s = xrow + (size_t)(ix0 + jlo) * c + ky * row + ch;
         const float *wk = wt + ky * (size_t)KW * c + ch;
         re_v8 wv[7][2];
+        _Pragma("clang loop unroll(full)")
         for (int kx = 0; kx < KW; kx++)
             for (int v = 0; v < NV; v++) wv[kx][v] = RE_FN(load)(wk + (size_t)kx * c + 8 * v);
+        _Pragma("clang loop unroll(full)")
         for (int j = 0; j < SW * (PX - 1) + KW; j++) {
             if (j < jlo || j >= jhi) continue;
             for (int v = 0; v < NV; v++) {
                 const re_v8 in = RE_FN(load)(s + (size_t)(j - jlo) * c + 8 * v);
+                _Pragma("clang loop unroll(full)")
                 for (int q = 0; q < PX; q++) {
                     const int kx = j - SW * q;
                     if (kx >= 0 && kx < KW) acc[q][v] += in * wv[kx][v];
@@ -161,12 +164,11 @@ RE_INLINE void RE_FN(depthwise_row)(const re_depthwise_params *p, const float *x
         else
             RE_FN(depthwise_runs)(p, x, xrow, wt, out, res, 4, SW, KW, taps_y, jlo, jhi, iy0, ky0, ky1, ix0);
     }
-    for (; ox < p->ow; ox++) {
-        const ptrdiff_t ix0 = (ptrdiff_t)(ox * (size_t)SW) - p->pad_left;
-        const ptrdiff_t jlo = ix0 < 0 ? -ix0 : 0, jhi = w - ix0 < KW ? w - ix0 : KW;
-        RE_FN(depthwise_runs)(p, x, xrow, wt, yrow + ox * c, resrow ? resrow + ox * c : NULL, 1, SW, KW,
-                              taps_y, jlo, jhi, iy0, ky0, ky1, ix0);
-    }
+    /* The last ow mod 4 pixels one at a time, 32 channels per pass: four independent sums, where a
+     * one-pixel run of 8 channels waits on every multiply-add (k·k in a row). */
+    for (; ox < p->ow; ox++)
+        RE_FN(depthwise_pixel)(p, x, yrow + ox * c, resrow ? resrow + ox * c : NULL, iy0, ky0, ky1,
+                               (ptrdiff_t)(ox * (size_t)SW) - p->pad_left, 0);
 }
 
 RE_ATTR void RE_ENTRY(depthwise_rows)(const re_depthwise_params *p, const float *x, float *y,
@@ -203,27 +205,47 @@ RE_ATTR void RE_ENTRY(depthwise_rows)(const re_depthwise_params *p, const float 
 
 /* ---- Grouped ------------------------------------------------------------------------------- */
 
-/* PX output pixels from ox0 of row oy, the NV vectors (8·NV outputs) of group g. */
+/* PX output pixels from ox0 of row oy, the NV vectors (8·NV outputs) from output o0 of group g. */
 RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, float *yrow, const float *resrow,
-                                  size_t oy, size_t ox0, size_t g, int PX, int NV) {
+                                  size_t oy, size_t ox0, size_t g, size_t o0, int PX, int NV) {
     const size_t c = p->c, cg = p->cg, sg = p->sg, s = p->s;
     re_v8 acc[8][2];
     for (int v = 0; v < NV; v++) {
-        const re_v8 b = p->bias ? RE_FN(load)(p->bias + g * sg + 8 * v) : RE_FN(splat)(0.0f);
+        const re_v8 b = p->bias ? RE_FN(load)(p->bias + g * sg + o0 + 8 * v) : RE_FN(splat)(0.0f);
         for (int q = 0; q < PX; q++) acc[q][v] = b;
     }
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * p->stride_h) - p->pad_top;
+    /* One group, undilated, every tap column of the run inside the image: a tap row of a pixel is
+     * kw·c consecutive floats, so it goes as one run of multiply-adds from one pointer (the stem
+     * convs, with c = 3, would otherwise set up PX pointers per 3 inputs). */
+    const ptrdiff_t first_ix = (ptrdiff_t)(ox0 * p->stride_w) - p->pad_left;
+    const int flat = p->groups == 1 && p->dilation_w == 1 && first_ix >= 0
+        && first_ix + (ptrdiff_t)((size_t)(PX - 1) * p->stride_w + p->kw) <= (ptrdiff_t)p->w;
     for (size_t ky = 0; ky < p->kh; ky++) {
         const ptrdiff_t iy = iy0 + (ptrdiff_t)(ky * p->dilation_h);
         if (iy < 0 || iy >= (ptrdiff_t)p->h) continue;
         const float *xrow = x + (size_t)iy * p->w * c + g * cg;
+        if (flat) {
+            const float *src = xrow + (size_t)first_ix * c;
+            const size_t step = p->stride_w * c, depth = p->kw * c;
+            const float *wk = p->weights + ky * depth * sg + o0;
+            for (size_t i = 0; i < depth; i++) {
+                re_v8 wv[2];
+                for (int v = 0; v < NV; v++) wv[v] = RE_FN(load)(wk + i * sg + 8 * v);
+                for (int q = 0; q < PX; q++) {
+                    const re_v8 a = RE_FN(splat)(src[(size_t)q * step + i]);
+                    for (int v = 0; v < NV; v++) acc[q][v] += a * wv[v];
+                }
+            }
+            continue;
+        }
         for (size_t kx = 0; kx < p->kw; kx++) {
             const float *src[8];
             for (int q = 0; q < PX; q++) {
                 const ptrdiff_t ix = (ptrdiff_t)((ox0 + (size_t)q) * p->stride_w + kx * p->dilation_w) - p->pad_left;
                 src[q] = ix >= 0 && ix < (ptrdiff_t)p->w ? xrow + (size_t)ix * c : re_grouped_zeros;
             }
-            const float *wk = p->weights + ((g * p->kh + ky) * p->kw + kx) * cg * sg;
+            const float *wk = p->weights + ((g * p->kh + ky) * p->kw + kx) * cg * sg + o0;
             for (size_t i = 0; i < cg; i++) {
                 re_v8 wv[2];
                 for (int v = 0; v < NV; v++) wv[v] = RE_FN(load)(wk + i * sg + 8 * v);
@@ -235,8 +257,8 @@ RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, fl
         }
     }
     for (int q = 0; q < PX; q++) {
-        float *out = yrow + (ox0 + (size_t)q) * s + g * sg;
-        const float *res = resrow ? resrow + (ox0 + (size_t)q) * s + g * sg : NULL;
+        float *out = yrow + (ox0 + (size_t)q) * s + g * sg + o0;
+        const float *res = resrow ? resrow + (ox0 + (size_t)q) * s + g * sg + o0 : NULL;
         for (int v = 0; v < NV; v++) {
             re_v8 r = acc[q][v];
             if (res) r += RE_FN(load)(res + 8 * v);
@@ -245,24 +267,24 @@ RE_INLINE void RE_FN(grouped_run)(const re_grouped_params *p, const float *x, fl
     }
 }
 
-/* One row, group by group (the group's weights stay in L1 along the row), PX pixels at a time with
- * PX·NV accumulators (12 of the 16 AVX2 registers for 16 outputs, 8 for 8), then the last
- * ow mod PX pixels as one shorter run: one pixel at a time would wait on each multiply-add's
- * latency (14-pixel rows lost a third of their speed that way). */
-RE_INLINE void RE_FN(grouped_row)(const re_grouped_params *p, const float *x, float *yrow, const float *resrow, size_t oy,
-                                  int PX, int NV) {
+/* Output block o0 of one row, group by group (the block's weights stay in L1 along the row), PX
+ * pixels at a time with PX·NV accumulators (12 of the 16 AVX2 registers for 16 outputs, 8 for 8),
+ * then the last ow mod PX pixels as one shorter run: one pixel at a time would wait on each
+ * multiply-add's latency (14-pixel rows lost a third of their speed that way). */
+RE_INLINE void RE_FN(grouped_block_row)(const re_grouped_params *p, const float *x, float *yrow, const float *resrow, size_t oy,
+                                        size_t o0, int PX, int NV) {
     for (size_t g = 0; g < p->groups; g++) {
         size_t ox = 0;
-        for (; ox + (size_t)PX <= p->ow; ox += (size_t)PX) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, PX, NV);
+        for (; ox + (size_t)PX <= p->ow; ox += (size_t)PX) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, PX, NV);
         /* (PX is a literal here: the cases at or past it are never instantiated.) */
         const size_t rest = p->ow - ox;
-        if (rest == 1) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 1, NV);
-        else if (rest == 2 && PX > 2) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 2, NV);
-        else if (rest == 3 && PX > 3) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 3, NV);
-        else if (rest == 4 && PX > 4) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 4, NV);
-        else if (rest == 5 && PX > 5) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 5, NV);
-        else if (rest == 6 && PX > 6) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 6, NV);
-        else if (rest == 7 && PX > 7) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, 7, NV);
+        if (rest == 1) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, 1, NV);
+        else if (rest == 2 && PX > 2) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, 2, NV);
+        else if (rest == 3 && PX > 3) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, 3, NV);
+        else if (rest == 4 && PX > 4) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, 4, NV);
+        else if (rest == 5 && PX > 5) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, 5, NV);
+        else if (rest == 6 && PX > 6) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, 6, NV);
+        else if (rest == 7 && PX > 7) RE_FN(grouped_run)(p, x, yrow, resrow, oy, ox, g, o0, 7, NV);
     }
 }
 
@@ -271,14 +293,18 @@ RE_ATTR void RE_ENTRY(grouped_rows)(const re_grouped_params *p, const float *x, 
     for (size_t oy = oy0; oy < oy1; oy++) {
         float *yrow = y + oy * p->ow * p->s;
         const float *resrow = residual ? residual + oy * p->ow * p->s : NULL;
+        /* Each group's outputs in blocks of 16 (two vectors), the last 8 as one. */
+        for (size_t o0 = 0; o0 < p->sg; o0 += 16) {
+            const int wide = p->sg - o0 >= 16;
 #ifdef RE_PORTABLE_INSTANCE
-        /* The fallback: one pixel per run, a fraction of the code (isa_instances.h). */
-        if (p->sg == 8) RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 1);
-        else RE_FN(grouped_row)(p, x, yrow, resrow, oy, 1, 2);
+            /* The fallback: one pixel per run, a fraction of the code (isa_instances.h). */
+            if (wide) RE_FN(grouped_block_row)(p, x, yrow, resrow, oy, o0, 1, 2);
+            else RE_FN(grouped_block_row)(p, x, yrow, resrow, oy, o0, 1, 1);
 #else
-        if (p->sg == 8) RE_FN(grouped_row)(p, x, yrow, resrow, oy, 8, 1);
-        else RE_FN(grouped_row)(p, x, yrow, resrow, oy, 6, 2);
+            if (wide) RE_FN(grouped_block_row)(p, x, yrow, resrow, oy, o0, 6, 2);
+            else RE_FN(grouped_block_row)(p, x, yrow, resrow, oy, o0, 8, 1);
 #endif
+        }
     }
 }
 

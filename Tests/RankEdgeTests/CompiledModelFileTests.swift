@@ -5,13 +5,14 @@ import Testing
 @Suite struct CompiledModelFileTests {
     typealias F = RefFixtures
 
-    /// A graph with every kind of step: im2col, shifted-row, narrow direct, narrow chain, 1×1,
+    /// A graph with every kind of step: a stem, im2col, shifted-row, narrow direct, narrow chain, 1×1,
     /// grouped and depthwise convs, both rank forms, Winograd convs with both tiles,
     /// an unfolded BN, pools, concat, linear, softmax.
     static func graph() -> Graph {
         var b = GraphBuilder(name: "all-kernels", shape: [1, 9, 14, 4], seed: 8)
         let bn = b.batchNorm("input", name: "bn0")
-        var x = b.conv(bn, out: 16, kernel: 3, name: "c1")                      // shifted rows
+        var x = b.conv(bn, out: 16, kernel: 3, name: "stem")                    // 4 inputs: the stem's direct kernel
+        x = b.conv(b.relu(x), out: 16, kernel: 3, name: "c1")                  // shifted rows
         x = b.relu(x)
         let dw = b.conv(x, out: 16, kernel: 3, groups: 16, name: "dw")
         let nw = b.conv(x, out: 9, kernel: 3, name: "narrow")                   // narrow direct

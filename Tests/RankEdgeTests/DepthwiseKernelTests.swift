@@ -30,6 +30,8 @@ import Testing
         Shape(input: [1, 9, 10, 17], kernel: 3, padding: Padding(top: 1, left: 0, bottom: 1, right: 2)),
         Shape(input: [1, 8, 8, 11], kernel: 3, dilation: 2),          // per-pixel form
         Shape(input: [1, 9, 9, 12], kernel: 3, stride: 3),            // per-pixel form
+        Shape(input: [1, 6, 7, 70], kernel: 5),                       // 3 pixels after the runs: 32 + 32 + 6 channels each
+        Shape(input: [1, 9, 27, 40], kernel: 5, stride: 2),           // 14 wide at stride 2 (MobileNetV3): 2 after the runs
     ]
 
     static func graph(_ s: Shape, fused: Bool) -> Graph {

@@ -30,11 +30,11 @@ void re_depthwise_rows(int isa, const re_depthwise_params *p, const float *x, fl
                        const float *residual, size_t oy0, size_t oy1);
 
 /*
- * Grouped conv with 8 or 16 outputs per group and at most RE_GROUPED_MAX_CG inputs per group
- * (RegNet's group widths): per group, a run of output pixels along a row times the
- * group's outputs is one register tile of multiply-adds, whose A operand is read straight from the
- * NHWC input through one pixel pointer per tap (taps in the padding point at zeros), so nothing is
- * copied into an im2col matrix.
+ * Grouped conv with a multiple of 8 outputs per group and at most RE_GROUPED_MAX_CG inputs per group
+ * (RegNet's group widths, and as one group the 3-channel stem convs of image models): per group, a
+ * run of output pixels along a row times 16 (or the last 8) of the group's outputs is one register
+ * tile of multiply-adds, whose A operand is read straight from the NHWC input through one pixel
+ * pointer per tap (taps in the padding point at zeros), so nothing is copied into an im2col matrix.
  */
 #define RE_GROUPED_MAX_CG 64
 typedef struct {
@@ -44,7 +44,7 @@ typedef struct {
     size_t stride_h, stride_w;
     ptrdiff_t pad_top, pad_left;
     size_t dilation_h, dilation_w;
-    size_t groups, cg, sg;          /* sg: 8 or 16; cg <= RE_GROUPED_MAX_CG */
+    size_t groups, cg, sg;          /* sg: a multiple of 8; cg <= RE_GROUPED_MAX_CG */
     const float *weights;           /* [groups][kh][kw][cg][sg] */
     const float *bias;              /* [s] or NULL */
     int activation;                 /* re_activation */

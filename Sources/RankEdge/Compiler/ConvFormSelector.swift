@@ -42,7 +42,7 @@ enum ChainKernelChoice: Equatable {
 enum ConvKernelChoice: Equatable {
     case depthwise
     case narrowDirect
-    /// `GroupedConvStep`: groups of 8 or 16 outputs, inputs read in place.
+    /// `GroupedConvStep`: groups of 8 or 16 outputs, or a stem conv as one group; inputs read in place.
     case groupedDirect
     /// On the GEMM in this form; `blockDiagonal`: a grouped conv as one GEMM over its block-diagonal
     /// weight (`GEMMConvWeights.prefersBlockDiagonal`).
@@ -137,14 +137,16 @@ public enum ConvFormSelector {
     }
 
     /// The convs the Winograd form could take: 3×3 or 5×5, stride 1, one group, in no chain, and not taken by the
-    /// narrow direct kernel (few output channels, where it beats any GEMM).
+    /// narrow direct kernel (few output channels, where it beats any GEMM) or the direct kernel for
+    /// stem convs (3 input channels: Winograd's GEMMs would be 3 deep).
     static func winogradCandidates(_ graph: Graph, groups: [FusionGroup], shapes: [String: TensorShape]) -> [Node] {
         groups.compactMap { group -> Node? in
             let node = graph.nodes[group.leader]
             guard !group.chain, case .conv2d(let attrs) = node.op, let w = graph.weights[node.inputs[1]],
                   let output = shapes[node.outputs[0]], output.rank == 4,
                   WinogradConv.applies(weight: w.shape, attributes: attrs),
-                  !NarrowConvWeights.applies(weight: w.shape, attributes: attrs, output: output) else { return nil }
+                  !NarrowConvWeights.applies(weight: w.shape, attributes: attrs, output: output),
+                  !GroupedConvWeights.isStem(weight: w.shape) else { return nil }
             return node
         }
     }
