@@ -9,8 +9,8 @@ Usage:
 
 A layer shape is (kernel, the step name's last component, output side, output channels, input
 channels per output): the 17 `svd_u` steps of a ResNet-50 LRD stage group into four rows. Rows are
-sorted by the first build's time. The numbers are medians, so one disturbed round does not move
-them; still, run nothing else meanwhile.
+sorted by the slower build's time; a shape whose kernel changed has a row per kernel. The numbers
+are medians, so one disturbed round does not move them; still, run nothing else meanwhile.
 """
 import argparse
 import json
@@ -81,9 +81,15 @@ def main(argv=None):
     print("| layer shape (kernel, step, side, out, in) | " + " | ".join(args.builds) + " |")
     print("|---|---|---|")
     print(f"| network p50 | {median(p50[first]):.2f} | {median(p50[second]):.2f} |")
-    for key in sorted(layers[first], key=lambda k: -median(layers[first][k]))[:args.top]:
-        other = layers[second].get(key)
-        print(f"| {key} | {median(layers[first][key]):.3f} | " + (f"{median(other):.3f}" if other else "—") + " |")
+    # Shapes whose kernel changed between the builds appear once per kernel, "—" where a build has none.
+    keys = set(layers[first]) | set(layers[second])
+    def cell(build, key):
+        times = layers[build].get(key)
+        return f"{median(times):.3f}" if times else "—"
+    def cost(key):
+        return -max(median(layers[b][key]) if layers[b].get(key) else 0 for b in args.builds)
+    for key in sorted(keys, key=cost)[:args.top]:
+        print(f"| {key} | {cell(first, key)} | {cell(second, key)} |")
     return 0
 
 

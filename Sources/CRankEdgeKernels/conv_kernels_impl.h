@@ -145,16 +145,39 @@ RE_INLINE void RE_FN(depthwise_runs)(const re_depthwise_params *p, const float *
             RE_FN(depthwise_pixel)(p, x, out + (size_t)q * c, res ? res + (size_t)q * c : NULL, iy0, ky0, ky1, ix0 + SW * q, ch);
 }
 
+/*
+ * The end of a row that is not a whole number of 4-pixel runs (7- and 14-pixel rows: the last stages
+ * of mobile networks). With AVX2's 16 registers a 4-pixel run of 5 or 7 taps keeps some sums in
+ * memory, so x86 runs the last 2 or 3 pixels as one shorter run (1.1-1.5x faster than pixel by pixel
+ * on 7×7 and 14×14 maps, docs/BENCHMARKS.md session 22). NEON's 32 registers hold a 4-pixel run,
+ * so AArch64 ends the row with one more 4-pixel run overlapping the one before, which adds no code
+ * to a board's library (the shorter runs would add 40 KB).
+ */
+#if defined(__x86_64__) || defined(_M_X64)
+#define RE_DEPTHWISE_SHORT_TAILS 1
+#endif
+
 /* One output row, four pixels at a time: runs whose columns are all inside the image take the
- * unguarded form (jlo, jhi constants), the border runs and the last ow mod 4 pixels the guarded one. */
+ * unguarded form (jlo, jhi constants), the border runs the guarded one. */
 RE_INLINE void RE_FN(depthwise_row)(const re_depthwise_params *p, const float *x, float *yrow, const float *resrow,
                                     ptrdiff_t iy0, size_t ky0, size_t ky1, int SW, int KW) {
     const size_t c = p->c, taps_y = ky1 - ky0;
     const float *wt = p->weights + ky0 * (size_t)KW * c;
     const float *xrow = x + (size_t)(iy0 + (ptrdiff_t)ky0) * p->w * c;
     const ptrdiff_t w = (ptrdiff_t)p->w, span4 = SW * 3 + KW;
+#ifdef RE_DEPTHWISE_SHORT_TAILS
     size_t ox = 0;
     for (; ox + 4 <= p->ow; ox += 4) {
+#else
+    /* A row that is not a whole number of runs ends with a run over its last four pixels, which
+     * overlaps the run before: the pixels they share are written twice with the same value (a
+     * pixel's sum takes the same taps in the same order in any run). Not when the residual is y
+     * itself, whose shared pixels the first run has already replaced. */
+    const size_t runs_end = p->ow >= 4 && resrow != yrow ? p->ow : p->ow / 4 * 4;
+    size_t ox = 0;
+    for (; ox < runs_end; ox += 4) {
+        if (ox + 4 > p->ow) ox = p->ow - 4;
+#endif
         const ptrdiff_t ix0 = (ptrdiff_t)(ox * (size_t)SW) - p->pad_left;
         float *out = yrow + ox * c;
         const float *res = resrow ? resrow + ox * c : NULL;
@@ -164,9 +187,7 @@ RE_INLINE void RE_FN(depthwise_row)(const re_depthwise_params *p, const float *x
         else
             RE_FN(depthwise_runs)(p, x, xrow, wt, out, res, 4, SW, KW, taps_y, jlo, jhi, iy0, ky0, ky1, ix0);
     }
-    /* The last ow mod 4 pixels: two or three as one shorter run (7- and 14-pixel rows, the last
-     * stages of mobile networks: 1.1-1.5x faster than pixel by pixel), a single one 32 channels per
-     * pass, four independent sums, where a one-pixel run of 8 channels waits on every multiply-add. */
+#ifdef RE_DEPTHWISE_SHORT_TAILS
     if (p->ow - ox >= 2) {
         const ptrdiff_t ix0 = (ptrdiff_t)(ox * (size_t)SW) - p->pad_left;
         float *out = yrow + ox * c;
@@ -177,6 +198,9 @@ RE_INLINE void RE_FN(depthwise_row)(const re_depthwise_params *p, const float *x
         else RE_FN(depthwise_runs)(p, x, xrow, wt, out, res, 2, SW, KW, taps_y, jlo, jhi, iy0, ky0, ky1, ix0);
         ox += (size_t)px;
     }
+#endif
+    /* What is left (one pixel, or a row under four): pixel by pixel, 32 channels per pass (four
+     * independent sums, where a one-pixel run of 8 channels would wait on every multiply-add). */
     for (; ox < p->ow; ox++)
         RE_FN(depthwise_pixel)(p, x, yrow + ox * c, resrow ? resrow + ox * c : NULL, iy0, ky0, ky1,
                                (ptrdiff_t)(ox * (size_t)SW) - p->pad_left, 0);
