@@ -5,8 +5,8 @@
  *   bench_conv_kernels rank   H C S K L ROWS BLOCK GROUP   (stride 1, "same" padding)
  *   bench_conv_kernels narrow H C S K                      (stride 1, "same" padding, bias + ReLU)
  *   bench_conv_kernels list                                 (every entry of the conv-kernel table)
- *   bench_conv_kernels kernel NAME H C S K                  (any table entry by name, on its own ISA:
- *       depthwise H x H x C, k x k; grouped C -> C in groups of S inputs and S outputs (S = 8 or 16);
+ *   bench_conv_kernels kernel NAME H C S K [STRIDE]         (any table entry by name, on its own ISA:
+ *       depthwise H x H x C, k x k, at STRIDE (default 1); grouped C -> C in groups of S inputs and S outputs (S = 8 or 16);
  *       narrow conv and rank conv (L = 1) C -> S; narrow chain C -> S -> S -> C;
  *       Winograd transforms of every tile of an H x H image of C channels, S outputs)
  */
@@ -34,7 +34,7 @@ static float *random_floats(size_t n) {
 }
 
 /* Times one entry of the conv-kernel table, called through its own ISA's table. */
-static int bench_entry(const char *name, size_t h, size_t c, size_t s, size_t k) {
+static int bench_entry(const char *name, size_t h, size_t c, size_t s, size_t k, size_t stride) {
     const re_conv_kernel_entry *e = re_conv_kernel_named(name);
     if (!e) { fprintf(stderr, "no conv kernel named %s (bench_conv_kernels list shows them)\n", name); return 2; }
     const re_conv_kernels *t = re_conv_kernels_get(e->isa);
@@ -48,9 +48,10 @@ static int bench_entry(const char *name, size_t h, size_t c, size_t s, size_t k)
         const double t0 = now();
         switch (e->operation) {
         case RE_CONV_DEPTHWISE_ROWS: {
-            re_depthwise_params p = {h, h, c, h, h, k, k, 1, 1, pad, pad, 1, 1, w, bias, RE_ACT_RELU};
-            t->depthwise_rows(&p, x, y, NULL, 0, h);
-            macs = (double)h * h * c * k * k;
+            const size_t oh = (h + 2 * (size_t)pad - k) / stride + 1;
+            re_depthwise_params p = {h, h, c, oh, oh, k, k, stride, stride, pad, pad, 1, 1, w, bias, RE_ACT_RELU};
+            t->depthwise_rows(&p, x, y, NULL, 0, oh);
+            macs = (double)oh * oh * c * k * k;
             break;
         }
         case RE_CONV_GROUPED_ROWS: {
@@ -114,13 +115,16 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
-    if (argc == 7 && strcmp(argv[1], "kernel") == 0) {
-        return bench_entry(argv[2], (size_t)atoi(argv[3]), (size_t)atoi(argv[4]), (size_t)atoi(argv[5]), (size_t)atoi(argv[6]));
+    if ((argc == 7 || argc == 8) && strcmp(argv[1], "kernel") == 0) {
+        const int stride = argc == 8 ? atoi(argv[7]) : 1;
+        if (stride < 1) { fprintf(stderr, "stride must be at least 1\n"); return 2; }
+        return bench_entry(argv[2], (size_t)atoi(argv[3]), (size_t)atoi(argv[4]), (size_t)atoi(argv[5]), (size_t)atoi(argv[6]),
+                           (size_t)stride);
     }
     const int isa = re_cpu_supports(RE_ISA_AVX2) ? RE_ISA_AVX2 : (re_cpu_supports(RE_ISA_NEON) ? RE_ISA_NEON : RE_ISA_SCALAR);
     const int rank = argc == 10 && strcmp(argv[1], "rank") == 0, narrow = argc == 6 && strcmp(argv[1], "narrow") == 0;
     if (!rank && !narrow) {
-        fprintf(stderr, "usage: bench_conv_kernels rank H C S K L ROWS BLOCK GROUP | narrow H C S K | list | kernel NAME H C S K\n");
+        fprintf(stderr, "usage: bench_conv_kernels rank H C S K L ROWS BLOCK GROUP | narrow H C S K | list | kernel NAME H C S K [STRIDE]\n");
         return 2;
     }
     const size_t h = (size_t)atoi(argv[2]), c = (size_t)atoi(argv[3]), s = (size_t)atoi(argv[4]), k = (size_t)atoi(argv[5]);

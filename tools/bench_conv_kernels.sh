@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds tools/bench_conv_kernels.c against Sources/CRankEdgeKernels with the clang next to swift
 # (-O2, as SwiftPM's release build) and times the layers quoted in docs/BENCHMARKS.md, or the one
-# given: tools/bench_conv_kernels.sh [rank H C S K L ROWS BLOCK GROUP | narrow H C S K | list | kernel NAME H C S K].
+# given: tools/bench_conv_kernels.sh [rank H C S K L ROWS BLOCK GROUP | narrow H C S K | list | kernel NAME H C S K [STRIDE]].
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 CLANG=${CLANG:-$(dirname "$(command -v swift)")/clang}
