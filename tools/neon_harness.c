@@ -606,6 +606,31 @@ static int check_scale_rows(re_isa isa, size_t rows, size_t c, size_t rows_per_g
     return ok;
 }
 
+/* re_layer_norm_rows of this ISA against doubles, on rows about 1000 from zero mean, and in place. */
+static int check_layer_norm(re_isa isa, size_t rows, size_t c) {
+    const size_t n = rows * c;
+    float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float)), *scale = malloc(c * sizeof(float)), *bias = malloc(c * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = 1000.0f + next_uniform();
+    for (size_t k = 0; k < c; k++) { scale[k] = 1.0f + 0.5f * next_uniform(); bias[k] = next_uniform(); }
+    re_layer_norm_rows((int)isa, x, y, c, scale, bias, 1e-5f, 0, rows);
+    int ok = 1;
+    for (size_t r = 0; r < rows && ok; r++) {
+        double mean = 0, var = 0;
+        for (size_t k = 0; k < c; k++) mean += x[r * c + k];
+        mean /= (double)c;
+        for (size_t k = 0; k < c; k++) var += (x[r * c + k] - mean) * (x[r * c + k] - mean);
+        const double inv = 1.0 / sqrt(var / (double)c + 1e-5);
+        for (size_t k = 0; k < c && ok; k++) {
+            const double want = (x[r * c + k] - mean) * inv * scale[k] + bias[k];
+            if (fabs(y[r * c + k] - want) > 2e-3) { ok = 0; fprintf(stderr, "layer_norm %zux%zu at (%zu,%zu): %g want %g\n", rows, c, r, k, y[r * c + k], want); }
+        }
+    }
+    re_layer_norm_rows((int)isa, x, x, c, scale, bias, 1e-5f, 0, rows);
+    if (ok && memcmp(x, y, n * sizeof(float)) != 0) { ok = 0; fprintf(stderr, "layer_norm %zux%zu: in place differs\n", rows, c); }
+    free(x); free(y); free(scale); free(bias);
+    return ok;
+}
+
 /* NaN through the fused ReLU / ReLU6 of the micro-kernels (full and edge tiles) and of the depthwise
  * kernel: a NaN in row 2 of A makes row 2 of C NaN, and a NaN input pixel makes the depthwise
  * outputs that read it NaN; every other output stays a number. */
@@ -752,6 +777,10 @@ int main(int argc, char **argv) {
     static const size_t scale_shapes[][3] = {{1, 1, 1}, {5, 7, 5}, {9, 8, 3}, {6, 16, 6}, {7, 33, 2}, {4, 144, 4}, {3, 1000, 1}};
     for (size_t i = 0; i < sizeof scale_shapes / sizeof scale_shapes[0]; i++) {
         if (check_scale_rows(isa, scale_shapes[i][0], scale_shapes[i][1], scale_shapes[i][2])) passed++; else failed++;
+    }
+    static const size_t norm_shapes[][2] = {{1, 1}, {3, 7}, {2, 8}, {4, 33}, {2, 96}, {3, 100}, {2, 768}};
+    for (size_t i = 0; i < sizeof norm_shapes / sizeof norm_shapes[0]; i++) {
+        if (check_layer_norm(isa, norm_shapes[i][0], norm_shapes[i][1])) passed++; else failed++;
     }
     printf("%s: %ld passed, %ld failed\n", isa_name, passed, failed);
     return failed == 0 ? 0 : 1;

@@ -1,6 +1,6 @@
 /*
  * The elementwise activations beyond ReLU (sigmoid, tanh, hard sigmoid, hard swish, SiLU, erf,
- * GELU) and the channel scaling of SE blocks: one body (unary_kernels_impl.h) instantiated per ISA, and the dispatch by re_isa. The x86
+ * GELU), the channel scaling of SE blocks and layer norm: one body (unary_kernels_impl.h) instantiated per ISA, and the dispatch by re_isa. The x86
  * instances are compiled through target attributes only and called only when the CPU supports them.
  */
 #include <string.h>
@@ -36,5 +36,18 @@ void re_scale_rows(int isa, const float *x, const float *gate, float *y, size_t 
     re_scale_rows_neon(x, gate, y, c, rows_per_gate, row0, row1);
 #else
     re_scale_rows_scalar(x, gate, y, c, rows_per_gate, row0, row1);
+#endif
+}
+
+void re_layer_norm_rows(int isa, const float *x, float *y, size_t c, const float *scale, const float *bias, float eps,
+                        size_t row0, size_t row1) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if ((isa == RE_ISA_AVX2 || isa == RE_ISA_AVX512) && re_cpu_supports(RE_ISA_AVX2)) { re_layer_norm_rows_avx2(x, y, c, scale, bias, eps, row0, row1); return; }
+#endif
+    (void)isa;
+#if defined(__aarch64__)
+    re_layer_norm_rows_neon(x, y, c, scale, bias, eps, row0, row1);
+#else
+    re_layer_norm_rows_scalar(x, y, c, scale, bias, eps, row0, row1);
 #endif
 }

@@ -1,5 +1,6 @@
 /*
- * Body of the elementwise activation kernel (re_unary) and the channel scaling (re_scale_rows), written once with 8-wide vector extensions
+ * Body of the elementwise activation kernel (re_unary), the channel scaling (re_scale_rows) and the
+ * layer norm (re_layer_norm_rows), written once with 8-wide vector extensions
  * and instantiated per ISA by unary_kernels.c through isa_instances.h, as the conv kernels are.
  * Not a public header.
  *
@@ -151,6 +152,51 @@ RE_ATTR void RE_ENTRY(scale_rows)(const float *x, const float *gate, float *y, s
         }
         for (; k + 8 <= c; k += 8) RE_FN(store)(dst + k, RE_FN(load)(src + k) * RE_FN(load)(g + k));
         for (; k < c; k++) dst[k] = src[k] * g[k];
+    }
+}
+
+/* Σ v[k] (SQUARES 0) or Σ (v[k] - mean)² (SQUARES 1) over n floats: four 8-lane partial sums
+ * (independent chains), then the lanes pairwise and the tail. */
+RE_INLINE float RE_FN(row_sum)(const float *v, size_t n, float mean, const int SQUARES) {
+    re_v8 a0 = RE_FN(splat)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    const re_v8 m = RE_FN(splat)(mean);
+    size_t k = 0;
+    for (; k + 32 <= n; k += 32) {
+        re_v8 d0 = RE_FN(load)(v + k), d1 = RE_FN(load)(v + k + 8), d2 = RE_FN(load)(v + k + 16), d3 = RE_FN(load)(v + k + 24);
+        if (SQUARES) {
+            d0 -= m; d1 -= m; d2 -= m; d3 -= m;
+            d0 *= d0; d1 *= d1; d2 *= d2; d3 *= d3;
+        }
+        a0 += d0; a1 += d1; a2 += d2; a3 += d3;
+    }
+    for (; k + 8 <= n; k += 8) {
+        re_v8 d = RE_FN(load)(v + k);
+        if (SQUARES) { d -= m; d *= d; }
+        a0 += d;
+    }
+    const re_v8 t = (a0 + a1) + (a2 + a3);
+    float total = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+    for (; k < n; k++) total += SQUARES ? (v[k] - mean) * (v[k] - mean) : v[k];
+    return total;
+}
+
+/* Rows row0 ..< row1 of a [rows, c] tensor, each normalised over its c values (layer norm):
+ * y = (x - mean) / sqrt(var + eps) · scale + bias, the mean and the variance in two passes. y may be
+ * x (a row is read whole before it is written). */
+RE_ATTR void RE_ENTRY(layer_norm_rows)(const float *x, float *y, size_t c, const float *scale, const float *bias, float eps,
+                                       size_t row0, size_t row1) {
+    for (size_t r = row0; r < row1; r++) {
+        const float *src = x + r * c;
+        float *dst = y + r * c;
+        const float mean = RE_FN(row_sum)(src, c, 0.0f, 0) / (float)c;
+        /* The square root as a vector instruction: no libm call (the board library has no libm). */
+        const re_v8 inv = 1.0f / __builtin_elementwise_sqrt(RE_FN(splat)(RE_FN(row_sum)(src, c, mean, 1) / (float)c + eps));
+        const float inverse = inv[0];
+        const re_v8 m = RE_FN(splat)(mean);
+        size_t k = 0;
+        for (; k + 8 <= c; k += 8)
+            RE_FN(store)(dst + k, (RE_FN(load)(src + k) - m) * inv * RE_FN(load)(scale + k) + RE_FN(load)(bias + k));
+        for (; k < c; k++) dst[k] = (src[k] - mean) * inverse * scale[k] + bias[k];
     }
 }
 

@@ -227,6 +227,20 @@ void re_scale_rows_avx2(const float *x, const float *gate, float *y, size_t c, s
 void re_scale_rows_neon(const float *x, const float *gate, float *y, size_t c, size_t rows_per_gate, size_t row0, size_t row1);
 #endif
 
+/* Rows row0 ..< row1 of a [rows, c] tensor, each normalised over its c values (layer norm over the
+ * last axis): y = (x - mean) / sqrt(var + eps) · scale[k] + bias[k]; y may be x. */
+void re_layer_norm_rows(int isa, const float *x, float *y, size_t c, const float *scale, const float *bias, float eps,
+                        size_t row0, size_t row1);
+#if !defined(__aarch64__)
+void re_layer_norm_rows_scalar(const float *x, float *y, size_t c, const float *scale, const float *bias, float eps, size_t row0, size_t row1);
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+void re_layer_norm_rows_avx2(const float *x, float *y, size_t c, const float *scale, const float *bias, float eps, size_t row0, size_t row1);
+#endif
+#if defined(__aarch64__)
+void re_layer_norm_rows_neon(const float *x, float *y, size_t c, const float *scale, const float *bias, float eps, size_t row0, size_t row1);
+#endif
+
 /* ---- The kernel table ---------------------------------------------------------------------- */
 /* Every kernel above exists once per ISA under a public name, re_<operation>_<isa> (re_depthwise_rows_avx2,
  * re_winograd_f43_output_neon, ...). re_conv_kernels_get gives one ISA's set, resolved once per

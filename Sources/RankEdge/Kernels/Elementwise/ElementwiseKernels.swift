@@ -167,6 +167,6 @@ final class LayerNormKernel: StepKernel {
     func bind(_ t: Void, _ b: StepBinding) throws(ExecutionError) -> ExecutionStep? {
         let c = b.shapes.input.dims.last!
         return LayerNormStep(x: b.x, y: b.y, rows: b.shapes.input.elementCount / max(c, 1), channels: c, epsilon: epsilon,
-                             scale: scale, bias: bias)
+                             scale: scale, bias: bias, isa: b.isa)
     }
 }

@@ -135,21 +135,23 @@ final class MultiplyStep: ExecutionStep, ParallelWork {
     }
 }
 
-/// Layer norm of each row (a position's channels): the mean and variance in two passes over the
-/// row, then the normalised, scaled and shifted values; rows are shared between threads. In place
-/// is safe: a row is read whole before it is written.
+/// Layer norm of each row (a position's channels) by the C kernel (re_layer_norm_rows): the mean
+/// and variance in two vectorised passes over the row, then the normalised, scaled and shifted
+/// values; rows are shared between threads. In place is safe: a row is read whole before it is
+/// written. (A Swift loop here summed serially and took 2.7× ONNX Runtime's time on ConvNeXt-T.)
 final class LayerNormStep: ExecutionStep, ParallelWork {
     let x: UnsafePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let rows: Int, channels: Int
     let epsilon: Float
     let scale: FloatStorage, bias: FloatStorage
+    let isa: GEMMISA
     private var split = ChunkSplit(count: 0, work: 0, threads: 1)
 
     init(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, channels: Int, epsilon: Float,
-         scale: FloatStorage, bias: FloatStorage) {
+         scale: FloatStorage, bias: FloatStorage, isa: GEMMISA) {
         self.x = x; self.y = y; self.rows = rows; self.channels = channels; self.epsilon = epsilon
-        self.scale = scale; self.bias = bias
+        self.scale = scale; self.bias = bias; self.isa = isa
     }
 
     func execute(_ context: StepContext) {
@@ -158,17 +160,7 @@ final class LayerNormStep: ExecutionStep, ParallelWork {
     }
 
     func run(task: Int) {
-        let (x, y, c) = (x, y, channels)
-        let g = scale.pointer, b = bias.pointer
-        for row in split.range(task) {
-            let src = x + row * c, dst = y + row * c
-            var sum: Float = 0
-            for k in 0..<c { sum += src[k] }
-            let mean = sum / Float(c)
-            var squares: Float = 0
-            for k in 0..<c { let d = src[k] - mean; squares += d * d }
-            let inverse = 1 / (squares / Float(c) + epsilon).squareRoot()
-            for k in 0..<c { dst[k] = (src[k] - mean) * inverse * g[k] + b[k] }
-        }
+        let r = split.range(task)
+        re_layer_norm_rows(Int32(isa.cValue.rawValue), x, y, channels, scale.pointer, bias.pointer, epsilon, r.lowerBound, r.upperBound)
     }
 }
